@@ -1,0 +1,37 @@
+"""Year-on-year change of an intensity and the decline check against the year's target."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from workbook_templates import Spec, load_spec
+
+from .numbers import as_number, div_array, round_excel, round_excel_array
+
+
+def change_pct(prev: Any, cur: Any, spec: Spec | None = None) -> float | None:
+    """(cur − prev) ÷ prev × 100, ROUNDed to the spec's places; blank if either is blank or prev is 0."""
+    spec = spec or load_spec()
+    p, c = as_number(prev), as_number(cur)
+    if p is None or c is None or p == 0:
+        return None
+    return round_excel((c - p) / p * 100, spec.precision.change_pct)
+
+
+def change_pct_array(prev: np.ndarray, cur: np.ndarray, digits: int) -> np.ndarray:
+    return round_excel_array(div_array(cur - prev, prev) * 100, digits)
+
+
+def decline_ok(change: Any, target: Any) -> bool | None:
+    """Met when the change (%) is at or below the target (both already rounded); blank when change is blank."""
+    c, t = as_number(change), as_number(target)
+    if c is None or t is None:
+        return None
+    return c <= t
+
+
+def target_pct(intensity: str, year: int | None = None, spec: Spec | None = None) -> float:
+    """The year's target % change for one of the decline-table intensities."""
+    spec = spec or load_spec()
+    return spec.year(year).targets[intensity]

@@ -1,0 +1,118 @@
+"""Numbers the way a worksheet sees them.
+
+A value counts as a number only if the worksheet's ISNUMBER would say so: text ("2000万", "1,234"), booleans,
+blanks, NaN and infinities are *blank* here, never an exception. Every derived figure is rounded with Excel's
+ROUND (half away from zero on the 15-significant-digit decimal value), never Python's round(), so that
+Excel, WPS, LibreOffice and this code agree on the last displayed digit.
+
+Blank is `None` in scalar results and NaN inside arrays; `from_array` turns NaN back into None.
+"""
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from numbers import Real
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+Number = float | None
+
+
+def as_number(value: Any) -> Number:
+    """`value` as a float if a worksheet would treat it as a number, else None (blank)."""
+    if isinstance(value, bool) or not isinstance(value, (Real, Decimal, np.number)) or isinstance(value, np.bool_):
+        return None
+    x = float(value)
+    return x if math.isfinite(x) else None
+
+
+def as_quantity(value: Any) -> Number:
+    """A quantity (energy, area, people …): a number ≥ 0, else None. A negative quantity is invalid, not a refund."""
+    x = as_number(value)
+    return x if x is not None and x >= 0 else None
+
+
+def round_excel(value: Any, digits: int) -> Number:
+    """Excel's ROUND: 1.005→1.01, 2.675→2.68, −2.5→−3 (at 0 digits). Blank for non-numbers."""
+    x = as_number(value)
+    if x is None:
+        return None
+    d = Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return float(d) + 0.0   # + 0.0 turns −0.0 into 0.0, as a worksheet shows it
+
+
+def safe_div(numerator: Any, denominator: Any) -> Number:
+    """numerator ÷ denominator, or None when either is blank/non-numeric or the denominator is 0."""
+    n, d = as_number(numerator), as_number(denominator)
+    if n is None or d is None or d == 0:
+        return None
+    return n / d
+
+
+# ---------------------------------------------------------------- arrays (NaN = blank)
+
+def to_array(values: Iterable[Any] | Any, quantity: bool = False) -> np.ndarray:
+    """A float array with NaN for every value `as_number` (or `as_quantity`) would call blank."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        out = np.where(np.isfinite(values), values, np.nan)
+    else:
+        if not isinstance(values, (list, tuple, np.ndarray)):
+            values = list(values) if isinstance(values, Iterable) and not isinstance(values, (str, bytes)) else [values]
+        # Exact type checks first: the common case (plain int/float/None) stays fast.
+        out = np.fromiter((v if type(v) is float or type(v) is int else _slow_number(v) for v in values),
+                          dtype=float, count=len(values))
+        out[~np.isfinite(out)] = np.nan
+    if quantity:
+        out = np.where(out >= 0, out, np.nan)
+    return out
+
+
+def _slow_number(v: Any) -> float:
+    x = as_number(v)
+    return np.nan if x is None else x
+
+
+def from_array(values: np.ndarray) -> list[Number]:
+    """NaN → None, everything else a plain float."""
+    return [None if x != x else x for x in values.tolist()]
+
+
+def round_excel_array(values: np.ndarray, digits: int) -> np.ndarray:
+    """`round_excel` over an array, exact: values within a hair of a .5 tie go through the Decimal path."""
+    x = np.asarray(values, dtype=float)
+    scale = 10.0 ** digits
+    v = np.abs(x) * scale
+    floor = np.floor(v)
+    out = np.copysign(np.floor(v + 0.5) / scale, x)
+    with np.errstate(invalid="ignore"):
+        tie = np.abs((v - floor) - 0.5) < 1e-6
+        tie |= v >= 2.0 ** 52          # beyond float resolution, let Decimal decide
+    tie &= np.isfinite(x)
+    for i in np.flatnonzero(tie):
+        out.flat[i] = round_excel(float(x.flat[i]), digits)
+    return out + 0.0
+
+
+def div_array(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Element-wise `safe_div`: NaN where either side is blank or the denominator is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator != 0, numerator / np.where(denominator != 0, denominator, 1.0), np.nan)
+
+
+def sum_or_blank(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """Worksheet SUM over several figures, except that all-blank stays blank (not a misleading 0)."""
+    stacked = np.vstack(columns)
+    total = np.nansum(stacked, axis=0)
+    return np.where(np.all(np.isnan(stacked), axis=0), np.nan, total)
+
+
+def plain_value(name: str, x: float) -> Any:
+    """One array element as the contract's plain value (None, bool, int or float)."""
+    if x != x:
+        return None
+    if name.startswith("ok_") or name == "self_pass":
+        return bool(x)
+    if name == "self_missing_count":
+        return int(x)
+    return float(x)

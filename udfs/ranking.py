@@ -1,0 +1,134 @@
+"""Composite scores, ranking with 末位淘汰, and reproducible spot-check samples.
+
+Rules (seed deck PART 03, open points as spec parameters):
+- composite = Σ weight × score over the unit level's scorers (县市区级 0.1 自评 + 0.3 县 + 0.6 地州市 …);
+  a missing or out-of-range score makes the composite blank.
+- Ranking is by composite, highest first, within the scope (全区, or each 地州市). Ties share a rank
+  (1, 2, 2, 4); their listed order is by 统一社会信用代码, so the output never depends on input order.
+- The number eliminated is ratio × units ranked, rounded as the spec says (ceil: 931 → 47). The lowest are
+  eliminated; when the cut falls inside a group of equal scores, every unit of that group is marked
+  `tie_at_cut` for a person to decide — the code-order pick is only a default, never a silent one.
+- Units without a composite are not ranked and never eliminated automatically; they are reported.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Iterable, Mapping, Sequence
+
+from workbook_templates import Spec, load_spec
+
+from .numbers import as_number, round_excel
+
+
+def level_of(level: str, spec: Spec | None = None):
+    """A unit level by key (county) or label (县市区级)."""
+    spec = spec or load_spec()
+    for lv in spec.assessment.levels.values():
+        if level in (lv.key, lv.label):
+            return lv
+    choices = "、".join(lv.label for lv in spec.assessment.levels.values())
+    raise KeyError(f"未知的单位层级「{level}」，可选：{choices}")
+
+
+def composite_score(level: str, self_score: Any, county: Any = None, prefecture: Any = None, region: Any = None,
+                    spec: Spec | None = None) -> float | None:
+    """综合得分 of one unit: the level's weights times self and reviewer scores, ROUNDed.
+
+    县市区级 0.1×80 + 0.3×85 + 0.6×90 = 87.5. Blank when a score the level needs is blank, not a number,
+    or outside 0–100.
+    """
+    spec = spec or load_spec()
+    lv = level_of(level, spec)
+    given = {"self": self_score, "county": county, "prefecture": prefecture, "region": region}
+    total = 0.0
+    for who, weight in lv.weights.items():
+        x = as_number(given.get(who))
+        if x is None or not 0 <= x <= spec.assessment.total_points:
+            return None
+        total += weight * x
+    return round_excel(total, spec.precision.score)
+
+
+def _rounded_count(n: int, ratio: float, rounding: str) -> int:
+    exact = Fraction(str(ratio)) * n      # Fraction: 0.05 × 60 is 3, not 3.0000000000000004
+    if rounding == "ceil":
+        return math.ceil(exact)
+    if rounding == "floor":
+        return math.floor(exact)
+    return math.floor(exact + Fraction(1, 2))   # half up
+
+
+def elimination_count(units_ranked: int, ratio: float | None = None, rounding: str | None = None,
+                      spec: Spec | None = None) -> int:
+    """How many of `units_ranked` are eliminated: ceil(5 % × 931) = 47 with the defaults."""
+    spec = spec or load_spec()
+    e = spec.assessment.elimination
+    return _rounded_count(units_ranked, e.ratio if ratio is None else ratio, rounding or e.rounding)
+
+
+@dataclass(frozen=True)
+class RankedUnit:
+    code: str
+    group: str              # the ranking scope: "全区" or the 地州市
+    score: float | None
+    rank: int | None        # 1 = best, ties share a rank; None when not ranked
+    eliminated: bool
+    tie_at_cut: bool
+    reason: str             # why eliminated or not ranked (Chinese), else ""
+
+
+def rank_units(units: Iterable[Mapping[str, Any]], *, scope: str | None = None, ratio: float | None = None,
+               rounding: str | None = None, below_pass_line_eliminated: bool | None = None,
+               spec: Spec | None = None) -> list[RankedUnit]:
+    """Rank units (mappings with `code`, `score` and, for scope=prefecture, `prefecture`) and mark 摘牌.
+
+    Returned in group order, then rank, then code.
+    """
+    spec = spec or load_spec()
+    e = spec.assessment.elimination
+    scope = scope or e.scope
+    below = e.below_pass_line_eliminated if below_pass_line_eliminated is None else below_pass_line_eliminated
+    groups: dict[str, list[tuple[str, float | None]]] = {}
+    for u in units:
+        group = "全区" if scope == "region" else str(u.get("prefecture") or "（未填地区）")
+        groups.setdefault(group, []).append((str(u["code"]), as_number(u.get("score"))))
+    result: list[RankedUnit] = []
+    for group in sorted(groups):
+        members = groups[group]
+        codes = [c for c, _ in members]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"{group} 中有重复的统一社会信用代码，无法排名")
+        scored = sorted(((c, s) for c, s in members if s is not None), key=lambda cs: (-cs[1], cs[0]))
+        k = elimination_count(len(scored), ratio, rounding, spec)
+        cut_score = scored[len(scored) - k][1] if k else None
+        tied_at_cut = (k and sum(1 for _, s in scored if s == cut_score) > 1
+                       and any(s == cut_score for _, s in scored[:len(scored) - k]))
+        rank = 0
+        for i, (code, score) in enumerate(scored):
+            if i == 0 or score != scored[i - 1][1]:
+                rank = i + 1
+            in_bottom = i >= len(scored) - k
+            low = below and score < spec.assessment.pass_line
+            reason = ("末位淘汰" if in_bottom else "") + ("；" if in_bottom and low else "") + \
+                     (f"综合得分低于{spec.assessment.pass_line:g}分" if low else "")
+            result.append(RankedUnit(code=code, group=group, score=score, rank=rank, eliminated=in_bottom or low,
+                                     tie_at_cut=bool(tied_at_cut and score == cut_score), reason=reason))
+        for code, _ in sorted((cs for cs in members if cs[1] is None), key=lambda cs: cs[0]):
+            result.append(RankedUnit(code=code, group=group, score=None, rank=None, eliminated=False,
+                                     tie_at_cut=False, reason="缺少综合得分，未参与排名"))
+    return result
+
+
+def spot_check_sample(codes: Sequence[str], ratio: float, seed: int | str,
+                      rounding: str | None = None, spec: Spec | None = None) -> list[str]:
+    """A reproducible sample of at least `ratio` of the units (ceil by default), sorted by code.
+
+    The same codes, ratio and seed always give the same sample, whatever the input order.
+    """
+    spec = spec or load_spec()
+    population = sorted(set(map(str, codes)))
+    k = _rounded_count(len(population), ratio, rounding or spec.assessment.spot_check.rounding)
+    return sorted(random.Random(str(seed)).sample(population, k))

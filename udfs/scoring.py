@@ -1,0 +1,151 @@
+"""The standard's scoring rules: which self-scores are legal, unit totals, and the pass line."""
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+from itertools import product
+from typing import Any, Mapping
+
+import numpy as np
+
+from workbook_templates import Spec, load_spec
+from workbook_templates.model import Indicator, Rule, RulePath
+
+from .numbers import as_number, plain_value, round_excel, round_excel_array, sum_or_blank, to_array
+
+
+def _steps(top: Fraction, step: Fraction) -> set[Fraction]:
+    return {step * k for k in range(int(top / step) + 1)}
+
+
+def _rule_values(rule: Rule, points: float) -> set[Fraction]:
+    top = Fraction(str(points))
+    if rule.type in ("computed_target", "fixed"):
+        return {Fraction(0), top}
+    if rule.type in ("per_item", "per_occurrence", "deduction"):
+        return _steps(top, Fraction(str(rule.step)))
+    if rule.type == "per_item_with_deduction":
+        awards = _steps(top, Fraction(str(rule.step)))
+        cuts = _steps(top, Fraction(str(rule.deduction_step)))
+        return {max(Fraction(0), a - c) for a in awards for c in cuts}
+    if rule.type == "tiered":
+        return {Fraction(str(v)) for v in rule.grades.values()}
+    raise ValueError(f"没有单一取值集合的规则类型：{rule.type}")
+
+
+def _path_values(path: RulePath) -> set[Fraction]:
+    if path.type == "tiered":
+        return {Fraction(str(v)) for v in path.grades.values()}
+    parts = [_rule_values(p.rule, p.points) for p in path.parts]
+    return {sum(combo, Fraction(0)) for combo in product(*parts)}
+
+
+@lru_cache(maxsize=None)
+def _legal(indicator: Indicator, selector: str | None) -> tuple[float, ...]:
+    rule = indicator.rule
+    if rule.type == "alternatives":
+        paths = [p for p in rule.paths if p.when == selector] or list(rule.paths)
+        values = set().union(*(_path_values(p) for p in paths))
+    else:
+        values = _rule_values(rule, indicator.points)
+    return tuple(sorted(float(v) for v in values))
+
+
+def legal_values(indicator: Indicator | str, selector: str | None = None, spec: Spec | None = None) -> tuple[float, ...]:
+    """Every score the indicator's rule can give, ascending.
+
+    per_item step 1 max 3 → (0, 1, 2, 3); deduction 1.5 step 0.5 → (0, 0.5, 1, 1.5); for unit 7 the
+    selector (是/否) picks the path, and a blank selector allows either path.
+    """
+    ind = indicator if isinstance(indicator, Indicator) else (spec or load_spec()).indicator(indicator)
+    return _legal(ind, selector if isinstance(selector, str) else None)
+
+
+def counted_score(indicator: Indicator, score: Any, selector: str | None = None, digits: int = 2) -> float | None:
+    """The score as it counts toward totals: a legal value, else None (blank, text or not allowed by the rule)."""
+    x = as_number(score)
+    if x is None:
+        return None
+    x = round_excel(x, digits)
+    return x if x in legal_values(indicator, selector) else None
+
+
+def validate_score(indicator: Indicator | str, score: Any, selector: str | None = None,
+                   spec: Spec | None = None) -> str | None:
+    """None if the score is legal; otherwise a Chinese message saying what to enter instead."""
+    ind = indicator if isinstance(indicator, Indicator) else (spec or load_spec()).indicator(indicator)
+    allowed = "、".join(f"{v:g}" for v in legal_values(ind, selector))
+    if score is None or (isinstance(score, str) and not score.strip()):
+        return f"指标 {ind.id} 尚未评分：请从 {allowed} 中选择"
+    if as_number(score) is None:
+        return f"指标 {ind.id} 的自评分「{score}」不是数字：请从 {allowed} 中选择"
+    if counted_score(ind, score, selector) is None:
+        return f"指标 {ind.id} 的自评分 {score} 不符合评分规则：只能是 {allowed}"
+    return None
+
+
+def decline_score(indicator: Indicator, met: bool | None) -> float | None:
+    """Unit 1: the indicator's points when its decline target is met, 0 when not, blank when data is incomplete."""
+    if met is None:
+        return None
+    return indicator.points if met else 0.0
+
+
+def score_columns(columns: Mapping[str, Any], n: int, unit1: Mapping[str, np.ndarray] | None = None,
+                  spec: Spec | None = None) -> dict[str, np.ndarray]:
+    """Unit subtotals, total, missing count and pass for `n` units at once (NaN = blank).
+
+    `columns` holds self-scores by contract name (`self_2_1_1` …) and unit 7's selector; `unit1` the
+    computed unit-1 scores. Only legal scores count; a unit with no counted score is blank, and so is a
+    total with none.
+    """
+    spec = spec or load_spec()
+    digits = spec.precision.score
+    unit1 = unit1 or {}
+    out: dict[str, np.ndarray] = {}
+    missing = np.zeros(n)
+    for unit in spec.units:
+        counted = []
+        for ind in unit.indicators:
+            if ind.score_name in unit1:
+                c = unit1[ind.score_name]
+            else:
+                c = _counted_column(ind, columns, n, digits)
+            missing += np.isnan(c)
+            counted.append(c)
+        out[unit.score_name] = round_excel_array(sum_or_blank(counted), digits)
+    out["self_total"] = round_excel_array(sum_or_blank([out[u.score_name] for u in spec.units]), digits)
+    out["self_missing_count"] = missing
+    with np.errstate(invalid="ignore"):
+        out["self_pass"] = np.where(np.isnan(out["self_total"]), np.nan,
+                                    out["self_total"] >= spec.assessment.pass_line)
+    return out
+
+
+def _counted_column(ind: Indicator, columns: Mapping[str, Any], n: int, digits: int) -> np.ndarray:
+    raw = columns.get(ind.score_name)
+    score = round_excel_array(to_array(raw) if raw is not None else np.full(n, np.nan), digits)
+    if ind.rule.selector is None:
+        legal = np.isin(score, legal_values(ind))
+    else:
+        chosen = columns.get(ind.rule.selector)
+        chosen = [None] * n if chosen is None else (list(chosen) if not isinstance(chosen, str) else [chosen])
+        legal = np.zeros(n, dtype=bool)
+        for value in {c if isinstance(c, str) else None for c in chosen}:
+            rows = np.array([(c if isinstance(c, str) else None) == value for c in chosen])
+            legal |= rows & np.isin(score, legal_values(ind, value))
+    return np.where(legal, score, np.nan)
+
+
+def unit_totals(scores: Mapping[str, Any], spec: Spec | None = None) -> dict[str, Any]:
+    """`score_columns` for one unit: scores and selector keyed by contract name, results as plain values."""
+    spec = spec or load_spec()
+    out = score_columns({k: [v] for k, v in scores.items()}, 1, spec=spec)
+    return {k: plain_value(k, v[0]) for k, v in out.items()}
+
+
+def passes(total: Any, spec: Spec | None = None) -> bool | None:
+    """Total ≥ the pass line (80); blank when there is no total."""
+    spec = spec or load_spec()
+    t = as_number(total)
+    return None if t is None else t >= spec.assessment.pass_line

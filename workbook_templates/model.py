@@ -1,0 +1,339 @@
+"""Typed, immutable objects that the spec files load into.
+
+Nothing here computes: conversions and scoring live in `udfs/`. These classes only hold the data and
+answer look-ups (by key, by id) so that callers never walk raw TOML.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+SLOTS: tuple[str, str] = ("prev", "cur")
+"""Data-year slots: `prev` = assessment year − 2, `cur` = assessment year − 1."""
+
+
+def frozen_map(d: Mapping) -> Mapping:
+    return MappingProxyType(dict(d))
+
+
+@dataclass(frozen=True)
+class EnergyItem:
+    """One row of the official 公共机构能耗数据及碳排放计算表."""
+
+    key: str            # names the row's derived figures: <slot>_<key>_kgce
+    name: str           # the contract input name (without the slot prefix)
+    label: str
+    unit: str
+    parent: str | None  # key of the row a "其中" row belongs to
+    factor_of: str | None  # key whose factors convert this row (None: not an energy row)
+    in_total: bool
+    required: bool
+
+
+@dataclass(frozen=True)
+class KgceFactor:
+    """折标系数 × 附加系数 of one energy row, with provenance."""
+
+    factor: float
+    factor_unit: str
+    extra: float        # 附加系数 (1 where the official table leaves it blank)
+    source: str
+    confidence: str
+    flag: str | None = None
+
+
+@dataclass(frozen=True)
+class Co2Factor:
+    factor: float
+    unit: str           # one of CO2_UNITS
+    source: str
+    confidence: str
+    flag: str | None = None
+
+
+CO2_UNITS = ("tCO2/MWh", "tCO2/GJ", "kgCO2/m3", "kgCO2/kg", "as_heat")
+
+
+@dataclass(frozen=True)
+class GridFactor:
+    """An electricity CO2 factor (tCO2/MWh) that a preset may use."""
+
+    id: str
+    factor: float
+    label: str
+    source: str
+    confidence: str
+    flag: str | None = None
+
+
+@dataclass(frozen=True)
+class Preset:
+    id: str
+    label: str
+    source: str
+    grid_factor: str
+    kgce: Mapping[str, KgceFactor]
+    co2: Mapping[str, Co2Factor]   # every factor row except electricity, which uses `grid_factor`
+
+    def flags(self, grid: GridFactor | None = None) -> list[str]:
+        """Every unverified value of this preset, as the text shown to users."""
+        found = [f.flag for f in self.kgce.values() if f.flag]
+        found += [f.flag for f in self.co2.values() if f.flag and f.flag not in found]
+        if grid is not None and grid.flag:
+            found.append(grid.flag)
+        return found
+
+
+@dataclass(frozen=True)
+class Intensity:
+    """One figure of the 计算结果 block: a guarded, rounded ratio of per-slot figures."""
+
+    key: str
+    label: str
+    unit: str
+    numerator: tuple[str, ...]
+    denominator: str
+    scale: float = 1
+    decline_label: str | None = None  # set for the four intensities of the decline table
+
+
+@dataclass(frozen=True)
+class SwitchOption:
+    key: str
+    label: str
+    vehicle_fuel: tuple[str, ...] = ()
+    exclude_vehicle_fuel: bool = False
+
+
+@dataclass(frozen=True)
+class Switch:
+    key: str
+    label: str
+    default: str
+    question: str
+    options: Mapping[str, SwitchOption]
+
+
+@dataclass(frozen=True)
+class Precision:
+    kgce: int
+    co2_t: int
+    intensity: int
+    change_pct: int
+    score: int
+
+
+@dataclass(frozen=True)
+class YearTargets:
+    year: int                       # the assessment year (复验年度)
+    targets: Mapping[str, float]    # intensity key → % change that must not be exceeded
+    source: str
+    confidence: str
+
+    @property
+    def prev_year(self) -> int:
+        return self.year - 2
+
+    @property
+    def cur_year(self) -> int:
+        return self.year - 1
+
+    def data_year(self, slot: str) -> int:
+        return {"prev": self.prev_year, "cur": self.cur_year}[slot]
+
+
+@dataclass(frozen=True)
+class RulePart:
+    """A part of a summed alternative path (unit 7 path B)."""
+
+    id: str
+    text: str
+    points: float
+    rule: "Rule"
+    field_check: bool = False
+
+
+@dataclass(frozen=True)
+class RulePath:
+    id: str
+    when: str           # the selector value that chooses this path
+    condition: str
+    type: str           # "tiered" | "sum"
+    grades: Mapping[str, float] = field(default_factory=dict)
+    parts: tuple[RulePart, ...] = ()
+
+
+RULE_TYPES = ("computed_target", "fixed", "per_item", "per_occurrence", "deduction",
+              "per_item_with_deduction", "tiered", "alternatives")
+
+
+@dataclass(frozen=True)
+class Rule:
+    type: str
+    metric: str | None = None          # computed_target: the intensity key
+    step: float | None = None
+    items: tuple[str, ...] = ()
+    per: str | None = None             # 处 / 人: what a deduction counts
+    deduction_step: float | None = None
+    grades: Mapping[str, float] = field(default_factory=dict)
+    selector: str | None = None        # alternatives: the input name that chooses a path
+    selector_label: str | None = None
+    paths: tuple[RulePath, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)   # identity hash: rules hold mappings, and results are cached per indicator
+class Indicator:
+    id: str
+    text: str
+    points: float
+    evidence: str
+    provenance: str                    # seed | external | inferred
+    confidence: str
+    rule: Rule
+    unit_id: str
+    subarea_id: str
+    na_full_award: str = "no"          # no | yes | unknown
+    authority_assessed: bool = False
+    field_check: bool = False
+    zero_if: str | None = None
+    note: str | None = None
+    context: str | None = None
+
+    @property
+    def score_name(self) -> str:
+        """The contract name of this indicator's self-score, e.g. `self_2_1_1`."""
+        return "self_" + self.id.replace(".", "_")
+
+    @property
+    def unverified(self) -> bool:
+        """Text or points are our inference: shown as 待核实 wherever the indicator appears."""
+        return self.provenance == "inferred"
+
+
+@dataclass(frozen=True)
+class Subarea:
+    id: str
+    name: str
+    points: float
+    provenance: str
+    indicators: tuple[Indicator, ...]
+    verification: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    name: str
+    points: float
+    provenance: str
+    subareas: tuple[Subarea, ...]
+
+    @property
+    def indicators(self) -> tuple[Indicator, ...]:
+        return tuple(i for s in self.subareas for i in s.indicators)
+
+    @property
+    def score_name(self) -> str:
+        return f"self_unit_{self.id}"
+
+
+@dataclass(frozen=True)
+class Level:
+    key: str            # county | prefecture | region
+    label: str          # 县市区级 …
+    weights: Mapping[str, float]   # "self" and reviewer keys → weight
+
+
+@dataclass(frozen=True)
+class Elimination:
+    ratio: float
+    rounding: str       # ceil | round | floor
+    scope: str          # region | prefecture
+    below_pass_line_eliminated: bool
+    source: str
+    question: str
+
+
+@dataclass(frozen=True)
+class SpotCheck:
+    prefecture_over_county: float
+    region_over_all: float
+    rounding: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    pass_line: float
+    total_points: float
+    declared_units: int
+    declared_indicators: int
+    reviewers: Mapping[str, str]     # key → label
+    levels: Mapping[str, Level]
+    elimination: Elimination
+    spot_check: SpotCheck
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The whole declarative spec: the single source of truth for every factor, target and point."""
+
+    items: tuple[EnergyItem, ...]
+    presets: Mapping[str, Preset]
+    default_preset: str
+    grid_factors: Mapping[str, GridFactor]
+    precision: Precision
+    intensities: tuple[Intensity, ...]
+    switches: Mapping[str, Switch]
+    years: Mapping[int, YearTargets]
+    units: tuple[Unit, ...]
+    assessment: Assessment
+    digest: str                     # SHA-256 of the spec files, recorded in every workbook's _meta
+
+    def item(self, key: str) -> EnergyItem:
+        for it in self.items:
+            if it.key == key:
+                return it
+        raise KeyError(key)
+
+    @property
+    def factor_items(self) -> tuple[EnergyItem, ...]:
+        """Rows that carry 标准煤 and 碳排放 figures (energy rows and their 公务用车 sub-rows)."""
+        return tuple(i for i in self.items if i.factor_of)
+
+    @property
+    def indicators(self) -> tuple[Indicator, ...]:
+        return tuple(i for u in self.units for i in u.indicators)
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.id == indicator_id:
+                return ind
+        raise KeyError(indicator_id)
+
+    @property
+    def decline_intensities(self) -> tuple[Intensity, ...]:
+        """The four intensities of the decline table, in the deck's column order."""
+        order = ("energy_per_capita", "energy_per_area", "water_per_capita", "co2_per_area")
+        by_key = {i.key: i for i in self.intensities if i.decline_label}
+        return tuple(by_key[k] for k in order if k in by_key) + tuple(
+            i for k, i in by_key.items() if k not in order)
+
+    @property
+    def default_year(self) -> int:
+        return max(self.years)
+
+    def preset(self, preset_id: str | None = None) -> Preset:
+        pid = preset_id or self.default_preset
+        try:
+            return self.presets[pid]
+        except KeyError:
+            raise KeyError(f"未知的系数预设「{pid}」，可选：{'、'.join(self.presets)}") from None
+
+    def year(self, year: int | None = None) -> YearTargets:
+        y = self.default_year if year is None else int(year)
+        try:
+            return self.years[y]
+        except KeyError:
+            raise KeyError(f"规格中没有{y}年复验的目标，已有：{'、'.join(map(str, self.years))}") from None
