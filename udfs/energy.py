@@ -29,8 +29,7 @@ def co2_t_per_unit(item: str, preset: str | None = None, grid_factor: str | None
     spec, p = _resolve(spec, preset)
     key = spec.item(item).factor_of
     if key == "electricity":
-        grid = spec.grid_factors[grid_factor or p.grid_factor]
-        return grid.factor / 1000          # tCO2/MWh → t per kWh
+        return spec.grid_factor(grid_factor, p.id).factor / 1000          # tCO2/MWh → t per kWh
     c, k = p.co2[key], p.kgce[key]
     if c.unit == "kgCO2/kg":
         return k.extra * c.factor / 1000   # extra = kg per input unit (1000 kg/t, or density kg/L)

@@ -46,9 +46,7 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], year: int | None = No
     (a missing column is all blank); results are float arrays with NaN for blank (booleans as 1.0/0.0)."""
     spec = spec or load_spec()
     years = spec.year(year)
-    spec.preset(preset)      # fail early, in Chinese, on an unknown preset
-    if grid_factor is not None and grid_factor not in spec.grid_factors:
-        raise KeyError(f"未知的电力排放因子「{grid_factor}」，可选：{'、'.join(spec.grid_factors)}")
+    spec.grid_factor(grid_factor, preset)   # fail early, in Chinese, on an unknown preset or grid factor
     chosen = resolve_switches(spec, switches)
     building = spec.switches["building_energy"].options[chosen["building_energy"]]
     co2_scope = spec.switches["co2_per_area"].options[chosen["co2_per_area"]]

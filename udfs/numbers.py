@@ -23,7 +23,10 @@ def as_number(value: Any) -> Number:
     """`value` as a float if a worksheet would treat it as a number, else None (blank)."""
     if isinstance(value, bool) or not isinstance(value, (Real, Decimal, np.number)) or isinstance(value, np.bool_):
         return None
-    x = float(value)
+    try:
+        x = float(value)
+    except (OverflowError, ValueError):   # an int beyond float range, a signalling Decimal
+        return None
     return x if math.isfinite(x) else None
 
 
@@ -59,13 +62,28 @@ def to_array(values: Iterable[Any] | Any, quantity: bool = False) -> np.ndarray:
     else:
         if not isinstance(values, (list, tuple, np.ndarray)):
             values = list(values) if isinstance(values, Iterable) and not isinstance(values, (str, bytes)) else [values]
-        # Exact type checks first: the common case (plain int/float/None) stays fast.
-        out = np.fromiter((v if type(v) is float or type(v) is int else _slow_number(v) for v in values),
-                          dtype=float, count=len(values))
+        out = _plain_floats(values)
+        if out is None:
+            # Exact type checks first: plain ints and floats skip the general coercion.
+            out = np.fromiter((v if type(v) is float else _slow_number(v) for v in values),
+                              dtype=float, count=len(values))
         out[~np.isfinite(out)] = np.nan
     if quantity:
         out = np.where(out >= 0, out, np.nan)
     return out
+
+
+_PLAIN = {int, float, type(None)}
+
+
+def _plain_floats(values: Sequence[Any]) -> np.ndarray | None:
+    """Fast path: a column of only int, float and None converts in one numpy call (None → NaN)."""
+    if not set(map(type, values)) <= _PLAIN:
+        return None
+    try:
+        return np.array(values, dtype=float)
+    except OverflowError:
+        return None
 
 
 def _slow_number(v: Any) -> float:

@@ -76,12 +76,15 @@ class Preset:
     kgce: Mapping[str, KgceFactor]
     co2: Mapping[str, Co2Factor]   # every factor row except electricity, which uses `grid_factor`
 
-    def flags(self, grid: GridFactor | None = None) -> list[str]:
-        """Every unverified value of this preset, as the text shown to users."""
-        found = [f.flag for f in self.kgce.values() if f.flag]
-        found += [f.flag for f in self.co2.values() if f.flag and f.flag not in found]
+    def flags(self, grid: GridFactor | None = None) -> dict[str, list[str]]:
+        """Every unverified value of this preset: flag text → the rows it concerns (kgce / CO2 keys)."""
+        found: dict[str, list[str]] = {}
+        for kind, table in (("kgce", self.kgce), ("co2", self.co2)):
+            for key, f in table.items():
+                if f.flag:
+                    found.setdefault(f.flag, []).append(f"{key}.{kind}")
         if grid is not None and grid.flag:
-            found.append(grid.flag)
+            found.setdefault(grid.flag, []).append("electricity.co2")
         return found
 
 
@@ -330,6 +333,14 @@ class Spec:
             return self.presets[pid]
         except KeyError:
             raise KeyError(f"未知的系数预设「{pid}」，可选：{'、'.join(self.presets)}") from None
+
+    def grid_factor(self, grid_id: str | None = None, preset_id: str | None = None) -> GridFactor:
+        """An electricity CO2 factor by id; None means the preset's default."""
+        gid = grid_id or self.preset(preset_id).grid_factor
+        try:
+            return self.grid_factors[gid]
+        except KeyError:
+            raise KeyError(f"未知的电力排放因子「{gid}」，可选：{'、'.join(self.grid_factors)}") from None
 
     def year(self, year: int | None = None) -> YearTargets:
         y = self.default_year if year is None else int(year)

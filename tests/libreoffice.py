@@ -1,0 +1,44 @@
+"""LibreOffice headless as a recalculating oracle (shared/research/ecosystem.md appendix A).
+
+Each call uses its own profile directory, set to *always recalculate* OOXML files on load: without it
+LibreOffice trusts cached values, and two processes sharing a profile hand work to each other and exit early.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def recalculate(files: list[Path], outdir: Path, timeout: float = 600) -> list[Path]:
+    """Open every file in one LibreOffice call, recalculate all formulas, save as .xlsx into `outdir`."""
+    exe = soffice()
+    if exe is None:
+        raise RuntimeError("LibreOffice (soffice) is not installed")
+    outdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="jieyue-lo-profile-") as profile:
+        user = Path(profile, "user")
+        user.mkdir()
+        (user / "registrymodifications.xcu").write_text(RECALC_ALWAYS, encoding="utf-8")
+        cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+               "--convert-to", "xlsx", "--outdir", str(outdir), *map(str, files)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "HOME": profile})
+    outputs = [outdir / Path(f).with_suffix(".xlsx").name for f in files]
+    missing = [p for p in outputs if not p.exists()]
+    if done.returncode != 0 or missing:
+        raise RuntimeError(f"LibreOffice failed (rc={done.returncode}), missing {missing}:\n{done.stdout}\n{done.stderr}")
+    return outputs
