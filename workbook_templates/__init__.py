@@ -14,7 +14,9 @@ __all__ = ["SLOTS", "SPEC_DIR", "Spec", "SpecError", "load_spec", "contract_name
 
 @lru_cache(maxsize=8)
 def _cached(directory):
-    return _load(directory)
+    spec = _load(directory)
+    contract_names(spec)   # names must be unique: raises SpecError otherwise
+    return spec
 
 
 def load_spec(directory=None) -> Spec:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .load import SpecError
 from .model import SLOTS, Spec
 
 SLOT_MEANING = {"prev": "上一数据年度（复验年度−2）", "cur": "本数据年度（复验年度−1）"}
@@ -81,4 +82,9 @@ def contract_names(spec: Spec | None = None) -> list[ContractName]:
         ContractName("self_missing_count", "尚未评分（或分值不合规）的指标数", "项", "score-derived"),
         ContractName("self_pass", f"自评总分是否达到{spec.assessment.pass_line:g}分", "是/否", "score-derived"),
     ]
+    seen: set[str] = set()
+    clashes = sorted({n.name for n in names if n.name in seen or seen.add(n.name)})
+    if clashes:
+        # e.g. an energy row keyed "area" with a factor would make <slot>_area_co2_t mean two things.
+        raise SpecError("energy.toml", "item", f"数据约定名称重复：{'、'.join(clashes)}（请改用不同的 key）")
     return names
