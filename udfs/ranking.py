@@ -53,7 +53,7 @@ def composite_score(level: str, self_score: Any, county: Any = None, prefecture:
 
 
 def _rounded_count(n: int, ratio: float, rounding: str) -> int:
-    exact = Fraction(str(ratio)) * n      # Fraction: 0.05 × 60 is 3, not 3.0000000000000004
+    exact = Fraction(str(ratio)) * n      # Fraction: 0.07 × 100 is 7, not 7.000000000000001 (→ ceil 8)
     if rounding == "ceil":
         return math.ceil(exact)
     if rounding == "floor":
@@ -92,15 +92,17 @@ def rank_units(units: Iterable[Mapping[str, Any]], *, scope: str | None = None, 
     scope = scope or e.scope
     below = e.below_pass_line_eliminated if below_pass_line_eliminated is None else below_pass_line_eliminated
     groups: dict[str, list[tuple[str, float | None]]] = {}
+    seen: set[str] = set()
     for u in units:
+        code = str(u["code"])
+        if code in seen:   # across groups too: one unit is ranked once, in one place
+            raise ValueError(f"重复的统一社会信用代码 {code}：同一单位出现了不止一次，无法排名；请先处理重复报送")
+        seen.add(code)
         group = "全区" if scope == "region" else str(u.get("prefecture") or "（未填地区）")
-        groups.setdefault(group, []).append((str(u["code"]), as_number(u.get("score"))))
+        groups.setdefault(group, []).append((code, as_number(u.get("score"))))
     result: list[RankedUnit] = []
     for group in sorted(groups):
         members = groups[group]
-        codes = [c for c, _ in members]
-        if len(set(codes)) != len(codes):
-            raise ValueError(f"{group} 中有重复的统一社会信用代码，无法排名")
         scored = sorted(((c, s) for c, s in members if s is not None), key=lambda cs: (-cs[1], cs[0]))
         k = elimination_count(len(scored), ratio, rounding, spec)
         cut_score = scored[len(scored) - k][1] if k else None

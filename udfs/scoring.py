@@ -64,9 +64,8 @@ def legal_values(indicator: Indicator | str, selector: str | None = None, spec: 
 def counted_score(indicator: Indicator, score: Any, selector: str | None = None, digits: int = 2) -> float | None:
     """The score as it counts toward totals: a legal value, else None (blank, text or not allowed by the rule)."""
     x = as_number(score)
-    if x is None:
+    if x is None or round_excel(x, digits) != x:   # 1.004 is not 1: a score is one of the listed values
         return None
-    x = round_excel(x, digits)
     return x if x in legal_values(indicator, selector) else None
 
 
@@ -124,7 +123,8 @@ def score_columns(columns: Mapping[str, Any], n: int, unit1: Mapping[str, np.nda
 
 def _counted_column(ind: Indicator, columns: Mapping[str, Any], n: int, digits: int) -> np.ndarray:
     raw = columns.get(ind.score_name)
-    score = round_excel_array(to_array(raw) if raw is not None else np.full(n, np.nan), digits)
+    given = to_array(raw) if raw is not None else np.full(n, np.nan)
+    score = np.where(round_excel_array(given, digits) == given, given, np.nan)
     if ind.rule.selector is None:
         legal = np.isin(score, legal_values(ind))
     else:

@@ -237,9 +237,10 @@ def _calculation(root: Node, items: tuple[EnergyItem, ...]):
     intensities = []
     for n in root.children("intensity"):
         numerator = tuple(n.get("numerator", list))
-        for name in numerator + (n.text("denominator"),):
-            if name not in per_slot:
-                raise n.error("numerator", f"「{name}」不是每年度的数据项（可用：{'、'.join(sorted(per_slot))}）")
+        for key, names in (("numerator", numerator), ("denominator", (n.text("denominator"),))):
+            for name in names:
+                if name not in per_slot:
+                    raise n.error(key, f"「{name}」不是每年度的数据项（可用：{'、'.join(sorted(per_slot))}）")
         intensities.append(Intensity(key=n.text("key"), label=n.text("label"), unit=n.text("unit"),
                                      numerator=numerator, denominator=n.text("denominator"),
                                      scale=n.number("scale", 1.0, positive=True),
@@ -359,21 +360,26 @@ def _rule(n: Node, points: float, intensities: tuple[Intensity, ...], allowed=RU
     if rtype == "per_item_with_deduction":
         kw["deduction_step"] = n.number("deduction_step", positive=True)
     if rtype == "tiered":
-        kw["grades"] = frozen_map(n.get("grades", dict))
+        kw["grades"] = frozen_map(_grades(n, points))
     n.done()
     return Rule(**kw)
+
+
+def _grades(n: Node, points: float) -> dict[str, float]:
+    """grade → points: non-negative numbers whose best grade is worth the indicator's points."""
+    grades = n.get("grades", dict)
+    if bad := [g for g, v in grades.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0]:
+        raise n.error("grades", f"等级分值应为非负数：{'、'.join(bad)}")
+    if max(grades.values(), default=0) != points:
+        raise n.error("grades", f"最高等级分值 {max(grades.values(), default=0)} 与指标分值 {points} 不符")
+    return {g: float(v) for g, v in grades.items()}
 
 
 def _path(n: Node, points: float, intensities) -> RulePath:
     ptype = n.choice("type", ("tiered", "sum"))
     grades, parts = {}, []
     if ptype == "tiered":
-        grades = n.get("grades", dict)
-        if bad := [g for g, v in grades.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0]:
-            raise n.error("grades", f"等级分值应为非负数：{'、'.join(bad)}")
-        if max(grades.values(), default=0) != points:
-            raise n.error("grades", f"最高等级分值 {max(grades.values(), default=0)} 与指标分值 {points} 不符")
-        grades = {g: float(v) for g, v in grades.items()}
+        grades = _grades(n, points)
     else:
         for p in n.children("part"):
             pts = p.number("points", positive=True)
