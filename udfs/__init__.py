@@ -7,8 +7,8 @@ from .decline import change_pct, decline_ok, target_pct
 from .energy import co2_t_per_unit, kgce_factors, to_co2_t, to_kgce
 from .evaluate import columns_to_records, evaluate, evaluate_columns, resolve_switches
 from .numbers import as_number, as_quantity, round_excel, safe_div
-from .ranking import RankedUnit, composite_score, elimination_count, level_of, rank_units, spot_check_sample
-from .scoring import counted_score, decline_score, legal_values, passes, unit_totals, validate_score
+from .ranking import RankedUnit, composite_columns, composite_score, elimination_count, level_of, rank_units, spot_check_sample
+from .scoring import counted_array, counted_score, decline_score, legal_values, passes, unit_totals, validate_score
 from .unit_code import check_unit_code, normalize_unit_code
 
 __all__ = [
@@ -16,7 +16,7 @@ __all__ = [
     "to_kgce", "to_co2_t", "kgce_factors", "co2_t_per_unit",
     "change_pct", "decline_ok", "target_pct",
     "evaluate", "evaluate_columns", "columns_to_records", "resolve_switches",
-    "legal_values", "counted_score", "validate_score", "decline_score", "unit_totals", "passes",
-    "composite_score", "elimination_count", "rank_units", "RankedUnit", "level_of", "spot_check_sample",
+    "legal_values", "counted_score", "counted_array", "validate_score", "decline_score", "unit_totals", "passes",
+    "composite_score", "composite_columns", "elimination_count", "rank_units", "RankedUnit", "level_of", "spot_check_sample",
     "check_unit_code", "normalize_unit_code",
 ]

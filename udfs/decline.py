@@ -7,20 +7,23 @@ import numpy as np
 
 from workbook_templates import Spec, load_spec
 
-from .numbers import as_number, div_array, round_excel, round_excel_array
+from .numbers import as_number, div_array, round_excel, round_excel_array, safe_div
 
 
 def change_pct(prev: Any, cur: Any, spec: Spec | None = None) -> float | None:
     """(cur − prev) ÷ prev × 100, ROUNDed to the spec's places; blank if either is blank or prev is 0."""
     spec = spec or load_spec()
     p, c = as_number(prev), as_number(cur)
-    if p is None or c is None or p == 0:
+    if p is None or c is None:
         return None
-    return round_excel((c - p) / p * 100, spec.precision.change_pct)
+    ratio = safe_div(c - p, p)          # blank when prev is 0
+    return None if ratio is None else round_excel(ratio * 100, spec.precision.change_pct)
 
 
 def change_pct_array(prev: np.ndarray, cur: np.ndarray, digits: int) -> np.ndarray:
-    return round_excel_array(div_array(cur - prev, prev) * 100, digits)
+    """`change_pct` over arrays (NaN = blank)."""
+    with np.errstate(all="ignore"):
+        return round_excel_array(div_array(cur - prev, prev) * 100, digits)
 
 
 def decline_ok(change: Any, target: Any) -> bool | None:

@@ -10,13 +10,16 @@ Blank is `None` in scalar results and NaN inside arrays; `from_array` turns NaN 
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from numbers import Real
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 Number = float | None
+
+# Enough digits to quantize any double (up to ~1.8e308) to 10 decimals without InvalidOperation.
+_WIDE = Context(prec=400)
 
 
 def as_number(value: Any) -> Number:
@@ -41,7 +44,7 @@ def round_excel(value: Any, digits: int) -> Number:
     x = as_number(value)
     if x is None:
         return None
-    d = Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    d = Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP, context=_WIDE)
     return float(d) + 0.0   # + 0.0 turns −0.0 into 0.0, as a worksheet shows it
 
 
@@ -50,7 +53,8 @@ def safe_div(numerator: Any, denominator: Any) -> Number:
     n, d = as_number(numerator), as_number(denominator)
     if n is None or d is None or d == 0:
         return None
-    return n / d
+    q = n / d
+    return q if math.isfinite(q) else None   # 1e308 ÷ 1e-10 overflows: blank, like every unusable figure
 
 
 # ---------------------------------------------------------------- arrays (NaN = blank)
@@ -97,25 +101,29 @@ def from_array(values: np.ndarray) -> list[Number]:
 
 
 def round_excel_array(values: np.ndarray, digits: int) -> np.ndarray:
-    """`round_excel` over an array, exact: values within a hair of a .5 tie go through the Decimal path."""
+    """`round_excel` over an array, exact: values near a .5 tie go through the Decimal path.
+
+    "Near" grows with magnitude because Excel first rounds to 15 significant digits, which can move a value
+    onto a tie (…19.49 → …19.5) once |x|·10^digits has few fractional digits left. ±inf and NaN are blank.
+    """
     x = np.asarray(values, dtype=float)
     scale = 10.0 ** digits
-    v = np.abs(x) * scale
-    floor = np.floor(v)
-    out = np.copysign(np.floor(v + 0.5) / scale, x)
-    with np.errstate(invalid="ignore"):
-        tie = np.abs((v - floor) - 0.5) < 1e-6
-        tie |= v >= 2.0 ** 52          # beyond float resolution, let Decimal decide
-    tie &= np.isfinite(x)
+    with np.errstate(all="ignore"):
+        v = np.abs(x) * scale
+        out = np.copysign(np.floor(v + 0.5) / scale, x)
+        tie = np.abs((v - np.floor(v)) - 0.5) <= np.maximum(1e-6, v * 1e-14)
+    tie &= np.isfinite(v)
     for i in np.flatnonzero(tie):
         out.flat[i] = round_excel(float(x.flat[i]), digits)
+    out[~np.isfinite(out)] = np.nan
     return out + 0.0
 
 
 def div_array(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """Element-wise `safe_div`: NaN where either side is blank or the denominator is 0."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator != 0, numerator / np.where(denominator != 0, denominator, 1.0), np.nan)
+    with np.errstate(all="ignore"):
+        q = np.where(denominator != 0, numerator / np.where(denominator != 0, denominator, 1.0), np.nan)
+    return np.where(np.isfinite(q), q, np.nan)
 
 
 def sum_or_blank(columns: Sequence[np.ndarray]) -> np.ndarray:

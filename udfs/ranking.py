@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterable, Mapping, Sequence
 
+import numpy as np
+
 from workbook_templates import Spec, load_spec
 
-from .numbers import as_number, round_excel
+from .numbers import as_number, round_excel_array, to_array
 
 
 def level_of(level: str, spec: Spec | None = None):
@@ -38,18 +40,35 @@ def composite_score(level: str, self_score: Any, county: Any = None, prefecture:
     """综合得分 of one unit: the level's weights times self and reviewer scores, ROUNDed.
 
     县市区级 0.1×80 + 0.3×85 + 0.6×90 = 87.5. Blank when a score the level needs is blank, not a number,
-    or outside 0–100.
+    or outside 0–100. An unknown level raises KeyError (with the levels to choose from).
     """
     spec = spec or load_spec()
     lv = level_of(level, spec)
-    given = {"self": self_score, "county": county, "prefecture": prefecture, "region": region}
-    total = 0.0
-    for who, weight in lv.weights.items():
-        x = as_number(given.get(who))
-        if x is None or not 0 <= x <= spec.assessment.total_points:
-            return None
-        total += weight * x
-    return round_excel(total, spec.precision.score)
+    x = composite_columns([lv.key], [self_score], [county], [prefecture], [region], spec)[0]
+    return None if x != x else float(x)
+
+
+def composite_columns(levels: Sequence[Any], self_scores: Sequence[Any], county: Sequence[Any] | None = None,
+                      prefecture: Sequence[Any] | None = None, region: Sequence[Any] | None = None,
+                      spec: Spec | None = None) -> np.ndarray:
+    """`composite_score` for many units (NaN = blank; an unknown level is blank here, not an error)."""
+    spec = spec or load_spec()
+    n = len(levels)
+    top = spec.assessment.total_points
+    scores = {}
+    for who, column in (("self", self_scores), ("county", county), ("prefecture", prefecture), ("region", region)):
+        a = to_array(column) if column is not None else np.full(n, np.nan)
+        scores[who] = np.where((a >= 0) & (a <= top), a, np.nan)
+    by_name = {name: lv for lv in spec.assessment.levels.values() for name in (lv.key, lv.label)}
+    chosen = [by_name.get(v.strip()) if isinstance(v, str) else None for v in levels]
+    out = np.full(n, np.nan)
+    for lv in spec.assessment.levels.values():
+        rows = np.fromiter((c is lv for c in chosen), dtype=bool, count=n)
+        total = np.zeros(int(rows.sum()))
+        for who, weight in lv.weights.items():   # the same order and arithmetic as Σ weight × score by hand
+            total = total + weight * scores[who][rows]
+        out[rows] = total
+    return round_excel_array(out, spec.precision.score)
 
 
 def _rounded_count(n: int, ratio: float, rounding: str) -> int:

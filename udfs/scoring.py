@@ -4,7 +4,7 @@ from __future__ import annotations
 from fractions import Fraction
 from functools import lru_cache
 from itertools import product
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -61,12 +61,31 @@ def legal_values(indicator: Indicator | str, selector: str | None = None, spec: 
     return _legal(ind, selector if isinstance(selector, str) else None)
 
 
-def counted_score(indicator: Indicator, score: Any, selector: str | None = None, digits: int = 2) -> float | None:
+def counted_score(indicator: Indicator, score: Any, selector: str | None = None,
+                  spec: Spec | None = None) -> float | None:
     """The score as it counts toward totals: a legal value, else None (blank, text or not allowed by the rule)."""
+    spec = spec or load_spec()
     x = as_number(score)
-    if x is None or round_excel(x, digits) != x:   # 1.004 is not 1: a score is one of the listed values
+    if x is None or round_excel(x, spec.precision.score) != x:   # 1.004 is not 1: only listed values count
         return None
     return x if x in legal_values(indicator, selector) else None
+
+
+def counted_array(indicator: Indicator, scores: np.ndarray, selectors: Sequence[Any] | None = None,
+                  spec: Spec | None = None) -> np.ndarray:
+    """`counted_score` over an array of scores (NaN = blank); `selectors` gives unit 7's 是/否 per row."""
+    spec = spec or load_spec()
+    scores = np.asarray(scores, dtype=float)
+    digits = spec.precision.score
+    exact = np.where(round_excel_array(scores, digits) == scores, scores, np.nan)
+    if indicator.rule.selector is None or selectors is None:
+        return np.where(np.isin(exact, legal_values(indicator)), exact, np.nan)
+    chosen = [c if isinstance(c, str) else None for c in selectors]
+    legal = np.zeros(len(scores), dtype=bool)
+    for value in set(chosen):
+        rows = np.fromiter((c == value for c in chosen), dtype=bool, count=len(chosen))
+        legal |= rows & np.isin(exact, legal_values(indicator, value))
+    return np.where(legal, exact, np.nan)
 
 
 def validate_score(indicator: Indicator | str, score: Any, selector: str | None = None,
@@ -109,7 +128,7 @@ def score_columns(columns: Mapping[str, Any], n: int, unit1: Mapping[str, np.nda
             if ind.score_name in unit1:
                 c = unit1[ind.score_name]
             else:
-                c = _counted_column(ind, columns, n, digits)
+                c = _counted_column(ind, columns, n, spec)
             missing += np.isnan(c)
             counted.append(c)
         out[unit.score_name] = round_excel_array(sum_or_blank(counted), digits)
@@ -121,20 +140,13 @@ def score_columns(columns: Mapping[str, Any], n: int, unit1: Mapping[str, np.nda
     return out
 
 
-def _counted_column(ind: Indicator, columns: Mapping[str, Any], n: int, digits: int) -> np.ndarray:
+def _counted_column(ind: Indicator, columns: Mapping[str, Any], n: int, spec: Spec) -> np.ndarray:
     raw = columns.get(ind.score_name)
-    given = to_array(raw) if raw is not None else np.full(n, np.nan)
-    score = np.where(round_excel_array(given, digits) == given, given, np.nan)
-    if ind.rule.selector is None:
-        legal = np.isin(score, legal_values(ind))
-    else:
-        chosen = columns.get(ind.rule.selector)
-        chosen = [None] * n if chosen is None else (list(chosen) if not isinstance(chosen, str) else [chosen])
-        legal = np.zeros(n, dtype=bool)
-        for value in {c if isinstance(c, str) else None for c in chosen}:
-            rows = np.array([(c if isinstance(c, str) else None) == value for c in chosen])
-            legal |= rows & np.isin(score, legal_values(ind, value))
-    return np.where(legal, score, np.nan)
+    scores = to_array(raw) if raw is not None else np.full(n, np.nan)
+    selectors = columns.get(ind.rule.selector) if ind.rule.selector else None
+    if isinstance(selectors, str):
+        selectors = [selectors] * n
+    return counted_array(ind, scores, [None] * n if ind.rule.selector and selectors is None else selectors, spec)
 
 
 def unit_totals(scores: Mapping[str, Any], spec: Spec | None = None) -> dict[str, Any]:
