@@ -59,11 +59,13 @@ def composite_columns(levels: Sequence[Any], self_scores: Sequence[Any], county:
     for who, column in (("self", self_scores), ("county", county), ("prefecture", prefecture), ("region", region)):
         a = to_array(column) if column is not None else np.full(n, np.nan)
         scores[who] = np.where((a >= 0) & (a <= top), a, np.nan)
-    by_name = {name: lv for lv in spec.assessment.levels.values() for name in (lv.key, lv.label)}
-    chosen = [by_name.get(v.strip()) if isinstance(v, str) else None for v in levels]
+    level_list = list(spec.assessment.levels.values())
+    index = {name: k for k, lv in enumerate(level_list) for name in (lv.key, lv.label)}
+    chosen = np.fromiter((index.get(v.strip(), -1) if isinstance(v, str) else -1 for v in levels),
+                         dtype=int, count=n)
     out = np.full(n, np.nan)
-    for lv in spec.assessment.levels.values():
-        rows = np.fromiter((c is lv for c in chosen), dtype=bool, count=n)
+    for k, lv in enumerate(level_list):
+        rows = chosen == k
         total = np.zeros(int(rows.sum()))
         for who, weight in lv.weights.items():   # the same order and arithmetic as Σ weight × score by hand
             total = total + weight * scores[who][rows]
