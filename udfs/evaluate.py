@@ -48,6 +48,12 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], year: int | None = No
     years = spec.year(year)
     spec.grid_factor(grid_factor, preset)   # fail early, in Chinese, on an unknown preset or grid factor
     chosen = resolve_switches(spec, switches)
+    with np.errstate(all="ignore"):   # overflow and 0/0 become blanks below, not warnings in the log
+        return _evaluate_columns(spec, columns, years, preset, grid_factor, chosen)
+
+
+def _evaluate_columns(spec: Spec, columns: Mapping[str, Sequence[Any]], years, preset: str | None,
+                      grid_factor: str | None, chosen: Mapping[str, str]) -> dict[str, np.ndarray]:
     building = spec.switches["building_energy"].options[chosen["building_energy"]]
     co2_scope = spec.switches["co2_per_area"].options[chosen["co2_per_area"]]
     digits = spec.precision

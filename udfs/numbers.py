@@ -112,7 +112,8 @@ def round_excel_array(values: np.ndarray, digits: int) -> np.ndarray:
         v = np.abs(x) * scale
         out = np.copysign(np.floor(v + 0.5) / scale, x)
         tie = np.abs((v - np.floor(v)) - 0.5) <= np.maximum(1e-6, v * 1e-14)
-    tie &= np.isfinite(v)
+    tie |= ~np.isfinite(v)      # |x|·10^digits overflowed: the Decimal path rounds x itself
+    tie &= np.isfinite(x)
     for i in np.flatnonzero(tie):
         out.flat[i] = round_excel(float(x.flat[i]), digits)
     out[~np.isfinite(out)] = np.nan
