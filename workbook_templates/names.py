@@ -21,6 +21,10 @@ META = (
     ("template_version", "模板版本", ""),
     ("assessment_year", "复验年度", "年"),
     ("factor_preset", "系数预设", ""),
+    ("spec_digest", "规格摘要（SHA-256，生成工作簿时的规格）", ""),
+    ("contact_name", "联系人", ""),
+    ("contact_phone", "联系电话", ""),
+    ("fill_date", "填报日期", ""),
 )
 
 

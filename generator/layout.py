@@ -1,0 +1,543 @@
+"""The fill-in workbook, laid out from the spec.
+
+Sheets, in order: 填表说明, 单位信息, 能耗数据<prev>, 能耗数据<cur>, 强度指标下降率, 自评表, 参数 (very hidden),
+_meta (hidden). Every contract name is a defined name on its cell. Every formula mirrors a rule of `udfs/`
+through `generator.formulas`, so the recalculated workbook equals `udfs.evaluate` on the same inputs.
+
+Each formula cell also carries what it shows before anything is filled (`Cell.blank`): the renderer writes
+these as cached values, so a freshly generated file looks right in email previews and Protected View (status
+texts such as 「请填写用能人数」, blanks elsewhere — never a misleading 0).
+"""
+from __future__ import annotations
+
+from openpyxl.utils import get_column_letter
+
+from workbook_templates import SLOTS, Spec, load_spec
+from workbook_templates.names import META
+
+import udfs
+from udfs.scoring import legal_values
+
+from . import formulas as fx
+from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan
+
+TEMPLATE_VERSION = "1.0"
+"""The layout version: bump it when a cell moves or a formula changes, so returned files can be recognised."""
+
+LEVELS = "level"   # 单位层级 list on 参数
+YES_NO = ("是", "否")
+
+# Energy sheet columns.
+C_LABEL, C_UNIT, C_QTY, C_FACTOR, C_KGCE, C_CO2, C_EXTRA, C_NOTE, C_CLEAN = "ABCDEFGHI"
+FIRST_ITEM_ROW = 4
+
+# Self-evaluation sheet columns.
+S_ID, S_TEXT, S_POINTS, S_METHOD, S_EVIDENCE, S_SCORE, S_COUNTED, S_NOTE, S_REMARK = "ABCDEFGHI"
+
+NUMBER_FORMATS = {"kgce": "#,##0.00", "co2_t": "#,##0.0000", "intensity": "#,##0.00", "change": "0.00",
+                  "score": "0.0#"}
+
+UNIT_INFO = (
+    ("unit_name", "单位名称", "input_text", None),
+    ("unit_code", "统一社会信用代码", "input_text",
+     Validation("textLength", "18", "统一社会信用代码应为18位：请对照证书填写，不要有空格", operator="equal")),
+    ("unit_level", "单位层级", "input_choice", "level"),
+    ("unit_region", "所属地区", "input_text", None),
+    ("contact_name", "联系人", "input_text", None),
+    ("contact_phone", "联系电话", "input_text", None),
+    ("fill_date", "填报日期", "input_text", None),
+)
+PERSONALISED = ("unit_name", "unit_code", "unit_level", "unit_region")
+
+
+def sheet_names(year: int) -> dict[str, str]:
+    return {"guide": "填表说明", "info": "单位信息", "prev": f"能耗数据{year - 2}", "cur": f"能耗数据{year - 1}",
+            "decline": "强度指标下降率", "self": "自评表", "params": "参数", "meta": "_meta"}
+
+
+def build_plan(year: int | None = None, preset: str | None = None, spec: Spec | None = None,
+               grid_factor: str | None = None, switches: dict[str, str] | None = None) -> WorkbookPlan:
+    """The whole workbook for one assessment year and factor preset."""
+    spec = spec or load_spec()
+    years = spec.year(year)
+    p = spec.preset(preset)
+    grid = spec.grid_factor(grid_factor, p.id)
+    chosen = udfs.resolve_switches(spec, switches)
+    names = sheet_names(years.year)
+    params = _params_sheet(spec, p.id, grid.id, names["params"])
+    info = _info_sheet(names["info"], params)
+    energy: dict[str, _Energy] = {}
+    for slot in SLOTS:     # prev first: the current year's audit checks compare with it
+        energy[slot] = _energy_sheet(spec, slot, years.data_year(slot), names[slot], params, chosen,
+                                     energy.get("prev"))
+    decline = _decline_sheet(spec, years, names["decline"], energy)
+    self_eval = _self_sheet(spec, names["self"], decline, params)
+    meta = _meta_sheet(spec, years.year, p.id, names["meta"])
+    guide = _guide_sheet(spec, years, p, grid, chosen, names)
+    return WorkbookPlan(sheets=[guide, info, energy["prev"].sheet, energy["cur"].sheet, decline.sheet, self_eval,
+                                params.sheet, meta],
+                        template_version=TEMPLATE_VERSION, spec_digest=spec.digest)
+
+
+# ---------------------------------------------------------------- 参数 (very hidden)
+
+class _Params:
+    """Where the factors and legal-value lists live on the 参数 sheet."""
+
+    def __init__(self, sheet: SheetPlan):
+        self.sheet = sheet
+        self.factor: dict[str, tuple[str, str, str]] = {}     # row key → (factor, extra, co2 per unit) refs
+        self.lists: dict[tuple[str, str | None], str] = {}    # (indicator id, path or None) → range
+        self.inline: dict[str, str] = {}                      # list key → "a,b,c" for list validations
+
+
+def _params_sheet(spec: Spec, preset: str, grid: str, title: str) -> _Params:
+    sheet = SheetPlan(title=title, state="veryHidden")
+    params = _Params(sheet)
+    for col, head in zip("ABCDEFGH", ("行", "指标名称", "折标系数", "附加系数", "每单位碳排放(吨)", "折标系数来源",
+                                      "待核实", "碳排放因子来源")):
+        sheet.put(f"{col}1", Cell(head, style="header"))
+    p = spec.preset(preset)
+    energy_rows = [i for i in spec.items if i.factor_of == i.key]
+    for r, item in enumerate(energy_rows, start=2):
+        k = p.kgce[item.key]
+        co2 = spec.grid_factor(grid) if item.key == "electricity" else p.co2[item.key]
+        flags = "；".join(f for f in (k.flag, co2.flag) if f)
+        sheet.put(f"A{r}", Cell(item.key))
+        sheet.put(f"B{r}", Cell(item.label))
+        sheet.put(f"C{r}", Cell(k.factor, style="factor"))
+        sheet.put(f"D{r}", Cell(k.extra, style="factor"))
+        sheet.put(f"E{r}", Cell(udfs.co2_t_per_unit(item.key, preset, grid, spec), style="factor"))
+        sheet.put(f"F{r}", Cell(k.source))
+        sheet.put(f"G{r}", Cell(flags))
+        sheet.put(f"H{r}", Cell(co2.source))
+        params.factor[item.key] = (sheet.ref(f"C{r}"), sheet.ref(f"D{r}"), sheet.ref(f"E{r}"))
+    # Legal self-score values, one column per indicator (and per path for alternatives).
+    col = 10
+    for ind in spec.indicators:
+        paths = [p_.when for p_ in ind.rule.paths] + [None] if ind.rule.type == "alternatives" else [None]
+        for when in paths:
+            values = legal_values(ind, when)
+            letter = get_column_letter(col)
+            sheet.put(f"{letter}1", Cell(ind.id + (f"（{when}）" if when else "")))
+            for r, v in enumerate(values, start=2):
+                sheet.put(f"{letter}{r}", Cell(v))
+            params.lists[(ind.id, when)] = f"'{title}'!${letter}$2:${letter}${len(values) + 1}"
+            col += 1
+    levels = [lv.label for lv in spec.assessment.levels.values()]
+    params.inline[LEVELS] = ",".join(levels)
+    params.inline["yes_no"] = ",".join(YES_NO)
+    sheet.widths.update({"B": 22, "F": 50, "G": 50, "H": 50})
+    return params
+
+
+# ---------------------------------------------------------------- 单位信息
+
+def _info_sheet(title: str, params: _Params) -> SheetPlan:
+    sheet = SheetPlan(title=title, widths={"A": 20, "B": 44, "C": 40}, freeze="A3", print_title_rows="1:2")
+    sheet.put("A1", Cell("单位信息", style="title"))
+    sheet.merges.append("A1:C1")
+    sheet.put("A2", Cell("项目", style="header"))
+    sheet.put("B2", Cell("填写内容", style="header"))
+    sheet.put("C2", Cell("说明", style="header"))
+    notes = {"unit_code": "18位，与单位证书一致", "unit_level": "从下拉列表选择",
+             "unit_region": "地州市名称，如 昌吉回族自治州", "fill_date": "如 2023-08-10"}
+    for r, (name, label, style, validation) in enumerate(UNIT_INFO, start=3):
+        if validation == "level":
+            validation = Validation("list", f'"{params.inline[LEVELS]}"', "请从下拉列表选择单位层级")
+        sheet.put(f"A{r}", Cell(label))
+        sheet.put(f"B{r}", Cell(None, style=style, name=name, validation=validation))
+        sheet.put(f"C{r}", Cell(notes.get(name, ""), style="note"))
+    return sheet
+
+
+# ---------------------------------------------------------------- 能耗数据<year>
+
+class _Energy:
+    def __init__(self, sheet: SheetPlan):
+        self.sheet = sheet
+        self.row: dict[str, int] = {}          # item key → row
+        self.figure: dict[str, str] = {}       # per-slot figure name (no prefix) → local cell ("E24")
+        self.clean: dict[str, str] = {}        # item input name → local clean-value cell ("I6")
+        self.intensity: dict[str, str] = {}    # intensity key → local cell
+
+
+def _quantity_validation(label: str, parent_ref: str | None, parent_label: str | None, ref: str) -> Validation:
+    if parent_ref is None:
+        return Validation("decimal", "0", f"「{label}」请填写不小于0的数字（不要带单位或文字）",
+                          operator="greaterThanOrEqual", prompt="填写数字，没有请填0")
+    return Validation("custom", f"AND(ISNUMBER({ref}),{ref}>=0,OR(NOT(ISNUMBER({parent_ref})),{ref}<={parent_ref}))",
+                      f"「{label}」请填写不小于0的数字，且不能大于「{parent_label}」", prompt="其中项，不能大于上一行")
+
+
+def _energy_sheet(spec: Spec, slot: str, data_year: int, title: str, params: _Params,
+                  chosen: dict[str, str], prev: "_Energy | None") -> _Energy:
+    sheet = SheetPlan(title=title, freeze="C4", print_title_rows="1:3", hidden_columns=[C_CLEAN],
+                      widths={C_LABEL: 24, C_UNIT: 16, C_QTY: 16, C_FACTOR: 11, C_KGCE: 16, C_CO2: 15,
+                              C_EXTRA: 10, C_NOTE: 34, C_CLEAN: 12}, landscape=True)
+    e = _Energy(sheet)
+    digits = spec.precision
+    sheet.put("A1", Cell(f"公共机构能耗数据及碳排放计算表（{data_year}年度）", style="title"))
+    sheet.merges.append("A1:H1")
+    sheet.put("A2", Cell("蓝色单元格由单位填写；其余自动计算，无需填写。合署办公且不承担能源资源费用的，"
+                         "由负责能源资源费管理的部门提供数据。", style="note"))
+    sheet.merges.append("A2:H2")
+    for col, head in zip("ABCDEFGHI", ("指标名称", "计量单位", "数量", "折标系数", "标准煤(千克)", "碳排放量(吨)",
+                                       "附加系数", "填写提示", "有效数量")):
+        sheet.put(f"{col}3", Cell(head, style="header"))
+
+    for r, item in enumerate(spec.items, start=FIRST_ITEM_ROW):
+        e.row[item.key] = r
+    for item in spec.items:
+        r = e.row[item.key]
+        qty, clean = f"{C_QTY}{r}", f"{C_CLEAN}{r}"
+        parent_row = e.row.get(item.parent) if item.parent else None
+        parent_ref = f"{C_QTY}{parent_row}" if parent_row else None
+        parent_label = spec.item(item.parent).label if item.parent else None
+        sheet.put(f"{C_LABEL}{r}", Cell(item.label, style="label_sub" if item.parent else "label"))
+        sheet.put(f"{C_UNIT}{r}", Cell(item.unit, style="unit"))
+        sheet.put(qty, Cell(None, style="input_number", name=f"{slot}_{item.name}",
+                            validation=_quantity_validation(item.label, parent_ref, parent_label, qty)))
+        sheet.put(clean, Cell(formula=fx.clean_quantity(qty), style="hidden"))
+        e.clean[item.name] = clean
+        if item.factor_of:
+            factor, extra, co2 = params.factor[item.factor_of]
+            if item.factor_of == item.key:
+                sheet.put(f"{C_FACTOR}{r}", Cell(formula=factor, style="factor", blank=_param_value(params, factor)))
+                sheet.put(f"{C_EXTRA}{r}", Cell(formula=extra, style="factor_extra", blank=_param_value(params, extra)))
+                own = (f"{C_FACTOR}{r}", f"{C_EXTRA}{r}")
+            else:
+                own = (f"{C_FACTOR}{e.row[item.factor_of]}", f"{C_EXTRA}{e.row[item.factor_of]}")
+            sheet.put(f"{C_KGCE}{r}", Cell(formula=fx.product_rounded(clean, own, digits.kgce),
+                                           style="calc_sub" if item.parent and not item.in_total else "calc",
+                                           number_format=NUMBER_FORMATS["kgce"], name=f"{slot}_{item.key}_kgce"))
+            sheet.put(f"{C_CO2}{r}", Cell(formula=fx.product_rounded(clean, (co2,), digits.co2_t),
+                                          style="calc_sub" if item.parent and not item.in_total else "calc",
+                                          number_format=NUMBER_FORMATS["co2_t"], name=f"{slot}_{item.key}_co2_t"))
+            e.figure[f"{item.key}_kgce"] = f"{C_KGCE}{r}"
+            e.figure[f"{item.key}_co2_t"] = f"{C_CO2}{r}"
+        e.figure[item.name] = clean
+        checks = []
+        if parent_row:
+            parent_clean = f"{C_CLEAN}{parent_row}"
+            checks.append((f"AND(ISNUMBER({clean}),ISNUMBER({parent_clean}),{clean}>{parent_clean})",
+                           "不能大于上一行（其中项）"))
+        if item.key in ("heated_area", "heat"):
+            ha, heat = (f"{C_CLEAN}{e.row[k]}" for k in ("heated_area", "heat"))
+            checks.append((f"AND(ISNUMBER({ha}),ISNUMBER({heat}),{ha}>0,{heat}>0)",
+                           "供热面积与热力同时填写，可能重复计算"))
+        if prev is not None and item.key in ("people", "area"):
+            there = f"'{prev.sheet.title}'!{C_CLEAN}{prev.row[item.key]}"
+            checks.append((f"IF(AND(ISNUMBER({clean}),ISNUMBER({there})),"
+                           f"IF({there}>0,ABS({clean}-{there})/{there}>0.1,FALSE),FALSE)",
+                           "较上年变化超过10%，请核实"))
+        note, blank = _row_note(item, qty, checks)
+        sheet.put(f"{C_NOTE}{r}", Cell(formula=note, style="status", blank=blank))
+        if item.required:
+            sheet.conditionals.append(Conditional(qty, f"ISBLANK({qty})", "missing"))
+        sheet.conditionals.append(Conditional(qty, f'{C_NOTE}{r}<>""', "warn"))
+
+    r = FIRST_ITEM_ROW + len(spec.items)
+    totals = [i.key for i in spec.items if i.in_total]
+    building = spec.switches["building_energy"].options[chosen["building_energy"]]
+    co2_scope = spec.switches["co2_per_area"].options[chosen["co2_per_area"]]
+
+    def total_row(row: int, label: str, kgce: str | None, co2: str | None, kgce_name: str | None,
+                  co2_name: str | None) -> None:
+        sheet.put(f"{C_LABEL}{row}", Cell(label, style="label_total"))
+        for col, formula, name, kind in ((C_KGCE, kgce, kgce_name, "kgce"), (C_CO2, co2, co2_name, "co2_t")):
+            if formula:
+                sheet.put(f"{col}{row}", Cell(formula=formula, style="calc_total", name=f"{slot}_{name}",
+                                              number_format=NUMBER_FORMATS[kind]))
+                e.figure[name] = f"{col}{row}"
+
+    total_row(r, "综合能耗（单能耗）合计",
+              fx.sum_or_blank([e.figure[f"{k}_kgce"] for k in totals], digits.kgce),
+              fx.sum_or_blank([e.figure[f"{k}_co2_t"] for k in totals], digits.co2_t), "total_kgce", "co2_t")
+    total_row(r + 1, f"其中：车辆用油（{building.label}）",
+              fx.sum_or_blank([e.figure[f"{k}_kgce"] for k in building.vehicle_fuel], digits.kgce),
+              fx.sum_or_blank([e.figure[f"{k}_co2_t"] for k in building.vehicle_fuel], digits.co2_t),
+              "vehicle_fuel_kgce", "vehicle_fuel_co2_t")
+    total_row(r + 2, "建筑能耗（综合能耗 − 车辆用油）",
+              fx.minus_or_blank(f"{C_KGCE}{r}", f"{C_KGCE}{r + 1}", digits.kgce), None, "building_kgce", None)
+    area_co2 = (fx.minus_or_blank(f"{C_CO2}{r}", f"{C_CO2}{r + 1}", digits.co2_t) if co2_scope.exclude_vehicle_fuel
+                else f'IF(ISNUMBER({C_CO2}{r}),{C_CO2}{r},"")')
+    total_row(r + 3, f"计入单位建筑面积碳排放（{co2_scope.label}）", None, area_co2, None, "area_co2_t")
+
+    r += 5
+    sheet.put(f"A{r}", Cell("计算结果", style="section"))
+    sheet.put(f"A{r + 1}", Cell("指标", style="header"))
+    sheet.put(f"B{r + 1}", Cell("单位", style="header"))
+    sheet.put(f"C{r + 1}", Cell("数值", style="header"))
+    sheet.put(f"D{r + 1}", Cell("提示", style="header"))
+    sheet.merges.append(f"D{r + 1}:H{r + 1}")
+    labels = {i.name: i.label for i in spec.items}
+    labels.update({"total_kgce": "能源消耗（综合能耗）", "building_kgce": "能源消耗（建筑能耗）",
+                   "area_co2_t": "能源消耗（碳排放）"})
+    for k, ind in enumerate(spec.intensities, start=r + 2):
+        nums = [e.figure[n] for n in ind.numerator]
+        den = e.figure[ind.denominator]
+        ref = f"C{k}"
+        sheet.put(f"A{k}", Cell(ind.label))
+        sheet.put(f"B{k}", Cell(ind.unit, style="unit"))
+        sheet.put(ref, Cell(formula=fx.ratio(nums, den, digits.intensity, ind.scale), style="calc_result",
+                            name=f"{slot}_{ind.key}", number_format=NUMBER_FORMATS["intensity"]))
+        den_label = labels[ind.denominator]
+        num_label = "、".join(labels[n] for n in ind.numerator)
+        note = (f'IF(NOT(ISNUMBER({den})),{fx.text("请填写" + den_label)},IF({den}=0,'
+                f'{fx.text(den_label + "为0，无法计算")},IF(COUNT({",".join(nums)})=0,'
+                f'{fx.text("请填写" + num_label)},"")))')
+        sheet.put(f"D{k}", Cell(formula=note, style="status", blank="请填写" + den_label))
+        sheet.merges.append(f"D{k}:H{k}")
+        e.intensity[ind.key] = ref
+    return e
+
+
+def _row_note(item, qty: str, checks: list[tuple[str, str]]) -> tuple[str, str]:
+    """The 填写提示 of one input row (first problem wins), and what it shows while blank.
+
+    Input errors come first, then the (condition, message) checks; every condition is guarded so that it
+    never evaluates to an error value itself.
+    """
+    missing = fx.text("请填写" + item.label) if item.required else '""'
+    tail = '""'
+    for condition, message in reversed(checks):
+        tail = f"IF({condition},{fx.text(message)},{tail})"
+    formula = (f'IF(ISBLANK({qty}),{missing},IF(NOT(ISNUMBER({qty})),{fx.text("请填写数字（不要带单位或文字）")},'
+               f'IF({qty}<0,{fx.text("不能为负数")},{tail})))')
+    return formula, ("请填写" + item.label) if item.required else ""
+
+
+# ---------------------------------------------------------------- 强度指标下降率
+
+class _Decline:
+    def __init__(self, sheet: SheetPlan):
+        self.sheet = sheet
+        self.score: dict[str, str] = {}   # intensity key → unit-1 score cell (absolute)
+
+
+def _decline_sheet(spec: Spec, years, title: str, energy: dict[str, _Energy]) -> _Decline:
+    sheet = SheetPlan(title=title, freeze="A4", print_title_rows="1:3", hidden_columns=["I"],
+                      widths={"A": 26, "B": 18, "C": 14, "D": 14, "E": 12, "F": 12, "G": 12, "H": 10})
+    d = _Decline(sheet)
+    sheet.put("A1", Cell(f"{years.cur_year}年度强度指标下降率", style="title"))
+    sheet.merges.append("A1:H1")
+    sheet.put("A2", Cell(f"由{years.prev_year}、{years.cur_year}年度计算表自动生成；变化率不高于目标即达标，"
+                         "每达标1项得分计入自评表第一单元。", style="note"))
+    sheet.merges.append("A2:H2")
+    for col, head in zip("ABCDEFGHI", ("指标", "单位", str(years.prev_year), str(years.cur_year), "变化率(%)",
+                                       "目标(%)", "结果", "得分", "是否达标")):
+        sheet.put(f"{col}3", Cell(head, style="header"))
+    by_metric = {i.rule.metric: i for i in spec.indicators if i.rule.type == "computed_target"}
+    for r, ind in enumerate(spec.decline_intensities, start=4):
+        prev = energy["prev"].sheet.ref(energy["prev"].intensity[ind.key])
+        cur = energy["cur"].sheet.ref(energy["cur"].intensity[ind.key])
+        target = years.targets[ind.key]
+        points = by_metric[ind.key].points
+        sheet.put(f"A{r}", Cell(ind.decline_label))
+        sheet.put(f"B{r}", Cell(ind.unit, style="unit"))
+        sheet.put(f"C{r}", Cell(formula=f'IF(ISNUMBER({prev}),{prev},"")', style="calc",
+                                number_format=NUMBER_FORMATS["intensity"]))
+        sheet.put(f"D{r}", Cell(formula=f'IF(ISNUMBER({cur}),{cur},"")', style="calc",
+                                number_format=NUMBER_FORMATS["intensity"]))
+        sheet.put(f"E{r}", Cell(formula=fx.change_pct(f"C{r}", f"D{r}", spec.precision.change_pct),
+                                style="calc_result", name=f"chg_{ind.key}", number_format=NUMBER_FORMATS["change"]))
+        sheet.put(f"F{r}", Cell(target, style="factor", name=f"target_{ind.key}",
+                                number_format=NUMBER_FORMATS["change"]))
+        sheet.put(f"G{r}", Cell(formula=f'IF(ISNUMBER(E{r}),IF(E{r}<=F{r},"达标","未达标"),"数据不全")',
+                                style="status", blank="数据不全"))
+        sheet.put(f"H{r}", Cell(formula=f'IF(ISNUMBER(E{r}),IF(E{r}<=F{r},{points:g},0),"")', style="calc",
+                                number_format=NUMBER_FORMATS["score"]))
+        sheet.put(f"I{r}", Cell(formula=fx.at_most(f"E{r}", f"F{r}"), style="hidden", name=f"ok_{ind.key}"))
+        sheet.conditionals.append(Conditional(f"G{r}", f'G{r}="未达标"', "bad"))
+        d.score[ind.key] = sheet.ref(f"H{r}")
+    return d
+
+
+# ---------------------------------------------------------------- 自评表
+
+def _method(ind) -> str:
+    """评分方法 in words, from the rule."""
+    r = ind.rule
+    if r.type == "computed_target":
+        return f"按下降率自动计分：达标得{ind.points:g}分，未达标0分"
+    if r.type == "fixed":
+        return f"符合得{ind.points:g}分，否则0分" + ("；不适用的直接得分" if ind.na_full_award == "yes" else "")
+    if r.type == "per_item":
+        return f"每项{r.step:g}分，最高{ind.points:g}分"
+    if r.type == "per_occurrence":
+        return f"每次{r.step:g}分，最高{ind.points:g}分"
+    if r.type == "deduction":
+        return f"满分{ind.points:g}分，实地验收每{r.per}扣{r.step:g}分，扣完为止"
+    if r.type == "per_item_with_deduction":
+        return f"每项{r.step:g}分，最高{ind.points:g}分；实地验收每{r.per}扣{r.deduction_step:g}分"
+    paths = []
+    for p in r.paths:
+        if p.type == "tiered":
+            paths.append(f"{p.when}：" + "、".join(f"{g}{v:g}分" for g, v in p.grades.items()))
+        else:
+            paths.append(f"{p.when}：各项分值相加（{'+'.join(f'{x.points:g}' for x in p.parts)}）")
+    return f"先选择「{r.selector_label}」。" + "；".join(paths)
+
+
+def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params) -> SheetPlan:
+    sheet = SheetPlan(title=title, freeze="A3", print_title_rows="1:2", hidden_columns=[S_COUNTED],
+                      widths={S_ID: 8, S_TEXT: 60, S_POINTS: 7, S_METHOD: 28, S_EVIDENCE: 40, S_SCORE: 9,
+                              S_COUNTED: 9, S_NOTE: 26, S_REMARK: 30}, landscape=True)
+    sheet.put("A1", Cell(f"节约型机关复验自评表（{len(spec.units)}个评价单元{len(spec.indicators)}项指标，"
+                         f"满分{spec.assessment.total_points:g}分，{spec.assessment.pass_line:g}分合格）", style="title"))
+    sheet.merges.append("A1:I1")
+    for col, head in zip("ABCDEFGHI", ("编号", "评价内容", "分值", "评分方法", "印证材料", "自评分", "计入得分",
+                                       "提示", "佐证材料说明")):
+        sheet.put(f"{col}2", Cell(head, style="header"))
+    r = 3
+    unit_totals = []
+    counted_all = []
+    for unit in spec.units:
+        sheet.put(f"A{r}", Cell(f"第{unit.id}单元 {unit.name}（{unit.points:g}分）", style="group"))
+        sheet.merges.append(f"A{r}:E{r}")
+        header_row = r
+        r += 1
+        first = r
+        for sub in unit.subareas:
+            sheet.put(f"A{r}", Cell(f"{sub.id} {sub.name}（{sub.points:g}分）", style="subgroup"))
+            sheet.merges.append(f"A{r}:I{r}")
+            r += 1
+            for ind in sub.indicators:
+                if ind.rule.type == "alternatives":
+                    sheet.put(f"{S_TEXT}{r}", Cell(ind.rule.selector_label, style="label"))
+                    sheet.put(f"{S_SCORE}{r}", Cell(None, style="input_choice", name=ind.rule.selector,
+                                                    validation=Validation("list", f'"{params.inline["yes_no"]}"',
+                                                                          "请选择「是」或「否」")))
+                    sheet.put(f"{S_NOTE}{r}", Cell(formula=f'IF(ISBLANK({S_SCORE}{r}),"请先选择是否实施","")',
+                                                   style="status", blank="请先选择是否实施"))
+                    selector_cell = f"{S_SCORE}{r}"
+                    r += 1
+                _indicator_row(sheet, r, ind, decline, params, selector_cell if ind.rule.selector else None)
+                counted_all.append(f"{S_COUNTED}{r}")
+                r += 1
+        last = r - 1
+        counted = f"{S_COUNTED}{first}:{S_COUNTED}{last}"
+        sheet.put(f"{S_SCORE}{header_row}", Cell(formula=fx.sum_or_blank([counted], spec.precision.score),
+                                                 style="calc_total", name=unit.score_name,
+                                                 number_format=NUMBER_FORMATS["score"]))
+        sheet.put(f"{S_NOTE}{header_row}", Cell(f"本单元满分{unit.points:g}分", style="note"))
+        unit_totals.append(f"{S_SCORE}{header_row}")
+    r += 1
+    total = f"{S_SCORE}{r}"
+    sheet.put(f"{S_TEXT}{r}", Cell("自评总分", style="label_total"))
+    sheet.put(total, Cell(formula=fx.sum_or_blank(unit_totals, spec.precision.score), style="calc_total",
+                          name="self_total", number_format=NUMBER_FORMATS["score"]))
+    n = len(spec.indicators)
+    sheet.put(f"{S_TEXT}{r + 1}", Cell("尚未评分或分值不符合规则的指标（项）", style="label_total"))
+    sheet.put(f"{S_SCORE}{r + 1}", Cell(formula=f"{n}-COUNT({','.join(_runs(counted_all))})", style="calc_total",
+                                        name="self_missing_count", blank=n))
+    sheet.put(f"{S_TEXT}{r + 2}", Cell(f"自评总分是否达到{spec.assessment.pass_line:g}分", style="label_total"))
+    sheet.put(f"{S_SCORE}{r + 2}", Cell(formula=f'IF(ISNUMBER({total}),IF({total}>={spec.assessment.pass_line:g},'
+                                                f'"是","否"),"")', style="calc_total"))
+    sheet.put(f"{S_COUNTED}{r + 2}", Cell(formula=f'IF(ISNUMBER({total}),{total}>={spec.assessment.pass_line:g},"")',
+                                          style="hidden", name="self_pass"))
+    sheet.conditionals.append(Conditional(f"{S_SCORE}{r + 2}", f'{S_SCORE}{r + 2}="否"', "bad"))
+    return sheet
+
+
+def _runs(cells: list[str]) -> list[str]:
+    """Consecutive cells of one column as ranges (E5:E9), so formulas stay short."""
+    out, start, prev = [], None, None
+    for c in cells + [None]:
+        row = int(c[1:]) if c else None
+        if prev is not None and (row is None or row != prev + 1):
+            out.append(f"{S_COUNTED}{start}:{S_COUNTED}{prev}" if start != prev else f"{S_COUNTED}{start}")
+            start = None
+        if row is not None and start is None:
+            start = row
+        prev = row
+    return out
+
+
+def _indicator_row(sheet: SheetPlan, r: int, ind, decline: _Decline, params: _Params, selector: str | None) -> None:
+    score = f"{S_SCORE}{r}"
+    mark = "【待核实】" if ind.unverified else ""
+    sheet.put(f"{S_ID}{r}", Cell(ind.id, style="label"))
+    sheet.put(f"{S_TEXT}{r}", Cell(mark + ind.text, style="unverified" if ind.unverified else "wrap"))
+    sheet.put(f"{S_POINTS}{r}", Cell(ind.points, style="factor", number_format=NUMBER_FORMATS["score"]))
+    sheet.put(f"{S_METHOD}{r}", Cell(_method(ind), style="wrap"))
+    evidence = ind.evidence
+    sheet.put(f"{S_EVIDENCE}{r}", Cell(evidence, style="wrap"))
+    if ind.rule.type == "computed_target":
+        source = decline.score[ind.rule.metric]
+        sheet.put(score, Cell(formula=f'IF(ISNUMBER({source}),{source},"")', style="calc", name=ind.score_name,
+                              number_format=NUMBER_FORMATS["score"]))
+        sheet.put(f"{S_NOTE}{r}", Cell(formula=f'IF(ISNUMBER({score}),"","数据不全：按下降率自动计分")', style="status",
+                                       blank="数据不全：按下降率自动计分"))
+    else:
+        allowed = legal_values(ind)
+        sheet.put(score, Cell(None, style="input_choice", name=ind.score_name,
+                              validation=Validation("list", '"' + ",".join(f"{v:g}" for v in allowed) + '"',
+                                                    f"{ind.id} 只能选择评分规则允许的分值：" +
+                                                    "、".join(f"{v:g}" for v in allowed))))
+        rule_text = "分值不符合评分规则，请从下拉列表选择"
+        sheet.put(f"{S_NOTE}{r}", Cell(formula=f'IF(ISBLANK({score}),"请评分",IF(ISNUMBER({S_COUNTED}{r}),"",'
+                                                f'{fx.text(rule_text)}))', style="status", blank="请评分"))
+        sheet.put(f"{S_REMARK}{r}", Cell(None, style="input_text"))
+        sheet.conditionals.append(Conditional(score, f"ISBLANK({score})", "missing"))
+    ranges = ([(p.when, params.lists[(ind.id, p.when)]) for p in ind.rule.paths] + [(None, params.lists[(ind.id, None)])]
+              if ind.rule.type == "alternatives" else [(None, params.lists[(ind.id, None)])])
+    sheet.put(f"{S_COUNTED}{r}", Cell(formula=fx.counted_score(score, ranges, selector), style="hidden",
+                                      number_format=NUMBER_FORMATS["score"]))
+
+
+# ---------------------------------------------------------------- _meta, 填表说明
+
+def _meta_sheet(spec: Spec, year: int, preset: str, title: str) -> SheetPlan:
+    sheet = SheetPlan(title=title, state="hidden", widths={"A": 20, "B": 70})
+    values = {"template_version": TEMPLATE_VERSION, "assessment_year": year, "factor_preset": preset,
+              "spec_digest": spec.digest}
+    for r, (name, value) in enumerate(values.items(), start=1):
+        sheet.put(f"A{r}", Cell(name))
+        sheet.put(f"B{r}", Cell(value, name=name))
+    return sheet
+
+
+def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names: dict[str, str]) -> SheetPlan:
+    sheet = SheetPlan(title=names["guide"], widths={"A": 110})
+    lines = [
+        ("title", f"节约型机关复验填报工作簿（{years.year}年复验）"),
+        ("section", "谁来填、按什么顺序填"),
+        ("wrap", f"1. 「{names['info']}」：核对单位名称、统一社会信用代码、层级和地区，填写联系人、电话和填报日期。"),
+        ("wrap", f"2. 「{names['prev']}」「{names['cur']}」：按单位实际情况填写两个年度的能耗数据（蓝色单元格）。"
+                 "没有的项目填 0，不要留空；只填数字，不要带单位或文字（例如填 20000000，不要填「2000万」）。"),
+        ("wrap", "   合署办公且不承担能源资源相关费用支出的，由负责能源资源费管理的部门提供数据。"),
+        ("wrap", f"3. 「{names['decline']}」：自动计算，无需填写；据此自动给出第一单元得分。"),
+        ("wrap", f"4. 「{names['self']}」：逐项从下拉列表选择自评分，并写明佐证材料；第七单元先选择是否实施评估通报制度。"),
+        ("section", "计量单位"),
+        ("wrap", "面积：平方米；人数：人；车辆：辆；电：千瓦时；水：立方米（吨）；原煤、液化石油气：吨；"
+                 "天然气：立方米；汽油、柴油：升；热力：吉焦。"),
+        ("section", "颜色"),
+        ("input_number", "蓝色：由单位填写"),
+        ("missing", "红色底：必填项尚未填写"),
+        ("warn", "黄色底：请核实（例如较上年变化超过10%、供热面积与热力同时填写）"),
+        ("label", "白色：自动计算或说明文字，已锁定"),
+        ("section", "系数与口径"),
+        ("wrap", f"系数预设：{preset.id}（{preset.label}）。来源：{preset.source}"),
+        ("wrap", f"电力碳排放因子：{grid.factor} 吨CO2/兆瓦时（{grid.label}）。"),
+    ]
+    for key, option in chosen.items():
+        sw = spec.switches[key]
+        lines.append(("wrap", f"{sw.label}：{sw.options[option].label}。"))
+    lines.append(("section", "待核实的取值（已按所列取值计算）"))
+    labels = {i.key: i.label.removeprefix("其中：").removesuffix("消耗量") for i in spec.items}
+    for flag, rows in preset.flags(grid).items():
+        where = "、".join(labels[r.split(".")[0]] for r in rows)
+        lines.append(("unverified", f"{where}：{flag}"))
+    inferred = "、".join(i.id for i in spec.indicators if i.unverified)
+    lines.append(("unverified", f"自评表中标注【待核实】的指标（{inferred}）文字与分值为推断，以正式文件为准。"))
+    for r, (style, text) in enumerate(lines, start=1):
+        sheet.put(f"A{r}", Cell(text, style=style))
+    return sheet
+
+
+def _param_value(params: _Params, ref: str):
+    """The constant at an absolute 参数 reference (what a formula pointing at it shows)."""
+    local = ref.split("!")[1].replace("$", "")
+    return params.sheet.cells[local].value

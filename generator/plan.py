@@ -1,0 +1,89 @@
+"""A workbook as plain data: sheets of cells (constants or formulas), styles by name, validations,
+conditional formats and defined names. `layout.py` builds it from the spec; `render.py` writes it.
+
+Keeping the plan separate from openpyxl lets tests read the design (which cell is an input, which name
+points where, what a formula shows before any input) without opening a file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Validation:
+    """An Excel data validation; `error` is the Chinese message of the stop dialog."""
+
+    type: str                      # decimal | list | textLength | custom
+    formula1: str
+    error: str
+    operator: str | None = None    # greaterThanOrEqual | equal | …
+    prompt: str | None = None
+    allow_blank: bool = True
+
+
+@dataclass
+class Cell:
+    value: Any = None              # a constant (label, number); None with a formula
+    formula: str | None = None     # without the leading "="
+    style: str = "label"
+    name: str | None = None        # the workbook-scoped defined name pointing here
+    blank: Any = ""                # what a formula shows before anything is filled (the cached value written)
+    validation: Validation | None = None
+    number_format: str | None = None
+
+
+@dataclass
+class Conditional:
+    """Highlight `cells` where `formula` (relative to the first cell) is TRUE."""
+
+    cells: str
+    formula: str
+    style: str                     # warn | bad | missing
+
+
+@dataclass
+class SheetPlan:
+    title: str
+    cells: dict[str, Cell] = field(default_factory=dict)
+    widths: dict[str, float] = field(default_factory=dict)
+    merges: list[str] = field(default_factory=list)
+    hidden_columns: list[str] = field(default_factory=list)
+    conditionals: list[Conditional] = field(default_factory=list)
+    freeze: str | None = None
+    print_title_rows: str | None = None
+    state: str = "visible"         # visible | hidden | veryHidden
+    landscape: bool = False
+
+    def put(self, ref: str, cell: Cell) -> str:
+        if ref in self.cells:
+            raise ValueError(f"{self.title}!{ref} is laid out twice")
+        self.cells[ref] = cell
+        return ref
+
+    def ref(self, cell_ref: str) -> str:
+        """An absolute reference to one of this sheet's cells from any sheet."""
+        col = cell_ref.rstrip("0123456789")
+        row = cell_ref[len(col):]
+        return f"'{self.title}'!${col}${row}"
+
+
+@dataclass
+class WorkbookPlan:
+    sheets: list[SheetPlan]
+    template_version: str
+    spec_digest: str
+
+    def named(self) -> dict[str, tuple[SheetPlan, str]]:
+        """Defined name → (sheet, cell)."""
+        out: dict[str, tuple[SheetPlan, str]] = {}
+        for sheet in self.sheets:
+            for ref, cell in sheet.cells.items():
+                if cell.name:
+                    if cell.name in out:
+                        raise ValueError(f"defined name {cell.name} laid out twice")
+                    out[cell.name] = (sheet, ref)
+        return out
+
+    def sheet(self, title: str) -> SheetPlan:
+        return next(s for s in self.sheets if s.title == title)

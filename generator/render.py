@@ -1,0 +1,167 @@
+"""Writing a `WorkbookPlan` to .xlsx with openpyxl.
+
+openpyxl is the one writer that sets workbook-structure protection; it cannot store a formula's cached
+result, so those are written into the sheet XML afterwards (`_write_cached_values`): a freshly generated
+file then shows the blank state (status texts, blanks) even where nothing recalculates it.
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from typing import Any, Mapping
+from xml.sax.saxutils import escape
+
+from openpyxl import Workbook
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.workbook.protection import WorkbookProtection
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from .layout import PERSONALISED
+from .plan import Cell, SheetPlan, Validation, WorkbookPlan
+
+PROTECTION_PASSWORD = "jieyue"
+"""A guard against accidental edits, not security: the legacy sheet-protection hash is trivially broken."""
+
+_THIN = Side(style="thin", color="A6A6A6")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_INPUT_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+def _style(font=None, fill=None, border=_BOX, wrap=False, h=None, indent=0, locked=True, fmt=None) -> dict:
+    return {"font": font or Font(name="宋体", size=11), "fill": fill or PatternFill(), "border": border,
+            "alignment": Alignment(wrap_text=wrap, horizontal=h, vertical="center", indent=indent),
+            "protection": Protection(locked=locked), "number_format": fmt}
+
+
+STYLES: dict[str, dict] = {
+    "title": _style(Font(name="黑体", size=14, bold=True), border=Border(), h="center"),
+    "section": _style(Font(name="黑体", size=12, bold=True), border=Border()),
+    "header": _style(Font(name="宋体", size=11, bold=True), PatternFill("solid", fgColor="D9D9D9"), wrap=True,
+                     h="center"),
+    "group": _style(Font(name="宋体", size=11, bold=True), PatternFill("solid", fgColor="E2EFDA")),
+    "subgroup": _style(Font(name="宋体", size=11, bold=True), PatternFill("solid", fgColor="F2F2F2")),
+    "label": _style(),
+    "label_sub": _style(indent=2),
+    "label_total": _style(Font(name="宋体", size=11, bold=True)),
+    "unit": _style(h="center"),
+    "wrap": _style(wrap=True),
+    "note": _style(Font(name="宋体", size=10, color="595959"), border=Border(), wrap=True),
+    "unverified": _style(fill=PatternFill("solid", fgColor="FFF2CC"), wrap=True),
+    "input_number": _style(fill=_INPUT_FILL, locked=False, fmt="#,##0.####"),
+    "input_text": _style(fill=_INPUT_FILL, locked=False, wrap=True, fmt="@"),
+    "input_choice": _style(fill=_INPUT_FILL, locked=False, h="center"),
+    "info_locked": _style(wrap=True, fmt="@"),
+    "factor": _style(h="right"),
+    "factor_extra": _style(h="right", fmt='[=1]"";General'),     # 附加系数 1 shows blank, as in the official table
+    "calc": _style(),
+    "calc_sub": _style(Font(name="宋体", size=11, italic=True, color="808080")),
+    "calc_total": _style(Font(name="宋体", size=11, bold=True)),
+    "calc_result": _style(Font(name="宋体", size=11, bold=True)),
+    "status": _style(Font(name="宋体", size=10, color="C00000"), wrap=True),
+    "hidden": _style(border=Border()),
+    "missing": _style(fill=PatternFill("solid", fgColor="FFC7CE")),
+    "warn": _style(fill=PatternFill("solid", fgColor="FFEB9C")),
+}
+
+CONDITIONAL = {
+    "missing": {"fill": PatternFill("solid", bgColor="FFC7CE")},
+    "warn": {"fill": PatternFill("solid", bgColor="FFEB9C")},
+    "bad": {"fill": PatternFill("solid", bgColor="FFC7CE"), "font": Font(color="9C0006", bold=True)},
+}
+
+
+def render_workbook(plan: WorkbookPlan, unit: Mapping[str, Any] | None = None) -> bytes:
+    """The workbook as .xlsx bytes. With `unit`, the 单位信息 cells it names are filled in and locked."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for sheet_plan in plan.sheets:
+        _sheet(wb, sheet_plan, unit or {})
+    for name, (sheet, ref) in plan.named().items():
+        wb.defined_names[name] = DefinedName(name, attr_text=sheet.ref(ref))
+    wb.security = WorkbookProtection(workbookPassword=PROTECTION_PASSWORD, lockStructure=True)
+    wb.calculation.fullCalcOnLoad = True      # Excel and WPS recalculate everything on open
+    wb.active = 0
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return _write_cached_values(buffer.getvalue(), plan)
+
+
+def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any]) -> None:
+    ws = wb.create_sheet(plan.title)
+    validations: dict[Validation, list[str]] = {}
+    for ref, cell in plan.cells.items():
+        style_name = cell.style
+        value = cell.value
+        if cell.name in PERSONALISED and cell.name in unit:
+            value, style_name = unit[cell.name], "info_locked"
+        target = ws[ref]
+        target.value = "=" + cell.formula if cell.formula else value
+        for attr, v in STYLES[style_name].items():
+            if v is not None:
+                setattr(target, attr, v)
+        if cell.number_format:
+            target.number_format = cell.number_format
+        if cell.validation and style_name != "info_locked":
+            validations.setdefault(cell.validation, []).append(ref)
+    for v, refs in validations.items():
+        dv = DataValidation(type=v.type, operator=v.operator, formula1=v.formula1, allow_blank=v.allow_blank,
+                            showErrorMessage=True, errorStyle="stop", errorTitle="输入有误", error=v.error,
+                            showInputMessage=v.prompt is not None, promptTitle="填写说明" if v.prompt else None,
+                            prompt=v.prompt)
+        dv.add(" ".join(refs))
+        ws.add_data_validation(dv)
+    for c in plan.conditionals:
+        ws.conditional_formatting.add(c.cells, FormulaRule(formula=[c.formula], stopIfTrue=False,
+                                                           **CONDITIONAL[c.style]))
+    for rng in plan.merges:
+        ws.merge_cells(rng)
+    for col, width in plan.widths.items():
+        ws.column_dimensions[col].width = width
+    for col in plan.hidden_columns:
+        ws.column_dimensions[col].hidden = True
+    ws.freeze_panes = plan.freeze
+    ws.sheet_state = plan.state
+    ws.protection.sheet = True
+    ws.protection.password = PROTECTION_PASSWORD
+    ws.protection.selectLockedCells = False
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if plan.landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if plan.print_title_rows:
+        ws.print_title_rows = plan.print_title_rows
+
+
+_FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f><v\s*/></c>', re.S)
+
+
+def _write_cached_values(data: bytes, plan: WorkbookPlan) -> bytes:
+    """Put each formula's blank-state value into the sheet XML (openpyxl writes an empty <v/>)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    sheet_paths = {f"xl/worksheets/sheet{i}.xml": s for i, s in enumerate(plan.sheets, start=1)}
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            raw = src.read(info.filename)
+            sheet = sheet_paths.get(info.filename)
+            if sheet is not None:
+                raw = _cache_sheet(raw.decode("utf-8"), sheet.cells).encode("utf-8")
+            dst.writestr(info, raw)
+    return out.getvalue()
+
+
+def _cache_sheet(xml: str, cells: Mapping[str, Cell]) -> str:
+    def repl(m: re.Match) -> str:
+        ref, attrs, formula = m.groups()
+        value = cells[ref].blank
+        attrs = re.sub(r'\st="[^"]*"', "", attrs)
+        if isinstance(value, bool):
+            return f'<c r="{ref}"{attrs} t="b"><f>{formula}</f><v>{int(value)}</v></c>'
+        if isinstance(value, (int, float)):
+            return f'<c r="{ref}"{attrs}><f>{formula}</f><v>{value!r}</v></c>'
+        return f'<c r="{ref}"{attrs} t="str"><f>{formula}</f><v>{escape(str(value))}</v></c>'
+    return _FORMULA_CELL.sub(repl, xml)
