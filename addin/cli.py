@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from workbook_templates import SpecError, contract_names, load_spec
@@ -45,6 +46,57 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _template(args: argparse.Namespace) -> int:
+    from generator import template_bytes
+    from generator.personalise import write_atomically
+    spec = load_spec()
+    year, preset = spec.year(args.year).year, spec.preset(args.preset).id
+    out = Path(args.output)
+    if out.suffix.lower() != ".xlsx":
+        raise ValueError(f"输出文件「{out}」应以 .xlsx 结尾，如 -o 模板.xlsx")
+    if not out.parent.is_dir():
+        raise ValueError(f"目录「{out.parent}」不存在：请先创建，或换一个输出位置")
+    write_atomically(out, template_bytes(year, preset, spec=spec))
+    print(f"已生成空白工作簿：{out}（{year}年复验，系数预设 {preset}）")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from generator.personalise import Personaliser, write_workbooks
+    from generator.roster import read_roster
+
+    from .progress import Progress
+    spec = load_spec()
+    year, preset = spec.year(args.year).year, spec.preset(args.preset).id
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"「{out}」是一个文件：-o 应为输出目录")
+    roster = read_roster(args.roster, spec)
+    skipped = len(roster.bad_rows)
+    if roster.problems:
+        print(f"名单「{args.roster}」中有 {skipped} 行存在问题：", file=sys.stderr)
+        for problem in roster.problems:
+            print(f"  {problem}", file=sys.stderr)
+    if roster.problems and not args.skip_invalid:
+        print(f"未生成任何工作簿：请改正以上 {len(roster.problems)} 处问题后重新运行，"
+              "或加 --skip-invalid 只为有效的单位生成。", file=sys.stderr)
+        return 2
+    if not roster.units:
+        print("名单中没有有效的单位，未生成任何工作簿。", file=sys.stderr)
+        return 2
+    personaliser = Personaliser(year, preset, spec=spec)
+    result = write_workbooks(roster.units, out, personaliser, Progress(len(roster.units), "生成工作簿 "))
+    for unit, reason in result.failed:
+        print(f"第 {unit.row} 行「{unit.name}」：{reason}", file=sys.stderr)
+    summary = f"已生成 {len(result.written)} 个工作簿到 {out}；跳过 {skipped} 行"
+    if result.replaced:
+        summary += f"；其中 {result.replaced} 个替换了同名的旧文件"
+    if result.failed:
+        summary += f"；{len(result.failed)} 个写入失败"
+    print(summary)
+    return 1 if result.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jieyue", description="节约型机关创建与复验的电子表格工具")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
@@ -61,6 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     spec.add_argument("--factors", action="store_true", help="以 CSV 列出全部系数及其来源")
     spec.add_argument("--spec-dir", help="检查另一个规格目录（默认为内置规格）")
     spec.set_defaults(run=_spec)
+
+    template = sub.add_parser("template", help="生成空白的填报工作簿")
+    template.add_argument("--year", type=int, required=True, help="复验年度，如 2023")
+    template.add_argument("--preset", help="系数预设（默认按规格）")
+    template.add_argument("-o", "--output", required=True, metavar="模板.xlsx", help="输出文件")
+    template.set_defaults(run=_template)
+
+    generate = sub.add_parser("generate", help="按名单为每个单位生成预填单位信息的工作簿")
+    generate.add_argument("--roster", required=True, metavar="名单.xlsx|.csv",
+                          help="名单：列 单位名称、统一社会信用代码、单位层级、所属地区（顺序不限）")
+    generate.add_argument("--year", type=int, required=True, help="复验年度，如 2023")
+    generate.add_argument("--preset", help="系数预设（默认按规格）")
+    generate.add_argument("-o", "--output", required=True, metavar="输出目录", help="输出目录（不存在时创建）")
+    generate.add_argument("--skip-invalid", action="store_true",
+                          help="名单有问题时仍为有效的单位生成，并列出跳过的行")
+    generate.set_defaults(run=_generate)
     return parser
 
 
@@ -75,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = e.args[0] if e.args else str(e)
         print(f"错误：{message}", file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"错误：{e.strerror or e}（{e.filename or ''}）", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -514,7 +514,7 @@ def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names:
         ("wrap", "面积：平方米；人数：人；车辆：辆；电：千瓦时；水：立方米（吨）；原煤、液化石油气：吨；"
                  "天然气：立方米；汽油、柴油：升；热力：吉焦。"),
         ("section", "颜色"),
-        ("input_number", "蓝色：由单位填写"),
+        ("legend_input", "蓝色：由单位填写"),
         ("missing", "红色底：必填项尚未填写"),
         ("warn", "黄色底：请核实（例如较上年变化超过10%、供热面积与热力同时填写）"),
         ("label", "白色：自动计算或说明文字，已锁定"),

@@ -50,6 +50,7 @@ STYLES: dict[str, dict] = {
     "wrap": _style(wrap=True),
     "note": _style(Font(name="宋体", size=10, color="595959"), border=Border(), wrap=True),
     "unverified": _style(fill=PatternFill("solid", fgColor="FFF2CC"), wrap=True),
+    "legend_input": _style(fill=_INPUT_FILL),                 # the colour legend: looks like an input, is locked
     "input_number": _style(fill=_INPUT_FILL, locked=False, fmt="#,##0.####"),
     "input_text": _style(fill=_INPUT_FILL, locked=False, wrap=True, fmt="@"),
     "input_choice": _style(fill=_INPUT_FILL, locked=False, h="center"),
@@ -76,7 +77,7 @@ CONDITIONAL = {
 def render_workbook(plan: WorkbookPlan, unit: Mapping[str, Any] | None = None) -> bytes:
     """The workbook as .xlsx bytes. With `unit`, the 单位信息 cells it names are filled in and locked."""
     wb = Workbook()
-    wb.remove(wb.active)
+    _register_styles(wb)
     for sheet_plan in plan.sheets:
         _sheet(wb, sheet_plan, unit or {})
     for name, (sheet, ref) in plan.named().items():
@@ -87,6 +88,20 @@ def render_workbook(plan: WorkbookPlan, unit: Mapping[str, Any] | None = None) -
     buffer = io.BytesIO()
     wb.save(buffer)
     return _write_cached_values(buffer.getvalue(), plan)
+
+
+def _register_styles(wb: Workbook) -> None:
+    """Give every named style its style id up front, in a fixed order, on a scratch sheet that is then
+    removed: a personalised file (locked unit cells) then differs from the blank template only in those
+    cells, not in style ids shifted by first use."""
+    scratch = wb.active
+    for row, style in enumerate(STYLES.values(), start=1):
+        cell = scratch.cell(row, 1)
+        for attr, v in style.items():
+            if v is not None:
+                setattr(cell, attr, v)
+        cell.style_id           # registers the combination (cellXfs entry) now, not at first use on save
+    wb.remove(scratch)
 
 
 def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any]) -> None:
