@@ -40,9 +40,12 @@ def _spec(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import load_sample, render
+    from .demo import load_sample, render, run_flow
     switches = dict(s.split("=", 1) for s in args.switch)
     print(render(load_sample(), preset=args.preset, grid_factor=args.grid_factor, switches=switches))
+    if args.output:
+        print()
+        print("\n".join(run_flow(Path(args.output))))
     return 0
 
 
@@ -106,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--grid-factor", help="电力排放因子（见 jieyue spec --factors）")
     demo.add_argument("--switch", action="append", default=[], metavar="开关=选项",
                       help="口径开关，如 building_energy=official_vehicle_fuel")
+    demo.add_argument("-o", "--output", default="jieyue-demo", metavar="目录",
+                      help="演示完整流程的输出目录（默认 jieyue-demo；给空字符串则只打印计算示例）")
     demo.set_defaults(run=_demo)
 
     spec = sub.add_parser("spec", help="检查规格文件，或列出数据约定名称 / 系数")

@@ -5,8 +5,10 @@ report only lays it out like the official 计算表, the decline table and the s
 """
 from __future__ import annotations
 
+import random
 import tomllib
 from importlib import resources
+from pathlib import Path
 from typing import Any, Mapping
 
 import udfs
@@ -16,6 +18,7 @@ from workbook_templates.names import slot_figures
 from .textreport import number, table
 
 SAMPLE = "demo_unit.toml"
+ROSTER = "名单.csv"
 
 
 def load_sample(name: str = SAMPLE) -> dict[str, Any]:
@@ -107,3 +110,69 @@ def render(inputs: Mapping[str, Any], preset: str | None = None, grid_factor: st
     for sw in spec.switches.values():
         out.append(f"  - {sw.question}")
     return "\n".join(out)
+
+
+def plausible_inputs(seed: str, spec: Spec | None = None) -> dict[str, Any]:
+    """Invented but plausible inputs for one unit (both years and self-scores), reproducible from `seed`.
+
+    Scaled from the built-in sample unit: size varies by unit, the current year moves a few per cent from
+    the previous, and self-scores are mostly high legal values — so some units meet every target and some
+    do not, as in a real batch.
+    """
+    spec = spec or load_spec()
+    rng = random.Random(seed)
+    base = load_sample()
+    size = rng.uniform(0.3, 3.0)
+    out: dict[str, Any] = {}
+    for item in spec.items:
+        prev = base[f"prev_{item.name}"]
+        value = round(prev * size * rng.uniform(0.9, 1.1)) if prev else 0
+        out[f"prev_{item.name}"] = value
+    for item in spec.items:
+        prev = out[f"prev_{item.name}"]
+        drift = 1.0 if item.key in ("area", "vehicles", "official_vehicles") else rng.uniform(0.94, 1.02)
+        out[f"cur_{item.name}"] = round(prev * drift)
+    for slot in SLOTS:   # keep every 其中 row within its parent
+        for item in spec.items:
+            if item.parent:
+                parent = out[f"{slot}_{spec.item(item.parent).name}"]
+                out[f"{slot}_{item.name}"] = min(out[f"{slot}_{item.name}"], parent)
+    for ind in spec.indicators:
+        if ind.rule.type == "computed_target":
+            continue
+        if ind.rule.selector:
+            choice = rng.choice(["是", "否"])
+            out[ind.rule.selector] = choice
+            legal = udfs.legal_values(ind, choice)
+        else:
+            legal = udfs.legal_values(ind)
+        out[ind.score_name] = legal[-1] if rng.random() < 0.8 else rng.choice(legal)
+    return out
+
+
+def run_flow(out_dir: Path, spec: Spec | None = None) -> list[str]:
+    """The whole flow on the sample roster: generate a personalised workbook per unit, then fill most of them
+    with plausible data as units would return them. Returns the lines to print."""
+    from generator import fill_workbook
+    from generator.personalise import Personaliser, write_atomically, write_workbooks
+    from generator.roster import read_roster, safe_file_name
+
+    spec = spec or load_spec()
+    roster_path = resources.files("addin").joinpath("sample_data", ROSTER)
+    with resources.as_file(roster_path) as path:
+        roster = read_roster(path, spec)
+    generated, returned = out_dir / "生成的工作簿", out_dir / "回收的工作簿"
+    returned.mkdir(parents=True, exist_ok=True)
+    personaliser = Personaliser(spec=spec)
+    result = write_workbooks(roster.units, generated, personaliser)
+    filled = []
+    for unit in roster.units[:-2]:            # the last two have not returned theirs yet
+        data = fill_workbook(personaliser.workbook(unit), plausible_inputs(unit.code, spec))
+        write_atomically(returned / safe_file_name(unit.code, unit.name), data)
+        filled.append(unit.name)
+    return [
+        f"名单：{ROSTER}（{len(roster.units)} 个单位）",
+        f"已生成 {len(result.written)} 个预填单位信息的工作簿：{generated}",
+        f"已模拟 {len(filled)} 个单位填好并交回（其余 {len(roster.units) - len(filled)} 个未交）：{returned}",
+        "用 Excel 或 WPS 打开任一工作簿即可看到填报界面；能耗与下降率由表内公式计算，自评表从下拉列表选择。",
+    ]
