@@ -23,8 +23,19 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+CHUNK = 200
+"""Files per soffice call: LibreOffice 7.4 silently skips every file after about the 246th on one command line."""
+
+
 def recalculate(files: list[Path], outdir: Path, timeout: float = 600) -> list[Path]:
-    """Open every file in one LibreOffice call, recalculate all formulas, save as .xlsx into `outdir`."""
+    """Recalculate every file in LibreOffice (one call per 200 files) and save as .xlsx into `outdir`."""
+    outputs: list[Path] = []
+    for start in range(0, len(files), CHUNK):
+        outputs += _recalculate(files[start:start + CHUNK], outdir, timeout)
+    return outputs
+
+
+def _recalculate(files: list[Path], outdir: Path, timeout: float) -> list[Path]:
     exe = soffice()
     if exe is None:
         raise RuntimeError("LibreOffice (soffice) is not installed")
