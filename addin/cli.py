@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -13,10 +14,13 @@ from workbook_templates import SpecError, contract_names, load_spec
 def _spec(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec_dir)
     if args.names:
+        from generator import build_plan
+        where = {name: (sheet.title, ref) for name, (sheet, ref) in build_plan(spec=spec).named().items()}
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["name", "meaning", "unit", "kind", "sheet", "cell"])
         for n in contract_names(spec):
-            writer.writerow([n.name, n.meaning, n.unit, n.kind, n.sheet, n.cell])
+            sheet, cell = where.get(n.name, ("", ""))
+            writer.writerow([n.name, n.meaning, n.unit, n.kind, sheet, cell])
         return 0
     if args.factors:
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -148,6 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = e.args[0] if e.args else str(e)
         print(f"错误：{message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader closed the pipe (`jieyue spec --names | head`): not an error. Point stdout at devnull so
+        # the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:
         print(f"错误：{e.strerror or e}（{e.filename or ''}）", file=sys.stderr)
         return 1

@@ -32,6 +32,9 @@ def test_spec_names_lists_every_contract_name_as_csv(capsys):
     by_name = {r["name"]: r for r in rows}
     assert by_name["prev_electricity_kwh"]["unit"] == "千瓦时"
     assert by_name["chg_co2_per_area"]["unit"] == "%"
+    # Every name says where it lives in the workbook of the default year.
+    assert all(r["sheet"] and r["cell"] for r in rows)
+    assert (by_name["prev_electricity_kwh"]["sheet"], by_name["unit_name"]["sheet"]) == ("能耗数据2021", "单位信息")
 
 
 def test_contract_names_are_never_renamed():
