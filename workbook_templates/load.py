@@ -13,13 +13,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
-from .model import (CO2_UNITS, RULE_TYPES, Assessment, Co2Factor, Elimination, EnergyItem, GridFactor,
-                    Indicator, Intensity, KgceFactor, Level, Precision, Preset, Rule, RulePart, RulePath,
-                    Spec, SpotCheck, Subarea, Switch, SwitchOption, Unit, YearTargets, frozen_map)
+from .model import (CO2_UNITS, RULE_TYPES, SEVERITIES, Assessment, CheckCode, Co2Factor, Elimination, EnergyItem,
+                    GridFactor, Indicator, Intensity, KgceFactor, Level, Plausibility, Precision, Preset, Rule,
+                    RulePart, RulePath, Spec, SpotCheck, Subarea, Switch, SwitchOption, Unit, YearTargets,
+                    frozen_map)
 
 SPEC_DIR = Path(__file__).parent / "spec"
 SPEC_FILES = ("energy.toml", "factors.toml", "calculation.toml", "targets.toml", "standard.toml",
-              "assessment.toml")
+              "assessment.toml", "checks.toml")
 CONFIDENCE = ("H", "M", "L")
 PROVENANCE = ("seed", "external", "inferred")
 
@@ -127,7 +128,8 @@ def load_spec(directory: str | Path | None = None) -> Spec:
     years = _targets(nodes["targets.toml"], intensities)
     assessment = _assessment(nodes["assessment.toml"])
     units = _standard(nodes["standard.toml"], intensities, assessment)
-    return Spec(items=items, presets=frozen_map(presets), default_preset=default_preset,
+    checks, plausibility = _checks(nodes["checks.toml"])
+    return Spec(checks=frozen_map(checks), plausibility=plausibility, items=items, presets=frozen_map(presets), default_preset=default_preset,
                 grid_factors=frozen_map(grids), precision=precision, intensities=intensities,
                 switches=frozen_map(switches), years=frozen_map(years), units=units,
                 assessment=assessment, digest=digest.hexdigest())
@@ -467,3 +469,23 @@ def _standard(root: Node, intensities, assessment: Assessment) -> tuple[Unit, ..
     if sorted(computed) != sorted(declined):
         raise SpecError(root.file, "unit", f"按目标计算的指标（{'、'.join(computed)}）应与下降率指标（{'、'.join(declined)}）一一对应")
     return tuple(units)
+
+
+# ---------------------------------------------------------------- checks.toml
+
+def _checks(root: Node) -> tuple[dict[str, CheckCode], Plausibility]:
+    codes = {}
+    for code, n in root.table("code").items():
+        if not (len(code) == 4 and code[0] in "FEWIDS" and code[1:].isdigit()):
+            raise n.error("", f"代码「{code}」应为一个字母加三位数字，如 E201")
+        codes[code] = CheckCode(code=code, severity=n.choice("severity", SEVERITIES), title=n.text("title"))
+        n.done()
+    p = root.child("plausibility")
+    plausibility = Plausibility(max_yearly_change=p.number("max_yearly_change", positive=True),
+                                fuel_per_vehicle_min=p.number("fuel_per_vehicle_min", positive=True),
+                                fuel_per_vehicle_max=p.number("fuel_per_vehicle_max", positive=True))
+    p.done()
+    if plausibility.fuel_per_vehicle_min >= plausibility.fuel_per_vehicle_max:
+        raise p.error("fuel_per_vehicle_min", "下限应小于上限")
+    root.done()
+    return codes, plausibility

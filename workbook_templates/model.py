@@ -278,6 +278,25 @@ class Assessment:
     spot_check: SpotCheck
 
 
+SEVERITIES = ("错误", "警告", "提示")
+
+
+@dataclass(frozen=True)
+class CheckCode:
+    """One intake finding: a stable code (E201), its severity (错误 blocks ranking) and title."""
+
+    code: str
+    severity: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    max_yearly_change: float
+    fuel_per_vehicle_min: float
+    fuel_per_vehicle_max: float
+
+
 @dataclass(frozen=True)
 class Spec:
     """The whole declarative spec: the single source of truth for every factor, target and point."""
@@ -292,6 +311,8 @@ class Spec:
     years: Mapping[int, YearTargets]
     units: tuple[Unit, ...]
     assessment: Assessment
+    checks: Mapping[str, CheckCode]
+    plausibility: Plausibility
     digest: str                     # SHA-256 of the spec files, recorded in every workbook's _meta
 
     def item(self, key: str) -> EnergyItem:
