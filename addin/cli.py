@@ -104,6 +104,38 @@ def _generate(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _consolidate(args: argparse.Namespace) -> int:
+    from .consolidate.run import consolidate, ledger_path, read_roster_entries, write_outputs
+    from .progress import Progress
+    spec = load_spec()
+    folder, out = Path(args.folder), Path(args.output)
+    if out.suffix.lower() != ".xlsx":
+        raise ValueError(f"汇总表「{out}」应以 .xlsx 结尾，如 -o 汇总.xlsx")
+    if not out.parent.is_dir():
+        raise ValueError(f"目录「{out.parent}」不存在：请先创建，或换一个输出位置")
+    roster = None
+    if args.roster:
+        roster, problems = read_roster_entries(args.roster, spec)
+        for problem in problems:
+            print(f"名单「{args.roster}」{problem}（此行未计入名单）", file=sys.stderr)
+    total = sum(1 for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+    run = consolidate(folder, roster=roster, year=args.year, preset=args.preset, spec=spec,
+                      ledger=None if args.no_ledger else ledger_path(out), progress=Progress(total, "汇总 "))
+    write_outputs(run, out, args.json, spec)
+    a = run.accounting
+    valid = sum(1 for f in run.units if not f.blocking)
+    line = (f"共 {a['seen']} 个文件 = 已汇总 {a['consolidated']} + 已拒收 {a['rejected']} + 已跳过 {a['skipped']}；"
+            f"有效单位 {valid} 个")
+    if roster is not None:
+        line += f"，未报送 {len(run.not_returned)} 个，名单外 {len(run.outside_roster)} 个"
+    if run.duplicates:
+        line += f"，重复报送 {len(run.duplicates)} 个单位"
+    if run.disappeared:
+        line += f"，上次汇总后删除了 {len(run.disappeared)} 个文件"
+    print(line + f"。汇总表：{out}" + (f"；报告：{args.json}" if args.json else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jieyue", description="节约型机关创建与复验的电子表格工具")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
@@ -138,6 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--skip-invalid", action="store_true",
                           help="名单有问题时仍为有效的单位生成，并列出跳过的行")
     generate.set_defaults(run=_generate)
+
+    cons = sub.add_parser("consolidate", help="汇总回收目录中的工作簿：校验、重算、列出问题，每个文件都有交代")
+    cons.add_argument("folder", metavar="回收目录", help="存放交回工作簿的目录（含子目录）")
+    cons.add_argument("--roster", metavar="名单.xlsx|.csv", help="名单：据此列出未报送和名单外的单位")
+    cons.add_argument("-o", "--output", required=True, metavar="汇总.xlsx", help="汇总表")
+    cons.add_argument("--json", metavar="report.json", help="同时输出 JSON 报告")
+    cons.add_argument("--year", type=int, help="复验年度（默认按规格最新年度）")
+    cons.add_argument("--preset", help="系数预设（默认按规格）；所有单位按同一套系数重算")
+    cons.add_argument("--no-ledger", action="store_true",
+                      help="不使用台账（默认在汇总表旁记录每个文件，再次运行只处理新增或修改的文件）")
+    cons.set_defaults(run=_consolidate)
     return parser
 
 

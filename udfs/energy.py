@@ -25,7 +25,15 @@ def kgce_factors(item: str, preset: str | None = None, spec: Spec | None = None)
 
 def co2_t_per_unit(item: str, preset: str | None = None, grid_factor: str | None = None,
                    spec: Spec | None = None) -> float:
-    """Tonnes of CO2 per input unit of a row (e.g. per kWh, per litre), derived from the preset's factors."""
+    """Tonnes of CO2 per input unit of a row (e.g. per kWh, per litre), derived from the preset's factors.
+
+    Kept to 15 significant digits — what a worksheet stores (openpyxl writes it, LibreOffice and Excel
+    re-save it that way) — so the workbook's 参数 cell and this function multiply by the same number.
+    """
+    return float(f"{_co2_t_per_unit(item, preset, grid_factor, spec):.15g}")
+
+
+def _co2_t_per_unit(item: str, preset: str | None, grid_factor: str | None, spec: Spec | None) -> float:
     spec, p = _resolve(spec, preset)
     key = spec.item(item).factor_of
     if key == "electricity":

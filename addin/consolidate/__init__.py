@@ -1,0 +1,1 @@
+"""Consolidation of returned workbooks: read each file safely (`read`), check it, and summarise the run."""

@@ -1,0 +1,74 @@
+"""The outcome of a consolidation run as plain data: what the summary workbook and the JSON report show.
+
+Every file seen is one `FileOutcome` (consolidated, rejected or skipped), so the accounting
+seen = consolidated + rejected + skipped always holds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from udfs.intake import Finding
+
+CONSOLIDATED, REJECTED, SKIPPED = "consolidated", "rejected", "skipped"
+STATUS_LABEL = {CONSOLIDATED: "已汇总", REJECTED: "已拒收", SKIPPED: "已跳过"}
+
+
+@dataclass
+class FileOutcome:
+    path: str                          # relative to the returns folder, "/" separators
+    size: int
+    sha256: str
+    status: str                        # consolidated | rejected | skipped
+    findings: list[Finding] = field(default_factory=list)
+    unit: dict[str, Any] = field(default_factory=dict)     # unit_name, unit_code, unit_level, unit_region as read
+    meta: dict[str, Any] = field(default_factory=dict)     # template_version, assessment_year, factor_preset, spec_digest
+    inputs: dict[str, Any] = field(default_factory=dict)   # clean inputs (consolidated files)
+    results: dict[str, Any] = field(default_factory=dict)  # recomputed figures, udfs.evaluate (consolidated files)
+    blocking: bool = False             # has a 错误 finding: not ranked
+    used: bool = True                  # False for the file not chosen among duplicates
+    skip_reason: str = ""
+
+    @property
+    def code(self) -> str:
+        return str(self.unit.get("unit_code") or "")
+
+
+@dataclass
+class DuplicateGroup:
+    unit_code: str
+    files: list[str]                   # every path returned for this unit, sorted
+    chosen: str                        # the path used
+    rule: str                          # the rule that chose it, in Chinese
+
+
+@dataclass
+class RosterEntry:
+    name: str
+    code: str
+    level: str
+    region: str
+
+
+@dataclass
+class ConsolidationRun:
+    folder: str
+    year: int
+    preset: str
+    files: list[FileOutcome]           # every file seen, sorted by path
+    roster: list[RosterEntry] | None = None
+    duplicates: list[DuplicateGroup] = field(default_factory=list)
+    not_returned: list[RosterEntry] = field(default_factory=list)
+    outside_roster: list[FileOutcome] = field(default_factory=list)
+    disappeared: list[str] = field(default_factory=list)   # files in the previous run's ledger, gone now
+
+    @property
+    def accounting(self) -> dict[str, int]:
+        count = {s: sum(1 for f in self.files if f.status == s) for s in (CONSOLIDATED, REJECTED, SKIPPED)}
+        return {"seen": len(self.files), **count}
+
+    @property
+    def units(self) -> list[FileOutcome]:
+        """One consolidated file per unit (duplicates resolved), by region then code."""
+        chosen = [f for f in self.files if f.status == CONSOLIDATED and f.used]
+        return sorted(chosen, key=lambda f: (str(f.unit.get("unit_region") or ""), f.code, f.path))

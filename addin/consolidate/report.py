@@ -1,0 +1,183 @@
+"""What a consolidation run produced, as plain data: the JSON report, and the content the summary workbook shows.
+
+`content(run)` is the single place where a `ConsolidationRun` becomes rows and figures; `write_report` dumps
+it as JSON and `summary.write_summary` renders the same dict as a workbook, so the two outputs cannot drift
+apart. `statistics(run)` is the one computation of the 统计 tables and charts.
+
+Keys are contract names wherever a contract name exists (unit_name, unit_code, prev_area_m2 …).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+from workbook_templates import Spec, load_spec
+
+from .model import CONSOLIDATED, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome, RosterEntry
+
+UNIT_FIELDS = ("unit_name", "unit_code", "unit_level", "unit_region")
+
+VALID, BLOCKED, NOT_USED = "有效", "有错误，不参与排名", "重复报送，未采用"
+UNFILLED = "（未填）"        # the group of units whose region or level is blank
+
+# Self-score distribution: [low, high) in points; None is open-ended.
+SCORE_BUCKETS = ((None, 60, "60分以下"), (60, 70, "60～70分"), (70, 80, "70～80分"), (80, 90, "80～90分"),
+                 (90, None, "90分及以上"))
+
+
+def state(f: FileOutcome) -> str:
+    """A file's standing in the summary: 有效 / 有错误，不参与排名 / 重复报送，未采用, or its intake status."""
+    if f.status != CONSOLIDATED:
+        return STATUS_LABEL[f.status]
+    if not f.used:
+        return NOT_USED
+    return BLOCKED if f.blocking else VALID
+
+
+def counts(f: FileOutcome, spec: Spec) -> tuple[int, int]:
+    """(错误数, 警告数) of a file's findings; 提示 are not counted."""
+    sev = [spec.checks[x.code].severity for x in f.findings]
+    return sev.count("错误"), sev.count("警告")
+
+
+def accounting(run: ConsolidationRun) -> dict[str, int]:
+    """seen = consolidated + rejected + skipped — checked here, so no output is written when it does not hold."""
+    acc = run.accounting
+    if acc["seen"] != acc[CONSOLIDATED] + acc[REJECTED] + acc[SKIPPED]:
+        raise AssertionError(f"文件核算不平：{acc}")
+    return acc
+
+
+def accounting_line(acc: dict[str, int]) -> str:
+    return (f"共发现文件 {acc['seen']} = {STATUS_LABEL[CONSOLIDATED]} {acc[CONSOLIDATED]} + "
+            f"{STATUS_LABEL[REJECTED]} {acc[REJECTED]} + {STATUS_LABEL[SKIPPED]} {acc[SKIPPED]}")
+
+
+def _unit(f: FileOutcome) -> dict[str, Any]:
+    return {k: f.unit.get(k) for k in UNIT_FIELDS}
+
+
+def _roster(e: RosterEntry) -> dict[str, str]:
+    return {"name": e.name, "code": e.code, "level": e.level, "region": e.region}
+
+
+# ---------------------------------------------------------------- statistics
+
+def _all_targets_met(f: FileOutcome, spec: Spec) -> bool:
+    return all(f.results.get(f"ok_{i.key}") is True for i in spec.decline_intensities)
+
+
+def _tally(units: list[FileOutcome], spec: Spec) -> dict[str, Any]:
+    valid = [f for f in units if not f.blocking]
+    scored = [f.results["self_total"] for f in valid if f.results.get("self_total") is not None]
+    passed = sum(1 for f in valid if f.results.get("self_pass") is True)
+    return {
+        "returned": len(units),
+        "valid": len(valid),
+        "targets_all_met": sum(1 for f in valid if _all_targets_met(f, spec)),
+        "scored": len(scored),
+        "average_self_total": round(sum(scored) / len(scored), spec.precision.score) if scored else None,
+        "self_pass": passed,
+        "pass_rate": round(passed / len(valid), 4) if valid else None,
+    }
+
+
+def _grouped(units: list[FileOutcome], field: str, order: Iterable[str], spec: Spec) -> list[dict[str, Any]]:
+    groups: dict[str, list[FileOutcome]] = {}
+    for f in units:
+        groups.setdefault(str(f.unit.get(field) or "").strip() or UNFILLED, []).append(f)
+    rank = {label: i for i, label in enumerate(order)}
+    keys = sorted(groups, key=lambda g: (g == UNFILLED, rank.get(g, len(rank)), g))
+    return [{"group": g, **_tally(groups[g], spec)} for g in keys]
+
+
+def statistics(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
+    """The 统计 figures, over the units of the run (one used consolidated file per unit).
+
+    returned: units consolidated; valid: of those, without a 错误; the rest count valid units only —
+    targets_all_met (every decline target met), average_self_total (of valid units with a self total),
+    self_pass (self total ≥ the pass line), pass_rate = self_pass ÷ valid. Regions are in text order, levels in
+    the spec's order, a blank region or level last as 「（未填）」. Score buckets include their low end.
+    """
+    spec = spec or load_spec()
+    units = run.units
+    valid_totals = [f.results["self_total"] for f in units
+                    if not f.blocking and f.results.get("self_total") is not None]
+    buckets = []
+    for low, high, label in SCORE_BUCKETS:
+        n = sum(1 for t in valid_totals if (low is None or t >= low) and (high is None or t < high))
+        buckets.append({"label": label, "low": low, "high": high, "count": n})
+    levels = [lv.label for lv in spec.assessment.levels.values()]
+    return {
+        "pass_line": spec.assessment.pass_line,
+        "targets": len(spec.decline_intensities),
+        "by_region": _grouped(units, "unit_region", (), spec),
+        "by_level": _grouped(units, "unit_level", levels, spec),
+        "total": _tally(units, spec),
+        "score_distribution": buckets,
+    }
+
+
+# ---------------------------------------------------------------- the content
+
+def findings(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]]:
+    """Every finding of every file, by file path, each file's findings in the order found."""
+    rows = []
+    for f in sorted(run.files, key=lambda f: f.path):
+        for x in f.findings:
+            check = spec.checks[x.code]
+            rows.append({"file": f.path, **{k: f.unit.get(k) for k in ("unit_name", "unit_code")},
+                         "name": x.name, "cell": x.cell, "code": x.code, "severity": check.severity,
+                         "title": check.title, "message": x.message})
+    return rows
+
+
+def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
+    """The whole outcome of a run as JSON-ready data; both writers render this."""
+    spec = spec or load_spec()
+    acc = accounting(run)
+    units = []
+    for f in run.units:
+        errors, warnings = counts(f, spec)
+        units.append({**_unit(f), "state": state(f), "blocking": f.blocking, "errors": errors,
+                      "warnings": warnings, "inputs": dict(f.inputs), "results": dict(f.results),
+                      "meta": dict(f.meta), "file": f.path})
+    files = []
+    for f in run.files:
+        errors, warnings = counts(f, spec)
+        files.append({"path": f.path, "size": f.size, "sha256": f.sha256, "status": f.status,
+                      "status_label": STATUS_LABEL[f.status], "skip_reason": f.skip_reason,
+                      "template_version": f.meta.get("template_version"), "unit_code": f.code or None,
+                      "unit_name": f.unit.get("unit_name"),
+                      "used": f.used if f.status == CONSOLIDATED else None,
+                      "errors": errors, "warnings": warnings})
+    return {
+        "year": run.year,
+        "preset": run.preset,
+        "folder": run.folder,
+        "accounting": acc,
+        "units": units,
+        "findings": findings(run, spec),
+        "files": files,
+        "roster_size": None if run.roster is None else len(run.roster),
+        "not_returned": None if run.roster is None else [_roster(e) for e in run.not_returned],
+        "duplicates": [{"unit_code": d.unit_code, "files": list(d.files), "chosen": d.chosen, "rule": d.rule}
+                       for d in run.duplicates],
+        "outside_roster": [{"path": f.path, **_unit(f), "status": f.status, "state": state(f)}
+                           for f in run.outside_roster],
+        "disappeared": sorted(run.disappeared),
+        "statistics": statistics(run, spec),
+    }
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Deterministic JSON: sorted keys, one-space indent, Chinese as is; NaN or inf is an error, never written."""
+    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_report(run: ConsolidationRun, path: str | Path, spec: Spec | None = None) -> None:
+    """The JSON report, written atomically: `path` is the previous report or the complete new one."""
+    from generator.personalise import write_atomically
+    data = content(run, spec)      # checks the accounting first: an unbalanced run writes nothing
+    write_atomically(path, dumps(data).encode("utf-8"))

@@ -1,0 +1,221 @@
+"""`consolidate`: from a folder of returned workbooks to a `ConsolidationRun`, every file accounted for.
+
+1. Walk the folder (recursively, sorted): lock, hidden and system files are *skipped*; everything else is read.
+2. Read each file safely (`read.read_returned`) and check it (`udfs.checks.check_extracted`): unreadable or
+   foreign files are *rejected*; the rest are *consolidated* with recomputed figures and their findings.
+   Files run in parallel on 2 processes when there are enough of them; results are ordered by path.
+3. A ledger (SQLite, next to the summary) remembers each file's size, mtime and outcome: a re-run reads
+   only new or changed files, and reports files that disappeared since the last run.
+4. Duplicates (two files for one 统一社会信用代码) are resolved by a documented rule and both are listed;
+   with a roster, units without a return and returns from units not on it are listed too.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Iterable
+
+from generator.layout import TEMPLATE_VERSION
+from udfs.checks import check_extracted
+from udfs.intake import Finding
+from udfs.unit_code import normalize_unit_code
+from workbook_templates import Spec, load_spec
+
+from .model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup, FileOutcome,
+                    RosterEntry)
+from .read import read_returned, skip_reason
+
+PARALLEL_FROM = 40
+"""Below this many files to read, starting worker processes costs more than it saves."""
+
+DUPLICATE_RULE = ("同一统一社会信用代码有多个文件时：优先采用没有错误的文件；都没有错误（或都有错误）时，"
+                  "采用修改时间最新的文件；修改时间相同时按文件路径排序取最后一个。其余文件列出但不参与汇总。")
+
+
+def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, year: int | None = None,
+                preset: str | None = None, ledger: str | Path | None = None, spec: Spec | None = None,
+                workers: int = 2, progress: Callable[[int], None] | None = None) -> ConsolidationRun:
+    """Read, check and recompute every file under `folder`."""
+    spec = spec or load_spec()
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"回收目录「{folder}」不存在或不是目录：请检查路径")
+    year = spec.year(year).year
+    preset = spec.preset(preset).id
+    run_key = f"{year}|{preset}|{spec.digest}|{TEMPLATE_VERSION}"
+
+    paths = sorted((p for p in folder.rglob("*") if p.is_file() or p.is_symlink()), key=lambda p: p.as_posix())
+    stats = {p: p.lstat() for p in paths}
+    known = _Ledger(ledger, run_key) if ledger else None
+    outcomes: dict[Path, FileOutcome] = {}
+    to_read: list[Path] = []
+    for p in paths:
+        rel = p.relative_to(folder).as_posix()
+        reason = "符号链接：请放入文件本身" if p.is_symlink() else skip_reason(p)
+        if reason:
+            outcomes[p] = FileOutcome(path=rel, size=stats[p].st_size, sha256="", status=SKIPPED, skip_reason=reason)
+        elif known and (cached := known.outcome(rel, stats[p].st_size, stats[p].st_mtime_ns)):
+            outcomes[p] = cached
+        else:
+            to_read.append(p)
+
+    jobs = [(str(p), p.relative_to(folder).as_posix(), year, preset) for p in to_read]
+    done = len(paths) - len(to_read)
+    if progress:
+        progress(done)
+    for p, outcome in zip(to_read, _map(_process, jobs, workers if len(jobs) >= PARALLEL_FROM else 1)):
+        outcomes[p] = outcome
+        done += 1
+        if progress:
+            progress(done)
+
+    files = [outcomes[p] for p in paths]
+    run = ConsolidationRun(folder=str(folder), year=year, preset=preset, files=files, roster=roster)
+    _resolve_duplicates(run, {outcomes[p].path: stats[p].st_mtime_ns for p in paths})
+    if roster is not None:
+        _match_roster(run, roster)
+    if known:
+        run.disappeared = known.record(run.files, {outcomes[p].path: (stats[p].st_size, stats[p].st_mtime_ns)
+                                                   for p in paths})
+    return run
+
+
+def _map(fn, jobs: list, workers: int) -> Iterable:
+    """`map`, on `workers` processes when more than one (results in job order)."""
+    if workers <= 1:
+        return map(fn, jobs)
+    return _pool_map(fn, jobs, workers)
+
+
+def _pool_map(fn, jobs: list, workers: int) -> Iterable:
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(fn, jobs, chunksize=16)
+
+
+def _process(job: tuple[str, str, int, str]) -> FileOutcome:
+    """Read and check one file (runs in a worker process). Never raises: a failure is a finding."""
+    path, rel, year, preset = job
+    spec = load_spec()
+    read = read_returned(Path(path), spec)
+    outcome = FileOutcome(path=rel, size=read.size, sha256=read.sha256, status=REJECTED,
+                          findings=list(read.findings), unit=dict(read.unit), meta=dict(read.meta))
+    if read.status != "ok" or read.extracted is None:
+        outcome.blocking = True
+        return outcome
+    checked = check_extracted(read.extracted, spec, year=year, preset=preset, run_digest=spec.digest)
+    outcome.status = CONSOLIDATED
+    outcome.findings += checked.findings
+    outcome.inputs, outcome.results = checked.inputs, checked.results
+    outcome.blocking = checked.blocking or any(f.severity(spec) == "错误" for f in read.findings)
+    code = normalize_unit_code(outcome.unit.get("unit_code"))
+    if code:
+        outcome.unit["unit_code"] = code
+    return outcome
+
+
+def _resolve_duplicates(run: ConsolidationRun, mtimes: dict[str, int]) -> None:
+    by_code: dict[str, list[FileOutcome]] = {}
+    for f in run.files:
+        if f.status == CONSOLIDATED and f.code:
+            by_code.setdefault(f.code, []).append(f)
+    for code in sorted(by_code):
+        group = by_code[code]
+        if len(group) < 2:
+            continue
+        chosen = max(group, key=lambda f: (not f.blocking, mtimes.get(f.path, 0), f.path))
+        paths = sorted(f.path for f in group)
+        for f in group:
+            f.used = f is chosen
+            others = "、".join(p for p in paths if p != f.path)
+            verdict = "采用本文件" if f.used else f"采用「{chosen.path}」，本文件不参与汇总"
+            f.findings.append(Finding("D501", f"同一单位还交了：{others}；{verdict}（规则：优先无错误，再取最新）",
+                                      name="unit_code"))
+        run.duplicates.append(DuplicateGroup(unit_code=code, files=paths, chosen=chosen.path, rule=DUPLICATE_RULE))
+
+
+def _match_roster(run: ConsolidationRun, roster: list[RosterEntry]) -> None:
+    listed = {r.code for r in roster}
+    returned = {f.code for f in run.units}
+    run.not_returned = [r for r in roster if r.code not in returned]
+    for f in run.units:
+        if f.code not in listed:
+            f.findings.append(Finding("D502", "本单位不在名单中：请核对统一社会信用代码，或确认是否应纳入本次复验",
+                                      name="unit_code"))
+            run.outside_roster.append(f)
+
+
+# ---------------------------------------------------------------- the ledger
+
+class _Ledger:
+    """What each file was last time: re-runs read only new or changed files (same size and mtime = same file)."""
+
+    def __init__(self, path: str | Path, run_key: str):
+        self.db = sqlite3.connect(str(path))
+        self.run_key = run_key
+        self.db.execute("""CREATE TABLE IF NOT EXISTS files (
+            path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT, unit_code TEXT,
+            template_version TEXT, status TEXT, findings INTEGER, run_key TEXT, outcome TEXT,
+            checked_at TEXT DEFAULT CURRENT_TIMESTAMP)""")
+
+    def outcome(self, path: str, size: int, mtime_ns: int) -> FileOutcome | None:
+        row = self.db.execute("SELECT outcome FROM files WHERE path=? AND size=? AND mtime_ns=? AND run_key=?",
+                              (path, size, mtime_ns, self.run_key)).fetchone()
+        return _outcome_from_json(row[0]) if row else None
+
+    def record(self, files: list[FileOutcome], stat: dict[str, tuple[int, int]]) -> list[str]:
+        """Store this run's outcomes; return the files the ledger knew that are gone now."""
+        seen = {f.path for f in files}
+        gone = sorted(p for (p,) in self.db.execute("SELECT path FROM files") if p not in seen)
+        with self.db:
+            self.db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO files (path, size, mtime_ns, sha256, unit_code, template_version, status,"
+                " findings, run_key, outcome) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(f.path, *stat[f.path], f.sha256, f.code, str(f.meta.get("template_version") or ""), f.status,
+                  len(f.findings), self.run_key, _outcome_to_json(f)) for f in files])
+        self.db.close()
+        return gone
+
+
+def _outcome_to_json(f: FileOutcome) -> str:
+    d = asdict(f)
+    d["used"] = True        # duplicates are resolved afresh on every run
+    d["findings"] = [asdict(x) for x in f.findings if x.code not in ("D501", "D502")]
+    return json.dumps(d, ensure_ascii=False, sort_keys=True)
+
+
+def _outcome_from_json(text: str) -> FileOutcome:
+    d = json.loads(text)
+    d["findings"] = [Finding(**x) for x in d["findings"]]
+    return FileOutcome(**d)
+
+
+def read_roster_entries(path: str | Path, spec: Spec | None = None) -> tuple[list[RosterEntry], list[str]]:
+    """The roster's valid units as entries, and its problems as lines (a roster with problems still counts
+    its valid rows; the problems are reported)."""
+    from generator.roster import read_roster
+    roster = read_roster(path, spec)
+    return ([RosterEntry(u.name, u.code, u.level, u.region) for u in roster.units],
+            [str(p) for p in roster.problems])
+
+
+def write_outputs(run: ConsolidationRun, summary: str | Path, report: str | Path | None,
+                  spec: Spec | None = None) -> None:
+    """The summary workbook (and the JSON report), each written atomically."""
+    from .report import write_report
+    from .summary import write_summary
+    write_summary(run, Path(summary), spec)
+    if report:
+        write_report(run, Path(report), spec)
+
+
+def ledger_path(summary: str | Path) -> Path:
+    """The ledger beside the summary: 汇总.xlsx → 汇总.jieyue-ledger.sqlite."""
+    summary = Path(summary)
+    return summary.with_name(summary.stem + ".jieyue-ledger.sqlite")
+
+
+__all__ = ["consolidate", "read_roster_entries", "write_outputs", "ledger_path", "DUPLICATE_RULE"]

@@ -1,0 +1,415 @@
+"""The summary workbook of a consolidation run (XlsxWriter: output only, native charts).
+
+It renders `report.content(run)` — the same data as the JSON report — on these sheets, all labels Chinese:
+
+汇总      one row per unit: two header rows, the meaning (row 1) and the contract name (row 2), so a column
+          is found by the same name as in the fill-in workbook, `udfs.evaluate` and the JSON report
+问题清单  every finding of every file, coloured by severity
+未报送    roster units with no return;  重复报送  every file of a unit returned twice, and the rule that chose one
+名单外    returns whose unit is not on the roster;  统计  by region and level, with two charts
+文件清单  every file seen;  说明  the accounting (seen = consolidated + rejected + skipped) and deleted files
+
+The file is deterministic (fixed document dates, fixed zip timestamps): identical runs give identical bytes.
+It is written atomically, so a failure leaves the previous summary in place.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from workbook_templates import SLOTS, Spec, contract_names, load_spec
+
+from .model import CONSOLIDATED, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun
+from .report import BLOCKED, NOT_USED, accounting_line, content
+
+# A fixed document date: the file must not change when nothing else did.
+CREATED = datetime(2000, 1, 1)
+
+SHEETS = ("汇总", "问题清单", "未报送", "重复报送", "名单外", "统计", "文件清单", "说明")
+NO_ROSTER = "未提供名单，无法判断未报送单位"
+NO_ROSTER_OUTSIDE = "未提供名单，无法判断名单外单位"
+DISAPPEARED = "上次汇总后被删除的文件"
+
+RED = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
+YELLOW = {"bg_color": "#FFEB9C", "font_color": "#9C5700"}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str            # row 2 of 汇总: the contract name (or the report's key for status, counts and file)
+    label: str          # row 1: the meaning, in Chinese
+    source: str         # where a unit's value is: "unit" (top level of the unit), "inputs" or "results"
+    fmt: str = "text"   # a key of the workbook's formats
+    width: float = 14
+
+
+def _digits(places: int, thousands: bool = False) -> str:
+    base = "#,##0" if thousands else "0"
+    return base + ("." + "0" * places if places else "")
+
+
+def number_formats(spec: Spec) -> dict[str, str]:
+    p = spec.precision
+    return {"kgce": _digits(p.kgce, True), "co2": _digits(p.co2_t, True), "intensity": "0.00",
+            "change": _digits(p.change_pct), "score": _digits(p.score), "count": "#,##0", "quantity": "#,##0.00",
+            "percent": "0.0%"}
+
+
+def _kind(name: str, unit: str, spec: Spec) -> str:
+    """Which number format a contract name's column takes."""
+    bare = name.split("_", 1)[1] if name.startswith(tuple(f"{s}_" for s in SLOTS)) else name
+    if unit == "是/否":
+        return "yesno"
+    if name.startswith(("chg_", "target_")):
+        return "change"
+    if bare in {i.key for i in spec.intensities}:
+        return "intensity"
+    if name.endswith("_kgce"):
+        return "kgce"
+    if name.endswith("co2_t"):
+        return "co2"
+    if name == "self_missing_count" or unit in ("人", "辆"):
+        return "count"
+    if name.startswith("self_"):
+        return "score"
+    return "quantity"
+
+
+def summary_columns(spec: Spec) -> list[Column]:
+    """The columns of 汇总, in order: unit, status, both data years (inputs then figures), decline, scores, file."""
+    names = contract_names(spec)
+    by_name = {n.name: n for n in names}
+
+    def named(name: str, source: str) -> Column:
+        n = by_name[name]
+        label = f"{n.meaning}（{n.unit}）" if n.unit and n.unit != "是/否" else n.meaning
+        kind = _kind(name, n.unit, spec)
+        return Column(name, label, source, kind, 12 if kind == "yesno" else 14)
+
+    widths = {"unit_name": 30, "unit_code": 22, "unit_level": 12, "unit_region": 12}
+    cols = [Column(k, by_name[k].meaning, "unit", "text", w) for k, w in widths.items()]
+    cols += [Column("state", "状态", "unit", "text", 20), Column("errors", "错误数", "unit", "count", 8),
+             Column("warnings", "警告数", "unit", "count", 8)]
+    slotted = tuple(f"{s}_" for s in SLOTS)
+    cols += [named(n.name, "inputs" if n.kind == "input" else "results") for n in names
+             if n.kind in ("input", "derived") and n.name.startswith(slotted)]
+    cols += [named(n.name, "results") for n in names if n.kind == "decline"]
+    cols += [named(u.score_name, "results") for u in spec.units]
+    cols += [named(k, "results") for k in ("self_total", "self_missing_count", "self_pass")]
+    cols.append(Column("file", "文件", "unit", "text", 40))
+    return cols
+
+
+def _short(meaning: str) -> str:
+    return meaning.split("（", 1)[0]
+
+
+class _Book:
+    """The workbook with its formats, and a cell writer that never turns text into a formula or a link."""
+
+    def __init__(self, buffer: io.BytesIO, spec: Spec, title: str):
+        # Text read from returned files is written as text: 「=HYPERLINK(…)」 in a unit name stays a string.
+        self.wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+                                               "strings_to_urls": False, "strings_to_numbers": False})
+        self.wb.set_properties({"title": title, "subject": "节约型机关复验 汇总", "author": "jieyue",
+                                "created": CREATED, "comments": "由 jieyue 汇总生成；同一批文件每次生成的文件相同"})
+        add = self.wb.add_format
+        self.f = {k: add({"num_format": v, "valign": "top"}) for k, v in number_formats(spec).items()}
+        self.f["text"] = add({"valign": "top"})
+        self.f["wrap"] = add({"valign": "top", "text_wrap": True})
+        self.f["yesno"] = add({"align": "center", "valign": "top"})
+        self.f["head"] = add({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7",
+                              "border": 1, "border_color": "#9BC2E6"})
+        self.f["name"] = add({"font_size": 9, "font_color": "#595959", "bg_color": "#F2F2F2", "border": 1,
+                              "border_color": "#BFBFBF"})
+        self.f["title"] = add({"bold": True, "font_size": 14})
+        self.f["note"] = add({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
+        self.f["bold"] = add({"bold": True})
+        self.f["total"] = add({"bold": True, "top": 1})
+        for k, v in number_formats(spec).items():
+            self.f[f"total_{k}"] = add({"bold": True, "top": 1, "num_format": v})
+        self.f["red"] = add(RED)
+        self.f["yellow"] = add(YELLOW)
+        self.sheets = {name: self.wb.add_worksheet(name) for name in SHEETS}
+
+    def put(self, ws, row: int, col: int, value: Any, fmt: str = "text") -> None:
+        if value is None or value == "":     # a blank cell, never an empty string (ISBLANK stays true)
+            return
+        if isinstance(value, bool):
+            ws.write_string(row, col, "是" if value else "否", self.f["yesno"])
+        elif isinstance(value, (int, float)):
+            ws.write_number(row, col, value, self.f.get(fmt, self.f["text"]) if fmt != "yesno" else None)
+        else:
+            ws.write_string(row, col, str(value), self.f["yesno"] if fmt == "yesno" else self.f["text"])
+
+    def header(self, ws, row: int, labels: list[str], widths: list[float]) -> None:
+        for c, (label, width) in enumerate(zip(labels, widths)):
+            ws.write_string(row, c, label, self.f["head"])
+            ws.set_column(c, c, width)
+
+    def table(self, ws, row: int, labels: list[str], widths: list[float], rows: list[list[Any]],
+              empty: str = "无") -> int:
+        """A header and rows with a frozen header and a filter; returns the row after the table."""
+        self.header(ws, row, labels, widths)
+        ws.freeze_panes(row + 1, 0)
+        for r, values in enumerate(rows, start=row + 1):
+            for c, v in enumerate(values):
+                self.put(ws, r, c, v, "count" if isinstance(v, int) and not isinstance(v, bool) else "text")
+        if rows:
+            ws.autofilter(row, 0, row + len(rows), len(labels) - 1)
+            return row + 1 + len(rows)
+        ws.write_string(row + 1, 0, empty, self.f["note"])
+        return row + 2
+
+
+# ---------------------------------------------------------------- sheets
+
+def _summary(b: _Book, data: dict[str, Any], spec: Spec) -> None:
+    ws = b.sheets["汇总"]
+    cols = summary_columns(spec)
+    ws.set_row(0, 90)
+    for c, col in enumerate(cols):
+        ws.write_string(0, c, col.label, b.f["head"])
+        ws.write_string(1, c, col.key, b.f["name"])
+        ws.set_column(c, c, col.width)
+    for r, unit in enumerate(data["units"], start=2):
+        for c, col in enumerate(cols):
+            value = unit.get(col.key) if col.source == "unit" else unit[col.source].get(col.key)
+            b.put(ws, r, c, value, col.fmt)
+    last = len(data["units"]) + 1
+    ws.freeze_panes(2, 1)
+    ws.autofilter(1, 0, last, len(cols) - 1)
+    if data["units"]:
+        state = [c for c, col in enumerate(cols) if col.key == "state"][0]
+        ws.conditional_format(2, state, last, state, {"type": "cell", "criteria": "==", "value": f'"{BLOCKED}"',
+                                                      "format": b.f["red"]})
+
+
+FINDING_COLUMNS = (("file", "文件", 36), ("unit_name", "单位名称", 28), ("unit_code", "统一社会信用代码", 22),
+                   ("name", "名称", 26), ("cell", "单元格", 20), ("code", "代码", 8), ("severity", "严重程度", 10),
+                   ("title", "问题", 22), ("message", "说明", 70))
+
+
+def _findings(b: _Book, data: dict[str, Any]) -> None:
+    ws = b.sheets["问题清单"]
+    rows = [[f[k] for k, _, _ in FINDING_COLUMNS] for f in data["findings"]]
+    b.table(ws, 0, [l for _, l, _ in FINDING_COLUMNS], [w for _, _, w in FINDING_COLUMNS], rows, "未发现问题")
+    if rows:
+        sev = chr(ord("A") + [k for k, _, _ in FINDING_COLUMNS].index("severity"))
+        for word, fmt in (("错误", "red"), ("警告", "yellow")):
+            ws.conditional_format(1, 0, len(rows), len(FINDING_COLUMNS) - 1,
+                                  {"type": "formula", "criteria": f'=${sev}2="{word}"', "format": b.f[fmt]})
+
+
+def _unit_labels(spec: Spec) -> dict[str, str]:
+    by_name = {n.name: n for n in contract_names(spec)}
+    return {k: _short(by_name[k].meaning) for k in ("unit_name", "unit_code", "unit_level", "unit_region")}
+
+
+def _not_returned(b: _Book, data: dict[str, Any], spec: Spec) -> None:
+    ws = b.sheets["未报送"]
+    if data["not_returned"] is None:
+        ws.write_string(0, 0, NO_ROSTER, b.f["note"])
+        ws.set_column(0, 0, 60)
+        return
+    lab = _unit_labels(spec)
+    rows = [[e["name"], e["code"], e["level"], e["region"]] for e in data["not_returned"]]
+    b.table(ws, 0, [lab["unit_name"], lab["unit_code"], lab["unit_level"], lab["unit_region"]], [30, 22, 12, 12],
+            rows, "无：名单内单位均已报送")
+
+
+def _duplicates(b: _Book, data: dict[str, Any], spec: Spec) -> None:
+    ws = b.sheets["重复报送"]
+    rules = sorted({d["rule"] for d in data["duplicates"]})
+    note = ("同一统一社会信用代码收到多份文件时，只采用其中一份（是否采用＝是），其余文件列出但不参与汇总和排名。"
+            + (f"采用规则：{'；'.join(rules)}" if rules else ""))
+    ws.set_row(0, 45)
+    ws.merge_range(0, 0, 0, 5, note, b.f["note"])
+    files = {f["path"]: f for f in data["files"]}
+    rows = []
+    for d in data["duplicates"]:
+        for path in d["files"]:
+            f = files.get(path, {})
+            rows.append([d["unit_code"], f.get("unit_name"), path, f.get("status_label"),
+                         "是" if path == d["chosen"] else "否", d["rule"]])
+    lab = _unit_labels(spec)
+    b.table(ws, 2, [lab["unit_code"], lab["unit_name"], "文件", "文件状态", "是否采用", "采用规则"],
+            [22, 28, 40, 10, 10, 60], rows, "未发现重复报送")
+
+
+def _outside(b: _Book, data: dict[str, Any], spec: Spec) -> None:
+    ws = b.sheets["名单外"]
+    if data["not_returned"] is None:
+        ws.write_string(0, 0, NO_ROSTER_OUTSIDE, b.f["note"])
+        ws.set_column(0, 0, 60)
+        return
+    lab = _unit_labels(spec)
+    rows = [[f["path"], f["unit_name"], f["unit_code"], f["unit_level"], f["unit_region"], f["state"]]
+            for f in data["outside_roster"]]
+    b.table(ws, 0, ["文件", lab["unit_name"], lab["unit_code"], lab["unit_level"], lab["unit_region"], "状态"],
+            [40, 28, 22, 12, 12, 20], rows, "无：所有报送单位均在名单内")
+
+
+STAT_COLUMNS = (("returned", "报送数", "count"), ("valid", "有效数", "count"), ("targets_all_met", None, "count"),
+                ("average_self_total", "平均自评分", "score"), ("self_pass", None, "count"),
+                ("pass_rate", "自评达标率", "percent"))
+_NUMERALS = "零一二三四五六七八九十"
+
+
+def _stat_labels(stats: dict[str, Any]) -> list[str]:
+    n = stats["targets"]
+    labels = {"targets_all_met": f"{_NUMERALS[n] if n <= 10 else n}项目标全部达标数",
+              "self_pass": f"自评达到{stats['pass_line']:g}分数"}
+    return [label or labels[key] for key, label, _ in STAT_COLUMNS]
+
+
+def _stat_table(b: _Book, ws, row: int, first: str, groups: list[dict[str, Any]], total: dict[str, Any],
+                labels: list[str]) -> int:
+    b.header(ws, row, [first, *labels], [16] + [12] * len(labels))
+    for r, g in enumerate(groups, start=row + 1):
+        ws.write_string(r, 0, g["group"], b.f["text"])
+        for c, (key, _, fmt) in enumerate(STAT_COLUMNS, start=1):
+            b.put(ws, r, c, g[key], fmt)
+    r = row + 1 + len(groups)
+    ws.write_string(r, 0, "合计", b.f["total"])
+    for c, (key, _, fmt) in enumerate(STAT_COLUMNS, start=1):
+        if total[key] is None:
+            ws.write_blank(r, c, None, b.f["total"])
+        else:
+            ws.write_number(r, c, total[key], b.f[f"total_{fmt}"])
+    return r + 2
+
+
+def _statistics(b: _Book, data: dict[str, Any]) -> None:
+    ws = b.sheets["统计"]
+    stats = data["statistics"]
+    labels = _stat_labels(stats)
+    ws.write_string(0, 0, "统计（按所属地区、单位层级）", b.f["title"])
+    ws.set_row(1, 45)
+    ws.merge_range(1, 0, 1, 6, f"报送数：参与汇总的单位（每个单位一份文件）；有效数：其中无错误的单位。达标数、"
+                   f"平均自评分、自评达到{stats['pass_line']:g}分数和达标率只计有效单位；自评达标率＝自评达到"
+                   f"{stats['pass_line']:g}分数 ÷ 有效数。", b.f["note"])
+    region_row = 3
+    row = _stat_table(b, ws, region_row, "所属地区", stats["by_region"], stats["total"], labels)
+    row = _stat_table(b, ws, row, "单位层级", stats["by_level"], stats["total"], labels)
+    dist_row = row
+    b.header(ws, dist_row, ["自评总分分数段（有效单位，含下限不含上限）", "单位数"], [16, 12])
+    for r, bucket in enumerate(stats["score_distribution"], start=dist_row + 1):
+        ws.write_string(r, 0, bucket["label"], b.f["text"])
+        ws.write_number(r, 1, bucket["count"], b.f["count"])
+    ws.set_column(0, 0, 22)
+
+    n = len(stats["score_distribution"])
+    dist = b.wb.add_chart({"type": "column"})
+    dist.add_series({"name": "单位数", "categories": ["统计", dist_row + 1, 0, dist_row + n, 0],
+                     "values": ["统计", dist_row + 1, 1, dist_row + n, 1], "data_labels": {"value": True},
+                     "fill": {"color": "#5B9BD5"}})
+    dist.set_title({"name": "自评总分分布（有效单位）"})
+    dist.set_legend({"none": True})
+    dist.set_y_axis({"name": "单位数", "min": 0, "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    ws.insert_chart(region_row, 9, dist, {"x_scale": 1.2, "y_scale": 1.1})
+
+    regions = len(stats["by_region"])
+    if regions:
+        rate_col = 1 + [k for k, _, _ in STAT_COLUMNS].index("pass_rate")
+        bar = b.wb.add_chart({"type": "bar"})
+        bar.add_series({"name": "自评达标率", "categories": ["统计", region_row + 1, 0, region_row + regions, 0],
+                        "values": ["统计", region_row + 1, rate_col, region_row + regions, rate_col],
+                        "data_labels": {"value": True, "num_format": "0.0%"}, "fill": {"color": "#70AD47"}})
+        bar.set_title({"name": f"各地区自评达到{stats['pass_line']:g}分的比例（有效单位）"})
+        bar.set_legend({"none": True})
+        bar.set_x_axis({"min": 0, "max": 1, "num_format": "0%"})
+        bar.set_y_axis({"reverse": True, "crossing": "max"})   # regions top down as in the table, axis below
+        ws.insert_chart(region_row + 18, 9, bar, {"x_scale": 1.2, "y_scale": max(1.0, 0.25 + regions * 0.08)})
+    else:
+        ws.write_string(region_row + 18, 9, "没有参与汇总的单位，未生成各地区达标率图。", b.f["note"])
+
+
+FILE_COLUMNS = (("path", "文件", 40), ("size", "大小（字节）", 12), ("sha256", "SHA-256", 20),
+                ("status_label", "状态", 8), ("unit_code", "统一社会信用代码", 22), ("unit_name", "单位名称", 28),
+                ("used", "是否采用", 9), ("skip_reason", "跳过原因", 24), ("template_version", "模板版本", 10),
+                ("errors", "错误数", 8), ("warnings", "警告数", 8))
+
+
+def _files(b: _Book, data: dict[str, Any]) -> None:
+    ws = b.sheets["文件清单"]
+    rows = [[f[k] if k != "used" or f[k] is None else ("是" if f[k] else "否") for k, _, _ in FILE_COLUMNS]
+            for f in data["files"]]
+    b.table(ws, 0, [l for _, l, _ in FILE_COLUMNS], [w for _, _, w in FILE_COLUMNS], rows, "没有发现文件")
+
+
+def _notes(b: _Book, data: dict[str, Any]) -> None:
+    ws = b.sheets["说明"]
+    acc = data["accounting"]
+    ws.set_column(0, 0, 26)
+    ws.set_column(1, 1, 70)
+    ws.write_string(0, 0, f"{data['year']}年节约型机关复验 汇总说明", b.f["title"])
+    rows = [("复验年度", data["year"]), ("系数预设", data["preset"]), ("回收目录", data["folder"]),
+            ("文件核算", accounting_line(acc))]
+    r = 2
+    for label, value in rows:
+        ws.write_string(r, 0, label, b.f["bold"])
+        b.put(ws, r, 1, value, "text")
+        r += 1
+    r += 1
+    b.header(ws, r, ["文件状态", "文件数"], [26, 70])
+    for label, n in ((STATUS_LABEL[CONSOLIDATED], acc[CONSOLIDATED]), (STATUS_LABEL[REJECTED], acc[REJECTED]),
+                     (STATUS_LABEL[SKIPPED], acc[SKIPPED])):
+        r += 1
+        ws.write_string(r, 0, label)
+        ws.write_number(r, 1, n, b.f["count"])
+    r += 1
+    ws.write_string(r, 0, "共发现文件", b.f["total"])
+    ws.write_number(r, 1, acc["seen"], b.f["total_count"])
+    total = data["statistics"]["total"]
+    not_used = sum(1 for f in data["files"] if f["used"] is False)
+    r += 2
+    for label, n in (("参与汇总的单位", total["returned"]), ("其中有效（无错误）", total["valid"]),
+                     (f"{NOT_USED}的文件", not_used)):
+        ws.write_string(r, 0, label)
+        ws.write_number(r, 1, n, b.f["count"])
+        r += 1
+    r += 1
+    ws.write_string(r, 0, DISAPPEARED, b.f["bold"])
+    if not data["disappeared"]:
+        ws.write_string(r, 1, "无")
+    for path in data["disappeared"]:
+        ws.write_string(r, 1, path)
+        r += 1
+    r += 2
+    ws.write_string(r, 0, "状态说明", b.f["bold"])
+    for line in (f"{STATUS_LABEL[CONSOLIDATED]}：文件已读取并重算，单位列入「汇总」；有错误的单位列入但不参与排名。",
+                 f"{STATUS_LABEL[REJECTED]}：文件无法使用（不是有效的 jieyue 工作簿等），原因见「问题清单」。",
+                 f"{STATUS_LABEL[SKIPPED]}：不是报送文件（如 Excel 锁定文件 ~$…、隐藏或系统文件），原因见「文件清单」。",
+                 "所有数值均由本程序按填报的原始数据重新计算，不采用文件中缓存的计算结果。"):
+        ws.write_string(r, 1, line, b.f["wrap"])
+        r += 1
+
+
+def render(run: ConsolidationRun, spec: Spec | None = None) -> bytes:
+    """The summary workbook's bytes."""
+    spec = spec or load_spec()
+    data = content(run, spec)
+    buffer = io.BytesIO()
+    b = _Book(buffer, spec, f"{run.year}年节约型机关复验 汇总表")
+    _summary(b, data, spec)
+    _findings(b, data)
+    _not_returned(b, data, spec)
+    _duplicates(b, data, spec)
+    _outside(b, data, spec)
+    _statistics(b, data)
+    _files(b, data)
+    _notes(b, data)
+    b.wb.close()
+    return buffer.getvalue()
+
+
+def write_summary(run: ConsolidationRun, path: str | Path, spec: Spec | None = None) -> None:
+    """The summary workbook at `path`, written atomically: the previous summary stays until the new one is whole."""
+    from generator.personalise import write_atomically
+    write_atomically(path, render(run, spec))

@@ -1,0 +1,300 @@
+"""The consolidation run's outputs: the summary workbook (XlsxWriter) and the JSON report, from a run built by hand."""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from addin.consolidate.model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup,
+                                     FileOutcome, RosterEntry)
+from addin.consolidate.report import BLOCKED, VALID, accounting_line, content, dumps, statistics, write_report
+from addin.consolidate.summary import NO_ROSTER, SHEETS, summary_columns, write_summary
+from addin.demo import plausible_inputs
+from generator.personalise import TEMP_PREFIX
+from udfs import evaluate
+from udfs.intake import Finding
+from workbook_templates import contract_names, load_spec
+
+SPEC = load_spec()
+YEAR = SPEC.default_year
+
+
+def unit_file(path: str, name: str, code: str, level: str, region: str, *, findings=(), blocking=False,
+              used=True, self_total=None) -> FileOutcome:
+    inputs = plausible_inputs(code)
+    results = evaluate(inputs, YEAR)
+    if self_total is not None:     # pin a score to a bucket: the statistics test needs known figures
+        results["self_total"], results["self_pass"] = self_total, self_total >= SPEC.assessment.pass_line
+    return FileOutcome(path=path, size=20_000 + len(path), sha256=f"{len(path):064x}", status=CONSOLIDATED,
+                       findings=list(findings), unit={"unit_name": name, "unit_code": code, "unit_level": level,
+                                                      "unit_region": region},
+                       meta={"template_version": "1", "assessment_year": YEAR}, inputs=inputs, results=results,
+                       blocking=blocking, used=used)
+
+
+A, B, C, D, X, Z = ("91650100MA00000001", "91652300MA00000002", "91652300MA00000003", "91650100MA00000004",
+                    "91650100MA00000005", "91650100MA00000009")
+
+
+def make_run(roster: bool = True) -> ConsolidationRun:
+    files = [
+        unit_file("乌鲁木齐市/甲局.xlsx", "甲局", A, "县市区级", "乌鲁木齐市", self_total=92.0,
+                  findings=[Finding("W301", "「人均能耗」的公式被改写为数字，已按原始数据重算。", "cur_energy_per_capita",
+                                    "能耗数据2023!F30")]),
+        unit_file("昌吉州/乙局.xlsx", "乙局", B, "地州市级", "昌吉州", self_total=75.0),
+        unit_file("昌吉州/丙局.xlsx", "丙局", C, "地州市级", "昌吉州", blocking=True, self_total=99.0,
+                  findings=[Finding("E201", "「2000万」不是数字：请填写纯数字。", "cur_electricity_kwh", "能耗数据2023!C9"),
+                            Finding("I210", "「1,234」已按 1234 读取。", "cur_water_m3", "能耗数据2023!C10")]),
+        unit_file("乌鲁木齐市/丁局-第一次.xlsx", "丁局", D, "县市区级", "乌鲁木齐市", used=False, self_total=50.0),
+        unit_file("乌鲁木齐市/丁局-第二次.xlsx", "丁局", D, "县市区级", "乌鲁木齐市", self_total=81.0),
+        unit_file("其他/名单外单位.xlsx", "戊局", X, "县市区级", "", self_total=65.0),
+        FileOutcome(path="乌鲁木齐市/坏文件.xlsx", size=512, sha256="e" * 64, status=REJECTED,
+                    findings=[Finding("F102", "文件不是 xlsx（可能是改了扩展名的 CSV）：请用模板重新填报。")]),
+        FileOutcome(path="乌鲁木齐市/~$甲局.xlsx", size=165, sha256="f" * 64, status=SKIPPED,
+                    skip_reason="Excel 锁定文件"),
+    ]
+    files.sort(key=lambda f: f.path)
+    by_path = {f.path: f for f in files}
+    entries = [RosterEntry("甲局", A, "县市区级", "乌鲁木齐市"), RosterEntry("乙局", B, "地州市级", "昌吉州"),
+               RosterEntry("丙局", C, "地州市级", "昌吉州"), RosterEntry("丁局", D, "县市区级", "乌鲁木齐市"),
+               RosterEntry("己局", Z, "县市区级", "乌鲁木齐市")]
+    dup = DuplicateGroup(D, ["乌鲁木齐市/丁局-第一次.xlsx", "乌鲁木齐市/丁局-第二次.xlsx"], "乌鲁木齐市/丁局-第二次.xlsx",
+                         "采用无错误且修改时间最晚的文件")
+    return ConsolidationRun(folder="回收目录", year=YEAR, preset=SPEC.default_preset, files=files,
+                            roster=entries if roster else None, duplicates=[dup],
+                            not_returned=[entries[4]] if roster else [],
+                            outside_roster=[by_path["其他/名单外单位.xlsx"]] if roster else [],
+                            disappeared=["昌吉州/已删除.xlsx"])
+
+
+@pytest.fixture(scope="module")
+def run() -> ConsolidationRun:
+    return make_run()
+
+
+@pytest.fixture(scope="module")
+def outputs(run, tmp_path_factory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("summary")
+    write_summary(run, out / "汇总.xlsx")
+    write_report(run, out / "report.json")
+    return out / "汇总.xlsx", out / "report.json"
+
+
+@pytest.fixture(scope="module")
+def book(outputs):
+    return openpyxl.load_workbook(outputs[0])
+
+
+def rows(ws, start: int = 1) -> list[tuple]:
+    return [r for r in ws.iter_rows(min_row=start, values_only=True)]
+
+
+def leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.startswith(TEMP_PREFIX)]
+
+
+# ---------------------------------------------------------------- 汇总
+
+def test_sheets(book):
+    assert book.sheetnames == list(SHEETS)
+
+
+def test_summary_header_rows_are_meanings_and_contract_names(book):
+    ws = book["汇总"]
+    cols = summary_columns(SPEC)
+    assert [c.value for c in ws[2]] == [c.key for c in cols]
+    contract = {n.name: n for n in contract_names(SPEC)}
+    own = {"state", "errors", "warnings", "file"}        # not data-contract names: the report's keys
+    assert {c.key for c in cols} - set(contract) == own
+    for c, col in zip(ws[1], cols):
+        if col.key in contract:
+            assert c.value.startswith(contract[col.key].meaning)
+    keys = [c.key for c in cols]
+    # both data years: every input and every derived figure; then decline, unit scores and the totals
+    for n in contract_names(SPEC):
+        if n.kind in ("input", "derived") and n.name.startswith(("prev_", "cur_")) or n.kind == "decline":
+            assert n.name in keys
+    assert keys[:4] == ["unit_name", "unit_code", "unit_level", "unit_region"] and keys[-1] == "file"
+    assert keys[-4:-1] == ["self_total", "self_missing_count", "self_pass"]
+    assert [k for k in keys if k.startswith("self_unit_")] == [f"self_unit_{i}" for i in range(1, 9)]
+    assert ws.freeze_panes == "B3" and ws.auto_filter.ref.startswith("A2:")
+
+
+def test_summary_rows_are_the_runs_units_and_values(book, run):
+    ws = book["汇总"]
+    cols = summary_columns(SPEC)
+    body = rows(ws, 3)
+    assert [r[1] for r in body] == [f.code for f in run.units]          # one row per unit, in the run's order
+    assert "乌鲁木齐市/丁局-第一次.xlsx" not in [r[-1] for r in body]     # the duplicate not chosen
+    for f, row in zip(run.units, body):
+        cells = dict(zip([c.key for c in cols], row))
+        assert cells["file"] == f.path
+        assert cells["state"] == (BLOCKED if f.blocking else VALID)
+        for col in cols:
+            if col.source == "unit":
+                continue
+            value = (f.inputs if col.source == "inputs" else f.results).get(col.key)
+            if isinstance(value, bool):
+                value = "是" if value else "否"
+            assert cells[col.key] == value, col.key
+    blocked = [r for r in body if r[1] == C][0]
+    assert blocked[4] == BLOCKED and blocked[5:7] == (1, 0)          # E201 counts, the I210 note does not
+
+
+def test_summary_number_formats(book):
+    ws = book["汇总"]
+    keys = [c.value for c in ws[2]]
+    fmt = {k: ws.cell(3, i + 1).number_format for i, k in enumerate(keys)}
+    assert fmt["cur_total_kgce"] == "#,##0.00" and fmt["cur_electricity_kgce"] == "#,##0.00"
+    assert fmt["cur_co2_t"] == "#,##0.0000"
+    assert fmt["cur_energy_per_capita"] == "0.00" and fmt["chg_energy_per_area"] == "0.00"
+    assert fmt["self_total"] == "0.00" and fmt["prev_people"] == "#,##0"
+
+
+# ---------------------------------------------------------------- the other sheets
+
+def test_findings_sheet(book, run):
+    ws = book["问题清单"]
+    assert rows(ws)[0] == ("文件", "单位名称", "统一社会信用代码", "名称", "单元格", "代码", "严重程度", "问题", "说明")
+    body = rows(ws, 2)
+    expected = [(f.path, x) for f in run.files for x in f.findings]
+    assert len(body) == len(expected) == 4
+    assert [r[0] for r in body] == sorted(r[0] for r in body)
+    for row, (path, x) in zip(body, expected):
+        assert row == (path, *row[1:3], x.name or None, x.cell or None, x.code, x.severity(SPEC), x.title(SPEC),
+                       x.message)
+    rejected = [r for r in body if r[5] == "F102"][0]
+    assert rejected[0] == "乌鲁木齐市/坏文件.xlsx" and rejected[6] == "错误"
+    e201 = [r for r in body if r[5] == "E201"][0]
+    assert e201[1:3] == ("丙局", C)
+    rules = [rule.formula[0] for cf in ws.conditional_formatting for rule in cf.rules]
+    assert any('"错误"' in r for r in rules) and any('"警告"' in r for r in rules)
+
+
+def test_roster_sheets(book):
+    assert rows(book["未报送"], 2) == [("己局", Z, "县市区级", "乌鲁木齐市")]
+    outside = rows(book["名单外"], 2)
+    assert outside == [("其他/名单外单位.xlsx", "戊局", X, "县市区级", None, VALID)]
+
+
+def test_duplicates_sheet(book):
+    ws = book["重复报送"]
+    assert "只采用其中一份" in ws["A1"].value and "采用无错误且修改时间最晚的文件" in ws["A1"].value
+    body = rows(ws, 4)
+    assert [(r[0], r[2], r[4]) for r in body] == [(D, "乌鲁木齐市/丁局-第一次.xlsx", "否"),
+                                                (D, "乌鲁木齐市/丁局-第二次.xlsx", "是")]
+    assert {r[5] for r in body} == {"采用无错误且修改时间最晚的文件"}
+
+
+def test_files_sheet_accounts_for_every_file(book, run):
+    body = rows(book["文件清单"], 2)
+    assert [r[0] for r in body] == [f.path for f in run.files]
+    status = {r[0]: r[3] for r in body}
+    assert status["乌鲁木齐市/~$甲局.xlsx"] == "已跳过" and status["乌鲁木齐市/坏文件.xlsx"] == "已拒收"
+    lock = [r for r in body if r[0] == "乌鲁木齐市/~$甲局.xlsx"][0]
+    assert lock[7] == "Excel 锁定文件"
+    assert [r[6] for r in body if r[0].startswith("乌鲁木齐市/丁局")] == ["否", "是"]
+
+
+def test_notes_show_the_accounting_and_deleted_files(book, run):
+    acc = run.accounting
+    assert acc == {"seen": 8, CONSOLIDATED: 6, REJECTED: 1, SKIPPED: 1}
+    cells = {r[0]: r[1] for r in rows(book["说明"]) if r[0]}
+    assert cells["文件核算"] == accounting_line(acc) == "共发现文件 8 = 已汇总 6 + 已拒收 1 + 已跳过 1"
+    assert cells["共发现文件"] == 8 and cells["上次汇总后被删除的文件"] == "昌吉州/已删除.xlsx"
+
+
+def test_statistics_tables_and_charts(book, outputs, run):
+    stats = statistics(run, SPEC)
+    # units: 甲 92 (valid), 乙 75 (valid), 丙 99 (blocking), 丁 81 (valid, second file), 戊 65 (valid, no region)
+    assert stats["total"]["returned"] == 5 and stats["total"]["valid"] == 4
+    assert stats["total"]["self_pass"] == 2 and stats["total"]["average_self_total"] == round((92 + 75 + 81 + 65) / 4, 2)
+    assert [b["count"] for b in stats["score_distribution"]] == [0, 1, 1, 1, 1]
+    assert [g["group"] for g in stats["by_region"]] == ["乌鲁木齐市", "昌吉州", "（未填）"]
+    assert [g["group"] for g in stats["by_level"]] == ["县市区级", "地州市级"]        # the spec's order
+    changji = stats["by_region"][1]
+    assert (changji["returned"], changji["valid"], changji["self_pass"], changji["pass_rate"]) == (2, 1, 0, 0.0)
+    table = rows(book["统计"])
+    region = [r for r in table if r[0] == "乌鲁木齐市"][0]
+    urumqi = stats["by_region"][0]
+    assert region[1:7] == (urumqi["returned"], urumqi["valid"], urumqi["targets_all_met"],
+                           urumqi["average_self_total"], urumqi["self_pass"], urumqi["pass_rate"])
+    assert [r for r in table if r[0] == "合计"][0][1:3] == (5, 4)
+    with zipfile.ZipFile(outputs[0]) as z:
+        names = set(z.namelist())
+    assert {"xl/charts/chart1.xml", "xl/charts/chart2.xml"} <= names
+
+
+def test_no_roster(tmp_path):
+    path = tmp_path / "汇总.xlsx"
+    write_summary(make_run(roster=False), path)
+    wb = openpyxl.load_workbook(path)
+    assert rows(wb["未报送"]) == [(NO_ROSTER,)]
+    data = content(make_run(roster=False))
+    assert data["not_returned"] is None and data["roster_size"] is None
+
+
+# ---------------------------------------------------------------- determinism, JSON, atomicity
+
+def test_identical_runs_give_identical_bytes(outputs, run, tmp_path):
+    write_summary(run, tmp_path / "again.xlsx")
+    write_report(run, tmp_path / "again.json")
+    assert (tmp_path / "again.xlsx").read_bytes() == outputs[0].read_bytes()
+    assert (tmp_path / "again.json").read_bytes() == outputs[1].read_bytes()
+
+
+def test_text_from_files_is_never_a_formula(tmp_path):
+    run = make_run()
+    run.files[0].unit["unit_name"] = '=HYPERLINK("http://example.com","点我")'
+    write_summary(run, tmp_path / "s.xlsx")
+    with zipfile.ZipFile(tmp_path / "s.xlsx") as z:
+        sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert not any(b"<f>" in s for s in sheets) and not any(b"hyperlink" in s for s in sheets)
+
+
+def test_json_report(outputs, run):
+    text = outputs[1].read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert dumps(data) == text                       # sorted keys, indent 1, Chinese as is
+    assert "已汇总" in text and "\\u" not in text
+    assert set(data) == {"year", "preset", "folder", "accounting", "units", "findings", "files", "roster_size",
+                         "not_returned", "duplicates", "outside_roster", "disappeared", "statistics"}
+    acc = data["accounting"]
+    assert acc["seen"] == acc["consolidated"] + acc["rejected"] + acc["skipped"] == len(data["files"]) == 8
+    assert [u["unit_code"] for u in data["units"]] == [f.code for f in run.units]
+    for u, f in zip(data["units"], run.units):
+        assert u["results"] == f.results and u["inputs"] == f.inputs and u["file"] == f.path
+    assert len(data["findings"]) == 4 and data["disappeared"] == ["昌吉州/已删除.xlsx"]
+    assert data["duplicates"][0]["chosen"] == "乌鲁木齐市/丁局-第二次.xlsx"
+    assert data["not_returned"] == [{"name": "己局", "code": Z, "level": "县市区级", "region": "乌鲁木齐市"}]
+    assert data["statistics"] == json.loads(dumps(statistics(run, SPEC)))
+
+
+def test_unbalanced_accounting_writes_nothing(tmp_path):
+    run = make_run()
+    run.files[0].status = "lost"
+    with pytest.raises(AssertionError, match="文件核算不平"):
+        write_report(run, tmp_path / "r.json")
+    with pytest.raises(AssertionError):
+        write_summary(run, tmp_path / "s.xlsx")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("writer, name", [(write_summary, "汇总.xlsx"), (write_report, "report.json")])
+def test_a_failed_write_leaves_the_previous_output(writer, name, tmp_path, monkeypatch):
+    target = tmp_path / name
+    writer(make_run(roster=False), target)
+    before = target.read_bytes()
+
+    def fail(src, dst):
+        raise PermissionError(13, "文件被占用")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(PermissionError):
+        writer(make_run(), target)
+    assert target.read_bytes() == before and leftovers(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
