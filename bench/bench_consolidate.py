@@ -65,7 +65,8 @@ def build_returns(folder: Path, files: int, base: int) -> None:
                 data = z.read(info.filename)
                 if info.filename in ("xl/sharedStrings.xml", "xl/worksheets/sheet2.xml"):
                     data = data.replace(unit["unit_code"].encode(), new_code.encode())
-                dst.writestr(info, data)
+                # A fresh ZipInfo: writestr updates the one it is given, which would corrupt the source zip.
+                dst.writestr(zipfile.ZipInfo(info.filename, info.date_time), data, zipfile.ZIP_DEFLATED)
         (folder / f"{new_code}_{unit['unit_name']}_{n}.xlsx").write_bytes(out.getvalue())
     shutil.rmtree(work)
 
