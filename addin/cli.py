@@ -105,6 +105,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _consolidate(args: argparse.Namespace) -> int:
+    from .consolidate.report import outcome_line
     from .consolidate.run import consolidate, ledger_path, read_roster_entries, write_outputs
     from .progress import Progress
     spec = load_spec()
@@ -119,20 +120,24 @@ def _consolidate(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"名单「{args.roster}」{problem}（此行未计入名单）", file=sys.stderr)
     total = sum(1 for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
-    run = consolidate(folder, roster=roster, year=args.year, preset=args.preset, spec=spec,
-                      ledger=None if args.no_ledger else ledger_path(out), progress=Progress(total, "汇总 "))
+    ledger = None if args.no_ledger else ledger_path(out)
+    run = consolidate(folder, roster=roster, year=args.year, preset=args.preset, spec=spec, ledger=ledger,
+                      progress=Progress(total, "汇总 "), outputs=[p for p in (out, args.json, ledger) if p])
     write_outputs(run, out, args.json, spec)
-    a = run.accounting
-    valid = sum(1 for f in run.units if not f.blocking)
-    line = (f"共 {a['seen']} 个文件 = 已汇总 {a['consolidated']} + 已拒收 {a['rejected']} + 已跳过 {a['skipped']}；"
-            f"有效单位 {valid} 个")
-    if roster is not None:
-        line += f"，未报送 {len(run.not_returned)} 个，名单外 {len(run.outside_roster)} 个"
-    if run.duplicates:
-        line += f"，重复报送 {len(run.duplicates)} 个单位"
-    if run.disappeared:
-        line += f"，上次汇总后删除了 {len(run.disappeared)} 个文件"
-    print(line + f"。汇总表：{out}" + (f"；报告：{args.json}" if args.json else ""))
+    print(outcome_line(run) + f"。汇总表：{out}" + (f"；报告：{args.json}" if args.json else ""))
+    return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    from .console import build_console, module_warning
+    book, module = build_console(args.output, overwrite=args.force)
+    print(f"已生成汇总台：{book}")
+    print(f"以及同名的 Python 模块：{module}（「Run main」运行其中的 main()；两个文件请放在同一文件夹，不要改名）")
+    print("下一步（Windows 版 Microsoft Excel）：pip install jieyue，再运行 xlwings addin install；"
+          "打开汇总台，在「设置」中填写回收目录，保存，点击 xlwings 选项卡上的「Run main」。")
+    if warning := module_warning(book):
+        print(warning)
+    print("WPS 用户：xlwings 不支持 WPS，请用命令 jieyue consolidate 回收目录 -o 汇总.xlsx，结果相同。")
     return 0
 
 
@@ -181,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     cons.add_argument("--no-ledger", action="store_true",
                       help="不使用台账（默认在汇总表旁记录每个文件，再次运行只处理新增或修改的文件）")
     cons.set_defaults(run=_consolidate)
+
+    console = sub.add_parser("console", help="生成管理员的 Excel 汇总台：填写回收目录，点击 xlwings 的「Run main」一键汇总")
+    console.add_argument("-o", "--output", required=True, metavar="汇总台.xlsx",
+                         help="汇总台工作簿；同一文件夹中另写同名的 .py 模块（文件名须为合法的 Python 名称）")
+    console.add_argument("--force", action="store_true", help="覆盖已有的汇总台（其中填写的设置会丢失）")
+    console.set_defaults(run=_console)
     return parser
 
 
@@ -201,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as e:
-        print(f"错误：{e.strerror or e}（{e.filename or ''}）", file=sys.stderr)
+        where = f"（{e.filename}）" if e.filename else ""
+        print(f"错误：{e.strerror or e}{where}", file=sys.stderr)
         return 1
 
 

@@ -6,7 +6,7 @@ seen = consolidated + rejected + skipped always holds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from udfs.intake import Finding
 
@@ -61,6 +61,8 @@ class ConsolidationRun:
     not_returned: list[RosterEntry] = field(default_factory=list)
     outside_roster: list[FileOutcome] = field(default_factory=list)
     disappeared: list[str] = field(default_factory=list)   # files in the previous run's ledger, gone now
+    # Called once the outputs are written (the ledger commits then, so a failed write loses nothing).
+    on_written: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def accounting(self) -> dict[str, int]:

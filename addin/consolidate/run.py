@@ -38,8 +38,10 @@ DUPLICATE_RULE = ("同一统一社会信用代码有多个文件时：优先采�
 
 def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, year: int | None = None,
                 preset: str | None = None, ledger: str | Path | None = None, spec: Spec | None = None,
-                workers: int = 2, progress: Callable[[int], None] | None = None) -> ConsolidationRun:
-    """Read, check and recompute every file under `folder`."""
+                workers: int = 2, progress: Callable[[int], None] | None = None,
+                outputs: Iterable[str | Path] = ()) -> ConsolidationRun:
+    """Read, check and recompute every file under `folder`. `outputs` (this run's summary, report and
+    ledger) are skipped if they lie inside the folder, so a run never reads its own results."""
     spec = spec or load_spec()
     folder = Path(folder)
     if not folder.is_dir():
@@ -50,12 +52,15 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
 
     paths = sorted((p for p in folder.rglob("*") if p.is_file() or p.is_symlink()), key=lambda p: p.as_posix())
     stats = {p: p.lstat() for p in paths}
+    own = {Path(o).resolve() for o in outputs}
+    own |= {o.with_name(o.name + "-journal") for o in own}
     known = _Ledger(ledger, run_key) if ledger else None
     outcomes: dict[Path, FileOutcome] = {}
     to_read: list[Path] = []
     for p in paths:
         rel = p.relative_to(folder).as_posix()
-        reason = "符号链接：请放入文件本身" if p.is_symlink() else skip_reason(p)
+        reason = ("本次汇总的输出文件" if p.resolve() in own
+                  else "符号链接：请放入文件本身" if p.is_symlink() else skip_reason(p))
         if reason:
             outcomes[p] = FileOutcome(path=rel, size=stats[p].st_size, sha256="", status=SKIPPED, skip_reason=reason)
         elif known and (cached := known.outcome(rel, stats[p].st_size, stats[p].st_mtime_ns)):
@@ -83,9 +88,11 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
     if roster is not None:
         _match_roster(run, roster)
     if known:
-        run.disappeared = known.record([f for f in run.files if f.path in reread or f.status == SKIPPED],
-                                       {f.path for f in run.files},
-                                       {outcomes[p].path: (stats[p].st_size, stats[p].st_mtime_ns) for p in paths})
+        seen = {f.path for f in run.files}
+        run.disappeared = known.gone(seen)
+        fresh = [f for f in run.files if f.path in reread or f.status == SKIPPED]
+        stat = {outcomes[p].path: (stats[p].st_size, stats[p].st_mtime_ns) for p in paths}
+        run.on_written = lambda: known.record(fresh, run.disappeared, stat)
     return run
 
 
@@ -179,9 +186,13 @@ class _Ledger:
                               (path, size, mtime_ns, self.run_key)).fetchone()
         return _outcome_from_json(row[0]) if row else None
 
-    def record(self, files: list[FileOutcome], seen: set[str], stat: dict[str, tuple[int, int]]) -> list[str]:
-        """Store the outcomes of the files read in this run; return the files the ledger knew that are gone now."""
-        gone = sorted(p for (p,) in self.db.execute("SELECT path FROM files") if p not in seen)
+    def gone(self, seen: set[str]) -> list[str]:
+        """Files the ledger knew that are not in the folder any more."""
+        return sorted(p for (p,) in self.db.execute("SELECT path FROM files") if p not in seen)
+
+    def record(self, files: list[FileOutcome], gone: list[str], stat: dict[str, tuple[int, int]]) -> None:
+        """Store the outcomes of the files read in this run and forget the gone ones — only after the outputs
+        were written, so a failed write still reports them next time."""
         with self.db:
             self.db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
             self.db.executemany(
@@ -190,7 +201,6 @@ class _Ledger:
                 [(f.path, *stat[f.path], f.sha256, f.code, str(f.meta.get("template_version") or ""), f.status,
                   len(f.findings), self.run_key, _outcome_to_json(f)) for f in files])
         self.db.close()
-        return gone
 
 
 def _outcome_to_json(f: FileOutcome) -> str:
@@ -225,6 +235,9 @@ def write_outputs(run: ConsolidationRun, summary: str | Path, report: str | Path
     write_summary(run, Path(summary), spec)
     if report:
         write_report(run, Path(report), spec)
+    if run.on_written:
+        run.on_written()
+        run.on_written = None
 
 
 def ledger_path(summary: str | Path) -> Path:

@@ -1,0 +1,627 @@
+"""`jieyue consolidate` end to end, on one folder of returned workbooks built here (issue 4, sections 2 and 4).
+
+The folder holds good returns from the sample roster (two of them recalculated and saved by LibreOffice, so
+they carry cached values; one in a very long non-ASCII path) and one file for every kind of bad input. The
+CLI runs once over it; then for every file: the run completed, the file is listed in the JSON `files` with the
+expected status, its expected code is among its findings in the JSON and in the summary's 问题清单 (a skipped
+file in 文件清单 with its reason), and seen = consolidated + rejected + skipped holds in the JSON and in the
+printed line, with seen = the files on disk.
+
+Then: the roster (未报送, 名单外), duplicates, determinism (a --no-ledger run gives byte-identical outputs),
+the ledger (only changed or new files are read again, a deleted file is reported, the summary is the same as a
+fresh run's), atomic outputs (a failed write leaves the previous summary), and the CLI's exit codes.
+
+The LibreOffice-saved files (and the real .xls) are built by one `lo_saved` fixture, requested only when
+soffice is installed: without it the folder simply lacks them, their cases are skipped (marked `libreoffice`)
+and everything else runs.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import openpyxl
+import pytest
+
+import udfs
+from addin import cli
+from addin.consolidate import run as run_module
+from addin.consolidate.model import CONSOLIDATED, REJECTED, SKIPPED
+from addin.consolidate.read import skip_reason
+from addin.consolidate.report import BLOCKED, VALID, content, dumps
+from addin.consolidate.run import DUPLICATE_RULE, consolidate, ledger_path, read_roster_entries
+from addin.demo import plausible_inputs
+from generator import fill_workbook
+from generator.personalise import TEMP_PREFIX, Personaliser
+from generator.roster import RosterUnit, read_roster, safe_file_name
+from workbook_templates import load_spec
+
+from tests import libreoffice
+from tests.returns import (convert, drop_defined_name, edit_factor, encrypted_workbook,
+                           overwrite_formula, set_text, unit_code, with_entity_expansion, with_macros, zip_bomb)
+
+SPEC = load_spec()
+YEAR, PRESET = SPEC.default_year, SPEC.default_preset
+
+with resources.as_file(resources.files("addin").joinpath("sample_data", "名单.csv")) as _p:
+    SAMPLE_ROSTER_TEXT = _p.read_text("utf-8-sig")
+    UNITS = read_roster(_p).units
+assert len(UNITS) == 12
+
+# Two more roster units that never return a workbook (the sample roster's twelve all do here).
+EXTRA = [RosterUnit("天池县审计局", unit_code("11652327MB0000010"), "县市区级", "昌吉回族自治州", 14),
+         RosterUnit("哈密市统计局", unit_code("11650500MB0000020"), "地州市级", "哈密市", 15)]
+OUTSIDE = RosterUnit("名单外测试单位（未列入本次复验）", unit_code("12659001MB0000031"), "县市区级", "阿勒泰地区", 0)
+NEW_UNIT = EXTRA[0]          # the ledger test adds its return
+
+LONG_DIR = ("回收的工作簿（2023年度节约型机关复验，各地州市机关事务管理局汇总转交）/"
+            "昌吉回族自治州各县市区机关事务管理局报送材料汇总（含补报、更正与重新盖章的版本）/"
+            "第二批次 邮件附件与U盘拷贝 整理后（请勿删除、请勿改名，核对后统一归档）/"
+            "县市区级单位（按地区分类）/2023年8月10日前收到的第一次报送文件（经电话核实单位名称与统一社会信用代码无误）")
+PROBLEMS = "问题文件"
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    path: str                   # relative to the returns folder
+    status: str                 # consolidated | rejected | skipped
+    codes: tuple[str, ...]      # finding codes the file must have
+    lo: bool = False            # needs LibreOffice to build
+    unit: RosterUnit | None = None
+    blocking: bool = False      # a consolidated file with a 错误: listed, not ranked
+
+
+def _good_path(u: RosterUnit) -> str:
+    return f"{u.region}/{safe_file_name(u.code, u.name)}"
+
+
+GOOD = [Case(f"good_{i + 1}", _good_path(u), CONSOLIDATED, ("D501",) if i == 0 else (), lo=i >= 4, unit=u)
+        for i, u in enumerate(UNITS[:6])]
+GOOD[3] = Case("good_4_long_path", f"{LONG_DIR}/{safe_file_name(UNITS[3].code, UNITS[3].name)}", CONSOLIDATED, (),
+               unit=UNITS[3])
+DUPLICATE = Case("duplicate", f"{UNITS[0].region}/{safe_file_name(UNITS[0].code, UNITS[0].name)[:-5]}（第一次报送）.xlsx",
+                 CONSOLIDATED, ("D501",), unit=UNITS[0])
+
+BAD = [
+    Case("zero_byte", f"{PROBLEMS}/空文件.xlsx", REJECTED, ("F101",)),
+    Case("random_bytes", f"{PROBLEMS}/随机字节.xlsx", REJECTED, ("F102",)),
+    Case("real_xls", f"{PROBLEMS}/旧版格式（Excel 97-2003）.xls", REJECTED, ("F103",), lo=True),
+    Case("encrypted", f"{PROBLEMS}/设置了打开密码.xlsx", REJECTED, ("F104",)),
+    Case("xlsm_renamed", f"{PROBLEMS}/启用宏的工作簿（改了扩展名）.xlsx", REJECTED, ("F107",)),
+    Case("zip_bomb", f"{PROBLEMS}/压缩炸弹.xlsx", REJECTED, ("F106",)),
+    Case("entity_expansion", f"{PROBLEMS}/实体扩展.xlsx", REJECTED, ("F108",)),
+    Case("missing_defined_name", f"{PROBLEMS}/缺少名称.xlsx", CONSOLIDATED, ("E208",), unit=UNITS[11], blocking=True),
+    Case("unknown_version", f"{PROBLEMS}/旧版模板.xlsx", REJECTED, ("F110",)),
+    Case("formula_overwritten", f"{PROBLEMS}/公式被改写（LibreOffice 保存）.xlsx", CONSOLIDATED, ("W301",), lo=True,
+         unit=UNITS[6]),
+    Case("edited_factor", f"{PROBLEMS}/改了参数表系数.xlsx", CONSOLIDATED, ("W303",), unit=UNITS[7]),
+    Case("text_and_full_width_digits", f"{PROBLEMS}/文本数字.xlsx", CONSOLIDATED, ("E201", "I210"), unit=UNITS[8],
+         blocking=True),
+    Case("negative", f"{PROBLEMS}/负数.xlsx", CONSOLIDATED, ("E203",), unit=UNITS[9], blocking=True),
+    Case("sub_row_above_parent", f"{PROBLEMS}/其中项大于上级.xlsx", CONSOLIDATED, ("E204",), unit=UNITS[10],
+         blocking=True),
+    DUPLICATE,
+    Case("outside_roster", f"{PROBLEMS}/名单外单位.xlsx", CONSOLIDATED, ("D502",), unit=OUTSIDE),
+    Case("lock_file", f"{UNITS[0].region}/~$x.xlsx", SKIPPED, ()),
+    Case("ds_store", f"{UNITS[0].region}/.DS_Store", SKIPPED, ()),
+    Case("csv_renamed", f"{PROBLEMS}/从系统导出的表格.xlsx", REJECTED, ("F102",)),
+]
+ALL = GOOD + BAD
+
+
+def _param(case: Case):
+    return pytest.param(case, id=case.label, marks=[pytest.mark.libreoffice] if case.lo else [])
+
+
+# ---------------------------------------------------------------- building the folder
+
+@pytest.fixture(scope="module")
+def personaliser() -> Personaliser:
+    return Personaliser()
+
+
+def filled(personaliser: Personaliser, unit: RosterUnit, seed: str | None = None, **changes: Any) -> bytes:
+    """The unit's personalised workbook filled with plausible inputs (as a unit returns it, via openpyxl)."""
+    return fill_workbook(personaliser.workbook(unit), {**plausible_inputs(seed or unit.code), **changes})
+
+
+@pytest.fixture(scope="module")
+def lo_saved(personaliser, tmp_path_factory) -> dict[str, Path]:
+    """Label → a file saved by LibreOffice: good_5, good_6 and the base of formula_overwritten recalculated
+    (one `libreoffice.recalculate` call), and real_xls converted to .xls (the other soffice call, alongside)."""
+    staging = tmp_path_factory.mktemp("lo-staging")
+    sources = {"good_5": UNITS[4], "good_6": UNITS[5], "formula_overwritten": UNITS[6]}
+    files = []
+    for label, unit in sources.items():
+        files.append(staging / f"{label}.xlsx")
+        files[-1].write_bytes(filled(personaliser, unit))
+    xls_source = staging / "xls" / "real_xls.xlsx"
+    xls_source.parent.mkdir()
+    xls_source.write_bytes(filled(personaliser, UNITS[2]))
+    xls: list[Path] = []
+    thread = threading.Thread(target=lambda: xls.extend(convert([xls_source], staging / "xls-out", "xls")))
+    thread.start()
+    try:
+        saved = libreoffice.recalculate(files, tmp_path_factory.mktemp("lo-saved"))
+    finally:
+        thread.join()
+    assert len(xls) == 1, "LibreOffice did not convert to .xls"
+    return {**dict(zip(sources, saved)), "real_xls": xls[0]}
+
+
+def _bytes_for(case: Case, personaliser: Personaliser, lo: dict[str, Path]) -> bytes:
+    label, u = case.label, case.unit
+    if label.startswith("good_"):
+        return lo[label].read_bytes() if case.lo else filled(personaliser, u)
+    other = UNITS[2]                 # the unit inside rejected jieyue workbooks (never counted)
+    makers = {
+        "zero_byte": lambda: b"",
+        "random_bytes": lambda: random.Random(4).randbytes(3000),
+        "real_xls": lambda: lo["real_xls"].read_bytes(),
+        "encrypted": encrypted_workbook,
+        "xlsm_renamed": lambda: with_macros(filled(personaliser, other)),
+        "zip_bomb": lambda: zip_bomb(filled(personaliser, other), 300),
+        "entity_expansion": lambda: with_entity_expansion(filled(personaliser, other)),
+        "missing_defined_name": lambda: drop_defined_name(filled(personaliser, u), "cur_water_m3"),
+        "unknown_version": lambda: set_text(filled(personaliser, other), "template_version", "0.9"),
+        "formula_overwritten": lambda: overwrite_formula(lo[label].read_bytes(), "cur_total_kgce", 12345),
+        "edited_factor": lambda: edit_factor(filled(personaliser, u), "electricity", 0.5),
+        "text_and_full_width_digits": lambda: filled(personaliser, u, prev_electricity_kwh="2000万",
+                                                     cur_water_m3="１２３４"),
+        "negative": lambda: filled(personaliser, u, prev_water_m3=-120),
+        "sub_row_above_parent": lambda: filled(personaliser, u, cur_area_m2=8000, cur_heated_area_m2=9500),
+        "duplicate": lambda: filled(personaliser, u, seed=u.code + "第一次报送"),
+        "outside_roster": lambda: filled(personaliser, u),
+        "lock_file": lambda: b"\x08" + "Administrator".encode("utf-16-le").ljust(160, b"\x00"),
+        "ds_store": lambda: b"\x00\x00\x00\x01Bud1" + bytes(100),
+        "csv_renamed": lambda: "\ufeff单位名称,统一社会信用代码,用电量\n示例局,11650000676599511L,2000万\n".encode("utf-8"),
+    }
+    return makers[label]()
+
+
+@pytest.fixture(scope="module")
+def returns(personaliser, tmp_path_factory, request) -> SimpleNamespace:
+    """The returns folder (every case present: the LibreOffice ones only when soffice is installed) and the
+    roster CSV (the sample roster plus EXTRA)."""
+    base = tmp_path_factory.mktemp("consolidate")
+    folder = base / "回收目录（2023年复验）"
+    lo = request.getfixturevalue("lo_saved") if libreoffice.soffice() else {}
+    cases = [c for c in ALL if not c.lo or lo]
+    for case in cases:
+        path = folder / case.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_bytes_for(case, personaliser, lo))
+    # Two files for one unit: the rule takes the newer, here the one whose path sorts first.
+    now = time.time_ns()
+    os.utime(folder / GOOD[0].path, ns=(now, now))
+    os.utime(folder / DUPLICATE.path, ns=(now - 3600 * 10**9, now - 3600 * 10**9))
+    assert sorted([GOOD[0].path, DUPLICATE.path])[0] == GOOD[0].path
+
+    roster = base / "名单（含未报送单位）.csv"
+    extra = "".join(f"{u.row},{u.name},{u.code},{u.level},{u.region},\n" for u in EXTRA)
+    roster.write_text(SAMPLE_ROSTER_TEXT.rstrip("\n") + "\n" + extra, encoding="utf-8-sig")
+    return SimpleNamespace(folder=folder, roster=roster, cases={c.label: c for c in cases}, lo=bool(lo))
+
+
+def files_on_disk(folder: Path) -> list[str]:
+    return sorted(Path(root, f).relative_to(folder).as_posix() for root, _, files in os.walk(folder) for f in files)
+
+
+# ---------------------------------------------------------------- running the CLI
+
+LINE = re.compile(r"共 (\d+) 个文件 = 已汇总 (\d+) \+ 已拒收 (\d+) \+ 已跳过 (\d+)")
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """`jieyue …` in-process, with its stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = cli.main(list(map(str, argv)))
+    return rc, out.getvalue(), err.getvalue()
+
+
+def consolidate_args(folder: Path, roster: Path, out: Path, report: Path | None, *extra: str) -> list[str]:
+    args = ["consolidate", str(folder), "--roster", str(roster), "-o", str(out)]
+    return args + (["--json", str(report)] if report else []) + list(extra)
+
+
+@pytest.fixture(scope="module")
+def result(returns, tmp_path_factory) -> SimpleNamespace:
+    """One CLI run over the folder (ledger on): exit code, output, the JSON, the summary read back."""
+    out_dir = tmp_path_factory.mktemp("输出")
+    summary, report = out_dir / "汇总.xlsx", out_dir / "报告.json"
+    started = time.perf_counter()
+    rc, stdout, stderr = run_cli(*consolidate_args(returns.folder, returns.roster, summary, report))
+    elapsed = time.perf_counter() - started
+    data = json.loads(report.read_text("utf-8")) if report.exists() else None
+    book = openpyxl.load_workbook(summary, read_only=True) if summary.exists() else None
+    sheets = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets} if book else {}
+    if book:
+        book.close()
+    return SimpleNamespace(rc=rc, stdout=stdout, stderr=stderr, data=data, sheets=sheets, summary=summary,
+                           report=report, elapsed=elapsed, **vars(returns))
+
+
+def file_entry(result, path: str) -> dict:
+    entries = [f for f in result.data["files"] if f["path"] == path]
+    assert len(entries) == 1, (path, [f["path"] for f in result.data["files"]])
+    return entries[0]
+
+
+def finding_codes(result, path: str) -> list[str]:
+    return [f["code"] for f in result.data["findings"] if f["file"] == path]
+
+
+def sheet_rows(result, title: str, header_row: int = 0) -> list[dict]:
+    rows = result.sheets[title]
+    header = rows[header_row]
+    return [dict(zip(header, r)) for r in rows[header_row + 1:]]
+
+
+def summary_units(result) -> list[dict]:
+    """The 汇总 sheet's rows, keyed by contract name (row 2 holds the names)."""
+    return sheet_rows(result, "汇总", header_row=1)
+
+
+# ---------------------------------------------------------------- the run and its accounting
+
+def test_the_run_completes_and_accounts_for_every_file(result):
+    assert result.rc == 0, result.stderr
+    assert result.data is not None and result.sheets, "both outputs written"
+    acc = result.data["accounting"]
+    on_disk = files_on_disk(result.folder)
+    assert acc["seen"] == acc["consolidated"] + acc["rejected"] + acc["skipped"]
+    assert acc["seen"] == len(on_disk) == len(result.cases)
+    assert [f["path"] for f in result.data["files"]] == on_disk            # every file, sorted by path
+    expected = {s: sum(1 for c in result.cases.values() if c.status == s) for s in (CONSOLIDATED, REJECTED, SKIPPED)}
+    assert {k: acc[k] for k in expected} == expected
+
+    lines = [ln for ln in result.stdout.splitlines() if LINE.search(ln)]
+    assert len(lines) == 1, result.stdout
+    seen, consolidated, rejected, skipped = map(int, LINE.search(lines[0]).groups())
+    assert seen == consolidated + rejected + skipped
+    assert (seen, consolidated, rejected, skipped) == (acc["seen"], acc["consolidated"], acc["rejected"],
+                                                       acc["skipped"])
+    assert f"未报送 {len(result.data['not_returned'])} 个，名单外 1 个，重复报送 1 个单位" in lines[0]
+    assert "删除" not in lines[0]                                           # a first run: nothing disappeared
+    assert ledger_path(result.summary).exists()
+
+
+def test_the_summary_sheet_lists_the_accounting(result):
+    notes = [r for r in result.sheets["说明"] if r and r[0] == "文件核算"]
+    acc = result.data["accounting"]
+    assert len(notes) == 1
+    assert re.search(rf"{acc['seen']}\D+{acc['consolidated']}\D+{acc['rejected']}\D+{acc['skipped']}$", notes[0][1])
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in BAD])
+def test_every_bad_file_is_listed_with_its_code(result, case):
+    assert case.label in result.cases
+    entry = file_entry(result, case.path)
+    assert entry["status"] == case.status, (entry, finding_codes(result, case.path))
+    codes = finding_codes(result, case.path)
+    assert set(case.codes) <= set(codes), codes
+    # …and in the summary workbook, read back
+    problems = [r for r in sheet_rows(result, "问题清单") if r["文件"] == case.path]
+    assert [r["代码"] for r in problems] == codes
+    for r in problems:
+        assert r["严重程度"] == SPEC.checks[r["代码"]].severity and r["说明"]
+    listed = [r for r in sheet_rows(result, "文件清单") if r["文件"] == case.path]
+    assert len(listed) == 1 and listed[0]["状态"] == entry["status_label"]
+
+    if case.status == SKIPPED:
+        assert codes == [] and entry["skip_reason"] == skip_reason(Path(case.path)) and listed[0]["跳过原因"]
+        assert entry["sha256"] == ""                                       # never opened
+    elif case.status == REJECTED:
+        assert all(SPEC.checks[c].severity == "错误" for c in codes)
+        assert all(u["file"] != case.path for u in result.data["units"])
+        assert len(entry["sha256"]) == 64
+    else:
+        units = [u for u in result.data["units"] if u["file"] == case.path]
+        used = case is not DUPLICATE
+        assert len(units) == int(used)
+        if used:
+            unit = units[0]
+            assert unit["unit_code"] == case.unit.code and unit["unit_name"] == case.unit.name
+            assert unit["blocking"] is case.blocking
+            assert unit["state"] == (BLOCKED if case.blocking else VALID)
+            assert [r["state"] for r in summary_units(result) if r["file"] == case.path] == [unit["state"]]
+
+
+def test_error_findings_quote_what_was_typed(result):
+    case = result.cases["text_and_full_width_digits"]
+    found = {f["code"]: f for f in result.data["findings"] if f["file"] == case.path}
+    assert "2000万" in found["E201"]["message"] and found["E201"]["name"] == "prev_electricity_kwh"
+    assert found["E201"]["cell"]
+    assert "１２３４" in found["I210"]["message"] and "1234" in found["I210"]["message"]
+    unit = next(u for u in result.data["units"] if u["file"] == case.path)
+    assert unit["inputs"]["prev_electricity_kwh"] is None                  # not counted
+    assert unit["inputs"]["cur_water_m3"] == 1234                           # normalised and counted
+
+
+@pytest.mark.libreoffice
+def test_an_overwritten_formula_is_recomputed(result):
+    case = result.cases["formula_overwritten"]
+    w301 = [f for f in result.data["findings"] if f["file"] == case.path and f["code"] == "W301"]
+    assert [f["name"] for f in w301] == ["cur_total_kgce"]
+    unit = next(u for u in result.data["units"] if u["file"] == case.path)
+    expected = udfs.evaluate(plausible_inputs(case.unit.code), YEAR, PRESET)
+    assert unit["results"]["cur_total_kgce"] == expected["cur_total_kgce"] != 12345
+    assert not {"W302", "I304"} & set(finding_codes(result, case.path))   # the cache is otherwise intact
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in GOOD])
+def test_good_returns_are_consolidated_with_recomputed_figures(result, case):
+    assert file_entry(result, case.path)["status"] == CONSOLIDATED
+    codes = finding_codes(result, case.path)
+    assert set(case.codes) <= set(codes)
+    assert not [c for c in codes if SPEC.checks[c].severity == "错误"], codes
+    unit = next(u for u in result.data["units"] if u["file"] == case.path)
+    assert unit["state"] == VALID and unit["unit_code"] == case.unit.code
+    assert unit["unit_region"] == case.unit.region and unit["unit_level"] == case.unit.level
+    expected = json.loads(dumps(udfs.evaluate(plausible_inputs(case.unit.code), YEAR, PRESET)))
+    assert unit["results"] == expected
+    if case.lo:   # saved by LibreOffice: cached values present and equal to the recomputation
+        assert not {"I304", "W301", "W302", "W303"} & set(codes), codes
+    else:         # filled by openpyxl, never recalculated: noted, and recomputed anyway
+        assert "I304" in codes
+
+
+def test_a_long_non_ascii_path(result):
+    case = result.cases["good_4_long_path"]
+    assert len(case.path) > 200 and not case.path.isascii()
+    assert len(str(result.folder / case.path)) > 200
+    assert file_entry(result, case.path)["status"] == CONSOLIDATED
+    assert [r["file"] for r in summary_units(result) if r["unit_code"] == case.unit.code] == [case.path]
+
+
+def test_two_files_for_one_unit(result):
+    first, second = GOOD[0], DUPLICATE
+    assert result.data["duplicates"] == [{"unit_code": first.unit.code, "files": sorted([first.path, second.path]),
+                                          "chosen": first.path, "rule": DUPLICATE_RULE}]
+    for case in (first, second):
+        d501 = [f for f in result.data["findings"] if f["file"] == case.path and f["code"] == "D501"]
+        assert len(d501) == 1
+        other = second if case is first else first
+        assert other.path in d501[0]["message"]
+    assert file_entry(result, first.path)["used"] is True
+    assert file_entry(result, second.path)["used"] is False
+    assert [u["file"] for u in result.data["units"] if u["unit_code"] == first.unit.code] == [first.path]
+    rows = sheet_rows(result, "重复报送", header_row=2)
+    assert sorted((r["文件"], r["是否采用"]) for r in rows) == sorted([(first.path, "是"), (second.path, "否")])
+    assert all(r["采用规则"] == DUPLICATE_RULE for r in rows)
+
+
+def test_a_unit_not_on_the_roster(result):
+    case = result.cases["outside_roster"]
+    assert [(o["path"], o["unit_code"]) for o in result.data["outside_roster"]] == [(case.path, OUTSIDE.code)]
+    rows = sheet_rows(result, "名单外")
+    assert [(r["文件"], r["状态"]) for r in rows] == [(case.path, VALID)]
+
+
+def test_units_without_a_return(result):
+    returned = {c.unit.code for c in result.cases.values() if c.status == CONSOLIDATED and c.unit}
+    roster = [*UNITS, *EXTRA]
+    expected = [u.code for u in roster if u.code not in returned]
+    assert [e["code"] for e in result.data["not_returned"]] == expected
+    if result.lo:
+        assert expected == [u.code for u in EXTRA]
+    assert result.data["roster_size"] == len(roster)
+    rows = sheet_rows(result, "未报送")
+    assert [r["统一社会信用代码"] for r in rows] == expected
+    assert [r["单位名称"] for r in rows] == [u.name for u in roster if u.code in expected]
+
+
+def test_the_run_is_quick(result):
+    assert result.elapsed < 10, f"the run over {len(result.cases)} files took {result.elapsed:.1f} s"
+
+
+# ---------------------------------------------------------------- determinism
+
+def test_a_second_run_without_ledger_gives_identical_outputs(result, tmp_path):
+    summary, report = tmp_path / "汇总.xlsx", tmp_path / "报告.json"
+    rc, stdout, stderr = run_cli(*consolidate_args(result.folder, result.roster, summary, report, "--no-ledger"))
+    assert rc == 0, stderr
+    assert summary.read_bytes() == result.summary.read_bytes()
+    assert report.read_text("utf-8") == result.report.read_text("utf-8")
+    assert not ledger_path(summary).exists()
+    assert [ln for ln in stdout.splitlines() if LINE.search(ln)][0].split("。汇总表")[0] == \
+        [ln for ln in result.stdout.splitlines() if LINE.search(ln)][0].split("。汇总表")[0]
+
+
+def test_parallel_workers_give_the_same_content(result, monkeypatch):
+    """Two worker processes, several chunks each: the same content, in the same order, as the in-process run."""
+    monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(run_module, "CHUNK", 4)
+    roster, problems = read_roster_entries(result.roster)
+    assert problems == []
+    run = consolidate(result.folder, roster=roster, workers=2)
+    assert json.loads(dumps(content(run))) == result.data
+
+
+# ---------------------------------------------------------------- the ledger
+
+class Reads:
+    """Records the files `consolidate` reads, by wrapping `run._process_chunk` (which reads a chunk of files;
+    below PARALLEL_FROM files it runs in this process, so the wrapper sees every one)."""
+
+    def __init__(self, monkeypatch):
+        self.paths: list[str] = []
+        real = run_module._process_chunk
+
+        def recording(jobs):
+            self.paths += [rel for _, rel, _, _ in jobs]
+            return real(jobs)
+        monkeypatch.setattr(run_module, "_process_chunk", recording)
+
+
+def test_ledger_rereads_only_new_and_changed_files(result, personaliser, tmp_path, monkeypatch):
+    folder = tmp_path / "回收目录副本"
+    shutil.copytree(result.folder, folder)
+    out = tmp_path / "输出"
+    out.mkdir()
+    summary, report = out / "汇总.xlsx", out / "报告.json"
+    reads = Reads(monkeypatch)
+    assert len(result.cases) < run_module.PARALLEL_FROM        # in-process: the wrapper sees every read
+
+    rc, _, err = run_cli(*consolidate_args(folder, result.roster, summary, report))
+    assert rc == 0, err
+    assert reads.paths == [c.path for c in sorted(result.cases.values(), key=lambda c: c.path)
+                           if c.status != SKIPPED]
+
+    changed, deleted = GOOD[1], GOOD[2]
+    (folder / changed.path).write_bytes(filled(personaliser, changed.unit, seed="改过的数据"))
+    (folder / deleted.path).unlink()
+    added = f"新增/{safe_file_name(NEW_UNIT.code, NEW_UNIT.name)}"
+    (folder / added).parent.mkdir()
+    (folder / added).write_bytes(filled(personaliser, NEW_UNIT))
+
+    reads.paths.clear()
+    rc, stdout, err = run_cli(*consolidate_args(folder, result.roster, summary, report))
+    assert rc == 0, err
+    assert sorted(reads.paths) == sorted([changed.path, added])
+    data = json.loads(report.read_text("utf-8"))
+    assert data["disappeared"] == [deleted.path]
+    assert "上次汇总后删除了 1 个文件" in stdout
+    unit = next(u for u in data["units"] if u["file"] == changed.path)
+    assert unit["results"] == json.loads(dumps(udfs.evaluate(plausible_inputs("改过的数据"), YEAR, PRESET)))
+    acc = data["accounting"]
+    assert acc["seen"] == len(files_on_disk(folder)) == acc["consolidated"] + acc["rejected"] + acc["skipped"]
+
+    # the same content as a fresh run over the same folder, except for the report of the deleted file
+    fresh_summary, fresh_report = tmp_path / "全新" / "汇总.xlsx", tmp_path / "全新" / "报告.json"
+    fresh_summary.parent.mkdir()
+    rc, _, err = run_cli(*consolidate_args(folder, result.roster, fresh_summary, fresh_report, "--no-ledger"))
+    assert rc == 0, err
+    fresh = json.loads(fresh_report.read_text("utf-8"))
+    assert fresh["disappeared"] == []
+    assert {**data, "disappeared": []} == fresh
+
+    # nothing changed since: nothing is read, and the outputs are byte for byte the fresh run's
+    reads.paths.clear()
+    rc, stdout, err = run_cli(*consolidate_args(folder, result.roster, summary, report))
+    assert rc == 0, err
+    assert reads.paths == [] and "删除" not in stdout
+    assert summary.read_bytes() == fresh_summary.read_bytes()
+    assert report.read_bytes() == fresh_report.read_bytes()
+
+
+# ---------------------------------------------------------------- atomic outputs and exit codes
+
+def _fail_replace(monkeypatch) -> None:
+    def refuse(src, dst, *args, **kwargs):
+        raise PermissionError(13, "模拟：文件被占用，无法替换", str(dst))
+    monkeypatch.setattr(os, "replace", refuse)
+
+
+def test_a_failed_write_leaves_the_previous_summary(result, tmp_path, monkeypatch):
+    summary, report = tmp_path / "汇总.xlsx", tmp_path / "报告.json"
+    args = consolidate_args(result.folder, result.roster, summary, report, "--no-ledger")
+    rc, _, err = run_cli(*args)
+    assert rc == 0, err
+    before = summary.read_bytes(), report.read_bytes()
+
+    _fail_replace(monkeypatch)
+    rc, stdout, err = run_cli(*args)
+    monkeypatch.undo()
+    assert rc != 0                                     # the run itself failed: non-zero
+    assert "错误" in err and "汇总.xlsx" in err
+    assert (summary.read_bytes(), report.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["报告.json", "汇总.xlsx"]   # no temporary file left
+    assert not any(p.name.startswith(TEMP_PREFIX) for p in tmp_path.iterdir())
+    assert not LINE.search(stdout)                     # no result line claims a summary that was not written
+
+
+def test_a_failed_write_does_not_lose_the_report_of_a_deleted_file(result, tmp_path, monkeypatch):
+    """The ledger must not forget a file while the run that noticed its disappearance wrote no output:
+    the next successful run reports it (issue 4 §2: "a file that disappeared since the last run is reported")."""
+    folder = tmp_path / "回收目录副本"
+    shutil.copytree(result.folder, folder)
+    summary, report = tmp_path / "汇总.xlsx", tmp_path / "报告.json"
+    args = consolidate_args(folder, result.roster, summary, report)
+    assert run_cli(*args)[0] == 0
+    deleted = GOOD[1].path
+    (folder / deleted).unlink()
+
+    _fail_replace(monkeypatch)
+    assert run_cli(*args)[0] != 0
+    monkeypatch.undo()
+    assert json.loads(report.read_text("utf-8"))["disappeared"] == []       # the previous report, intact
+
+    rc, stdout, err = run_cli(*args)
+    assert rc == 0, err
+    assert json.loads(report.read_text("utf-8"))["disappeared"] == [deleted]
+    assert "上次汇总后删除了 1 个文件" in stdout
+
+
+def test_a_missing_folder_is_a_run_failure_named_in_chinese(tmp_path):
+    missing = tmp_path / "不存在的回收目录"
+    rc, stdout, err = run_cli("consolidate", missing, "-o", tmp_path / "汇总.xlsx")
+    assert rc != 0
+    assert str(missing) in err and "不存在" in err
+    assert not (tmp_path / "汇总.xlsx").exists() and not ledger_path(tmp_path / "汇总.xlsx").exists()
+    assert stdout == ""
+
+
+def test_a_missing_folder_message_has_no_empty_brackets(tmp_path):
+    rc, _, err = run_cli("consolidate", tmp_path / "不存在的回收目录", "-o", tmp_path / "汇总.xlsx")
+    assert rc != 0 and "（）" not in err, err
+
+
+def test_an_output_not_ending_in_xlsx(result, tmp_path):
+    for name in ("汇总.csv", "汇总", "汇总.xls"):
+        rc, _, err = run_cli("consolidate", result.folder, "-o", tmp_path / name)
+        assert rc == 2 and ".xlsx" in err, (name, err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_files_never_make_the_exit_code_non_zero(result, tmp_path):
+    """A folder of nothing but bad files is a completed run."""
+    folder = tmp_path / "只有坏文件"
+    for case in BAD:
+        if case.status != CONSOLIDATED and case.label in result.cases:
+            (folder / case.path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(result.folder / case.path, folder / case.path)
+    rc, stdout, err = run_cli("consolidate", folder, "-o", tmp_path / "汇总.xlsx", "--no-ledger")
+    assert rc == 0, err
+    seen, consolidated, rejected, skipped = map(int, LINE.search(stdout).groups())
+    assert seen == len(files_on_disk(folder)) == rejected + skipped and consolidated == 0
+
+
+def test_zip_bomb_stays_small_on_disk(result):
+    assert (result.folder / result.cases["zip_bomb"].path).stat().st_size < 2 << 20
+
+
+def test_outputs_inside_the_returns_folder_are_skipped_not_read(tmp_path, capsys):
+    """A summary, report and ledger written into the returns folder are this run's own files: skipped with
+    that reason on later runs, never read back as returns (which would add rejected files each time)."""
+    import json as _json
+
+    from addin.demo import run_flow
+
+    run_flow(tmp_path)
+    folder = tmp_path / "回收的工作簿"
+    out, report = folder / "汇总.xlsx", folder / "报告.json"
+    argv = ["consolidate", str(folder), "-o", str(out), "--json", str(report)]
+    assert cli.main(argv) == 0
+    first = _json.loads(report.read_text(encoding="utf-8"))["accounting"]
+    assert cli.main(argv) == 0
+    second = _json.loads(report.read_text(encoding="utf-8"))
+    capsys.readouterr()
+    assert second["accounting"]["consolidated"] == first["consolidated"] == 10
+    assert second["accounting"]["rejected"] == 0
+    own = {f["path"]: f for f in second["files"] if f["status"] == "skipped"}
+    assert {"汇总.xlsx", "报告.json", "汇总.jieyue-ledger.sqlite"} <= set(own)
