@@ -10,6 +10,9 @@ list or a list of lists (what xlwings passes with ndim=2); single cells broadcas
 shape of the inputs. A blank result is "" and no input raises: xlwings would otherwise write the
 traceback into the cell. On Linux the xlwings decorators are no-ops, so the functions are plain Python.
 
+JY_COLLECT is the exception to "same shape": it returns a table (header row + one row per valid return of a
+folder), cached by the folder's state (every file's path, size and mtime), so recalculation does not re-read.
+
 No type hints on the UDF parameters: xlwings would take them as converters.
 """
 from __future__ import annotations
@@ -17,9 +20,11 @@ from __future__ import annotations
 import gc
 import inspect
 import math
+import os
 from contextlib import contextmanager
 from functools import lru_cache
 from itertools import chain
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -350,3 +355,92 @@ def JY_COMPOSITE(level, self, county=None, prefecture=None, region=None):
     county、prefecture、region：县级、地州市、自治区复核得分。
     """
     return _apply(_composite, level, self, county, prefecture, region)
+
+
+# ---------------------------------------------------------------- collecting the returned workbooks
+
+COLLECT_CACHE = 2
+"""Folder states whose figures are kept (each up to a few MB for thousands of units)."""
+
+
+def _folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """(relative path, size, mtime_ns) of every file under `folder`, sorted: what the figures depend on."""
+    state = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in files:
+            path = Path(root, name)
+            try:
+                st = path.lstat()
+            except OSError:         # gone between the listing and the stat: the next call sees the new state
+                continue
+            state.append((path.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
+    return tuple(sorted(state))
+
+
+@lru_cache(maxsize=COLLECT_CACHE)
+def _collected(folder: str, state: tuple) -> tuple[dict[str, int], tuple[tuple, ...]]:
+    """The valid units' figures for the folder in this `state` (the argument is the cache key only):
+    (column of each name, one row per unit). Results win over inputs, inputs over unit info and _meta."""
+    from .consolidate.run import consolidate
+    run = consolidate(folder, workers=1)       # inside the UDF server: no worker processes, no ledger written
+    units = [{**f.meta, **f.unit, **f.inputs, **f.results} for f in run.units if not f.blocking]
+    columns = {name: i for i, name in enumerate(dict.fromkeys(k for u in units for k in u))}
+    rows = tuple(tuple(u.get(name) for name in columns) for u in units)
+    return columns, rows
+
+
+@lru_cache(maxsize=None)
+def _contract_names() -> dict[str, str]:
+    from workbook_templates import contract_names
+    return {n.name.casefold(): n.name for n in contract_names(load_spec())}
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return _BLANK
+    return value
+
+
+def _collect(folder: Any, names: Any) -> list[list]:
+    shape, cells = _layout(folder)
+    texts = [str(c).strip().strip('"').strip() for c in cells if c is not None and str(c).strip()]
+    if len(texts) != 1:
+        return [["请给出一个回收目录（一个单元格或文字），如 \"D:\\复验\\回收的工作簿\""]]
+    path = Path(texts[0])
+    if not path.is_absolute():
+        return [[f"回收目录「{texts[0]}」请写完整路径，如 D:\\复验\\回收的工作簿"]]
+    if not path.is_dir():
+        return [[f"回收目录「{texts[0]}」不存在或不是文件夹：请检查路径"]]
+    shape, cells = _layout(names)
+    if len(shape) == 2 and min(shape) > 1:
+        return [["名称应为一个单元格、一行或一列，如 unit_name、self_total"]]
+    wanted = [str(c).strip() for c in cells if c is not None and str(c).strip()]
+    if not wanted:
+        return [["请给出至少一个数据约定名称，如 unit_name、self_total（见 jieyue spec --names）"]]
+    known = _contract_names()
+    unknown = [w for w in wanted if w.casefold() not in known]
+    if unknown:
+        return [[f"未知的名称：{'、'.join(unknown)}（数据约定名称见 jieyue spec --names）"]]
+    columns, rows = _collected(str(path), _folder_state(path))
+    picks = [columns.get(known[w.casefold()]) for w in wanted]
+    with _gc_paused():
+        return [wanted] + [[_BLANK if i is None else _cell(row[i]) for i in picks] for row in rows]
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("folder", ndim=2, doc="回收目录：存放交回工作簿的文件夹的完整路径，如 D:\\复验\\回收的工作簿；文字或一个单元格")
+@xw.arg("names", ndim=2, doc="数据约定名称：一个，或一行、一列单元格，如 unit_name、self_total、chg_co2_per_area；"
+                             "见 jieyue spec --names")
+@_wizard_doc
+def JY_COLLECT(folder, names):
+    """返回回收目录中有效单位的数据表：首行为所给名称，其后每个单位一行（已汇总、无错误、未被重复报送取代，按地区和代码排序），值为重算结果；目录中文件未变时不重新读取。
+    folder：回收目录的完整路径。
+    names：数据约定名称，一个或一行、一列。
+    """
+    try:
+        return _collect(folder, names)
+    except Exception as e:      # never a traceback in the cell
+        return [[f"无法汇总：{e}"]]

@@ -19,7 +19,8 @@ import pytest
 
 import addin.functions as functions
 
-EXPECTED = {"JY_KGCE", "JY_CO2", "JY_DIV", "JY_CHANGE", "JY_DECLINE_OK", "JY_SCORE_OK", "JY_COMPOSITE"}
+EXPECTED = {"JY_KGCE", "JY_CO2", "JY_DIV", "JY_CHANGE", "JY_DECLINE_OK", "JY_SCORE_OK", "JY_COMPOSITE",
+            "JY_COLLECT"}
 CATEGORY = "jieyue 节约型机关"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,6 +135,7 @@ def test_vba_wrapper_declares_every_function(registered):
     assert "Sub " not in vba
     assert "Function JY_KGCE(qty, item)" in vba
     assert "Function JY_COMPOSITE(level, self, Optional county, Optional prefecture, Optional region)" in vba
+    assert "Function JY_COLLECT(folder, names)" in vba
     for name in EXPECTED:
         assert f'XLPy.CallUDF("addin.functions", "{name}", ' in vba
     assert "ActiveWorkbook" in vba and "ThisWorkbook" not in vba     # an add-in calls for the active book

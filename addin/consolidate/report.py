@@ -54,6 +54,22 @@ def accounting_line(acc: dict[str, int]) -> str:
             f"{STATUS_LABEL[REJECTED]} {acc[REJECTED]} + {STATUS_LABEL[SKIPPED]} {acc[SKIPPED]}")
 
 
+def outcome_line(run: ConsolidationRun) -> str:
+    """The one-line result of a run, shown by `jieyue consolidate` and the Excel console alike:
+    the accounting, valid units and, where they apply, roster gaps, duplicates and files gone since last time."""
+    a = run.accounting
+    valid = sum(1 for f in run.units if not f.blocking)
+    line = (f"共 {a['seen']} 个文件 = 已汇总 {a[CONSOLIDATED]} + 已拒收 {a[REJECTED]} + 已跳过 {a[SKIPPED]}；"
+            f"有效单位 {valid} 个")
+    if run.roster is not None:
+        line += f"，未报送 {len(run.not_returned)} 个，名单外 {len(run.outside_roster)} 个"
+    if run.duplicates:
+        line += f"，重复报送 {len(run.duplicates)} 个单位"
+    if run.disappeared:
+        line += f"，上次汇总后删除了 {len(run.disappeared)} 个文件"
+    return line
+
+
 def _unit(f: FileOutcome) -> dict[str, Any]:
     return {k: f.unit.get(k) for k in UNIT_FIELDS}
 
