@@ -13,7 +13,6 @@ from typing import Any, Mapping
 
 import udfs
 from workbook_templates import SLOTS, Spec, load_spec
-from workbook_templates.names import slot_figures
 
 from .textreport import number, table
 

@@ -17,7 +17,6 @@ import argparse
 import io
 import json
 import random
-import resource
 import shutil
 import subprocess
 import sys

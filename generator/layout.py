@@ -13,7 +13,6 @@ from __future__ import annotations
 from openpyxl.utils import get_column_letter
 
 from workbook_templates import SLOTS, Spec, load_spec
-from workbook_templates.names import META
 
 import udfs
 from udfs.scoring import legal_values

@@ -31,11 +31,12 @@ def recalculate(files: list[Path], outdir: Path, timeout: float = 600) -> list[P
     """Recalculate every file in LibreOffice (one call per 200 files) and save as .xlsx into `outdir`."""
     outputs: list[Path] = []
     for start in range(0, len(files), CHUNK):
-        outputs += _recalculate(files[start:start + CHUNK], outdir, timeout)
+        outputs += convert(files[start:start + CHUNK], outdir, "xlsx", timeout)
     return outputs
 
 
-def _recalculate(files: list[Path], outdir: Path, timeout: float) -> list[Path]:
+def convert(files: list[Path], outdir: Path, fmt: str = "xlsx", timeout: float = 600) -> list[Path]:
+    """One LibreOffice call: open `files` (recalculating everything), save them as `fmt` into `outdir`."""
     exe = soffice()
     if exe is None:
         raise RuntimeError("LibreOffice (soffice) is not installed")
@@ -45,10 +46,10 @@ def _recalculate(files: list[Path], outdir: Path, timeout: float) -> list[Path]:
         user.mkdir()
         (user / "registrymodifications.xcu").write_text(RECALC_ALWAYS, encoding="utf-8")
         cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-               "--convert-to", "xlsx", "--outdir", str(outdir), *map(str, files)]
+               "--convert-to", fmt, "--outdir", str(outdir), *map(str, files)]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, "HOME": profile})
-    outputs = [outdir / Path(f).with_suffix(".xlsx").name for f in files]
+    outputs = [outdir / Path(f).with_suffix("." + fmt).name for f in files]
     missing = [p for p in outputs if not p.exists()]
     if done.returncode != 0 or missing:
         raise RuntimeError(f"LibreOffice failed (rc={done.returncode}), missing {missing}:\n{done.stdout}\n{done.stderr}")

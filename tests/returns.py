@@ -7,13 +7,9 @@ ones `tests/test_read_returned.py` uses for the reader; here they build whole fi
 from __future__ import annotations
 
 import io
-import os
 import re
 import struct
-import subprocess
-import tempfile
 import zipfile
-from pathlib import Path
 from typing import Callable
 
 from stdnum.cn import uscc
@@ -155,16 +151,4 @@ def unit_code(first17: str) -> str:
 
 # ---------------------------------------------------------------- LibreOffice
 
-def convert(files: list[Path], outdir: Path, fmt: str) -> list[Path]:
-    """LibreOffice --convert-to `fmt` with its own profile (as tests.libreoffice does for xlsx)."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="jieyue-lo-profile-") as profile:
-        user = Path(profile, "user")
-        user.mkdir()
-        (user / "registrymodifications.xcu").write_text(libreoffice.RECALC_ALWAYS, encoding="utf-8")
-        subprocess.run([libreoffice.soffice(), f"-env:UserInstallation=file://{profile}", "--headless",
-                        "--norestore", "--convert-to", fmt, "--outdir", str(outdir), *map(str, files)],
-                       capture_output=True, text=True, timeout=300, env={**os.environ, "HOME": profile})
-    outputs = [outdir / f.with_suffix("." + fmt).name for f in files]
-    assert all(p.exists() for p in outputs), outputs
-    return outputs
+convert = libreoffice.convert   # --convert-to another format (xls) with a private profile

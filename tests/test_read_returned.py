@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import random
 import re
 import struct
-import subprocess
-import tempfile
 import time
 import zipfile
 from functools import lru_cache
@@ -37,6 +34,7 @@ from udfs.intake import Extracted
 from workbook_templates import load_spec
 
 from tests import libreoffice
+from tests.returns import convert, make_zip, patched, replace_cell, zip_parts
 from tests.workbooks import complete_unit, edge_states, mismatches, named_locations, plan, sheet_xml_parts
 
 SPEC = load_spec()
@@ -87,43 +85,10 @@ def rejected(path: Path, code: str, **kwargs) -> ReadResult:
     return result
 
 
-def zip_parts(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        return {i.filename: z.read(i) for i in z.infolist()}
-
-
-def make_zip(parts: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, content in parts.items():
-            z.writestr(name, content)
-    return buffer.getvalue()
-
-
-def patched(data: bytes, edits: dict) -> bytes:
-    """The workbook with parts replaced: {part: new bytes, or a function of the old bytes}."""
-    parts = zip_parts(data)
-    for name, edit in edits.items():
-        parts[name] = edit(parts[name]) if callable(edit) else edit
-    return make_zip(parts)
-
-
 def sheet_part(data: bytes, name: str) -> tuple[str, str]:
     """(worksheet part, cell) holding a contract name, resolved through the file's own rels."""
     title, ref = named_locations()[name]
     return sheet_xml_parts(data)[title], ref
-
-
-def replace_cell(data: bytes, name: str, new_cell) -> bytes:
-    """The workbook with the `<c>` of a contract name replaced by new_cell(ref)."""
-    part, ref = sheet_part(data, name)
-    pattern = re.compile(rb'<c r="%s"[^>]*?(?:/>|>.*?</c>)' % ref.encode(), re.S)
-
-    def edit(xml: bytes) -> bytes:
-        out, n = pattern.subn(new_cell(ref).encode(), xml, count=1)
-        assert n == 1, (name, ref)
-        return out
-    return patched(data, {part: edit})
 
 
 def derived_formula_names() -> set[str]:
@@ -145,21 +110,6 @@ def input_values_equal(ex: Extracted, inputs: dict) -> list[str]:
 
 
 # ---------------------------------------------------------------- LibreOffice fixtures
-
-def convert(files: list[Path], outdir: Path, fmt: str) -> list[Path]:
-    """LibreOffice --convert-to `fmt` with its own profile (as tests.libreoffice does for xlsx)."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="jieyue-lo-profile-") as profile:
-        user = Path(profile, "user")
-        user.mkdir()
-        (user / "registrymodifications.xcu").write_text(libreoffice.RECALC_ALWAYS, encoding="utf-8")
-        subprocess.run([libreoffice.soffice(), f"-env:UserInstallation=file://{profile}", "--headless",
-                        "--norestore", "--convert-to", fmt, "--outdir", str(outdir), *map(str, files)],
-                       capture_output=True, text=True, timeout=300, env={**os.environ, "HOME": profile})
-    outputs = [outdir / f.with_suffix("." + fmt).name for f in files]
-    assert all(p.exists() for p in outputs), outputs
-    return outputs
-
 
 @pytest.fixture(scope="module")
 def recalculated(tmp_path_factory) -> dict[str, Path]:
