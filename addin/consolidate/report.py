@@ -192,8 +192,10 @@ def dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True, allow_nan=False) + "\n"
 
 
-def write_report(run: ConsolidationRun, path: str | Path, spec: Spec | None = None) -> None:
+def write_report(run: ConsolidationRun, path: str | Path, spec: Spec | None = None,
+                 data: dict | None = None) -> None:
     """The JSON report, written atomically: `path` is the previous report or the complete new one."""
     from generator.personalise import write_atomically
-    data = content(run, spec)      # checks the accounting first: an unbalanced run writes nothing
+    if data is None:
+        data = content(run, spec)  # checks the accounting first: an unbalanced run writes nothing
     write_atomically(path, dumps(data).encode("utf-8"))

@@ -230,11 +230,12 @@ def read_roster_entries(path: str | Path, spec: Spec | None = None) -> tuple[lis
 def write_outputs(run: ConsolidationRun, summary: str | Path, report: str | Path | None,
                   spec: Spec | None = None) -> None:
     """The summary workbook (and the JSON report), each written atomically."""
-    from .report import write_report
+    from .report import content, write_report
     from .summary import write_summary
-    write_summary(run, Path(summary), spec)
+    data = content(run, spec)      # built once for both outputs (it also checks the accounting)
+    write_summary(run, Path(summary), spec, data)
     if report:
-        write_report(run, Path(report), spec)
+        write_report(run, Path(report), spec, data)
     if run.on_written:
         run.on_written()
         run.on_written = None

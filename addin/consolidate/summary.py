@@ -391,10 +391,10 @@ def _notes(b: _Book, data: dict[str, Any]) -> None:
         r += 1
 
 
-def render(run: ConsolidationRun, spec: Spec | None = None) -> bytes:
-    """The summary workbook's bytes."""
+def render(run: ConsolidationRun, spec: Spec | None = None, data: dict | None = None) -> bytes:
+    """The summary workbook's bytes (`data`: `report.content(run)`, when the caller already built it)."""
     spec = spec or load_spec()
-    data = content(run, spec)
+    data = data if data is not None else content(run, spec)
     buffer = io.BytesIO()
     b = _Book(buffer, spec, f"{run.year}年节约型机关复验 汇总表")
     _summary(b, data, spec)
@@ -409,7 +409,8 @@ def render(run: ConsolidationRun, spec: Spec | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def write_summary(run: ConsolidationRun, path: str | Path, spec: Spec | None = None) -> None:
+def write_summary(run: ConsolidationRun, path: str | Path, spec: Spec | None = None,
+                  data: dict | None = None) -> None:
     """The summary workbook at `path`, written atomically: the previous summary stays until the new one is whole."""
     from generator.personalise import write_atomically
-    write_atomically(path, render(run, spec))
+    write_atomically(path, render(run, spec, data))
