@@ -226,10 +226,11 @@ def _energy_sheet(spec: Spec, slot: str, data_year: int, title: str, params: _Pa
             checks.append((f"AND(ISNUMBER({ha}),ISNUMBER({heat}),{ha}>0,{heat}>0)",
                            "供热面积与热力同时填写，可能重复计算"))
         if prev is not None and item.key in ("people", "area"):
+            limit = spec.plausibility.max_yearly_change
             there = f"'{prev.sheet.title}'!{C_CLEAN}{prev.row[item.key]}"
             checks.append((f"IF(AND(ISNUMBER({clean}),ISNUMBER({there})),"
-                           f"IF({there}>0,ABS({clean}-{there})/{there}>0.1,FALSE),FALSE)",
-                           "较上年变化超过10%，请核实"))
+                           f"IF({there}>0,ABS({clean}-{there})/{there}>{limit:g},FALSE),FALSE)",
+                           f"较上年变化超过{limit:.0%}，请核实"))
         note, blank = _row_note(item, qty, checks)
         sheet.put(f"{C_NOTE}{r}", Cell(formula=note, style="status", blank=blank))
         if item.required:
@@ -515,7 +516,8 @@ def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names:
         ("section", "颜色"),
         ("legend_input", "蓝色：由单位填写"),
         ("missing", "红色底：必填项尚未填写"),
-        ("warn", "黄色底：请核实（例如较上年变化超过10%、供热面积与热力同时填写）"),
+        ("warn", f"黄色底：请核实（例如较上年变化超过{spec.plausibility.max_yearly_change:.0%}、"
+                 "供热面积与热力同时填写）"),
         ("label", "白色：自动计算或说明文字，已锁定"),
         ("section", "系数与口径"),
         ("wrap", f"系数预设：{preset.id}（{preset.label}）。来源：{preset.source}"),
