@@ -21,7 +21,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, BinaryIO, Callable, Iterable, Mapping
 from xml.sax.saxutils import escape
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -181,19 +181,24 @@ def _inflate(data: bytes, entry: _Entry) -> bytes:
 
 # ---------------------------------------------------------------- writing
 
-def write_atomically(path: str | Path, data: bytes) -> None:
+def write_atomically(path: str | Path, data: bytes | Callable[[BinaryIO], None]) -> None:
     """Write `data` to `path` through a temporary file in the same directory, then rename it into place.
 
-    The temporary name starts with `~$jieyue-` and ends with `.tmp`; it is removed on any error (including
-    Ctrl-C). The rename is atomic, so `path` is either the old file or the complete new one, never a partial
-    write. No fsync: this protects against an interrupted run, not against a power cut.
+    `data` is the bytes, or a function that writes them to the open file (so a large output can be streamed
+    instead of held in memory twice). The temporary name starts with `~$jieyue-` and ends with `.tmp`; it is
+    removed on any error (including Ctrl-C). The rename is atomic, so `path` is either the old file or the
+    complete new one, never a partial write. No fsync: this protects against an interrupted run, not against a
+    power cut.
     """
     path = Path(path)
     tmp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if callable(data):
+                data(f)
+            else:
+                f.write(data)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -114,7 +114,7 @@ class _Book:
 
     def __init__(self, buffer: io.BytesIO, spec: Spec, title: str):
         # Text read from returned files is written as text: 「=HYPERLINK(…)」 in a unit name stays a string.
-        self.wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+        self.wb = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
                                                "strings_to_urls": False, "strings_to_numbers": False})
         self.wb.set_properties({"title": title, "subject": "节约型机关复验 汇总", "author": "jieyue",
                                 "created": CREATED, "comments": "由 jieyue 汇总生成；同一批文件每次生成的文件相同"})
@@ -173,10 +173,11 @@ def _summary(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     ws = b.sheets["汇总"]
     cols = summary_columns(spec)
     ws.set_row(0, 90)
-    for c, col in enumerate(cols):
+    for c, col in enumerate(cols):     # row by row: constant-memory mode writes rows out as it goes
         ws.write_string(0, c, col.label, b.f["head"])
-        ws.write_string(1, c, col.key, b.f["name"])
         ws.set_column(c, c, col.width)
+    for c, col in enumerate(cols):
+        ws.write_string(1, c, col.key, b.f["name"])
     for r, unit in enumerate(data["units"], start=2):
         for c, col in enumerate(cols):
             value = unit.get(col.key) if col.source == "unit" else unit[col.source].get(col.key)
