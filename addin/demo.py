@@ -100,12 +100,7 @@ def render(inputs: Mapping[str, Any], preset: str | None = None, grid_factor: st
 
     out.append("")
     out.append("待核实的取值（已按所列取值计算，可改选预设或口径）：")
-    labels = {i.key: i.label for i in spec.items}
-    kinds = {"kgce": "折标", "co2": "碳排放"}
-    for flag, rows in p.flags(grid).items():
-        where = "、".join(f"{labels[k].removeprefix('其中：').removesuffix('消耗量')}{kinds[kind]}" for k, kind in
-                         (r.split(".") for r in rows))
-        out.append(f"  - {where}：{flag}")
+    out += [f"  - {line}" for line in p.flag_lines(spec.items, grid)]
     for sw in spec.switches.values():
         out.append(f"  - {sw.question}")
     return "\n".join(out)

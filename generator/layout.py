@@ -527,10 +527,7 @@ def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names:
         sw = spec.switches[key]
         lines.append(("wrap", f"{sw.label}：{sw.options[option].label}。"))
     lines.append(("section", "待核实的取值（已按所列取值计算）"))
-    labels = {i.key: i.label.removeprefix("其中：").removesuffix("消耗量") for i in spec.items}
-    for flag, rows in preset.flags(grid).items():
-        where = "、".join(labels[r.split(".")[0]] for r in rows)
-        lines.append(("unverified", f"{where}：{flag}"))
+    lines += [("unverified", line) for line in preset.flag_lines(spec.items, grid)]
     inferred = "、".join(i.id for i in spec.indicators if i.unverified)
     lines.append(("unverified", f"自评表中标注【待核实】的指标（{inferred}）文字与分值为推断，以正式文件为准。"))
     for r, (style, text) in enumerate(lines, start=1):

@@ -25,7 +25,7 @@ from workbook_templates import SLOTS, Spec, load_spec
 from .decline import change_pct_array
 from .energy import co2_t_per_unit, kgce_factors
 from .numbers import div_array, from_array, plain_value, round_excel_array, sum_or_blank, to_array
-from .scoring import score_columns
+from .scoring import decline_score_array, score_columns
 
 def resolve_switches(spec: Spec, switches: Mapping[str, str] | None) -> dict[str, str]:
     """The chosen option of every switch: the spec's default unless `switches` names another."""
@@ -107,8 +107,7 @@ def _evaluate_columns(spec: Spec, columns: Mapping[str, Sequence[Any]], years, p
         out[f"chg_{ind.key}"] = chg
         out[f"target_{ind.key}"] = np.full(n, target)
         out[f"ok_{ind.key}"] = ok_by_metric[ind.key] = ok
-    unit1 = {i.score_name: np.where(np.isnan(ok_by_metric[i.rule.metric]), np.nan,
-                                    np.where(ok_by_metric[i.rule.metric] == 1, i.points, 0.0))
+    unit1 = {i.score_name: decline_score_array(i, ok_by_metric[i.rule.metric])
              for i in spec.indicators if i.rule.type == "computed_target"}
     out.update(unit1)
     out.update(score_columns(columns, n, unit1, spec))

@@ -104,9 +104,13 @@ def validate_score(indicator: Indicator | str, score: Any, selector: str | None 
 
 def decline_score(indicator: Indicator, met: bool | None) -> float | None:
     """Unit 1: the indicator's points when its decline target is met, 0 when not, blank when data is incomplete."""
-    if met is None:
-        return None
-    return indicator.points if met else 0.0
+    x = decline_score_array(indicator, np.array([np.nan if met is None else float(met)]))[0]
+    return None if x != x else float(x)
+
+
+def decline_score_array(indicator: Indicator, met: np.ndarray) -> np.ndarray:
+    """`decline_score` over an array of 1.0 / 0.0 / NaN (met / not met / blank)."""
+    return np.where(np.isnan(met), np.nan, np.where(met == 1, indicator.points, 0.0))
 
 
 def score_columns(columns: Mapping[str, Any], n: int, unit1: Mapping[str, np.ndarray] | None = None,

@@ -87,6 +87,13 @@ class Preset:
             found.setdefault(grid.flag, []).append("electricity.co2")
         return found
 
+    def flag_lines(self, items: tuple["EnergyItem", ...], grid: GridFactor | None = None) -> list[str]:
+        """`flags` as the lines users read: 「柴油折标：…」, rows named by their short label."""
+        short = {i.key: i.label.removeprefix("其中：").removesuffix("消耗量") for i in items}
+        kinds = {"kgce": "折标", "co2": "碳排放"}
+        return ["、".join(short[key] + kinds[kind] for key, kind in (r.split(".") for r in rows)) + f"：{flag}"
+                for flag, rows in self.flags(grid).items()]
+
 
 @dataclass(frozen=True)
 class Intensity:
