@@ -141,6 +141,22 @@ def _console(args: argparse.Namespace) -> int:
     return 0
 
 
+def _addin_build(args: argparse.Namespace) -> int:
+    from .build import AddinBuildError, build_addin
+    try:
+        built = build_addin(args.output, interpreter=args.interpreter or "", show_console=args.show_console)
+    except AddinBuildError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        print("未写入任何文件（已有的加载项保持不变）。", file=sys.stderr)
+        return 2
+    print(f"已生成 Excel 加载项：{built.xlam}" + ("（替换了上一次生成的文件）" if built.replaced else ""))
+    print(f"以及它调用的 Python 模块：{built.module}（两个文件放在同一文件夹，不要改名）")
+    print("下一步（Windows 版 Microsoft Excel）：文件 → 选项 → 加载项 → 转到 → 浏览，选择 jieyue.xlam；"
+          "功能区出现「节约型机关」选项卡。详见 docs/安装指南.md。")
+    print("WPS 用户：xlwings 不支持 WPS，请用命令 jieyue consolidate 回收目录 -o 汇总.xlsx。")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jieyue", description="节约型机关创建与复验的电子表格工具")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
@@ -192,6 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help="汇总台工作簿；同一文件夹中另写同名的 .py 模块（文件名须为合法的 Python 名称）")
     console.add_argument("--force", action="store_true", help="覆盖已有的汇总台（其中填写的设置会丢失）")
     console.set_defaults(run=_console)
+
+    addin = sub.add_parser("addin", help="Excel 加载项：用 xlwings 的加载项模板生成带「节约型机关」选项卡的 jieyue.xlam")
+    addin_sub = addin.add_subparsers(dest="addin_command", required=True, metavar="操作")
+    addin_build = addin_sub.add_parser("build", help="生成 jieyue.xlam 和它调用的 jieyue.py")
+    addin_build.add_argument("-o", "--output", default="dist", metavar="目录", help="输出目录（默认 dist，不存在时创建）")
+    addin_build.add_argument("--interpreter", metavar="python.exe",
+                             help="写入加载项配置的 Python 完整路径（默认用 PATH 中的 python）")
+    addin_build.add_argument("--show-console", action="store_true", help="运行时显示命令行窗口，便于查看出错信息")
+    addin_build.set_defaults(run=_addin_build)
     return parser
 
 
