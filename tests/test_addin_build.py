@@ -38,6 +38,7 @@ MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 UI = "{http://schemas.microsoft.com/office/2006/01/customui}"
 EDITED = {"customUI/customUI.xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"}
+needs_git = pytest.mark.skipif(not (ROOT / ".git").exists(), reason="not a git checkout")
 
 
 # ---------------------------------------------------------------- readers (independent of the builder)
@@ -136,6 +137,10 @@ def test_the_template_is_what_xlwings_quickstart_addin_ribbon_writes(tmp_path):
 
 def test_the_vba_is_xlwings_own_byte_for_byte(built):
     assert built.zip.read("xl/vbaProject.bin") == built.template.read("xl/vbaProject.bin")
+
+
+@needs_git
+def test_no_vba_or_office_binary_is_committed():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert not [f for f in tracked.splitlines() if Path(f).suffix.lower() in {".xlam", ".xlsm", ".bas", ".bin"}]
 
@@ -323,9 +328,18 @@ def test_cli_builds_and_says_what_next(tmp_path):
     assert code == 0 and "替换了上一次生成的文件" in text
 
 
+@needs_git
 def test_dist_is_ignored_by_git():
     proc = subprocess.run(["git", "check-ignore", "-q", "dist/jieyue.xlam"], cwd=ROOT)
     assert proc.returncode == 0, "dist/ must be git-ignored: built add-ins are not committed"
+
+
+def test_the_install_guide_exists_and_readme_links_it():
+    guide = (ROOT / "docs" / "安装指南.md").read_text("utf-8")
+    for topic in ("64 位", "pip install jieyue", "pywin32", "信任对 VBA 工程对象模型的访问", "杀毒软件", "节约型机关",
+                  "导入函数", "故障排除", "WPS", "jieyue consolidate", "xlwings addin install", "jieyue addin build"):
+        assert topic in guide, topic
+    assert "](docs/安装指南.md)" in (ROOT / "README.md").read_text("utf-8")
 
 
 # ---------------------------------------------------------------- what the buttons run, with a fake
