@@ -163,6 +163,36 @@ def test_nothing_runs_on_open_and_the_source_matches_the_compiled_code(built, tm
         parser.close()
 
 
+def ms_ovba_decrypt(hex_text: str) -> bytes:
+    """The data of a PROJECT stream's CMG / DPB / GC value ([MS-OVBA] 2.4.3.3 Data Encryption, decryption)."""
+    b = bytes.fromhex(hex_text)
+    seed, state = b[0], {"unencrypted": b[0] ^ b[2], "encrypted1": b[2], "encrypted2": b[1]}
+    assert seed ^ b[1] == 2, "unknown encryption version"
+
+    def decrypt(enc: int) -> int:
+        byte = enc ^ ((state["encrypted2"] + state["unencrypted"]) & 0xFF)
+        state.update(encrypted2=state["encrypted1"], encrypted1=enc, unencrypted=byte)
+        return byte
+    rest = iter(b[3:])
+    for _ in range((seed & 6) // 2):                    # ignored bytes
+        decrypt(next(rest))
+    length = int.from_bytes(bytes(decrypt(next(rest)) for _ in range(4)), "little")
+    return bytes(decrypt(next(rest)) for _ in range(length))
+
+
+def test_the_vba_project_is_not_locked_so_functions_can_be_imported(built, tmp_path):
+    """导入函数 writes the UDF wrappers into the add-in's VBA project: a password would make that fail."""
+    import olefile
+    bin_path = tmp_path / "vbaProject.bin"
+    bin_path.write_bytes(built.zip.read("xl/vbaProject.bin"))
+    with olefile.OleFileIO(str(bin_path)) as ole:
+        project = dict(line.split("=", 1) for line in ole.openstream("PROJECT").read().decode("latin-1").splitlines()
+                       if "=" in line and not line.startswith("&H"))
+    assert ms_ovba_decrypt(project["CMG"].strip('"')) == b"\0\0\0\0"       # ProjectProtectionState: none
+    assert ms_ovba_decrypt(project["DPB"].strip('"')) == b"\0"                 # no password
+    assert project["Name"] == '"MyAddin"'
+
+
 def test_the_project_name_and_the_conf_sheet_agree(built):
     project = constant(built.vba.modules["xlwings"], "PROJECT_NAME")
     assert built.vba.name.lower() == project == build.PROJECT_NAME
