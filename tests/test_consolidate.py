@@ -24,6 +24,7 @@ import os
 import random
 import re
 import shutil
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -517,6 +518,24 @@ def test_ledger_rereads_only_new_and_changed_files(result, personaliser, tmp_pat
     assert reads.paths == [] and "删除" not in stdout
     assert summary.read_bytes() == fresh_summary.read_bytes()
     assert report.read_bytes() == fresh_report.read_bytes()
+
+
+def test_a_ledger_of_an_older_format_is_emptied_and_every_file_read(result, tmp_path, monkeypatch):
+    summary, report = tmp_path / "汇总.xlsx", tmp_path / "报告.json"
+    old = sqlite3.connect(ledger_path(summary))
+    with old:
+        old.execute("CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, outcome TEXT)")
+        old.execute("INSERT INTO files VALUES ('甲.xlsx', 1, 1, '{}')")
+    old.close()
+    reads = Reads(monkeypatch)
+    rc, _, err = run_cli(*consolidate_args(result.folder, result.roster, summary, report))
+    assert rc == 0, err
+    assert len(reads.paths) == sum(1 for c in result.cases.values() if c.status != SKIPPED)
+    assert json.loads(report.read_text("utf-8"))["disappeared"] == []
+    assert report.read_text("utf-8") == result.report.read_text("utf-8")
+    db = sqlite3.connect(ledger_path(summary))
+    assert db.execute("PRAGMA user_version").fetchone()[0] == run_module._Ledger.FORMAT
+    db.close()
 
 
 # ---------------------------------------------------------------- atomic outputs and exit codes

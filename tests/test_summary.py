@@ -12,6 +12,8 @@ import pytest
 from addin.consolidate.model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup,
                                      FileOutcome, RosterEntry)
 from addin.consolidate.report import BLOCKED, VALID, accounting_line, content, dumps, statistics, write_report
+from addin.consolidate import sheetxml
+from addin.consolidate.run import render_figures
 from addin.consolidate.summary import NO_ROSTER, SHEETS, summary_columns, write_summary
 from addin.demo import plausible_inputs
 from generator.personalise import TEMP_PREFIX
@@ -247,6 +249,41 @@ def test_identical_runs_give_identical_bytes(outputs, run, tmp_path):
     assert (tmp_path / "again.json").read_bytes() == outputs[1].read_bytes()
 
 
+def test_figures_rendered_in_the_worker_give_the_same_bytes(outputs, tmp_path):
+    """Each file's figures are rendered once where it was read (and kept in the ledger); the outputs joined from
+    those fragments are byte for byte the outputs rendered from the figures themselves."""
+    run = make_run()
+    for f in run.files:
+        if f.status == CONSOLIDATED:
+            f.rendered = render_figures(f, SPEC)
+    write_summary(run, tmp_path / "joined.xlsx")
+    write_report(run, tmp_path / "joined.json")
+    assert (tmp_path / "joined.xlsx").read_bytes() == outputs[0].read_bytes()
+    assert (tmp_path / "joined.json").read_bytes() == outputs[1].read_bytes()
+
+
+def test_summary_cells_carry_no_reference_and_keep_their_columns(book, run):
+    """Rows are written without cell references (ECMA-376 §18.3.1.4: the next column); a blank is an empty
+    styled cell, so every later value stays in its column — openpyxl, like Excel, places them by position."""
+    ws = book["汇总"]
+    keys = [c.value for c in ws[2]]
+    body = rows(ws, 3)
+    assert all(len(r) == len(keys) for r in body)
+    f = run.units[0]
+    row = dict(zip(keys, body[0]))
+    blank = [k for k, v in f.inputs.items() if v is None and k in row]
+    assert all(row[k] is None for k in blank)
+    assert row["self_total"] == f.results["self_total"] and row["file"] == f.path
+
+
+def test_text_cells_are_escaped_as_xlsxwriter_escapes_them():
+    assert sheetxml.text_cell("a<b&c>", 3) == '<c s="3" t="inlineStr"><is><t>a&lt;b&amp;c&gt;</t></is></c>'
+    assert sheetxml.text_cell("\x01_x0041_", 3) == '<c s="3" t="inlineStr"><is><t>_x0001__x005F_x0041_</t></is></c>'
+    assert sheetxml.text_cell(" 甲 ", 3) == '<c s="3" t="inlineStr"><is><t xml:space="preserve"> 甲 </t></is></c>'
+    assert sheetxml.number_cell(0.1 + 0.2, 5) == '<c s="5"><v>0.3</v></c>'        # 16 digits, as XlsxWriter
+    assert sheetxml.cell(None, 5, 3, 4) == '<c s="5"/>' and sheetxml.cell(True, 5, 3, 4).count("是") == 1
+
+
 def test_text_from_files_is_never_a_formula(tmp_path):
     run = make_run()
     run.files[0].unit["unit_name"] = '=HYPERLINK("http://example.com","点我")'
@@ -259,7 +296,7 @@ def test_text_from_files_is_never_a_formula(tmp_path):
 def test_json_report(outputs, run):
     text = outputs[1].read_text(encoding="utf-8")
     data = json.loads(text)
-    assert dumps(data) == text                       # sorted keys, indent 1, Chinese as is
+    assert dumps(data) == text                       # sorted keys, compact, Chinese as is
     assert "已汇总" in text and "\\u" not in text
     assert set(data) == {"year", "preset", "folder", "accounting", "units", "findings", "files", "roster_size",
                          "not_returned", "duplicates", "outside_roster", "disappeared", "statistics"}
@@ -298,3 +335,16 @@ def test_a_failed_write_leaves_the_previous_output(writer, name, tmp_path, monke
         writer(make_run(), target)
     assert target.read_bytes() == before and leftovers(tmp_path) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_reads_the_rows_as_openpyxl_does(outputs, book, tmp_path):
+    """The rows without cell references, read by a real spreadsheet program: LibreOffice saves the summary
+    again as .xlsx (with references) and every cell of 汇总 and 文件清单 is where openpyxl found it."""
+    from tests.libreoffice import convert
+    resaved = openpyxl.load_workbook(convert([outputs[0]], tmp_path / "lo")[0])
+    for sheet in ("汇总", "文件清单"):
+        ours = rows(book[sheet])
+        theirs = [tuple(v for v in r) for r in resaved[sheet].iter_rows(max_col=book[sheet].max_column,
+                                                                         values_only=True)]
+        assert theirs[:len(ours)] == ours, sheet

@@ -14,6 +14,15 @@ CONSOLIDATED, REJECTED, SKIPPED = "consolidated", "rejected", "skipped"
 STATUS_LABEL = {CONSOLIDATED: "已汇总", REJECTED: "已拒收", SKIPPED: "已跳过"}
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A consolidated file's figures rendered once, in the process that read the file, and kept in the ledger:
+    the outputs join these instead of rendering every unit again on every run."""
+
+    figures_json: str                  # '"inputs":{…},"meta":{…},"results":{…}': part of its JSON report entry
+    summary_cells: str                 # its figures' cells in 汇总 (`summary.unit_cells`)
+
+
 @dataclass
 class FileOutcome:
     path: str                          # relative to the returns folder, "/" separators
@@ -28,6 +37,7 @@ class FileOutcome:
     blocking: bool = False             # has a 错误 finding: not ranked
     used: bool = True                  # False for the file not chosen among duplicates
     skip_reason: str = ""
+    rendered: Rendered | None = field(default=None, repr=False, compare=False)
 
     @property
     def code(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from workbook_templates import Spec, load_spec
 
@@ -157,9 +157,10 @@ def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
     units = []
     for f in run.units:
         errors, warnings = counts(f, spec)
+        # The figures by reference, not copied: nothing here changes them, and a 5 000-unit run stays light.
         units.append({**_unit(f), "state": state(f), "blocking": f.blocking, "errors": errors,
-                      "warnings": warnings, "inputs": dict(f.inputs), "results": dict(f.results),
-                      "meta": dict(f.meta), "file": f.path})
+                      "warnings": warnings, "inputs": f.inputs, "results": f.results, "meta": f.meta,
+                      "file": f.path})
     files = []
     for f in run.files:
         errors, warnings = counts(f, spec)
@@ -188,19 +189,54 @@ def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
     }
 
 
-JSON_OPTIONS = {"ensure_ascii": False, "indent": 1, "sort_keys": True, "allow_nan": False}
-"""Deterministic JSON: sorted keys, one-space indent, Chinese as is; NaN or inf is an error, never written."""
+JSON_OPTIONS = {"ensure_ascii": False, "sort_keys": True, "separators": (",", ":"), "allow_nan": False}
+"""Deterministic, compact JSON: sorted keys, Chinese as is; NaN or inf is an error, never written."""
+
+FIGURE_KEYS = ("inputs", "meta", "results")
+"""A unit's per-file figures in its report entry: adjacent in sorted key order, so they can be written as one
+fragment rendered where the file was read (`figures_json`, kept in the ledger as `Rendered.figures_json`)."""
+
+
+def figures_json(inputs: dict[str, Any], meta: dict[str, Any], results: dict[str, Any]) -> str:
+    """'"inputs":{…},"meta":{…},"results":{…}' exactly as `dumps` writes them inside a unit's entry."""
+    return json.dumps(dict(zip(FIGURE_KEYS, (inputs, meta, results))), **JSON_OPTIONS)[1:-1]
 
 
 def dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, **JSON_OPTIONS) + "\n"
+    """The report's text for `content(run)` (what `write_report` writes, given no rendered figures)."""
+    out = io.StringIO()
+    _write(data, out.write, None)
+    return out.getvalue()
 
 
-def _dump(data: dict[str, Any], binary) -> None:
-    """The same text as `dumps`, streamed: a 5 000-unit report is never one string in memory."""
+def _write(data: dict[str, Any], write: Callable[[str], Any], figures: list[str | None] | None) -> None:
+    """`json.dumps(data, **JSON_OPTIONS)` + newline, written piecewise: each unit's figures from `figures`
+    (rendered already) where given. The text is the same either way (tests hold it to that)."""
+    write("{")
+    for i, key in enumerate(sorted(data)):
+        write(("," if i else "") + json.dumps(key, ensure_ascii=False) + ":")
+        if key != "units":
+            write(json.dumps(data[key], **JSON_OPTIONS))
+            continue
+        write("[")
+        for j, unit in enumerate(data["units"]):
+            fragment = figures[j] if figures else None
+            if fragment is None:
+                fragment = figures_json(unit["inputs"], unit["meta"], unit["results"])
+            before = {k: v for k, v in unit.items() if k < FIGURE_KEYS[0]}
+            after = {k: v for k, v in unit.items() if k > FIGURE_KEYS[-1]}
+            if len(before) + len(after) + len(FIGURE_KEYS) != len(unit):
+                raise AssertionError(f"报告中单位条目的键与数据片段重叠：{sorted(unit)}")
+            parts = [json.dumps(before, **JSON_OPTIONS)[1:-1], fragment, json.dumps(after, **JSON_OPTIONS)[1:-1]]
+            write(("," if j else "") + "{" + ",".join(p for p in parts if p) + "}")
+        write("]")
+    write("}\n")
+
+
+def _dump(data: dict[str, Any], binary, figures: list[str | None] | None = None) -> None:
+    """The report streamed: a 5 000-unit report is never one string in memory."""
     text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
-    json.dump(data, text, **JSON_OPTIONS)
-    text.write("\n")
+    _write(data, text.write, figures)
     text.flush()
     text.detach()
 
@@ -211,4 +247,5 @@ def write_report(run: ConsolidationRun, path: str | Path, spec: Spec | None = No
     from generator.personalise import write_atomically
     if data is None:
         data = content(run, spec)  # checks the accounting first: an unbalanced run writes nothing
-    write_atomically(path, lambda f: _dump(data, f))
+    figures = [f.rendered.figures_json if f.rendered else None for f in run.units]
+    write_atomically(path, lambda out: _dump(data, out, figures))

@@ -23,9 +23,11 @@ from udfs.intake import Finding
 from udfs.unit_code import normalize_unit_code
 from workbook_templates import Spec, load_spec
 
-from .model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup, FileOutcome,
+from .model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup, FileOutcome, Rendered,
                     RosterEntry)
 from .read import read_returned, skip_reason
+from .report import figures_json
+from .summary import unit_cells
 
 PARALLEL_FROM = 40
 """Below this many files to read, starting worker processes costs more than it saves."""
@@ -134,7 +136,13 @@ def _process_chunk(jobs: list[tuple[str, str, int, str]]) -> list[FileOutcome]:
         code = normalize_unit_code(outcome.unit.get("unit_code"))
         if code:
             outcome.unit["unit_code"] = code
+        outcome.rendered = render_figures(outcome, spec)
     return outcomes
+
+
+def render_figures(f: FileOutcome, spec: Spec) -> Rendered:
+    """The file's figures as the outputs show them — rendered here, in the worker, once per file read."""
+    return Rendered(figures_json(f.inputs, f.meta, f.results), unit_cells(f.inputs, f.results, spec))
 
 
 def _resolve_duplicates(run: ConsolidationRun, mtimes: dict[str, int]) -> None:
@@ -171,20 +179,35 @@ def _match_roster(run: ConsolidationRun, roster: list[RosterEntry]) -> None:
 # ---------------------------------------------------------------- the ledger
 
 class _Ledger:
-    """What each file was last time: re-runs read only new or changed files (same size and mtime = same file)."""
+    """What each file was last time: re-runs read only new or changed files (same size and mtime = same file).
+
+    Each row keeps the file's outcome (small JSON) and its rendered figures (`Rendered`): a re-run reuses them
+    as they are, so the outputs cost little more than joining text for the files that did not change."""
+
+    FORMAT = 2
+    """Bumped when a row's layout changes: a ledger of another format is emptied, and every file read again."""
 
     def __init__(self, path: str | Path, run_key: str):
         self.db = sqlite3.connect(str(path))
         self.run_key = run_key
+        if self.db.execute("PRAGMA user_version").fetchone()[0] != self.FORMAT:
+            with self.db:
+                self.db.execute("DROP TABLE IF EXISTS files")
+                self.db.execute(f"PRAGMA user_version = {self.FORMAT}")
         self.db.execute("""CREATE TABLE IF NOT EXISTS files (
             path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT, unit_code TEXT,
             template_version TEXT, status TEXT, findings INTEGER, run_key TEXT, outcome TEXT,
-            checked_at TEXT DEFAULT CURRENT_TIMESTAMP)""")
+            figures_json TEXT, summary_cells TEXT, checked_at TEXT DEFAULT CURRENT_TIMESTAMP)""")
+        # One query for all rows: a re-run over thousands of files looks each one up in memory.
+        self.known = {row[0]: row[1:] for row in self.db.execute(
+            "SELECT path, size, mtime_ns, outcome, figures_json, summary_cells FROM files WHERE run_key=?",
+            (run_key,))}
 
     def outcome(self, path: str, size: int, mtime_ns: int) -> FileOutcome | None:
-        row = self.db.execute("SELECT outcome FROM files WHERE path=? AND size=? AND mtime_ns=? AND run_key=?",
-                              (path, size, mtime_ns, self.run_key)).fetchone()
-        return _outcome_from_json(row[0]) if row else None
+        row = self.known.get(path)
+        if row is None or row[0] != size or row[1] != mtime_ns:
+            return None
+        return _outcome_from_json(*row[2:])
 
     def gone(self, seen: set[str]) -> list[str]:
         """Files the ledger knew that are not in the folder any more."""
@@ -197,25 +220,36 @@ class _Ledger:
             self.db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
             self.db.executemany(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, sha256, unit_code, template_version, status,"
-                " findings, run_key, outcome) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " findings, run_key, outcome, figures_json, summary_cells) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(f.path, *stat[f.path], f.sha256, f.code, str(f.meta.get("template_version") or ""), f.status,
-                  len(f.findings), self.run_key, _outcome_to_json(f)) for f in files])
+                  len(f.findings), self.run_key, _outcome_to_json(f),
+                  f.rendered.figures_json if f.rendered else None,
+                  f.rendered.summary_cells if f.rendered else None) for f in files])
         self.db.close()
 
 
+_FIGURES = ("inputs", "results", "rendered")
+
+
 def _outcome_to_json(f: FileOutcome) -> str:
-    # Shallow on purpose (dataclasses.asdict deep-copies every value: ~1 ms a file on the main process).
-    d = {k: getattr(f, k) for k in FileOutcome.__dataclass_fields__}
+    # Shallow on purpose (dataclasses.asdict deep-copies every value: ~1 ms a file on the main process). The
+    # figures are stored once, as rendered (`figures_json` holds inputs and results).
+    d = {k: getattr(f, k) for k in FileOutcome.__dataclass_fields__ if k not in _FIGURES}
     d["used"] = True        # duplicates and roster matches are resolved afresh on every run
     d["findings"] = [{"code": x.code, "message": x.message, "name": x.name, "cell": x.cell}
                      for x in f.findings if x.code not in ("D501", "D502")]
     return json.dumps(d, ensure_ascii=False)
 
 
-def _outcome_from_json(text: str) -> FileOutcome:
+def _outcome_from_json(text: str, figures: str | None, cells: str | None) -> FileOutcome:
     d = json.loads(text)
     d["findings"] = [Finding(**x) for x in d["findings"]]
-    return FileOutcome(**d)
+    f = FileOutcome(**d)
+    if figures is not None and cells is not None:
+        stored = json.loads("{" + figures + "}")
+        f.inputs, f.results = stored["inputs"], stored["results"]
+        f.rendered = Rendered(figures, cells)
+    return f
 
 
 def read_roster_entries(path: str | Path, spec: Spec | None = None) -> tuple[list[RosterEntry], list[str]]:

@@ -18,13 +18,14 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import xlsxwriter
 
 from workbook_templates import SLOTS, Spec, contract_names, load_spec
 
-from .model import CONSOLIDATED, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun
+from . import sheetxml
+from .model import CONSOLIDATED, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome
 from .report import BLOCKED, NOT_USED, accounting_line, content
 
 # A fixed document date: the file must not change when nothing else did.
@@ -109,6 +110,53 @@ def _short(meaning: str) -> str:
     return meaning.split("（", 1)[0]
 
 
+def _formats(wb: xlsxwriter.Workbook, spec: Spec) -> tuple[dict[str, Any], dict[str, int]]:
+    """The workbook's formats by name, each given its style index (xf) in this fixed order — so that cells
+    rendered elsewhere (`unit_cells`, in the worker that read the file) can name the same styles."""
+    add = wb.add_format
+    f = {k: add({"num_format": v, "valign": "top"}) for k, v in number_formats(spec).items()}
+    f["text"] = add({"valign": "top"})
+    f["wrap"] = add({"valign": "top", "text_wrap": True})
+    f["yesno"] = add({"align": "center", "valign": "top"})
+    f["head"] = add({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7",
+                     "border": 1, "border_color": "#9BC2E6"})
+    f["name"] = add({"font_size": 9, "font_color": "#595959", "bg_color": "#F2F2F2", "border": 1,
+                     "border_color": "#BFBFBF"})
+    f["title"] = add({"bold": True, "font_size": 14})
+    f["note"] = add({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
+    f["bold"] = add({"bold": True})
+    f["total"] = add({"bold": True, "top": 1})
+    for k, v in number_formats(spec).items():
+        f[f"total_{k}"] = add({"bold": True, "top": 1, "num_format": v})
+    f["red"] = add(RED)
+    f["yellow"] = add(YELLOW)
+    # XlsxWriter numbers a format the first time a cell uses it (formats that look the same share a number);
+    # asking now fixes the numbers in this order.
+    return f, {k: fmt._get_xf_index() for k, fmt in f.items()}
+
+
+_BY_SPEC: dict[tuple[str, str], Any] = {}
+
+
+def _per_spec(kind: str, spec: Spec, make: Callable[[], Any]) -> Any:
+    """`make()` once per spec (by its digest: a Spec is not hashable)."""
+    key = (kind, spec.digest)
+    if key not in _BY_SPEC:
+        _BY_SPEC[key] = make()
+    return _BY_SPEC[key]
+
+
+def style_indices(spec: Spec) -> dict[str, int]:
+    """Format name → style index in the summary workbook (the same in every process: `_formats` fixes them)."""
+    def make() -> dict[str, int]:
+        wb = xlsxwriter.Workbook(io.BytesIO())
+        try:
+            return _formats(wb, spec)[1]
+        finally:
+            wb.fileclosed = True        # never written: nothing to close
+    return _per_spec("styles", spec, make)
+
+
 class _Book:
     """The workbook with its formats, and a cell writer that never turns text into a formula or a link."""
 
@@ -118,24 +166,15 @@ class _Book:
                                                "strings_to_urls": False, "strings_to_numbers": False})
         self.wb.set_properties({"title": title, "subject": "节约型机关复验 汇总", "author": "jieyue",
                                 "created": CREATED, "comments": "由 jieyue 汇总生成；同一批文件每次生成的文件相同"})
-        add = self.wb.add_format
-        self.f = {k: add({"num_format": v, "valign": "top"}) for k, v in number_formats(spec).items()}
-        self.f["text"] = add({"valign": "top"})
-        self.f["wrap"] = add({"valign": "top", "text_wrap": True})
-        self.f["yesno"] = add({"align": "center", "valign": "top"})
-        self.f["head"] = add({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7",
-                              "border": 1, "border_color": "#9BC2E6"})
-        self.f["name"] = add({"font_size": 9, "font_color": "#595959", "bg_color": "#F2F2F2", "border": 1,
-                              "border_color": "#BFBFBF"})
-        self.f["title"] = add({"bold": True, "font_size": 14})
-        self.f["note"] = add({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
-        self.f["bold"] = add({"bold": True})
-        self.f["total"] = add({"bold": True, "top": 1})
-        for k, v in number_formats(spec).items():
-            self.f[f"total_{k}"] = add({"bold": True, "top": 1, "num_format": v})
-        self.f["red"] = add(RED)
-        self.f["yellow"] = add(YELLOW)
+        self.f, self.style = _formats(self.wb, spec)
+        if self.style != style_indices(spec):
+            raise RuntimeError("汇总表的样式编号与预先生成的单元格不一致：这是程序错误，请报告")
         self.sheets = {name: self.wb.add_worksheet(name) for name in SHEETS}
+        self.splices: dict[str, tuple[Iterable[str], int, int]] = {}   # part → (rows, last row, last column)
+
+    def part(self, ws) -> str:
+        """The zip part XlsxWriter writes a worksheet to (sheet1.xml for the first added)."""
+        return f"xl/worksheets/sheet{ws.index + 1}.xml"
 
     def put(self, ws, row: int, col: int, value: Any, fmt: str = "text") -> None:
         if value is None or value == "":     # a blank cell, never an empty string (ISBLANK stays true)
@@ -169,7 +208,34 @@ class _Book:
 
 # ---------------------------------------------------------------- sheets
 
-def _summary(b: _Book, data: dict[str, Any], spec: Spec) -> None:
+def unit_cells(inputs: Mapping[str, Any], results: Mapping[str, Any], spec: Spec) -> str:
+    """The 汇总 cells of one unit's figures (both data years, decline, scores): rendered once per file read and
+    kept in the ledger, so a re-run joins them instead of rendering every unit again."""
+    style = style_indices(spec)
+    text, yes_no = style["text"], style["yesno"]
+    out = []
+    for col in _figure_columns(spec):
+        value = (inputs if col.source == "inputs" else results).get(col.key)
+        out.append(sheetxml.cell(value, style.get(col.fmt, text), text, yes_no, col.fmt == "yesno"))
+    return "".join(out)
+
+
+def _figure_columns(spec: Spec) -> tuple[Column, ...]:
+    """The columns of 汇总 that come from the file's figures: one block between the unit's columns and `file`."""
+    def make() -> tuple[Column, ...]:
+        cols = summary_columns(spec)
+        figures = [i for i, c in enumerate(cols) if c.source != "unit"]
+        if figures != list(range(figures[0], figures[-1] + 1)):
+            raise RuntimeError("汇总表的数据列应连续：这是程序错误，请报告")
+        return tuple(cols[i] for i in figures)
+    return _per_spec("figure columns", spec, make)
+
+
+def _unit_figures(f: FileOutcome, spec: Spec) -> str:
+    return f.rendered.summary_cells if f.rendered else unit_cells(f.inputs, f.results, spec)
+
+
+def _summary(b: _Book, run: ConsolidationRun, data: dict[str, Any], spec: Spec) -> None:
     ws = b.sheets["汇总"]
     cols = summary_columns(spec)
     ws.set_row(0, 90)
@@ -178,11 +244,20 @@ def _summary(b: _Book, data: dict[str, Any], spec: Spec) -> None:
         ws.set_column(c, c, col.width)
     for c, col in enumerate(cols):
         ws.write_string(1, c, col.key, b.f["name"])
-    for r, unit in enumerate(data["units"], start=2):
-        for c, col in enumerate(cols):
-            value = unit.get(col.key) if col.source == "unit" else unit[col.source].get(col.key)
-            b.put(ws, r, c, value, col.fmt)
-    last = len(data["units"]) + 1
+    first = [c for c in cols if c.source == "unit" and c.key != "file"]
+    if cols.index(first[-1]) + 1 != cols.index(_figure_columns(spec)[0]) or cols[-1].key != "file":
+        raise RuntimeError("汇总表的列顺序与写入方式不一致：这是程序错误，请报告")
+    style, text, yes_no = b.style, b.style["text"], b.style["yesno"]
+
+    def rows() -> Iterator[str]:
+        for r, (unit, f) in enumerate(zip(data["units"], run.units), start=3):
+            head = "".join(sheetxml.cell(unit.get(c.key), style.get(c.fmt, text), text, yes_no) for c in first)
+            tail = sheetxml.cell(unit["file"], text, text, yes_no)
+            yield sheetxml.row(r, (head, _unit_figures(f, spec), tail))
+    last = len(data["units"]) + 2
+    if data["units"]:
+        b.splices[b.part(ws)] = (rows(), last, len(cols))
+    last -= 1                           # 0-based from here on, as XlsxWriter counts
     ws.freeze_panes(2, 1)
     ws.autofilter(1, 0, last, len(cols) - 1)
     if data["units"]:
@@ -339,9 +414,22 @@ FILE_COLUMNS = (("path", "文件", 40), ("size", "大小（字节）", 12), ("sh
 
 def _files(b: _Book, data: dict[str, Any]) -> None:
     ws = b.sheets["文件清单"]
-    rows = [[f[k] if k != "used" or f[k] is None else ("是" if f[k] else "否") for k, _, _ in FILE_COLUMNS]
-            for f in data["files"]]
-    b.table(ws, 0, [l for _, l, _ in FILE_COLUMNS], [w for _, _, w in FILE_COLUMNS], rows, "没有发现文件")
+    labels, widths = [l for _, l, _ in FILE_COLUMNS], [w for _, _, w in FILE_COLUMNS]
+    if not data["files"]:
+        b.table(ws, 0, labels, widths, [], "没有发现文件")
+        return
+    b.header(ws, 0, labels, widths)
+    ws.freeze_panes(1, 0)
+    n = len(data["files"])
+    ws.autofilter(0, 0, n, len(labels) - 1)
+    text, yes_no, count = b.style["text"], b.style["yesno"], b.style["count"]
+
+    def rows() -> Iterator[str]:        # as `_Book.table` would write them: whole numbers as counts
+        for r, f in enumerate(data["files"], start=2):
+            values = [f[k] if k != "used" or f[k] is None else ("是" if f[k] else "否") for k, _, _ in FILE_COLUMNS]
+            yield sheetxml.row(r, (sheetxml.cell(v, count if isinstance(v, int) and not isinstance(v, bool)
+                                                 else text, text, yes_no) for v in values))
+    b.splices[b.part(ws)] = (rows(), n + 1, len(labels))
 
 
 def _notes(b: _Book, data: dict[str, Any]) -> None:
@@ -398,7 +486,7 @@ def render(run: ConsolidationRun, spec: Spec | None = None, data: dict | None = 
     data = data if data is not None else content(run, spec)
     buffer = io.BytesIO()
     b = _Book(buffer, spec, f"{run.year}年节约型机关复验 汇总表")
-    _summary(b, data, spec)
+    _summary(b, run, data, spec)
     _findings(b, data)
     _not_returned(b, data, spec)
     _duplicates(b, data, spec)
@@ -407,7 +495,11 @@ def render(run: ConsolidationRun, spec: Spec | None = None, data: dict | None = 
     _files(b, data)
     _notes(b, data)
     b.wb.close()
-    return buffer.getvalue()
+    if not b.splices:
+        return buffer.getvalue()
+    out = io.BytesIO()
+    sheetxml.splice(buffer.getvalue(), b.splices, out)
+    return out.getvalue()
 
 
 def write_summary(run: ConsolidationRun, path: str | Path, spec: Spec | None = None,
