@@ -28,9 +28,11 @@ class Cell:
     formula: str | None = None     # without the leading "="
     style: str = "label"
     name: str | None = None        # the workbook-scoped defined name pointing here
+    local_name: str | None = None  # a sheet-scoped defined name pointing here (the same name on many sheets)
     blank: Any = ""                # what a formula shows before anything is filled (the cached value written)
     validation: Validation | None = None
     number_format: str | None = None
+    link: str | None = None        # a hyperlink to a place in the workbook, e.g. "'总览'!A1"
 
 
 @dataclass
@@ -60,6 +62,16 @@ class SheetPlan:
             raise ValueError(f"{self.title}!{ref} is laid out twice")
         self.cells[ref] = cell
         return ref
+
+    def local_names(self) -> dict[str, str]:
+        """Sheet-scoped defined name → cell."""
+        out: dict[str, str] = {}
+        for ref, cell in self.cells.items():
+            if cell.local_name:
+                if cell.local_name in out:
+                    raise ValueError(f"{self.title}: local name {cell.local_name} laid out twice")
+                out[cell.local_name] = ref
+        return out
 
     def ref(self, cell_ref: str) -> str:
         """An absolute reference to one of this sheet's cells from any sheet."""

@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .layout import PERSONALISED
 from .plan import Cell, SheetPlan, Validation, WorkbookPlan
@@ -82,6 +83,10 @@ def render_workbook(plan: WorkbookPlan, unit: Mapping[str, Any] | None = None) -
         _sheet(wb, sheet_plan, unit or {})
     for name, (sheet, ref) in plan.named().items():
         wb.defined_names[name] = DefinedName(name, attr_text=sheet.ref(ref))
+    for sheet in plan.sheets:
+        ws = wb[sheet.title]
+        for name, ref in sheet.local_names().items():
+            ws.defined_names[name] = DefinedName(name, attr_text=sheet.ref(ref))
     wb.security = WorkbookProtection(workbookPassword=PROTECTION_PASSWORD, lockStructure=True)
     wb.calculation.fullCalcOnLoad = True      # Excel and WPS recalculate everything on open
     wb.active = 0
@@ -119,6 +124,8 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any]) -> None:
                 setattr(target, attr, v)
         if cell.number_format:
             target.number_format = cell.number_format
+        if cell.link:
+            target.hyperlink = Hyperlink(ref=ref, location=cell.link)
         if cell.validation and style_name != "info_locked":
             validations.setdefault(cell.validation, []).append(ref)
     for v, refs in validations.items():

@@ -1,0 +1,460 @@
+"""The review pack, laid out from the spec and the units it covers.
+
+Sheets, in order: 说明, 总览, one scorecard per unit (「01 单位名称」), 参数 (very hidden), _meta (hidden).
+Each scorecard carries the same sheet-local defined names (`workbook_templates.review_names`), each pointing at
+its own cells; `_meta` carries the workbook-scoped ones. Every formula mirrors `udfs.review` and uses only the
+Excel-2007 functions of `generator.formulas`; each formula cell also carries what it shows before the reviewer
+enters anything (`Cell.blank`), computed by `udfs.review.score_card`, written as its cached value.
+
+The units' own figures (self-scores, the recomputed decline results and unit-1 scores) are locked constants:
+the pack is built from the consolidated, recomputed returns, never from the returns' cached values.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from openpyxl.utils import get_column_letter
+
+from udfs.review import (DEDUCTING, MISSING_TEXT, STATUS_FINDINGS, STATUS_FINDINGS_BAD, STATUS_NO_DATA, STATUS_RULE,
+                         STATUS_SCORE, Reviewer, ScoreCard, SpotCheckGroup, given_values, reviewers, score_card,
+                         spot_check_method)
+from workbook_templates import Spec, load_spec
+from workbook_templates.model import Indicator
+from workbook_templates.review_names import (META, WORKBOOK_KIND, findings_name, given_name, missing_name, score_name,
+                                             total_name, unit_score_name)
+
+from . import formulas as fx
+from .layout import NUMBER_FORMATS, _method as rule_method
+from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan
+
+REVIEW_TEMPLATE_VERSION = "review-1.0"
+"""The review pack's layout version (never equal to a fill-in workbook's): bump it when a cell moves."""
+
+GUIDE, OVERVIEW, PARAMS, META_SHEET = "说明", "总览", "参数", "_meta"
+
+# Scorecard columns.
+C_ID, C_TEXT, C_POINTS, C_METHOD, C_EVIDENCE, C_SELF, C_FINDINGS, C_GIVEN, C_SCORE, C_NOTE, C_COMMENT = "ABCDEFGHIJK"
+HEADER_ROW = 6
+FIRST_ROW = 7
+# Scorecard head: (label cell, value cell) of each field.
+HEAD = {
+    "unit_name": ("A2", "B2"), "unit_code": ("D2", "E2"), "unit_level": ("J2", "K2"),
+    "unit_region": ("A3", "B3"), "reviewer_label": ("D3", "E3"), "spot": ("J3", "K3"),
+    "reviewer": ("A4", "B4"), "date": ("D4", "E4"), "self_total": ("J4", "K4"),
+    "total": ("A5", "B5"), "missing": ("D5", "E5"), "back": ("J5", "K5"),
+}
+
+# 总览 columns.
+O_SEQ, O_NAME, O_CODE, O_LEVEL, O_REGION, O_SELF, O_TOTAL, O_DONE, O_TODO, O_SPOT, O_SHEET = "ABCDEFGHIJK"
+O_HEADER_ROW, O_FIRST_ROW = 4, 5
+
+SHEET_NAME_MAX = 31
+_NOT_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\'\x00-\x1f]")
+
+
+@dataclass(frozen=True)
+class ReviewUnit:
+    """What a scorecard shows of one unit, from its consolidated return (all values already recomputed)."""
+
+    name: str
+    code: str
+    level: str
+    region: str
+    self_scores: Mapping[str, Any]                 # indicator id → self-score as counted (None: not scored)
+    self_units: Mapping[str, Any]                  # unit id → self subtotal
+    self_total: Any
+    selectors: Mapping[str, Any] = field(default_factory=dict)    # selector input name → the unit's choice
+    decline: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # intensity → prev, cur, chg, target, ok
+    recomputed: Mapping[str, Any] = field(default_factory=dict)   # unit-1 indicator id → recomputed score
+    spot: tuple[str, ...] = ()                     # the spot-check lists it is on (「地州市抽查」…)
+    source: str = ""                               # the returned file it comes from
+
+
+def scorecard_title(index: int, count: int, name: str) -> str:
+    """「07 天池县人民法院」: a sequence number (unique) and the unit name, without the characters Excel forbids
+    in sheet names ([]:*?/\\ and the apostrophe) and at most 31 characters as Excel counts them (UTF-16)."""
+    width = max(2, len(str(count)))
+    title = f"{index:0{width}d} " + (_NOT_IN_SHEET_NAMES.sub("_", name).strip() or "单位")
+    while len(title.encode("utf-16-le")) // 2 > SHEET_NAME_MAX:
+        title = title[:-1]
+    return title.rstrip()
+
+
+def fill_year(text: str, year: int) -> str:
+    """The spec's year placeholders filled: {assessment_year}, {cur_year}, {prev_year}."""
+    for key, value in (("{assessment_year}", year), ("{cur_year}", year - 1), ("{prev_year}", year - 2)):
+        text = text.replace(key, str(value))
+    return text
+
+
+def _num(x: float) -> str:
+    """A number as a formula literal that reads back as exactly the same double (no :g rounding)."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _missing_formula(count_expr: str) -> str:
+    return f"{fx.text(MISSING_TEXT[0])}&{count_expr}&{fx.text(MISSING_TEXT[1])}"
+
+
+# ---------------------------------------------------------------- the whole pack
+
+def build_review_plan(reviewer: Reviewer, units: Sequence[ReviewUnit], *, year: int | None = None,
+                      preset: str | None = None, region: str | None = None, seed: int | str | None = None,
+                      spot_groups: Sequence[SpotCheckGroup] = (), skipped: Sequence[str] = (),
+                      spec: Spec | None = None) -> WorkbookPlan:
+    """The review pack for `reviewer` over `units` (already chosen: `udfs.review.covers`).
+
+    `skipped` are lines naming the units left out (e.g. returns with errors), shown on 说明."""
+    spec = spec or load_spec()
+    years = spec.year(year)
+    preset = spec.preset(preset).id
+    if not units:
+        raise ValueError("评审包中没有单位：请检查回收目录、--level 和 --region")
+    params = _params_sheet(spec)
+    titles = [scorecard_title(i, len(units), u.name) for i, u in enumerate(units, start=1)]
+    cards = [_scorecard(spec, reviewer, u, t, years.year, params, seed is not None) for u, t in zip(units, titles)]
+    overview = _overview_sheet(spec, reviewer, units, cards, years.year, region, seed)
+    guide = _guide_sheet(spec, reviewer, units, years.year, region, seed, spot_groups, skipped)
+    meta = _meta_sheet(spec, reviewer, years.year, preset, region, seed)
+    return WorkbookPlan(sheets=[guide, overview, *(c.sheet for c in cards), params.sheet, meta],
+                        template_version=REVIEW_TEMPLATE_VERSION, spec_digest=spec.digest)
+
+
+# ---------------------------------------------------------------- 参数 (very hidden): the legal values
+
+class _Params:
+    def __init__(self, sheet: SheetPlan):
+        self.sheet = sheet
+        self.lists: dict[str, str] = {}        # indicator id → absolute range of the values the reviewer may give
+
+
+def _params_sheet(spec: Spec) -> _Params:
+    sheet = SheetPlan(title=PARAMS, state="veryHidden")
+    params = _Params(sheet)
+    col = 1
+    for ind in spec.indicators:
+        values = given_values(ind)
+        if not values:
+            continue
+        letter = get_column_letter(col)
+        sheet.put(f"{letter}1", Cell(ind.id))
+        for r, v in enumerate(values, start=2):
+            sheet.put(f"{letter}{r}", Cell(v))
+        params.lists[ind.id] = f"'{PARAMS}'!${letter}$2:${letter}${len(values) + 1}"
+        col += 1
+    return params
+
+
+# ---------------------------------------------------------------- one unit's scorecard
+
+@dataclass
+class _Card:
+    sheet: SheetPlan
+    card: ScoreCard
+    total: str          # cell of the total
+    missing: str        # cell of the missing count
+
+
+def _method(ind: Indicator) -> str:
+    marks = ("【实地验收】" if ind.field_check else "") + ("【由主管部门评价】" if ind.authority_assessed else "")
+    text = marks + rule_method(ind)
+    if ind.zero_if:
+        text += f"；{ind.zero_if}"
+    if ind.rule.type == "alternatives":
+        text += "。评审给分可选两条路径的任一分值"
+    return text
+
+
+def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, year: int, params: _Params,
+               has_seed: bool) -> _Card:
+    level = reviewer.key
+    digits = spec.precision.score
+    card = score_card(recomputed=unit.recomputed, spec=spec)
+    sheet = SheetPlan(title=title, freeze=f"A{FIRST_ROW}", print_title_rows=f"{HEADER_ROW}:{HEADER_ROW}",
+                      widths={C_ID: 10, C_TEXT: 50, C_POINTS: 7, C_METHOD: 28, C_EVIDENCE: 36, C_SELF: 9,
+                              C_FINDINGS: 10, C_GIVEN: 10, C_SCORE: 10, C_NOTE: 26, C_COMMENT: 30}, landscape=True)
+    sheet.put("A1", Cell(f"节约型机关复验评审表（{year}年）：{unit.name}", style="title"))
+    sheet.merges.append(f"A1:{C_COMMENT}1")
+
+    def head(key: str, label: str, cell: Cell) -> str:
+        label_ref, value_ref = HEAD[key]
+        sheet.put(label_ref, Cell(label, style="label_total"))
+        sheet.put(value_ref, cell)
+        return value_ref
+
+    head("unit_name", "单位名称", Cell(unit.name, style="info_locked", local_name="rev_unit_name"))
+    head("unit_code", "统一社会信用代码", Cell(unit.code, style="info_locked", local_name="rev_unit_code"))
+    head("unit_level", "单位层级", Cell(unit.level, style="info_locked", local_name="rev_unit_level"))
+    head("unit_region", "所属地区", Cell(unit.region, style="info_locked", local_name="rev_unit_region"))
+    head("reviewer_label", "评审部门", Cell(reviewer.label, style="info_locked"))
+    spot = "、".join(unit.spot) if unit.spot else ("否" if has_seed else "未标注（未指定抽查种子）")
+    head("spot", "实地抽查", Cell(spot, style="info_locked"))
+    head("reviewer", "评审人", Cell(None, style="input_text", local_name="rev_reviewer"))
+    head("date", "评审日期", Cell(None, style="input_text", local_name="rev_date"))
+    head("self_total", "自评总分", Cell(unit.self_total, style="calc_total", local_name="rev_self_total",
+                                    number_format=NUMBER_FORMATS["score"]))
+    head("back", "返回", Cell(OVERVIEW, style="label", link=f"'{OVERVIEW}'!A1"))
+    total_ref, missing_ref = HEAD["total"][1], HEAD["missing"][1]
+    sheet.put(HEAD["total"][0], Cell("评审总分", style="label_total"))
+    sheet.put(HEAD["missing"][0], Cell("尚未评分的指标（项）", style="label_total"))
+
+    for col, text in zip("ABCDEFGHIJK", ("编号", "评价内容", "分值", "评分方法", "印证材料", "自评分", "发现问题处数",
+                                         "评审给分", "评审得分", "提示", "评审意见")):
+        sheet.put(f"{col}{HEADER_ROW}", Cell(text, style="header"))
+
+    r = FIRST_ROW
+    unit_cells, item_ranges = [], []
+    for u in spec.units:
+        group_row = r
+        sheet.put(f"A{r}", Cell(f"第{u.id}单元 {u.name}（{u.points:g}分）", style="group"))
+        sheet.merges.append(f"A{r}:{C_EVIDENCE}{r}")
+        r += 1
+        first = r
+        for sub in u.subareas:
+            how = f"　核查方式：{sub.verification}" if sub.verification else ""
+            sheet.put(f"A{r}", Cell(f"{sub.id} {sub.name}（{sub.points:g}分）{how}", style="subgroup"))
+            sheet.merges.append(f"A{r}:{C_COMMENT}{r}")
+            r += 1
+            for ind in sub.indicators:
+                if ind.rule.selector:
+                    choice = unit.selectors.get(ind.rule.selector)
+                    sheet.put(f"{C_TEXT}{r}", Cell(ind.rule.selector_label, style="label"))
+                    sheet.put(f"{C_SELF}{r}", Cell(choice if choice is not None else "（未选择）", style="unit"))
+                    sheet.put(f"{C_NOTE}{r}", Cell("单位自评时的选择", style="note"))
+                    r += 1
+                _indicator_row(sheet, r, ind, unit, card, level, year, params, digits)
+                r += 1
+        last = r - 1
+        rng = f"{C_SCORE}{first}:{C_SCORE}{last}"
+        k = len(u.indicators)
+        item_ranges.append(rng)
+        sheet.put(f"{C_SELF}{group_row}", Cell(unit.self_units.get(u.id), style="calc_total",
+                                               number_format=NUMBER_FORMATS["score"]))
+        sheet.put(f"{C_SCORE}{group_row}", Cell(
+            formula=f"IF(COUNT({rng})={k},ROUND(SUM({rng}),{digits}),{_missing_formula(f'({k}-COUNT({rng}))')})",
+            style="calc_total", local_name=unit_score_name(level, u.id), blank=card.units[u.id],
+            number_format=NUMBER_FORMATS["score"]))
+        sheet.put(f"{C_NOTE}{group_row}", Cell(f"本单元满分{u.points:g}分", style="note"))
+        unit_cells.append(f"{C_SCORE}{group_row}")
+
+    n = len(spec.indicators)
+    sheet.put(missing_ref, Cell(formula=f"{n}-COUNT({','.join(item_ranges)})", style="calc_total",
+                                local_name=missing_name(level), blank=card.missing))
+    sheet.put(total_ref, Cell(formula=f"IF({missing_ref}=0,ROUND(SUM({','.join(unit_cells)}),{digits}),"
+                                      f"{_missing_formula(missing_ref)})",
+                              style="calc_total", local_name=total_name(level), blank=card.total,
+                              number_format=NUMBER_FORMATS["score"]))
+    sheet.conditionals.append(Conditional(total_ref, f"NOT(ISNUMBER({total_ref}))", "warn"))
+    _decline_block(sheet, r + 1, spec, unit, year)
+    return _Card(sheet, card, total_ref, missing_ref)
+
+
+def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, card: ScoreCard, level: str,
+                   year: int, params: _Params, digits: int) -> None:
+    rule = ind.rule
+    findings, given, score, note = (f"{c}{r}" for c in (C_FINDINGS, C_GIVEN, C_SCORE, C_NOTE))
+    mark = "【待核实】" if ind.unverified else ""
+    sheet.put(f"{C_ID}{r}", Cell(ind.id, style="label"))
+    sheet.put(f"{C_TEXT}{r}", Cell(mark + ind.text, style="unverified" if ind.unverified else "wrap"))
+    sheet.put(f"{C_POINTS}{r}", Cell(ind.points, style="factor", number_format=NUMBER_FORMATS["score"]))
+    sheet.put(f"{C_METHOD}{r}", Cell(_method(ind), style="wrap"))
+    sheet.put(f"{C_EVIDENCE}{r}", Cell(fill_year(ind.evidence, year), style="wrap"))
+    sheet.put(f"{C_SELF}{r}", Cell(unit.self_scores.get(ind.id), style="calc",
+                                   number_format=NUMBER_FORMATS["score"]))
+    blank_status = card.status[ind.id]
+    if rule.type == "computed_target":
+        sheet.put(score, Cell(card.items[ind.id], style="calc", local_name=score_name(level, ind.id),
+                              number_format=NUMBER_FORMATS["score"]))
+        sheet.put(note, Cell(_decline_note(unit, rule.metric) if card.items[ind.id] is not None else STATUS_NO_DATA,
+                             style="status"))
+        return
+    sheet.put(f"{C_COMMENT}{r}", Cell(None, style="input_text"))
+    if rule.type in DEDUCTING:
+        sheet.put(findings, Cell(None, style="input_number", local_name=findings_name(level, ind.id),
+                                 number_format="0",
+                                 validation=Validation("whole", "0", f"{ind.id} 发现问题处数请填写不小于0的整数"
+                                                       "（没有问题填0）", operator="greaterThanOrEqual",
+                                                       prompt=f"实地验收中每{rule.per}扣"
+                                                              f"{(rule.deduction_step or rule.step):g}分，没有问题填0")))
+        sheet.conditionals.append(Conditional(findings, f"ISBLANK({findings})", "missing"))
+    ok_findings = f"{findings}>=0,ROUND({findings},0)={findings}"
+    if rule.type == "deduction":
+        limit = ind.points / rule.step
+        formula = (f'IF(ISNUMBER({findings}),IF(AND({ok_findings}),IF({findings}>={_num(limit)},0,'
+                   f'ROUND({_num(ind.points)}-{_num(rule.step)}*{findings},{digits})),""),"")')
+        status = (f'IF(ISBLANK({findings}),{fx.text(STATUS_FINDINGS)},IF(ISNUMBER({score}),"",'
+                  f'{fx.text(STATUS_FINDINGS_BAD)}))')
+    else:
+        values = given_values(ind)
+        shown = ",".join(f"{v:g}" for v in values)
+        what = "奖励分" if rule.type == "per_item_with_deduction" else "评审给分"
+        sheet.put(given, Cell(None, style="input_choice", local_name=given_name(level, ind.id),
+                              validation=Validation("list", f'"{shown}"', f"{ind.id} {what}只能选择评分规则允许的分值："
+                                                    + "、".join(f"{v:g}" for v in values))))
+        sheet.conditionals.append(Conditional(given, f"ISBLANK({given})", "missing"))
+        rng = params.lists[ind.id]
+        if rule.type == "per_item_with_deduction":
+            step = _num(rule.deduction_step)
+            formula = (f'IF(AND(ISNUMBER({given}),ISNUMBER({findings})),IF(AND(COUNTIF({rng},{given})>0,'
+                       f'{ok_findings}),IF({findings}>={given}/{step},0,ROUND({given}-{step}*{findings},{digits})),'
+                       f'""),"")')
+            status = (f'IF(ISBLANK({given}),{fx.text(STATUS_SCORE)},IF(ISBLANK({findings}),{fx.text(STATUS_FINDINGS)},'
+                      f'IF(ISNUMBER({score}),"",IF(IF(ISNUMBER({given}),COUNTIF({rng},{given})>0,FALSE),'
+                      f'{fx.text(STATUS_FINDINGS_BAD)},{fx.text(STATUS_RULE)}))))')
+        else:
+            formula = fx.counted_score(given, [(None, rng)])
+            status = f'IF(ISBLANK({given}),{fx.text(STATUS_SCORE)},IF(ISNUMBER({score}),"",{fx.text(STATUS_RULE)}))'
+    sheet.put(score, Cell(formula=formula, style="calc", local_name=score_name(level, ind.id),
+                          blank=card.items[ind.id] if card.items[ind.id] is not None else "",
+                          number_format=NUMBER_FORMATS["score"]))
+    sheet.put(note, Cell(formula=status, style="status", blank=blank_status))
+
+
+def _fmt(x: Any, digits: int) -> str:
+    return "—" if not isinstance(x, (int, float)) or isinstance(x, bool) else f"{x:.{digits}f}"
+
+
+def _verdict(ok: Any) -> str:
+    return "数据不全" if ok is None else ("达标" if ok else "未达标")
+
+
+def _decline_note(unit: ReviewUnit, metric: str) -> str:
+    d = unit.decline.get(metric, {})
+    return f"变化率 {_fmt(d.get('chg'), 2)}%，目标 ≤ {_fmt(d.get('target'), 2)}%：{_verdict(d.get('ok'))}（按单位数据重算，已锁定）"
+
+
+def _decline_block(sheet: SheetPlan, r: int, spec: Spec, unit: ReviewUnit, year: int) -> None:
+    sheet.put(f"A{r}", Cell("第一单元 强度指标下降率（按单位填报的两个年度数据重算，已锁定）", style="section"))
+    r += 1
+    for col, text in zip("ABDEFGH", ("编号", "指标", f"{year - 2}年", f"{year - 1}年", "变化率(%)", "目标(%)", "结果")):
+        sheet.put(f"{col}{r}", Cell(text, style="header"))
+    by_metric = {i.rule.metric: i for i in spec.indicators if i.rule.type == "computed_target"}
+    for intensity in spec.decline_intensities:
+        r += 1
+        d = unit.decline.get(intensity.key, {})
+        ind = by_metric.get(intensity.key)
+        sheet.put(f"A{r}", Cell(ind.id if ind else "", style="label"))
+        sheet.put(f"B{r}", Cell(f"{intensity.decline_label}（{intensity.unit}）", style="wrap"))
+        for col, key, fmt in (("D", "prev", "intensity"), ("E", "cur", "intensity"), ("F", "chg", "change"),
+                              ("G", "target", "change")):
+            sheet.put(f"{col}{r}", Cell(d.get(key), style="calc", number_format=NUMBER_FORMATS[fmt]))
+        sheet.put(f"H{r}", Cell(_verdict(d.get("ok")), style="status"))
+    sheet.put(f"A{r + 1}", Cell("变化率 = (本年 − 上年) ÷ 上年 × 100，保留两位小数；不高于目标即达标，"
+                                "达标的指标得该项分值。", style="note"))
+    sheet.merges.append(f"A{r + 1}:{C_COMMENT}{r + 1}")
+
+
+# ---------------------------------------------------------------- 总览
+
+def _overview_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], cards: Sequence[_Card], year: int,
+                    region: str | None, seed: int | str | None) -> SheetPlan:
+    sheet = SheetPlan(title=OVERVIEW, freeze=f"C{O_FIRST_ROW}",
+                      print_title_rows=f"{O_HEADER_ROW}:{O_HEADER_ROW}", landscape=True,
+                      widths={O_SEQ: 6, O_NAME: 36, O_CODE: 22, O_LEVEL: 12, O_REGION: 18, O_SELF: 10, O_TOTAL: 16,
+                              O_DONE: 8, O_TODO: 8, O_SPOT: 22, O_SHEET: 32})
+    sheet.put("A1", Cell(f"节约型机关复验评审总览（{year}年）：{reviewer.label}", style="title"))
+    sheet.merges.append(f"A1:{O_SHEET}1")
+    scope = f"{'、'.join(reviewer.covers)}单位" + (f"，限{region}" if region else "")
+    seed_text = f"抽查种子 {seed}" if seed is not None else "未指定抽查种子"
+    sheet.put("A2", Cell(f"范围：{scope}；共 {len(units)} 个单位；{seed_text}。点击「评分表」一列进入该单位的评分表。",
+                         style="note"))
+    sheet.merges.append(f"A2:{O_SHEET}2")
+    last = O_FIRST_ROW + len(units) - 1
+    totals = f"{O_TOTAL}{O_FIRST_ROW}:{O_TOTAL}{last}"
+    done_blank = sum(isinstance(c.card.total, float) for c in cards)
+    sheet.put(f"{O_NAME}3", Cell("已完成评审的单位（评审总分已算出）", style="label_total"))
+    sheet.put(f"{O_CODE}3", Cell(formula=f"COUNT({totals})", style="calc_total", blank=done_blank))
+    sheet.put(f"{O_LEVEL}3", Cell(f"/ {len(units)}", style="label"))
+    for col, text in zip("ABCDEFGHIJK", ("序号", "单位名称", "统一社会信用代码", "单位层级", "所属地区", "自评总分",
+                                         "评审总分", "已评", "未评", "实地抽查", "评分表")):
+        sheet.put(f"{col}{O_HEADER_ROW}", Cell(text, style="header"))
+    n = len(spec.indicators)
+    for i, (unit, c) in enumerate(zip(units, cards)):
+        r = O_FIRST_ROW + i
+        title = c.sheet.title
+        sheet.put(f"{O_SEQ}{r}", Cell(i + 1, style="unit"))
+        sheet.put(f"{O_NAME}{r}", Cell(unit.name, style="wrap"))
+        sheet.put(f"{O_CODE}{r}", Cell(unit.code, style="info_locked"))
+        sheet.put(f"{O_LEVEL}{r}", Cell(unit.level, style="unit"))
+        sheet.put(f"{O_REGION}{r}", Cell(unit.region, style="label"))
+        sheet.put(f"{O_SELF}{r}", Cell(unit.self_total, style="calc", number_format=NUMBER_FORMATS["score"]))
+        sheet.put(f"{O_TOTAL}{r}", Cell(formula=c.sheet.ref(c.total), style="calc_total", blank=c.card.total,
+                                        number_format=NUMBER_FORMATS["score"]))
+        sheet.put(f"{O_DONE}{r}", Cell(formula=f"{n}-{c.sheet.ref(c.missing)}", style="calc",
+                                       blank=n - c.card.missing))
+        sheet.put(f"{O_TODO}{r}", Cell(formula=c.sheet.ref(c.missing), style="calc", blank=c.card.missing))
+        sheet.put(f"{O_SPOT}{r}", Cell("、".join(unit.spot), style="label"))
+        sheet.put(f"{O_SHEET}{r}", Cell(title, style="label", link=f"'{title}'!A1"))
+        sheet.conditionals.append(Conditional(f"{O_TOTAL}{r}", f"NOT(ISNUMBER({O_TOTAL}{r}))", "warn"))
+    return sheet
+
+
+# ---------------------------------------------------------------- 说明, _meta
+
+def _guide_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], year: int, region: str | None,
+                 seed: int | str | None, spot_groups: Sequence[SpotCheckGroup], skipped: Sequence[str]) -> SheetPlan:
+    sheet = SheetPlan(title=GUIDE, widths={"A": 120})
+    deducting = [i for i in spec.indicators if i.rule.type in DEDUCTING]
+    awarded = "、".join(i.id for i in deducting if i.rule.type == "per_item_with_deduction")
+    lines = [
+        ("title", f"节约型机关复验评审包（{year}年复验）：{reviewer.label}"),
+        ("section", "本评审包"),
+        ("wrap", f"评审范围：{'、'.join(reviewer.covers)}单位" + (f"，限所属地区为「{region}」的单位" if region else "")
+                 + f"；共 {len(units)} 个单位，每个单位一张评分表。「{OVERVIEW}」列出全部单位、自评总分、评审总分和进度。"),
+        ("wrap", "单位信息、自评分和第一单元的下降率都按单位交回的工作簿重新计算，已锁定；只有蓝色单元格可填写。"),
+        ("section", "各级评审部门评审哪些单位"),
+    ]
+    for r in reviewers(spec):
+        lines.append(("wrap", f"{r.short}（{r.label}）：评审{'、'.join(r.covers)}单位"
+                              + ("（本评审包）" if r.key == reviewer.key else "")))
+    lines += [
+        ("wrap", "即按规格 assessment.toml 中评审部门的顺序，每级评审本级及以下各级的单位；上级评审部门用于资料审核、"
+                 "实地抽查和复核。生成时用 --region 可限定一个地区（地州市评审部门应限定为本地区）。"),
+        ("section", "怎么评"),
+        ("wrap", "1. 在每张评分表上填写评审人和评审日期。"),
+        ("wrap", "2. 逐项从下拉列表选择「评审给分」，只能选择评分规则允许的分值；第七单元两条路径的分值都可选择，"
+                 "单位自评时的选择列在该指标上方。"),
+        ("wrap", "3. 实地验收中「每存在1处扣x分」的指标（" + "、".join(i.id for i in deducting) + "）：填写「发现问题处数」"
+                 "（没有问题填0），评审得分由公式计算：满分（或所选奖励分）− 每处扣分 × 处数，不低于0。"
+                 + (f"其中 {awarded} 先选择奖励分再填写处数。" if awarded else "")),
+        ("wrap", "4. 第一单元按单位填报的两个年度能耗数据重算下降率并计分，已锁定；重算结果列在每张评分表的下方。"),
+        ("wrap", "5. 每项可在「评审意见」中写明理由。有未评分或不合规的指标时，单元小计和评审总分显示"
+                 f"「{MISSING_TEXT[0]}N{MISSING_TEXT[1]}」，不显示不完整的合计；「提示」一列说明每项缺什么。"),
+        ("section", "颜色"),
+        ("legend_input", "蓝色：由评审人填写"),
+        ("missing", "红色底：尚未填写"),
+        ("label", "白色：单位数据、说明和计算结果，已锁定"),
+        ("section", "实地抽查"),
+    ]
+    lines += [("wrap", line) for line in spot_check_method(seed, spec)]
+    for g in spot_groups:
+        lines.append(("wrap", f"{g.title}：{len(g.population)} 个单位，抽取 {len(g.sample)} 个"))
+    lines.append(("wrap", "抽中的单位在「总览」和评分表的「实地抽查」中标明；名单与 jieyue spot-check 用同一种子生成的相同。"))
+    lines.append(("section", "未纳入本评审包的单位"))
+    lines += [("wrap", line) for line in skipped] or [("wrap", "无")]
+    lines += [
+        ("section", "数据约定（供汇总读取）"),
+        ("wrap", "每张评分表都有同名的工作表级名称：rev_unit_code（统一社会信用代码）、"
+                 f"{score_name(reviewer.key, '2.1.1')}（各指标评审得分）、{total_name(reviewer.key)}（评审总分）等，"
+                 f"见 docs/review_names.csv；_meta 中 workbook_kind = {WORKBOOK_KIND}、review_level = {reviewer.key}。"),
+    ]
+    for r, (style, text) in enumerate(lines, start=1):
+        sheet.put(f"A{r}", Cell(text, style=style))
+    return sheet
+
+
+def _meta_sheet(spec: Spec, reviewer: Reviewer, year: int, preset: str, region: str | None,
+                seed: int | str | None) -> SheetPlan:
+    sheet = SheetPlan(title=META_SHEET, state="hidden", widths={"A": 20, "B": 70})
+    values = {"template_version": REVIEW_TEMPLATE_VERSION, "workbook_kind": WORKBOOK_KIND,
+              "review_level": reviewer.key, "review_region": region or None, "assessment_year": year,
+              "factor_preset": preset, "spec_digest": spec.digest,
+              "spot_check_seed": None if seed is None else str(seed)}
+    assert list(values) == [n for n, _, _ in META], "the _meta names and values must match review_names.META"
+    for r, (name, value) in enumerate(values.items(), start=1):
+        sheet.put(f"A{r}", Cell(name))
+        sheet.put(f"B{r}", Cell(value, name=name, style="info_locked"))
+    return sheet
