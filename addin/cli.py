@@ -157,6 +157,19 @@ def _addin_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review_pack(args: argparse.Namespace) -> int:
+    from .review_pack import run_review_pack
+    print("\n".join(run_review_pack(args.folder, args.level, args.output, region=args.region, seed=args.seed,
+                                     year=args.year, preset=args.preset)))
+    return 0
+
+
+def _spot_check(args: argparse.Namespace) -> int:
+    from .review_pack import run_spot_check
+    print("\n".join(run_spot_check(args.folder, args.seed, args.output, year=args.year, preset=args.preset)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jieyue", description="节约型机关创建与复验的电子表格工具")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
@@ -217,6 +230,25 @@ def build_parser() -> argparse.ArgumentParser:
                              help="写入加载项配置的 Python 完整路径（默认用 PATH 中的 python）")
     addin_build.add_argument("--show-console", action="store_true", help="运行时显示命令行窗口，便于查看出错信息")
     addin_build.set_defaults(run=_addin_build)
+
+    review = sub.add_parser("review-pack", help="为评审部门生成受保护的评审包：每个单位一张评分表，另有总览")
+    review.add_argument("folder", metavar="回收目录", help="存放交回工作簿的目录（含子目录）")
+    review.add_argument("--level", required=True, metavar="县市区|地州市|自治区",
+                        help="评审部门层级（县市区评审县市区级单位；地州市评审县市区级和地州市级；自治区评审全部）")
+    review.add_argument("--region", metavar="地区", help="只包括所属地区为此地区的单位（地州市评审部门填本地区）")
+    review.add_argument("--seed", type=int, metavar="N", help="实地抽查的随机种子：与 jieyue spot-check 相同时标出同样的单位")
+    review.add_argument("-o", "--output", required=True, metavar="评审包.xlsx", help="输出的评审包")
+    review.add_argument("--year", type=int, help="复验年度（默认按规格最新年度）")
+    review.add_argument("--preset", help="重算所用的系数预设（默认按规格）")
+    review.set_defaults(run=_review_pack)
+
+    spot = sub.add_parser("spot-check", help="按规格的比例和随机种子抽取实地抽查名单（可重做）")
+    spot.add_argument("folder", metavar="回收目录", help="存放交回工作簿的目录（含子目录）")
+    spot.add_argument("--seed", type=int, required=True, metavar="N", help="随机种子（整数，写在名单上，据此可重做）")
+    spot.add_argument("-o", "--output", required=True, metavar="抽查名单.xlsx", help="输出的抽查名单")
+    spot.add_argument("--year", type=int, help="复验年度（默认按规格最新年度）")
+    spot.add_argument("--preset", help="系数预设（默认按规格）")
+    spot.set_defaults(run=_spot_check)
     return parser
 
 
