@@ -528,7 +528,50 @@ def sheet_cells(data: bytes, part: str, refs: set[str], params: bool = False,
     return _parse_cells(data, part, lambda col, row: f"{col}{row}" in refs or (params and _param_cell(col, row)))
 
 
+def sheet_values(data: bytes, part: str, refs: set[str], params: bool = False, scan: bool = True,
+                 title: str = "") -> dict[str, "_Cell"]:
+    """As `sheet_cells`, but each cell as plain data (`_Cell`). A scanned cell in the common plain form
+    (`_QUICK_CELL`: no entity or character reference, no nested markup beyond `<f>` and `<v>`) is decoded
+    from its bytes; any other cut-out cell is parsed by defusedxml as before."""
+    if scan:
+        cut = _cut_cells(data, part, refs, params)
+        if cut is not None:
+            root_tag, fragments = cut
+            out: dict[str, _Cell] = {}
+            rest: dict[str, bytes] = {}
+            for ref, fragment in fragments.items():
+                quick = _quick_cell(fragment, f"{title}!{ref}")
+                if quick is None:
+                    rest[ref] = fragment
+                else:
+                    out[ref] = quick
+            if rest:
+                items = _fragments_root(root_tag, list(rest.values()), b"</worksheet>")
+                if items is None:
+                    return {ref: _cell(el, f"{title}!{ref}") for ref, el in
+                            _parse_cells(data, part, _wanted(refs, params)).items()}
+                out.update((ref, _cell(el, f"{title}!{ref}")) for ref, el in zip(rest, items))
+            return out
+    return {ref: _cell(el, f"{title}!{ref}") for ref, el in _parse_cells(data, part, _wanted(refs, params)).items()}
+
+
+def _wanted(refs: set[str], params: bool) -> Callable[[str, int], bool]:
+    return lambda col, row: f"{col}{row}" in refs or (params and _param_cell(col, row))
+
+
 def _scan_cells(data: bytes, part: str, refs: set[str], params: bool) -> dict[str, Element] | None:
+    cut = _cut_cells(data, part, refs, params)
+    if cut is None:
+        return None
+    root_tag, fragments = cut
+    if not fragments:
+        return {}
+    items = _fragments_root(root_tag, list(fragments.values()), b"</worksheet>")
+    return None if items is None else dict(zip(fragments, items))
+
+
+def _cut_cells(data: bytes, part: str, refs: set[str], params: bool) -> tuple[bytes, dict[str, bytes]] | None:
+    """(the part's root start tag, ref → the cut-out `<c>…</c>` bytes) when the part may be scanned, else None."""
     head = _scannable(data, part, b"worksheet")
     if head is None:
         return None
@@ -536,7 +579,7 @@ def _scan_cells(data: bytes, part: str, refs: set[str], params: bool) -> dict[st
     hi = data.find(b"</sheetData>", pos)
     if hi < 0:
         lo = data.find(b"<sheetData", pos)
-        return {} if lo >= 0 and _SELF_CLOSED.match(data, lo) and _plain(data, pos, lo) else None
+        return (root_tag, {}) if lo >= 0 and _SELF_CLOSED.match(data, lo) and _plain(data, pos, lo) else None
     if not _plain(data, pos, hi):
         return None
     lo = data.find(b"<sheetData", pos, hi)
@@ -544,7 +587,7 @@ def _scan_cells(data: bytes, part: str, refs: set[str], params: bool) -> dict[st
         return None
     starts: dict[str, int] = {}
     at = lo
-    for ref in sorted(refs, key=_ref_order):            # in document order: one pass through the part
+    for ref in _document_order(frozenset(refs)):        # in document order: one pass through the part
         s = _find_cell(data, ref, at, lo, hi)
         if s >= 0:
             starts[ref] = at = s
@@ -558,13 +601,10 @@ def _scan_cells(data: bytes, part: str, refs: set[str], params: bool) -> dict[st
                 if c >= 0:
                     starts.setdefault(f"{col}{row}", c)
             row += 1
-    if not starts:
-        return {}
-    fragments = [_cut(data, s, b"</c>", hi) for s in starts.values()]
-    if None in fragments:
+    fragments = {ref: _cut(data, s, b"</c>", hi) for ref, s in starts.items()}
+    if None in fragments.values():
         return None
-    items = _fragments_root(root_tag, fragments, b"</worksheet>")
-    return None if items is None else dict(zip(starts, items))
+    return root_tag, fragments
 
 
 def _find_cell(data: bytes, ref: str, at: int, lo: int, hi: int) -> int:
@@ -600,6 +640,41 @@ def _parse_cells(data: bytes, part: str, want: Callable[[str, int], bool]) -> di
             if want(col, rr):
                 out.setdefault(f"{col}{rr}", c)
     return out
+
+
+@lru_cache(maxsize=64)
+def _document_order(refs: frozenset[str]) -> tuple[str, ...]:
+    """The refs by row, then column (files from one template ask for the same refs: sorted once)."""
+    return tuple(sorted(refs, key=_ref_order))
+
+
+# A cell as LibreOffice, openpyxl and Excel write it in the common case: `r` first, plain attributes, an optional
+# `<f>` (its text may hold the predefined entities; only its presence matters) and an optional `<v>` whose
+# text has no markup and no reference at all. Anything else is parsed by defusedxml.
+_QUICK_CELL = re.compile(
+    rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?P<attrs>(?:\s+[A-Za-z]+="[^"<&]*")*)\s*'
+    rb'(?:/>|>(?P<f><f(?:\s+[A-Za-z]+="[^"<&]*")*\s*(?:/>|>(?:[^<&]|&(?:amp|lt|gt|quot|apos);)*</f>))?'
+    rb'(?:<v>(?P<v>[^<&\r]*)</v>|(?P<ev><v/>))?</c>)\Z')
+_TYPE_ATTR = re.compile(rb'\st="([^"]*)"')
+
+
+def _quick_cell(fragment: bytes, where: str) -> "_Cell | None":
+    """One plain `<c>` decoded from its bytes, exactly as `_cell` would from the parsed element; None when the
+    fragment is not in the plain form (inline strings, references in the value, whitespace between elements)."""
+    m = _QUICK_CELL.match(fragment)
+    if m is None:
+        return None
+    attrs = m.group("attrs")
+    t_match = _TYPE_ATTR.search(attrs) if attrs else None
+    t = (t_match.group(1).decode("ascii", "replace") if t_match else "") or "n"
+    if t == "inlineStr":
+        return None
+    raw = m.group("v")
+    text = raw.decode("utf-8") if raw is not None else None
+    has_v = raw is not None or m.group("ev") is not None
+    c = _Cell(formula=m.group("f") is not None)
+    c.cached = c.formula and has_v and (bool(text) or t == "str")
+    return _typed(c, t, text, where)
 
 
 def _ref_order(ref: str) -> tuple[int, int]:
@@ -659,10 +734,24 @@ def _scan_strings(data: bytes, part: str, indices: set[int]) -> dict[int, str] |
             return None
         fragments.append(fragment)
         found.append(i)
-    if not fragments:
-        return {}
-    items = _fragments_root(root_tag, fragments, b"</sst>")
-    return None if items is None else {i: _text_of(el) for i, el in zip(found, items)}
+    out: dict[int, str] = {}
+    rest = []
+    for i, fragment in zip(found, fragments):
+        m = _QUICK_STRING.match(fragment)
+        if m is None:
+            rest.append((i, fragment))
+        else:
+            out[i] = _unescape(m.group(1).decode("utf-8"))
+    if rest:
+        items = _fragments_root(root_tag, [f for _, f in rest], b"</sst>")
+        if items is None:
+            return None
+        out.update((i, _text_of(el)) for (i, _), el in zip(rest, items))
+    return out
+
+
+# A shared string as one plain run (`<si><t>…</t></si>`), its text without markup or references.
+_QUICK_STRING = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<&\r]*)</t></si>\Z')
 
 
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -740,9 +829,8 @@ class Workbook:
         cells: dict[str, dict[str, _Cell]] = {}
         for title, refs in wanted.items():
             part = self.sheet_parts[title]
-            elements = sheet_cells(self.package.read(part), part, refs, with_params and title == PARAMS_SHEET,
-                                   self.scan)
-            cells[title] = {ref: _cell(el, f"{title}!{ref}") for ref, el in elements.items()}
+            cells[title] = sheet_values(self.package.read(part), part, refs, with_params and title == PARAMS_SHEET,
+                                        self.scan, title)
         self._resolve_strings(cells)
 
         ex = Extracted()
@@ -842,6 +930,11 @@ def _cell(el: Element, where: str) -> _Cell:
         is_ = el.find(T_IS)
         c.value = (_text_of(is_) or None) if is_ is not None else None
         return c
+    return _typed(c, t, text, where)
+
+
+def _typed(c: _Cell, t: str, text: str | None, where: str) -> _Cell:
+    """The value of a cell of type `t` whose `<v>` holds `text` (None: no `<v>`)."""
     if text is None or text == "":
         return c                                         # blank (a formula's "" result is cached as blank)
     if t == "s":
