@@ -339,7 +339,7 @@ def spot_check_method(seed: int | str | None, spec: Spec | None = None) -> list[
         f"比例（规格 assessment.toml [spot_check]）：各地区的{county}单位抽查不低于 {sc.prefecture_over_county:.0%}"
         f"（{_short(levels['prefecture'].label)}抽查）；全区全部单位抽查不低于 {sc.region_over_all:.0%}"
         f"（{_short(levels['region'].label)}抽查）。抽取数 = 比例 × 单位数，{rounding}。",
-        "方法：把一个范围内单位的统一社会信用代码去重后按文本排序，用 Python 标准库 "
+        "方法：把一个范围内单位的统一社会信用代码去重后按字符顺序排序（数字在字母之前，如 Python 的 sorted），用 Python 标准库 "
         f"random.Random(\"{seed if seed is not None else '种子'}\").sample(代码列表, 抽取数) 抽取，结果按代码排序"
         "（jieyue 的 udfs.ranking.spot_check_sample）；每个范围都用同一个种子。同样的单位和种子总是得到同样的名单。",
         "抽查总体：回收目录中已汇总的全部单位（同一单位多次报送只算一次；含有错误、未纳入评审包的单位也在内）。",
