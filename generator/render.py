@@ -9,12 +9,14 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from copy import copy
 from typing import Any, Mapping
 from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -78,9 +80,9 @@ CONDITIONAL = {
 def render_workbook(plan: WorkbookPlan, unit: Mapping[str, Any] | None = None) -> bytes:
     """The workbook as .xlsx bytes. With `unit`, the 单位信息 cells it names are filled in and locked."""
     wb = Workbook()
-    _register_styles(wb)
+    styles = _register_styles(wb)
     for sheet_plan in plan.sheets:
-        _sheet(wb, sheet_plan, unit or {})
+        _sheet(wb, sheet_plan, unit or {}, styles)
     for name, (sheet, ref) in plan.named().items():
         wb.defined_names[name] = DefinedName(name, attr_text=sheet.ref(ref))
     for sheet in plan.sheets:
@@ -95,21 +97,26 @@ def render_workbook(plan: WorkbookPlan, unit: Mapping[str, Any] | None = None) -
     return _write_cached_values(buffer.getvalue(), plan)
 
 
-def _register_styles(wb: Workbook) -> None:
+def _register_styles(wb: Workbook) -> dict[str, StyleArray]:
     """Give every named style its style id up front, in a fixed order, on a scratch sheet that is then
     removed: a personalised file (locked unit cells) then differs from the blank template only in those
-    cells, not in style ids shifted by first use."""
+    cells, not in style ids shifted by first use. Returns each style's registered ids, which cells then copy:
+    setting font, fill, border … one by one hashes every style object again, per cell (most of the time of a
+    review pack with hundreds of scorecards)."""
     scratch = wb.active
-    for row, style in enumerate(STYLES.values(), start=1):
+    registered = {}
+    for row, (key, style) in enumerate(STYLES.items(), start=1):
         cell = scratch.cell(row, 1)
         for attr, v in style.items():
             if v is not None:
                 setattr(cell, attr, v)
         cell.style_id           # registers the combination (cellXfs entry) now, not at first use on save
+        registered[key] = copy(cell._style)
     wb.remove(scratch)
+    return registered
 
 
-def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any]) -> None:
+def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mapping[str, StyleArray]) -> None:
     ws = wb.create_sheet(plan.title)
     validations: dict[Validation, list[str]] = {}
     for ref, cell in plan.cells.items():
@@ -119,9 +126,7 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any]) -> None:
             value, style_name = unit[cell.name], "info_locked"
         target = ws[ref]
         target.value = "=" + cell.formula if cell.formula else value
-        for attr, v in STYLES[style_name].items():
-            if v is not None:
-                setattr(target, attr, v)
+        target._style = copy(styles[style_name])
         if cell.number_format:
             target.number_format = cell.number_format
         if cell.link:
