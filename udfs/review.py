@@ -134,8 +134,8 @@ def award_values(indicator: Indicator) -> tuple[float, ...]:
 
 
 def given_values(indicator: Indicator) -> tuple[float, ...]:
-    """The values the reviewer may choose for an indicator: the award for per_item_with_deduction, the legal
-    scores (alternatives: both paths) for the others; none for deduction and unit 1 (computed)."""
+    """评审人可选的分值：per_item_with_deduction 为奖励分，其余为评分规则允许的分值（第七单元两条路径的并集）；
+    deduction（只填处数）和第一单元（重算）没有可选分值。"""
     rule = indicator.rule.type
     if rule in ("computed_target", "deduction"):
         return ()
@@ -185,7 +185,7 @@ def _blank(value: Any) -> bool:
 
 def item_status(indicator: Indicator, given: Any = None, findings: Any = None, recomputed: Any = None,
                 spec: Spec | None = None) -> str:
-    """The 提示 text of one indicator row: what is still missing or wrong, "" when the item counts."""
+    """一项指标的「提示」：缺什么或哪里不合规（请评分、请填写发现问题处数……），已计分时为空文本。"""
     rule = indicator.rule.type
     if rule == "computed_target":
         return STATUS_RECOMPUTED if item_score(indicator, recomputed=recomputed, spec=spec) is not None \
