@@ -24,6 +24,8 @@ _WIDE = Context(prec=400)
 
 def as_number(value: Any) -> Number:
     """`value` as a float if a worksheet would treat it as a number, else None (blank)."""
+    if type(value) is float:            # the common case, without the slower checks against abstract types
+        return value if math.isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, (Real, Decimal, np.number)) or isinstance(value, np.bool_):
         return None
     try:

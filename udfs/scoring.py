@@ -64,11 +64,9 @@ def legal_values(indicator: Indicator | str, selector: str | None = None, spec: 
 def counted_score(indicator: Indicator, score: Any, selector: str | None = None,
                   spec: Spec | None = None) -> float | None:
     """The score as it counts toward totals: a legal value, else None (blank, text or not allowed by the rule)."""
-    spec = spec or load_spec()
     x = as_number(score)
-    if x is None or round_excel(x, spec.precision.score) != x:   # 1.004 is not 1: only listed values count
-        return None
-    return x if x in legal_values(indicator, selector) else None
+    # Exact membership: 1.004 is not 1 — only the listed values count (each is already at the score precision).
+    return x if x is not None and x in legal_values(indicator, selector) else None
 
 
 def counted_array(indicator: Indicator, scores: np.ndarray, selectors: Sequence[Any] | None = None,
@@ -92,14 +90,14 @@ def validate_score(indicator: Indicator | str, score: Any, selector: str | None 
                    spec: Spec | None = None) -> str | None:
     """None if the score is legal; otherwise a Chinese message saying what to enter instead."""
     ind = indicator if isinstance(indicator, Indicator) else (spec or load_spec()).indicator(indicator)
+    if counted_score(ind, score, selector) is not None:
+        return None
     allowed = "、".join(f"{v:g}" for v in legal_values(ind, selector))
     if score is None or (isinstance(score, str) and not score.strip()):
         return f"指标 {ind.id} 尚未评分：请从 {allowed} 中选择"
     if as_number(score) is None:
         return f"指标 {ind.id} 的自评分「{score}」不是数字：请从 {allowed} 中选择"
-    if counted_score(ind, score, selector) is None:
-        return f"指标 {ind.id} 的自评分 {score} 不符合评分规则：只能是 {allowed}"
-    return None
+    return f"指标 {ind.id} 的自评分 {score} 不符合评分规则：只能是 {allowed}"
 
 
 def decline_score(indicator: Indicator, met: bool | None) -> float | None:

@@ -6,6 +6,7 @@ answer look-ups (by key, by id) so that callers never walk raw TOML.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping
 
@@ -333,7 +334,7 @@ class Spec:
         """Rows that carry 标准煤 and 碳排放 figures (energy rows and their 公务用车 sub-rows)."""
         return tuple(i for i in self.items if i.factor_of)
 
-    @property
+    @cached_property            # asked per unit and per indicator in a run: computed once (the spec is frozen)
     def indicators(self) -> tuple[Indicator, ...]:
         return tuple(i for u in self.units for i in u.indicators)
 
@@ -343,7 +344,7 @@ class Spec:
                 return ind
         raise KeyError(indicator_id)
 
-    @property
+    @cached_property
     def decline_intensities(self) -> tuple[Intensity, ...]:
         """The four intensities of the decline table, in the deck's column order."""
         order = ("energy_per_capita", "energy_per_area", "water_per_capita", "co2_per_area")
