@@ -10,15 +10,13 @@ texts such as 「请填写用能人数」, blanks elsewhere — never a misleadi
 """
 from __future__ import annotations
 
-from openpyxl.utils import get_column_letter
-
 from workbook_templates import SLOTS, Spec, load_spec
 
 import udfs
 from udfs.scoring import legal_values
 
 from . import formulas as fx
-from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan
+from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan, column_letter
 
 TEMPLATE_VERSION = "1.0"
 """The layout version: bump it when a cell moves or a formula changes, so returned files can be recognised."""
@@ -117,7 +115,7 @@ def _params_sheet(spec: Spec, preset: str, grid: str, title: str) -> _Params:
         paths = [p_.when for p_ in ind.rule.paths] + [None] if ind.rule.type == "alternatives" else [None]
         for when in paths:
             values = legal_values(ind, when)
-            letter = get_column_letter(col)
+            letter = column_letter(col)
             sheet.put(f"{letter}1", Cell(ind.id + (f"（{when}）" if when else "")))
             for r, v in enumerate(values, start=2):
                 sheet.put(f"{letter}{r}", Cell(v))

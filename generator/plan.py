@@ -99,3 +99,12 @@ class WorkbookPlan:
 
     def sheet(self, title: str) -> SheetPlan:
         return next(s for s in self.sheets if s.title == title)
+
+
+def column_letter(n: int) -> str:
+    """The letters of the 1-based column `n`: 1 → A, 27 → AA."""
+    out = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out

@@ -50,6 +50,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _defused_fromstring
 
 from generator.layout import TEMPLATE_VERSION, sheet_names
+from generator.plan import column_letter
 from udfs.intake import Extracted, Finding
 from workbook_templates import Spec
 
@@ -636,7 +637,7 @@ def _parse_cells(data: bytes, part: str, want: Callable[[str, int], bool]) -> di
                 col_no = _col_number(col)
             else:
                 col_no += 1
-                col, rr = _col_letters(col_no), row_no
+                col, rr = column_letter(col_no), row_no
             if want(col, rr):
                 out.setdefault(f"{col}{rr}", c)
     return out
@@ -652,10 +653,9 @@ def _document_order(refs: frozenset[str]) -> tuple[str, ...]:
 # `<f>` (its text may hold the predefined entities; only its presence matters) and an optional `<v>` whose
 # text has no markup and no reference at all. Anything else is parsed by defusedxml.
 _QUICK_CELL = re.compile(
-    rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?P<attrs>(?:\s+[A-Za-z]+="[^"<&]*")*)\s*'
-    rb'(?:/>|>(?P<f><f(?:\s+[A-Za-z]+="[^"<&]*")*\s*(?:/>|>(?:[^<&]|&(?:amp|lt|gt|quot|apos);)*</f>))?'
+    rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?:\s+(?:t="(?P<t>[^"<&]*)"|[A-Za-z]+="[^"<&]*"))*\s*'
+    rb'(?:/>|>(?P<f><f(?:\s+[A-Za-z]+="[^"<&]*")*\s*(?:/>|>[^<&]*(?:&(?:amp|lt|gt|quot|apos);[^<&]*)*</f>))?'
     rb'(?:<v>(?P<v>[^<&\r]*)</v>|(?P<ev><v/>))?</c>)\Z')
-_TYPE_ATTR = re.compile(rb'\st="([^"]*)"')
 
 
 def _quick_cell(fragment: bytes, where: str) -> "_Cell | None":
@@ -664,16 +664,14 @@ def _quick_cell(fragment: bytes, where: str) -> "_Cell | None":
     m = _QUICK_CELL.match(fragment)
     if m is None:
         return None
-    attrs = m.group("attrs")
-    t_match = _TYPE_ATTR.search(attrs) if attrs else None
-    t = (t_match.group(1).decode("ascii", "replace") if t_match else "") or "n"
+    t_raw = m.group("t")
+    t = (t_raw.decode("ascii", "replace") if t_raw else "") or "n"
     if t == "inlineStr":
         return None
     raw = m.group("v")
     text = raw.decode("utf-8") if raw is not None else None
-    has_v = raw is not None or m.group("ev") is not None
     c = _Cell(formula=m.group("f") is not None)
-    c.cached = c.formula and has_v and (bool(text) or t == "str")
+    c.cached = c.formula and (raw is not None or m.group("ev") is not None) and (bool(text) or t == "str")
     return _typed(c, t, text, where)
 
 
@@ -687,14 +685,6 @@ def _col_number(letters: str) -> int:
     for ch in letters:
         n = n * 26 + ord(ch) - 64
     return n
-
-
-def _col_letters(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def shared_strings(data: bytes, part: str, indices: set[int], scan: bool = True) -> dict[int, str]:
