@@ -39,7 +39,7 @@ import pytest
 import udfs
 from addin import cli
 from addin.consolidate import run as run_module
-from addin.consolidate.model import CONSOLIDATED, REJECTED, SKIPPED
+from addin.consolidate.model import CONSOLIDATED, REJECTED, SKIPPED, StoredFigures
 from addin.consolidate.read import skip_reason
 from addin.consolidate.report import BLOCKED, VALID, content, dumps
 from addin.consolidate.run import DUPLICATE_RULE, consolidate, ledger_path, read_roster_entries
@@ -518,6 +518,34 @@ def test_ledger_rereads_only_new_and_changed_files(result, personaliser, tmp_pat
     assert reads.paths == [] and "删除" not in stdout
     assert summary.read_bytes() == fresh_summary.read_bytes()
     assert report.read_bytes() == fresh_report.read_bytes()
+
+
+def test_a_file_whose_mtime_alone_changed_is_not_read_again(result, tmp_path, monkeypatch):
+    """Copying a folder resets every mtime: the ledger then compares SHA-256 and reuses what it knows."""
+    folder = tmp_path / "回收目录副本"
+    shutil.copytree(result.folder, folder)
+    summary, report = tmp_path / "汇总.xlsx", tmp_path / "报告.json"
+    rc, _, err = run_cli(*consolidate_args(folder, result.roster, summary, report))
+    assert rc == 0, err
+    first = report.read_bytes()
+    touched = folder / GOOD[0].path
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    reads = Reads(monkeypatch)
+    rc, _, err = run_cli(*consolidate_args(folder, result.roster, summary, report))
+    assert rc == 0, err
+    assert reads.paths == [] and report.read_bytes() == first
+    db = sqlite3.connect(ledger_path(summary))         # the new mtime is recorded: next time no hashing either
+    (mtime,) = db.execute("SELECT mtime_ns FROM files WHERE path=?", (GOOD[0].path,)).fetchone()
+    db.close()
+    assert mtime == touched.stat().st_mtime_ns
+
+
+def test_stored_figures_decode_on_first_use_and_compare_as_dicts():
+    stored = StoredFigures('{"self_total":81.5,"self_pass":true,"cur_people":null}')
+    assert stored._data is None
+    assert stored["self_total"] == 81.5 and stored.get("missing") is None
+    assert stored == {"self_total": 81.5, "self_pass": True, "cur_people": None}
+    assert dict(stored) == {**stored}
 
 
 def test_a_ledger_of_an_older_format_is_emptied_and_every_file_read(result, tmp_path, monkeypatch):

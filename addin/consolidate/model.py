@@ -5,8 +5,9 @@ seen = consolidated + rejected + skipped always holds.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Mapping
 
 from udfs.intake import Finding
 
@@ -19,8 +20,40 @@ class Rendered:
     """A consolidated file's figures rendered once, in the process that read the file, and kept in the ledger:
     the outputs join these instead of rendering every unit again on every run."""
 
-    figures_json: str                  # '"inputs":{…},"meta":{…},"results":{…}': part of its JSON report entry
-    summary_cells: str                 # its figures' cells in 汇总 (`summary.unit_cells`)
+    inputs_json: str                   # the inputs as the JSON report writes them (`report.JSON_OPTIONS`)
+    results_json: str                  # the recomputed figures, likewise
+    summary_cells: str                 # the figures' cells in 汇总 (`summary.unit_cells`)
+
+
+class StoredFigures(Mapping[str, Any]):
+    """Inputs or results kept as JSON text in the ledger, decoded the first time a value is asked for: a
+    re-run over thousands of unchanged files decodes only what it uses."""
+
+    __slots__ = ("text", "_data")
+
+    def __init__(self, text: str):
+        self.text = text
+        self._data: dict[str, Any] | None = None
+
+    def _decoded(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self.text)
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._decoded()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._decoded().get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __repr__(self) -> str:
+        return f"StoredFigures({self.text[:40]}…)"
 
 
 @dataclass
@@ -32,8 +65,8 @@ class FileOutcome:
     findings: list[Finding] = field(default_factory=list)
     unit: dict[str, Any] = field(default_factory=dict)     # unit_name, unit_code, unit_level, unit_region as read
     meta: dict[str, Any] = field(default_factory=dict)     # template_version, assessment_year, factor_preset, spec_digest
-    inputs: dict[str, Any] = field(default_factory=dict)   # clean inputs (consolidated files)
-    results: dict[str, Any] = field(default_factory=dict)  # recomputed figures, udfs.evaluate (consolidated files)
+    inputs: Mapping[str, Any] = field(default_factory=dict)   # clean inputs (consolidated files)
+    results: Mapping[str, Any] = field(default_factory=dict)  # recomputed figures, udfs.evaluate (consolidated)
     blocking: bool = False             # has a 错误 finding: not ranked
     used: bool = True                  # False for the file not chosen among duplicates
     skip_reason: str = ""

@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from workbook_templates import Spec, load_spec
 
-from .model import CONSOLIDATED, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome, RosterEntry
+from .model import (CONSOLIDATED, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome, Rendered,
+                    RosterEntry)
 
 UNIT_FIELDS = ("unit_name", "unit_code", "unit_level", "unit_region")
 
@@ -193,13 +194,21 @@ JSON_OPTIONS = {"ensure_ascii": False, "sort_keys": True, "separators": (",", ":
 """Deterministic, compact JSON: sorted keys, Chinese as is; NaN or inf is an error, never written."""
 
 FIGURE_KEYS = ("inputs", "meta", "results")
-"""A unit's per-file figures in its report entry: adjacent in sorted key order, so they can be written as one
-fragment rendered where the file was read (`figures_json`, kept in the ledger as `Rendered.figures_json`)."""
+"""A unit's per-file figures in its report entry: adjacent in sorted key order, so they are written as one
+fragment — from the figures rendered where the file was read (`Rendered`), when there are."""
 
 
-def figures_json(inputs: dict[str, Any], meta: dict[str, Any], results: dict[str, Any]) -> str:
+def to_json(value: Any) -> str:
+    """`value` as the report writes it (`JSON_OPTIONS`)."""
+    return json.dumps(value, **JSON_OPTIONS)
+
+
+def figures_json(inputs: Mapping[str, Any], meta: Mapping[str, Any], results: Mapping[str, Any],
+                 rendered: Rendered | None = None) -> str:
     """'"inputs":{…},"meta":{…},"results":{…}' exactly as `dumps` writes them inside a unit's entry."""
-    return json.dumps(dict(zip(FIGURE_KEYS, (inputs, meta, results))), **JSON_OPTIONS)[1:-1]
+    if rendered is not None:
+        return f'"inputs":{rendered.inputs_json},"meta":{to_json(meta)},"results":{rendered.results_json}'
+    return to_json({"inputs": dict(inputs), "meta": dict(meta), "results": dict(results)})[1:-1]
 
 
 def dumps(data: dict[str, Any]) -> str:
@@ -247,5 +256,5 @@ def write_report(run: ConsolidationRun, path: str | Path, spec: Spec | None = No
     from generator.personalise import write_atomically
     if data is None:
         data = content(run, spec)  # checks the accounting first: an unbalanced run writes nothing
-    figures = [f.rendered.figures_json if f.rendered else None for f in run.units]
+    figures = [figures_json(f.inputs, f.meta, f.results, f.rendered) if f.rendered else None for f in run.units]
     write_atomically(path, lambda out: _dump(data, out, figures))

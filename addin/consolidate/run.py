@@ -11,8 +11,11 @@
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sqlite3
+from stat import S_ISLNK
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
@@ -24,9 +27,9 @@ from udfs.unit_code import normalize_unit_code
 from workbook_templates import Spec, load_spec
 
 from .model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup, FileOutcome, Rendered,
-                    RosterEntry)
+                    RosterEntry, StoredFigures)
 from .read import read_returned, skip_reason
-from .report import figures_json
+from .report import to_json
 from .summary import unit_cells
 
 PARALLEL_FROM = 40
@@ -52,21 +55,26 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
     preset = spec.preset(preset).id
     run_key = f"{year}|{preset}|{spec.digest}|{TEMPLATE_VERSION}"
 
-    paths = sorted((p for p in folder.rglob("*") if p.is_file() or p.is_symlink()), key=lambda p: p.as_posix())
-    stats = {p: p.lstat() for p in paths}
+    stats = _walk(folder)
+    paths = sorted(stats, key=lambda p: p.as_posix())
     own = {Path(o).resolve() for o in outputs}
     own |= {o.with_name(o.name + "-journal") for o in own}
+    own_names = {o.name for o in own}
     known = _Ledger(ledger, run_key) if ledger else None
     outcomes: dict[Path, FileOutcome] = {}
     to_read: list[Path] = []
+    touched: set[str] = set()
     for p in paths:
         rel = p.relative_to(folder).as_posix()
-        reason = ("本次汇总的输出文件" if p.resolve() in own
-                  else "符号链接：请放入文件本身" if p.is_symlink() else skip_reason(p))
+        reason = ("本次汇总的输出文件" if p.name in own_names and p.resolve() in own
+                  else "符号链接：请放入文件本身" if S_ISLNK(stats[p].st_mode) else skip_reason(p))
         if reason:
             outcomes[p] = FileOutcome(path=rel, size=stats[p].st_size, sha256="", status=SKIPPED, skip_reason=reason)
         elif known and (cached := known.outcome(rel, stats[p].st_size, stats[p].st_mtime_ns)):
             outcomes[p] = cached
+        elif known and (cached := known.same_content(rel, p, stats[p].st_size)):
+            outcomes[p] = cached
+            touched.add(rel)                             # recorded again with its new mtime
         else:
             to_read.append(p)
 
@@ -92,10 +100,25 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
     if known:
         seen = {f.path for f in run.files}
         run.disappeared = known.gone(seen)
-        fresh = [f for f in run.files if f.path in reread or f.status == SKIPPED]
+        fresh = [f for f in run.files if f.path in reread or f.path in touched or f.status == SKIPPED]
         stat = {outcomes[p].path: (stats[p].st_size, stats[p].st_mtime_ns) for p in paths}
         run.on_written = lambda: known.record(fresh, run.disappeared, stat)
     return run
+
+
+def _walk(folder: Path) -> dict[Path, os.stat_result]:
+    """Every file (and symbolic link) under `folder`, recursively, with its lstat — one scandir per folder
+    (links to folders are not followed)."""
+    found: dict[Path, os.stat_result] = {}
+    pending = [folder]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    pending.append(Path(e.path))
+                elif e.is_file(follow_symlinks=False) or e.is_symlink():
+                    found[Path(e.path)] = e.stat(follow_symlinks=False)
+    return found
 
 
 def _map(fn, jobs: list, workers: int) -> Iterable:
@@ -142,7 +165,7 @@ def _process_chunk(jobs: list[tuple[str, str, int, str]]) -> list[FileOutcome]:
 
 def render_figures(f: FileOutcome, spec: Spec) -> Rendered:
     """The file's figures as the outputs show them — rendered here, in the worker, once per file read."""
-    return Rendered(figures_json(f.inputs, f.meta, f.results), unit_cells(f.inputs, f.results, spec))
+    return Rendered(to_json(f.inputs), to_json(f.results), unit_cells(f.inputs, f.results, spec))
 
 
 def _resolve_duplicates(run: ConsolidationRun, mtimes: dict[str, int]) -> None:
@@ -179,12 +202,13 @@ def _match_roster(run: ConsolidationRun, roster: list[RosterEntry]) -> None:
 # ---------------------------------------------------------------- the ledger
 
 class _Ledger:
-    """What each file was last time: re-runs read only new or changed files (same size and mtime = same file).
+    """What each file was last time: re-runs read only new or changed files. A file is unchanged when its size
+    and mtime are, or — when only the mtime changed, as after copying a folder — when its SHA-256 is.
 
     Each row keeps the file's outcome (small JSON) and its rendered figures (`Rendered`): a re-run reuses them
     as they are, so the outputs cost little more than joining text for the files that did not change."""
 
-    FORMAT = 2
+    FORMAT = 3
     """Bumped when a row's layout changes: a ledger of another format is emptied, and every file read again."""
 
     def __init__(self, path: str | Path, run_key: str):
@@ -197,17 +221,29 @@ class _Ledger:
         self.db.execute("""CREATE TABLE IF NOT EXISTS files (
             path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT, unit_code TEXT,
             template_version TEXT, status TEXT, findings INTEGER, run_key TEXT, outcome TEXT,
-            figures_json TEXT, summary_cells TEXT, checked_at TEXT DEFAULT CURRENT_TIMESTAMP)""")
+            inputs_json TEXT, results_json TEXT, summary_cells TEXT, checked_at TEXT DEFAULT CURRENT_TIMESTAMP)""")
         # One query for all rows: a re-run over thousands of files looks each one up in memory.
         self.known = {row[0]: row[1:] for row in self.db.execute(
-            "SELECT path, size, mtime_ns, outcome, figures_json, summary_cells FROM files WHERE run_key=?",
-            (run_key,))}
+            "SELECT path, size, mtime_ns, sha256, outcome, inputs_json, results_json, summary_cells FROM files"
+            " WHERE run_key=?", (run_key,))}
 
     def outcome(self, path: str, size: int, mtime_ns: int) -> FileOutcome | None:
+        """The file's outcome last time, if its size and mtime are unchanged."""
         row = self.known.get(path)
         if row is None or row[0] != size or row[1] != mtime_ns:
             return None
-        return _outcome_from_json(*row[2:])
+        return _outcome_from_row(*row[3:])
+
+    def same_content(self, path: str, file: Path, size: int) -> FileOutcome | None:
+        """The file's outcome last time, if its bytes are unchanged (only its mtime moved)."""
+        row = self.known.get(path)
+        if row is None or row[0] != size or not row[2]:
+            return None
+        try:
+            digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        except OSError:
+            return None                                  # read it properly: the reader reports the problem
+        return _outcome_from_row(*row[3:]) if digest == row[2] else None
 
     def gone(self, seen: set[str]) -> list[str]:
         """Files the ledger knew that are not in the folder any more."""
@@ -220,12 +256,16 @@ class _Ledger:
             self.db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
             self.db.executemany(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, sha256, unit_code, template_version, status,"
-                " findings, run_key, outcome, figures_json, summary_cells) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " findings, run_key, outcome, inputs_json, results_json, summary_cells)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(f.path, *stat[f.path], f.sha256, f.code, str(f.meta.get("template_version") or ""), f.status,
-                  len(f.findings), self.run_key, _outcome_to_json(f),
-                  f.rendered.figures_json if f.rendered else None,
-                  f.rendered.summary_cells if f.rendered else None) for f in files])
+                  len(f.findings), self.run_key, _outcome_to_json(f), *_rendered_columns(f)) for f in files])
         self.db.close()
+
+
+def _rendered_columns(f: FileOutcome) -> tuple[str | None, str | None, str | None]:
+    r = f.rendered
+    return (r.inputs_json, r.results_json, r.summary_cells) if r else (None, None, None)
 
 
 _FIGURES = ("inputs", "results", "rendered")
@@ -233,7 +273,7 @@ _FIGURES = ("inputs", "results", "rendered")
 
 def _outcome_to_json(f: FileOutcome) -> str:
     # Shallow on purpose (dataclasses.asdict deep-copies every value: ~1 ms a file on the main process). The
-    # figures are stored once, as rendered (`figures_json` holds inputs and results).
+    # figures are stored once, as rendered.
     d = {k: getattr(f, k) for k in FileOutcome.__dataclass_fields__ if k not in _FIGURES}
     d["used"] = True        # duplicates and roster matches are resolved afresh on every run
     d["findings"] = [{"code": x.code, "message": x.message, "name": x.name, "cell": x.cell}
@@ -241,14 +281,13 @@ def _outcome_to_json(f: FileOutcome) -> str:
     return json.dumps(d, ensure_ascii=False)
 
 
-def _outcome_from_json(text: str, figures: str | None, cells: str | None) -> FileOutcome:
+def _outcome_from_row(text: str, inputs: str | None, results: str | None, cells: str | None) -> FileOutcome:
     d = json.loads(text)
     d["findings"] = [Finding(**x) for x in d["findings"]]
     f = FileOutcome(**d)
-    if figures is not None and cells is not None:
-        stored = json.loads("{" + figures + "}")
-        f.inputs, f.results = stored["inputs"], stored["results"]
-        f.rendered = Rendered(figures, cells)
+    if inputs is not None and results is not None and cells is not None:
+        f.inputs, f.results = StoredFigures(inputs), StoredFigures(results)
+        f.rendered = Rendered(inputs, results, cells)
     return f
 
 

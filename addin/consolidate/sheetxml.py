@@ -31,8 +31,13 @@ SUMMARY_LEVEL = 6
 """Deflate level of the spliced sheet: zlib's default, the level XlsxWriter's other parts get."""
 
 
+_PLAIN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f&<>]|_x|^\s|\s$")
+
+
 def text_cell(value: str, style: int) -> str:
     """An inline-string cell, escaped as XlsxWriter escapes it."""
+    if not value or _PLAIN_TEXT.search(value) is None:      # most text: nothing to escape
+        return f'<c s="{style}" t="inlineStr"><is><t>{value}</t></is></c>'
     if "_x" in value:
         value = _ESCAPE_LOOKALIKE.sub(r"_x005F\1", value)
     if _CONTROL.search(value):
