@@ -15,8 +15,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from openpyxl.utils import get_column_letter
-
 from udfs.review import (DEDUCTING, MISSING_TEXT, STATUS_FINDINGS, STATUS_FINDINGS_BAD, STATUS_NO_DATA, STATUS_RULE,
                          STATUS_SCORE, Reviewer, ScoreCard, SpotCheckGroup, given_values, reviewers, score_card,
                          spot_check_method)
@@ -27,7 +25,7 @@ from workbook_templates.review_names import (META, WORKBOOK_KIND, findings_name,
 
 from . import formulas as fx
 from .layout import NUMBER_FORMATS, _method as rule_method
-from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan
+from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan, column_letter
 
 REVIEW_TEMPLATE_VERSION = "review-1.0"
 """The review pack's layout version (never equal to a fill-in workbook's): bump it when a cell moves."""
@@ -139,7 +137,7 @@ def _params_sheet(spec: Spec) -> _Params:
         values = given_values(ind)
         if not values:
             continue
-        letter = get_column_letter(col)
+        letter = column_letter(col)
         sheet.put(f"{letter}1", Cell(ind.id))
         for r, v in enumerate(values, start=2):
             sheet.put(f"{letter}{r}", Cell(v))

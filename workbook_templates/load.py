@@ -13,10 +13,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
-from .model import (CO2_UNITS, RULE_TYPES, SEVERITIES, Assessment, CheckCode, Co2Factor, Elimination, EnergyItem,
-                    GridFactor, Indicator, Intensity, KgceFactor, Level, Plausibility, Precision, Preset, Rule,
-                    RulePart, RulePath, Spec, SpotCheck, Subarea, Switch, SwitchOption, Unit, YearTargets,
-                    frozen_map)
+from .model import (CO2_UNITS, RECHECK_RULES, RULE_TYPES, SEVERITIES, Assessment, CheckCode, Co2Factor, Elimination,
+                    EnergyItem, GridFactor, Indicator, Intensity, KgceFactor, Level, Plausibility, Precision, Preset,
+                    Recheck, Rule, RulePart, RulePath, Spec, SpotCheck, Subarea, Switch, SwitchOption, Unit,
+                    YearTargets, frozen_map)
 
 SPEC_DIR = Path(__file__).parent / "spec"
 SPEC_FILES = ("energy.toml", "factors.toml", "calculation.toml", "targets.toml", "standard.toml",
@@ -327,11 +327,14 @@ def _assessment(root: Node) -> Assessment:
                      region_over_all=s.get("region_over_all", float, check=ratio),
                      rounding=s.choice("rounding", ("ceil", "round", "floor")))
     s.done()
+    r = root.child("recheck")
+    recheck = Recheck(rule=r.choice("rule", RECHECK_RULES), source=r.text("source"), question=r.text("question"))
+    r.done()
     a = Assessment(pass_line=root.number("pass_line", positive=True),
                    total_points=root.number("total_points", positive=True),
                    declared_units=root.get("declared_units", int), declared_indicators=root.get("declared_indicators", int),
                    reviewers=frozen_map(reviewers), levels=frozen_map(levels), elimination=elimination,
-                   spot_check=spot)
+                   spot_check=spot, recheck=recheck)
     root.done()
     return a
 
@@ -476,7 +479,7 @@ def _standard(root: Node, intensities, assessment: Assessment) -> tuple[Unit, ..
 def _checks(root: Node) -> tuple[dict[str, CheckCode], Plausibility]:
     codes = {}
     for code, n in root.table("code").items():
-        if not (len(code) == 4 and code[0] in "FEWIDS" and code[1:].isdigit()):
+        if not (len(code) == 4 and code[0] in "FEWIDRS" and code[1:].isdigit()):
             raise n.error("", f"代码「{code}」应为一个字母加三位数字，如 E201")
         codes[code] = CheckCode(code=code, severity=n.choice("severity", SEVERITIES), title=n.text("title"))
         n.done()

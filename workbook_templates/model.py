@@ -274,6 +274,16 @@ class SpotCheck:
     rounding: str
 
 
+RECHECK_RULES = ("replace_top", "none")
+
+
+@dataclass(frozen=True)
+class Recheck:
+    rule: str           # replace_top | none
+    source: str
+    question: str
+
+
 @dataclass(frozen=True)
 class Assessment:
     pass_line: float
@@ -284,6 +294,7 @@ class Assessment:
     levels: Mapping[str, Level]
     elimination: Elimination
     spot_check: SpotCheck
+    recheck: Recheck
 
 
 SEVERITIES = ("错误", "警告", "提示")

@@ -1,0 +1,120 @@
+"""复验结果：各级评审评分如何计入综合得分，待评审、自治区复核、排名与摘牌 — plain functions of plain values.
+
+Rules (seed deck PART 03; every weight, ratio and option from assessment.toml):
+- A unit's composite (综合得分) needs its self total and a *complete* total from every reviewer its level weighs
+  (县市区级: 县市区 and 地州市; 地州市级: 地州市; 自治区本级: 自治区). A reviewer score that is missing or still
+  incomplete makes the unit 待评审 — it is never counted as 0 and the unit is not ranked.
+- Re-check (`[recheck] rule`): with `replace_top`, a complete 自治区 score of a unit whose weights do not name
+  自治区 replaces the score of the unit's last-listed reviewer (地州市 for 县市区级 and 地州市级 units) — and
+  stands in for it when that score is missing; with `none` it is shown, not counted.
+- A score from a reviewer that neither weighs the unit nor re-checks it is shown, not counted.
+- Ranking and 摘牌 are `udfs.ranking.rank_units` over the units with a composite whose return has no error;
+  a composite below the pass line is 不达标, reported apart from 摘牌.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from workbook_templates import Spec, load_spec
+
+from .numbers import as_number
+from .ranking import composite_score, level_of, rank_units
+
+REVIEWED, WAITING, NOT_RANKED = "已评审", "待评审", "有错误，不参与排名"
+
+
+@dataclass(frozen=True)
+class UnitScores:
+    """What one unit has: its level and 地区, its self total, and each reviewer's total by reviewer key —
+    a number when that scorecard is complete, None when it is there but unfinished (no key: no scorecard)."""
+
+    code: str
+    level: str                                  # the unit level's label (县市区级) or key
+    region: str                                 # 所属地区: the ranking group when the scope is per 地州市
+    self_total: Any
+    reviews: Mapping[str, Any] = field(default_factory=dict)
+    ranked: bool = True                         # False when the unit's return has an error
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    code: str
+    state: str                                  # 已评审 | 待评审 | 有错误，不参与排名
+    composite: float | None
+    used: Mapping[str, float]                   # weight key (self, county, …) → the score counted
+    waiting: tuple[str, ...]                    # reviewer keys whose complete score is still missing
+    not_counted: tuple[str, ...]                # reviewer keys whose score is shown but not counted
+    recheck: str                                # how a 自治区 re-check was counted (Chinese), else ""
+    rank: int | None = None
+    eliminated: bool = False                    # 拟摘牌
+    tie_at_cut: bool = False                    # equal scores across the 摘牌 cut: a person decides
+    reason: str = ""                            # why 拟摘牌, or why not ranked
+    below_pass: bool | None = None              # composite < pass line (不达标); None without a composite
+
+
+def counted_scores(unit: UnitScores, spec: Spec | None = None) -> tuple[dict[str, float], tuple[str, ...],
+                                                                         tuple[str, ...], str]:
+    """(weight key → score counted, reviewers still waited for, reviewers shown but not counted, re-check note)
+    for one unit, by the rules above. An unknown level raises KeyError naming the levels."""
+    spec = spec or load_spec()
+    level = level_of(unit.level, spec)
+    order = list(spec.assessment.reviewers)
+    reviews = {k: as_number(v) for k, v in unit.reviews.items()}
+    weighed = [k for k in order if k in level.weights]
+    used: dict[str, float] = {}
+    self_total = as_number(unit.self_total)
+    if self_total is not None:
+        used["self"] = self_total
+    note = ""
+    for k in weighed:
+        if reviews.get(k) is not None:
+            used[k] = reviews[k]
+    region = order[-1]
+    rechecked = region not in level.weights and reviews.get(region) is not None
+    if rechecked and spec.assessment.recheck.rule == "replace_top" and weighed:
+        top = weighed[-1]
+        replaced = used.get(top)
+        used[top] = reviews[region]
+        label = spec.assessment.reviewers
+        note = (f"{label[region]}复核 {reviews[region]:g} 分，替代{label[top]}"
+                + (f" {replaced:g} 分" if replaced is not None else "（尚未评分）"))
+    waiting = tuple(k for k in weighed if k not in used)
+    counted = set(weighed) | ({region} if note else set())
+    not_counted = tuple(k for k in order if k in unit.reviews and k not in counted)
+    return used, waiting, not_counted, note
+
+
+def review_results(units: Iterable[UnitScores], *, scope: str | None = None,
+                   spec: Spec | None = None) -> list[UnitResult]:
+    """Composite, state, rank and 摘牌 of every unit, in the order given. `scope`: region (全区统一排名) or
+    prefecture (各地州市分别排名); default from the spec."""
+    spec = spec or load_spec()
+    units = list(units)
+    partial = []
+    for u in units:
+        used, waiting, not_counted, note = counted_scores(u, spec)
+        level = level_of(u.level, spec)
+        composite = None
+        if "self" in used and not waiting:
+            composite = composite_score(level.key, used["self"], used.get("county"), used.get("prefecture"),
+                                        used.get("region"), spec)
+        state = NOT_RANKED if not u.ranked else REVIEWED if composite is not None else WAITING
+        partial.append(UnitResult(code=u.code, state=state, composite=composite, used=used, waiting=waiting,
+                                  not_counted=not_counted, recheck=note,
+                                  below_pass=None if composite is None else composite < spec.assessment.pass_line))
+    ranked = rank_units(({"code": r.code, "score": r.composite, "prefecture": u.region}
+                         for r, u in zip(partial, units) if r.state == REVIEWED), scope=scope, spec=spec)
+    by_code = {r.code: r for r in ranked}
+    out = []
+    for r in partial:
+        k = by_code.get(r.code)
+        if k is None:
+            out.append(r)
+            continue
+        out.append(UnitResult(**{**r.__dict__, "rank": k.rank, "eliminated": k.eliminated,
+                                 "tie_at_cut": k.tie_at_cut, "reason": k.reason}))
+    return out
+
+
+__all__ = ["UnitScores", "UnitResult", "counted_scores", "review_results", "REVIEWED", "WAITING", "NOT_RANKED"]
