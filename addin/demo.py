@@ -1,19 +1,33 @@
-"""`jieyue demo`: a worked example of one unit's two data years, computed from built-in sample data.
+"""`jieyue demo`: a worked example of one unit's two data years, computed from built-in sample data, then the
+whole flow on the sample roster.
 
-Everything printed is computed by `udfs.evaluate` from `sample_data/demo_unit.toml` and the spec; the
+`render`: everything printed is computed by `udfs.evaluate` from `sample_data/demo_unit.toml` and the spec; the
 report only lays it out like the official 计算表, the decline table and the self-evaluation.
+
+`run_flow`: generate the roster's workbooks, return them filled (a few badly), fill the three reviewers' packs and
+consolidate — the files a user opens to see every part, the same on every run.
 """
 from __future__ import annotations
 
+import io
+import os
 import random
+import re
 import tomllib
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import udfs
+from generator.roster import RosterUnit
+from udfs.review import DEDUCTING, covers, given_values, reviewer_of, reviewers
 from workbook_templates import SLOTS, Spec, load_spec
+from workbook_templates.review_names import findings_name, given_name
 
+from .review_pack import FIXED_CREATED, ReviewPack, ReviewUnit, build_review_pack, fill_review_pack
 from .textreport import number, table
 
 SAMPLE = "demo_unit.toml"
@@ -144,29 +158,298 @@ def plausible_inputs(seed: str, spec: Spec | None = None) -> dict[str, Any]:
     return out
 
 
-def run_flow(out_dir: Path, spec: Spec | None = None) -> list[str]:
-    """The whole flow on the sample roster: generate a personalised workbook per unit, then fill most of them
-    with plausible data as units would return them. Returns the lines to print."""
+# ---------------------------------------------------------------- the whole flow on the sample roster
+#
+# `run_flow` plays every part once, in order: the administrator generates the workbooks, units return them
+# (most well, a few badly), the three reviewing authorities fill their packs, and the administrator consolidates.
+# Every choice below is fixed, so two runs write the same files and the same report.
+
+DEMO_SEED = 20230815
+"""The demo's random seed: spot-check lists in the packs and the reviewers' entries are the same on every run."""
+
+GENERATED, RETURNED, PACKS = "生成的工作簿", "回收的工作簿", "评审包"
+SUMMARY, REPORT = "汇总.xlsx", "汇总.json"
+
+# The bad returns: few on purpose, each showing one thing the consolidation catches (by unit code; the names are
+# in addin/sample_data/名单.csv).
+NOT_RETURNED = ("11650000519203277E", "116505235511777196")
+"""自治区档案资料保管中心 and 白杨河县人民检察院 never return theirs: listed as 未报送."""
+TEXT_IN_NUMBER = ("11654025104204232C", "prev_electricity_kwh", "2000万")
+"""果园县教育局 pastes 「2000万」 into 用电量 (pasting bypasses a cell's validation): a text in a number cell is
+E201, an error, so the unit is not ranked and is left out of the review packs."""
+RETURNED_TWICE = "116523271905724185"
+"""天池县人民法院 returns a first version, then a corrected one a day later: 重复报送, and the rule takes the newer."""
+FIRST_VERSION = "（第一次报送）"
+"""What the unit's first, older file has in its name."""
+UNFINISHED_REVIEW = ("region", "11650000488423203C", 3)
+"""(reviewer key, unit code, blank items): the 自治区 has not finished 自治区公共机构节能监测中心's scorecard yet.
+Only the 自治区 reviews a 自治区本级 unit, so nothing else stands in for it: the unit is 待评审."""
+
+LOWER_SHARE = 0.25
+"""How often a reviewer gives one legal value less than the unit's self-score (otherwise the nearest legal one)."""
+FINDINGS_SHARE = 0.15
+"""How often a field check finds something (1 or 2 处) on an item with per-finding deductions."""
+SURNAMES = "王李张刘陈杨赵黄"
+DAY_NS = 24 * 3600 * 10**9
+
+
+@dataclass(frozen=True)
+class DemoReturn:
+    """One file the demo puts in the returns folder, and what it demonstrates (empty for an ordinary return)."""
+
+    unit: RosterUnit
+    path: Path
+    shows: str = ""
+
+
+@dataclass(frozen=True)
+class DemoPack:
+    """One reviewer's filled pack as written, and which of its scorecards were filled."""
+
+    pack: ReviewPack
+    path: Path
+    entries: dict[str, dict[str, Any]]     # unit code → the reviewer's inputs (fill_review_pack)
+    unfinished: str = ""                    # the code of the scorecard left incomplete on purpose
+
+
+def sample_roster(spec: Spec | None = None) -> list[RosterUnit]:
+    """The units of the sample roster (addin/sample_data/名单.csv)."""
+    from generator.roster import read_roster
+    with resources.as_file(resources.files("addin").joinpath("sample_data", ROSTER)) as path:
+        return read_roster(path, spec).units
+
+
+def reproducible(data: bytes, when: datetime = FIXED_CREATED) -> bytes:
+    """The .xlsx with every timestamp fixed to `when` (zip entries, docProps/core.xml created and modified):
+    openpyxl stamps the time of saving, and the demo must write the same bytes on every run."""
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, content)
+            entry = zipfile.ZipInfo(info.filename, when.timetuple()[:6])
+            entry.external_attr = info.external_attr
+            dst.writestr(entry, content, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def return_workbooks(units: list[RosterUnit], folder: Path, personaliser: Any,
+                     spec: Spec | None = None) -> list[DemoReturn]:
+    """Fill the units' workbooks with plausible data and put them in `folder` as units return them — except the
+    bad returns above. Returns every file written, in the order written."""
     from generator import fill_workbook
-    from generator.personalise import Personaliser, write_atomically, write_workbooks
-    from generator.roster import read_roster, safe_file_name
+    from generator.personalise import write_atomically
+    from generator.roster import safe_file_name
 
     spec = spec or load_spec()
-    roster_path = resources.files("addin").joinpath("sample_data", ROSTER)
-    with resources.as_file(roster_path) as path:
-        roster = read_roster(path, spec)
-    generated, returned = out_dir / "生成的工作簿", out_dir / "回收的工作簿"
-    returned.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[DemoReturn] = []
+
+    def put(unit: RosterUnit, name: str, inputs: Mapping[str, Any], shows: str = "") -> Path:
+        path = folder / name
+        write_atomically(path, reproducible(fill_workbook(personaliser.workbook(unit), inputs)))
+        written.append(DemoReturn(unit, path, shows))
+        return path
+
+    code, name, text = TEXT_IN_NUMBER
+    slot, item_name = name.split("_", 1)
+    item = next(i for i in spec.items if i.name == item_name)
+    where = f"{spec.year(None).data_year(slot)}年{item.label}"
+    for unit in units:
+        if unit.code in NOT_RETURNED:
+            continue
+        inputs = plausible_inputs(unit.code, spec)
+        file_name = safe_file_name(unit.code, unit.name)
+        if unit.code == code:
+            put(unit, file_name, {**inputs, name: text},
+                f"{where}填了「{text}」（文本，不是数字）→ E201 错误，不参与排名，也不进入评审包")
+        elif unit.code == RETURNED_TWICE:
+            first = put(unit, file_name.removesuffix(".xlsx") + FIRST_VERSION + ".xlsx",
+                        plausible_inputs(unit.code + FIRST_VERSION, spec), "第一次报送的文件（较旧）")
+            newer = put(unit, file_name, inputs, "改正后再次报送（较新）→ 重复报送，按规则采用较新的文件")
+            # A day apart, whatever the clock says: the rule takes the newer file (both are free of errors).
+            mtime = newer.stat().st_mtime_ns
+            os.utime(first, ns=(mtime - DAY_NS, mtime - DAY_NS))
+        else:
+            put(unit, file_name, inputs)
+    return written
+
+
+def _close_to(self_score: Any, allowed: tuple[float, ...], rng: random.Random) -> float:
+    """A legal value near the unit's self-score: the nearest, sometimes the one below; any legal value when the
+    unit has no counted self-score."""
+    ordered = sorted(allowed)
+    if isinstance(self_score, bool) or not isinstance(self_score, (int, float)):
+        return rng.choice(ordered)
+    i = min(range(len(ordered)), key=lambda k: (abs(ordered[k] - self_score), -k))
+    if i > 0 and rng.random() < LOWER_SHARE:
+        i -= 1
+    return ordered[i]
+
+
+def plausible_review(pack_or_units: ReviewPack | Iterable[ReviewUnit], level: str, seed: int | str = DEMO_SEED,
+                     spec: Spec | None = None) -> dict[str, dict[str, Any]]:
+    """Invented but plausible reviewer entries for each unit, as `fill_review_pack` takes them:
+    {统一社会信用代码: {rev_reviewer, rev_date, rev_<level>_given_<id>, rev_<level>_findings_<id>}}.
+
+    Legal values only: a score the rule allows (`udfs.review.given_values`), mostly the one nearest the unit's
+    self-score and sometimes one lower; for items with per-finding deductions a 发现问题处数 of 0, now and then 1
+    or 2. Unit 1 is recomputed by the pack, so it has no entry. `level` is a reviewer (县市区 / 地州市 / 自治区
+    or its key); the same seed, level and unit always give the same entries.
+    """
+    spec = spec or load_spec()
+    reviewer = reviewer_of(level, spec)
+    if isinstance(pack_or_units, ReviewPack):
+        units, year = pack_or_units.units, pack_or_units.year
+    else:
+        units, year = list(pack_or_units), spec.year(None).year
+    order = [r.key for r in reviewers(spec)].index(reviewer.key)
+    entries: dict[str, dict[str, Any]] = {}
+    for unit in units:
+        rng = random.Random(f"{seed}|{reviewer.key}|{unit.code}")
+        # Lower levels review first: each authority's week in September of the assessment year.
+        day = date(year, 9, 1) + timedelta(days=7 * order + rng.randrange(5))
+        values: dict[str, Any] = {"rev_reviewer": f"{rng.choice(SURNAMES)}某（{reviewer.short}评审组）",
+                                  "rev_date": day.isoformat()}
+        for ind in spec.indicators:
+            if allowed := given_values(ind):
+                values[given_name(reviewer.key, ind.id)] = _close_to(unit.self_scores.get(ind.id), allowed, rng)
+            if ind.rule.type in DEDUCTING:
+                values[findings_name(reviewer.key, ind.id)] = rng.choice((1, 2)) if rng.random() < FINDINGS_SHARE else 0
+        entries[unit.code] = values
+    return entries
+
+
+def reviewed_units(pack: ReviewPack, spec: Spec | None = None) -> list[ReviewUnit]:
+    """The scorecards a reviewer fills: all of its pack — except the top authority's, which covers every unit but
+    scores only its own level and re-checks the units drawn for its spot check (复核)."""
+    top = reviewers(spec)[-1]
+    if pack.reviewer.key != top.key:
+        return list(pack.units)
+    drawn = {code for g in pack.spot_groups if g.region is None for code in g.sample}
+    return [u for u in pack.units if u.level == pack.reviewer.level or u.code in drawn]
+
+
+def build_packs(returned: Path, spec: Spec | None = None) -> list[ReviewPack]:
+    """Every reviewer's pack from the returns: the 县市区 and 地州市 authorities one per 地区 that has units they
+    review (with a valid return), the 自治区 one over all units."""
+    from .consolidate.run import consolidate
+    spec = spec or load_spec()
+    # Packs a previous run left in the folder are not returns: a new pack is built from the units' files only.
+    earlier = sorted((returned / PACKS).glob("*.xlsx"))
+    units = [f for f in consolidate(returned, spec=spec, outputs=earlier).units if not f.blocking]
+    *regional, top = reviewers(spec)
+    packs = []
+    for reviewer in regional:
+        regions = sorted({str(f.unit.get("unit_region")) for f in units
+                          if covers(reviewer, f.unit.get("unit_level"), spec=spec)})
+        packs += [build_review_pack(returned, reviewer.key, region=r, seed=DEMO_SEED, spec=spec, outputs=earlier)
+                  for r in regions]
+    return packs + [build_review_pack(returned, top.key, seed=DEMO_SEED, spec=spec, outputs=earlier)]
+
+
+def fill_packs(packs: list[ReviewPack], folder: Path, spec: Spec | None = None) -> list[DemoPack]:
+    """Fill each pack as its reviewer would (`plausible_review`), leave UNFINISHED_REVIEW's scorecard with a few
+    items blank, and write the packs into `folder` atomically."""
+    from generator.personalise import write_atomically
+    spec = spec or load_spec()
+    folder.mkdir(parents=True, exist_ok=True)
+    level, code, blanks = UNFINISHED_REVIEW
+    out = []
+    for pack in packs:
+        entries = plausible_review(reviewed_units(pack, spec), pack.reviewer.key, DEMO_SEED, spec)
+        unfinished = code if pack.reviewer.key == level and code in entries else ""
+        if unfinished:
+            scored = [given_name(level, i.id) for i in spec.indicators if given_values(i)]
+            for name in scored[-blanks:]:
+                del entries[code][name]
+        path = folder / (f"{PACKS}_{pack.reviewer.short}" + (f"_{pack.region}" if pack.region else "") + ".xlsx")
+        write_atomically(path, reproducible(fill_review_pack(pack.data, entries)))
+        out.append(DemoPack(pack, path, entries, unfinished))
+    return out
+
+
+def consolidate_all(returned: Path, out_dir: Path, spec: Spec | None = None) -> Any:
+    """The administrator's consolidation of the returns folder (review packs included) against the sample roster:
+    汇总.xlsx and 汇总.json in `out_dir`, the ledger beside them. Returns the run."""
+    from .consolidate.run import consolidate, ledger_path, read_roster_entries, write_outputs
+    spec = spec or load_spec()
+    with resources.as_file(resources.files("addin").joinpath("sample_data", ROSTER)) as path:
+        roster, _ = read_roster_entries(path, spec)
+    summary, report = out_dir / SUMMARY, out_dir / REPORT
+    ledger = ledger_path(summary)
+    run = consolidate(returned, roster=roster, ledger=ledger, spec=spec, outputs=[summary, report, ledger])
+    write_outputs(run, summary, report, spec)
+    return run
+
+
+@dataclass
+class DemoFlow:
+    """What one run of the flow wrote: the files of every step and the consolidation's run."""
+
+    out_dir: Path
+    units: list[RosterUnit]                 # the sample roster
+    generated: Any                          # generator.personalise.BatchResult
+    returns: list[DemoReturn]
+    packs: list[DemoPack]
+    run: Any                                # addin.consolidate.model.ConsolidationRun
+
+    @property
+    def generated_dir(self) -> Path:
+        return self.out_dir / GENERATED
+
+    @property
+    def returned_dir(self) -> Path:
+        return self.out_dir / RETURNED
+
+
+def play_flow(out_dir: str | Path, spec: Spec | None = None) -> DemoFlow:
+    """Run every step into `out_dir`: generate a personalised workbook per roster unit (生成的工作簿/), return most
+    of them filled — a few badly — (回收的工作簿/), build and fill the three reviewers' packs (回收的工作簿/评审包/),
+    and consolidate everything (汇总.xlsx, 汇总.json). Two runs write the same returns, packs and report."""
+    from generator.personalise import Personaliser, write_workbooks
+    spec = spec or load_spec()
+    out_dir = Path(out_dir)
+    units = sample_roster(spec)
     personaliser = Personaliser(spec=spec)
-    result = write_workbooks(roster.units, generated, personaliser)
-    filled = []
-    for unit in roster.units[:-2]:            # the last two have not returned theirs yet
-        data = fill_workbook(personaliser.workbook(unit), plausible_inputs(unit.code, spec))
-        write_atomically(returned / safe_file_name(unit.code, unit.name), data)
-        filled.append(unit.name)
-    return [
-        f"名单：{ROSTER}（{len(roster.units)} 个单位）",
-        f"已生成 {len(result.written)} 个预填单位信息的工作簿：{generated}",
-        f"已模拟 {len(filled)} 个单位填好并交回（其余 {len(roster.units) - len(filled)} 个未交）：{returned}",
-        "用 Excel 或 WPS 打开任一工作簿即可看到填报界面；能耗与下降率由表内公式计算，自评表从下拉列表选择。",
-    ]
+    generated = write_workbooks(units, out_dir / GENERATED, personaliser)
+    returns = return_workbooks(units, out_dir / RETURNED, personaliser, spec)
+    packs = fill_packs(build_packs(out_dir / RETURNED, spec), out_dir / RETURNED / PACKS, spec)
+    run = consolidate_all(out_dir / RETURNED, out_dir, spec)
+    return DemoFlow(out_dir, units, generated, returns, packs, run)
+
+
+def flow_lines(flow: DemoFlow) -> list[str]:
+    """What `jieyue demo` prints after the worked example: where each step's files are, what the bad returns and
+    the unfinished review show, the consolidation's one-line outcome and where the summary is."""
+    from .consolidate.report import outcome_line
+    names = {u.code: u.name for u in flow.units}
+    returned, packs_dir = flow.returned_dir, flow.returned_dir / PACKS
+    lines = [f"名单：{ROSTER}（{len(flow.units)} 个单位，示例数据）",
+             f"1. 生成：{len(flow.generated.written)} 个预填单位信息的工作簿 → {flow.generated_dir}"]
+    lines += [f"   未能写入：{unit.name}：{reason}" for unit, reason in flow.generated.failed]
+    lines.append(f"2. 交回：{len(flow.returns)} 个文件（{len({r.unit.code for r in flow.returns})} 个单位）→ {returned}")
+    lines += [f"   {r.unit.name}：{r.shows}（{r.path.name}）" for r in flow.returns if r.shows]
+    lines.append(f"   {'、'.join(names[c] for c in NOT_RETURNED)}：没有交回 → 未报送")
+    lines.append(f"3. 评审：{len(flow.packs)} 个评审包，已模拟评审人填写 → {packs_dir}")
+    for p in flow.packs:
+        region = f"（{p.pack.region}）" if p.pack.region else ""
+        reviewed = len(p.entries)
+        lines.append(f"   {p.path.name}：{p.pack.reviewer.label}，{'、'.join(p.pack.reviewer.covers)}单位{region} "
+                     f"{len(p.pack.units)} 个，已评 {reviewed} 个"
+                     + ("（本级单位和实地抽查复核的单位）" if reviewed < len(p.pack.units) else ""))
+        if p.unfinished:
+            lines.append(f"     其中「{names[p.unfinished]}」的评分表还有 {UNFINISHED_REVIEW[2]} 项未评分 → 待评审")
+    lines.append(f"4. 汇总：{outcome_line(flow.run)}")
+    lines.append(f"   汇总表：{flow.out_dir / SUMMARY}")
+    lines.append(f"   JSON 报告：{flow.out_dir / REPORT}")
+    lines.append("用 Excel 或 WPS 打开汇总表：「汇总」看每个单位，「问题清单」「未报送」「重复报送」看上面演示的问题；"
+                 "打开任一工作簿或评审包可看到单位和评审人填写的界面。")
+    return lines
+
+
+def run_flow(out_dir: str | Path, spec: Spec | None = None) -> list[str]:
+    """`jieyue demo -o 目录`: the whole flow on the sample roster (`play_flow`); returns the lines to print."""
+    return flow_lines(play_flow(out_dir, spec))
