@@ -235,12 +235,34 @@ def reproducible(data: bytes, when: datetime = FIXED_CREATED) -> bytes:
     return out.getvalue()
 
 
+def return_one(unit: RosterUnit, path: Path, inputs: Mapping[str, Any], personaliser: Any) -> Path:
+    """The unit's personalised workbook filled with `inputs` (as the unit types them) and written to `path`
+    atomically, with fixed timestamps (`reproducible`)."""
+    from generator import fill_workbook
+    from generator.personalise import write_atomically
+    write_atomically(path, reproducible(fill_workbook(personaliser.workbook(unit), inputs)))
+    return path
+
+
+def plain_returns(folder: str | Path, units: Iterable[RosterUnit] | None = None,
+                  spec: Spec | None = None) -> list[Path]:
+    """Only good returns: each unit's workbook (default: every unit of the sample roster) filled with
+    `plausible_inputs` and written to `folder` as `jieyue generate` names it — a clean returns folder for tests
+    and trials. Returns the files, in roster order."""
+    from generator.personalise import Personaliser
+    from generator.roster import safe_file_name
+    spec = spec or load_spec()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    personaliser = Personaliser(spec=spec)
+    return [return_one(u, folder / safe_file_name(u.code, u.name), plausible_inputs(u.code, spec), personaliser)
+            for u in (sample_roster(spec) if units is None else units)]
+
+
 def return_workbooks(units: list[RosterUnit], folder: Path, personaliser: Any,
                      spec: Spec | None = None) -> list[DemoReturn]:
     """Fill the units' workbooks with plausible data and put them in `folder` as units return them — except the
     bad returns above. Returns every file written, in the order written."""
-    from generator import fill_workbook
-    from generator.personalise import write_atomically
     from generator.roster import safe_file_name
 
     spec = spec or load_spec()
@@ -248,10 +270,8 @@ def return_workbooks(units: list[RosterUnit], folder: Path, personaliser: Any,
     written: list[DemoReturn] = []
 
     def put(unit: RosterUnit, name: str, inputs: Mapping[str, Any], shows: str = "") -> Path:
-        path = folder / name
-        write_atomically(path, reproducible(fill_workbook(personaliser.workbook(unit), inputs)))
-        written.append(DemoReturn(unit, path, shows))
-        return path
+        written.append(DemoReturn(unit, return_one(unit, folder / name, inputs, personaliser), shows))
+        return written[-1].path
 
     code, name, text = TEXT_IN_NUMBER
     slot, item_name = name.split("_", 1)

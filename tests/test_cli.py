@@ -104,25 +104,3 @@ def test_demo_with_another_preset_changes_diesel(capsys):
 def test_demo_rejects_unknown_choices_in_chinese(capsys, argv, fragment):
     code, out, err = run(capsys, *argv)
     assert code == 2 and fragment in err
-
-
-def test_demo_runs_the_whole_flow_on_the_sample_roster(capsys, tmp_path):
-    """generate a workbook per roster unit, then fill most of them as units would return them."""
-    import openpyxl
-
-    from generator import named_cells
-    from addin.demo import plausible_inputs
-
-    code, out, _ = run(capsys, "demo", "-o", str(tmp_path))
-    generated = sorted((tmp_path / "生成的工作簿").glob("*.xlsx"))
-    returned = sorted((tmp_path / "回收的工作簿").glob("*.xlsx"))
-    assert code == 0 and len(generated) == 12 and len(returned) == 10
-    assert "已生成 12 个预填单位信息的工作簿" in out and "已模拟 10 个单位填好并交回" in out
-    wb = openpyxl.load_workbook(returned[0])
-    cells = named_cells(wb)
-    value = lambda name: wb[cells[name][0]][cells[name][1]].value
-    code_ = value("unit_code")
-    assert returned[0].name.startswith(code_)
-    expected = plausible_inputs(code_)
-    assert value("cur_electricity_kwh") == expected["cur_electricity_kwh"]
-    assert value("self_2_1_1") == expected["self_2_1_1"]

@@ -28,7 +28,7 @@ from addin import cli, console, functions
 from addin.console import SETTINGS, TABLE_HEADER, build_console, module_name, run_from_book
 from addin.consolidate.report import content, state
 from addin.consolidate.run import consolidate, ledger_path
-from addin.demo import run_flow
+from addin.demo import plain_returns, sample_roster
 from workbook_templates import load_spec
 
 LINE = re.compile(r"共 (\d+) 个文件 = 已汇总 (\d+) \+ 已拒收 (\d+) \+ 已跳过 (\d+)；有效单位 (\d+) 个")
@@ -139,11 +139,11 @@ class FakeBook:
 
 @pytest.fixture(scope="module")
 def returns(tmp_path_factory) -> SimpleNamespace:
-    """The demo's returned workbooks (10 of the 12 roster units), and a mixed copy: one unit with text in a
-    numeric cell (an error: not ranked), one file returned twice, one zero-byte file."""
+    """Good returns of 10 of the 12 sample roster units (the last two not returned), and a mixed copy: one unit
+    with text in a numeric cell (an error: not ranked), one file returned twice, one zero-byte file."""
     base = tmp_path_factory.mktemp("演示")
-    run_flow(base)
     folder = base / "回收的工作簿"
+    plain_returns(folder, sample_roster()[:-2])
     mixed = base / "混合"
     shutil.copytree(folder, mixed)
     files = sorted(mixed.iterdir())

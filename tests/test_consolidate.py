@@ -657,10 +657,10 @@ def test_outputs_inside_the_returns_folder_are_skipped_not_read(tmp_path, capsys
     that reason on later runs, never read back as returns (which would add rejected files each time)."""
     import json as _json
 
-    from addin.demo import run_flow
+    from addin.demo import plain_returns, sample_roster
 
-    run_flow(tmp_path)
     folder = tmp_path / "回收的工作簿"
+    plain_returns(folder, sample_roster()[:-2])
     out, report = folder / "汇总.xlsx", folder / "报告.json"
     argv = ["consolidate", str(folder), "-o", str(out), "--json", str(report)]
     assert cli.main(argv) == 0
