@@ -104,6 +104,10 @@ def _generate(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+SCOPES = {"全区": "region", "地州市": "prefecture"}
+"""`--scope` as typed → the spec's elimination scope."""
+
+
 def _consolidate(args: argparse.Namespace) -> int:
     from .consolidate.report import outcome_line
     from .consolidate.run import consolidate, ledger_path, read_roster_entries, write_outputs
@@ -119,10 +123,12 @@ def _consolidate(args: argparse.Namespace) -> int:
         roster, problems = read_roster_entries(args.roster, spec)
         for problem in problems:
             print(f"名单「{args.roster}」{problem}（此行未计入名单）", file=sys.stderr)
-    total = sum(1 for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+    folders = [f for f in (folder, Path(args.reviews) if args.reviews else None) if f is not None and f.is_dir()]
+    total = sum(1 for f in folders for p in f.rglob("*") if p.is_file())
     ledger = None if args.no_ledger else ledger_path(out)
     run = consolidate(folder, roster=roster, year=args.year, preset=args.preset, spec=spec, ledger=ledger,
-                      progress=Progress(total, "汇总 "), outputs=[p for p in (out, args.json, ledger) if p])
+                      progress=Progress(total, "汇总 "), outputs=[p for p in (out, args.json, ledger) if p],
+                      reviews=args.reviews, scope=SCOPES[args.scope] if args.scope else None)
     write_outputs(run, out, args.json, spec)
     print(outcome_line(run) + f"。汇总表：{out}" + (f"；报告：{args.json}" if args.json else ""))
     return 0
@@ -214,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     cons.add_argument("--preset", help="系数预设（默认按规格）；所有单位按同一套系数重算")
     cons.add_argument("--no-ledger", action="store_true",
                       help="不使用台账（默认在汇总表旁记录每个文件，再次运行只处理新增或修改的文件）")
+    cons.add_argument("--reviews", metavar="评审包目录",
+                      help="另存评审包的目录（回收目录中的评审包也会读取）：据此计算综合得分、排名和拟摘牌")
+    cons.add_argument("--scope", choices=list(SCOPES),
+                      help="排名范围（默认按规格 assessment.toml [elimination] scope）")
     cons.set_defaults(run=_consolidate)
 
     console = sub.add_parser("console", help="生成管理员的 Excel 汇总台：填写回收目录，点击 xlwings 的「Run main」一键汇总")

@@ -151,4 +151,6 @@ def test_any_scores_give_a_result_and_never_a_made_up_composite(self_total, coun
 
 def test_an_unknown_level_names_the_levels():
     with pytest.raises(KeyError, match="县市区级"):
-        one(UnitScores("A", "乡镇级", "", 80, {}))
+        counted_scores(UnitScores("A", "乡镇级", "", 80, {}), SPEC)
+    r = one(UnitScores("A", "乡镇级", "", 80, {"county": 90}))       # in a batch: that unit only, not ranked
+    assert (r.state, r.composite, r.rank) == (NOT_RANKED, None, None) and "乡镇级" in r.reason

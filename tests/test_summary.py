@@ -193,13 +193,14 @@ def test_duplicates_sheet(book):
 
 
 def test_files_sheet_accounts_for_every_file(book, run):
-    body = rows(book["文件清单"], 2)
-    assert [r[0] for r in body] == [f.path for f in run.files]
-    status = {r[0]: r[3] for r in body}
+    head = [c.value for c in book["文件清单"][1]]
+    body = [dict(zip(head, r)) for r in rows(book["文件清单"], 2)]
+    assert [r["文件"] for r in body] == [f.path for f in run.files]
+    status = {r["文件"]: r["状态"] for r in body}
     assert status["乌鲁木齐市/~$甲局.xlsx"] == "已跳过" and status["乌鲁木齐市/坏文件.xlsx"] == "已拒收"
-    lock = [r for r in body if r[0] == "乌鲁木齐市/~$甲局.xlsx"][0]
-    assert lock[7] == "Excel 锁定文件"
-    assert [r[6] for r in body if r[0].startswith("乌鲁木齐市/丁局")] == ["否", "是"]
+    lock = [r for r in body if r["文件"] == "乌鲁木齐市/~$甲局.xlsx"][0]
+    assert lock["跳过原因"] == "Excel 锁定文件" and lock["类型"] == "填报工作簿"
+    assert [r["是否采用"] for r in body if r["文件"].startswith("乌鲁木齐市/丁局")] == ["否", "是"]
 
 
 def test_notes_show_the_accounting_and_deleted_files(book, run):
@@ -299,7 +300,8 @@ def test_json_report(outputs, run):
     assert dumps(data) == text                       # sorted keys, compact, Chinese as is
     assert "已汇总" in text and "\\u" not in text
     assert set(data) == {"year", "preset", "folder", "accounting", "units", "findings", "files", "roster_size",
-                         "not_returned", "duplicates", "outside_roster", "disappeared", "statistics"}
+                         "not_returned", "duplicates", "outside_roster", "disappeared", "statistics", "reviews",
+                         "review_results", "review_summary", "review_progress", "indicator_averages"}
     acc = data["accounting"]
     assert acc["seen"] == acc["consolidated"] + acc["rejected"] + acc["skipped"] == len(data["files"]) == 8
     assert [u["unit_code"] for u in data["units"]] == [f.code for f in run.units]

@@ -93,8 +93,13 @@ def review_results(units: Iterable[UnitScores], *, scope: str | None = None,
     units = list(units)
     partial = []
     for u in units:
+        try:
+            level = level_of(u.level, spec)
+        except KeyError as e:           # one unusable return must not stop the others' results
+            partial.append(UnitResult(code=u.code, state=NOT_RANKED, composite=None, used={}, waiting=(),
+                                      not_counted=(), recheck="", reason=f"{e.args[0]}，未计算综合得分"))
+            continue
         used, waiting, not_counted, note = counted_scores(u, spec)
-        level = level_of(u.level, spec)
         composite = None
         if "self" in used and not waiting:
             composite = composite_score(level.key, used["self"], used.get("county"), used.get("prefecture"),

@@ -13,6 +13,8 @@ from udfs.intake import Finding
 
 CONSOLIDATED, REJECTED, SKIPPED = "consolidated", "rejected", "skipped"
 STATUS_LABEL = {CONSOLIDATED: "已汇总", REJECTED: "已拒收", SKIPPED: "已跳过"}
+RETURN, REVIEW = "return", "review"
+KIND_LABEL = {RETURN: "填报工作簿", REVIEW: "评审包"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ class FileOutcome:
     used: bool = True                  # False for the file not chosen among duplicates
     skip_reason: str = ""
     rendered: Rendered | None = field(default=None, repr=False, compare=False)
+    kind: str = RETURN                 # RETURN: a unit's fill-in workbook; REVIEW: a reviewer's review pack
+    # A review pack's scorecards as read: {"sheet", "values": name → value, "errors": name → error code,
+    # "cells": name → "sheet!C9", "uncached": formula names saved without a result} — scored at the run
+    # level, where each is matched to its unit's return.
+    scorecards: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def code(self) -> str:
@@ -94,6 +101,25 @@ class RosterEntry:
 
 
 @dataclass
+class ReviewCard:
+    """One scorecard of a returned review pack, scored against its unit's consolidated return."""
+
+    path: str                          # the pack file
+    sheet: str
+    level: str                         # reviewer key (county | prefecture | region)
+    unit_code: str
+    unit_name: str
+    items: dict[str, float | None]     # indicator id → counted score (udfs.review.score_card)
+    total: float | None                # None while unfinished (or the unit's return is missing)
+    missing: int                       # items not (legally) scored yet
+    reviewer: str
+    date: Any
+    used: bool = True                  # False: another scorecard of the same unit and level was chosen
+    matched: bool = True               # False: no consolidated return with this unit code
+    blank: bool = False                # nothing entered: no review (a pack covers more units than are scored)
+
+
+@dataclass
 class ConsolidationRun:
     folder: str
     year: int
@@ -104,6 +130,8 @@ class ConsolidationRun:
     not_returned: list[RosterEntry] = field(default_factory=list)
     outside_roster: list[FileOutcome] = field(default_factory=list)
     disappeared: list[str] = field(default_factory=list)   # files in the previous run's ledger, gone now
+    review_cards: list[ReviewCard] = field(default_factory=list)   # every scorecard of the consolidated packs
+    results: dict[str, Any] = field(default_factory=dict)   # unit code → udfs.results.UnitResult
     # Called once the outputs are written (the ledger commits then, so a failed write loses nothing).
     on_written: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
@@ -115,5 +143,10 @@ class ConsolidationRun:
     @property
     def units(self) -> list[FileOutcome]:
         """One consolidated file per unit (duplicates resolved), by region then code."""
-        chosen = [f for f in self.files if f.status == CONSOLIDATED and f.used]
+        chosen = [f for f in self.files if f.status == CONSOLIDATED and f.used and f.kind == RETURN]
         return sorted(chosen, key=lambda f: (str(f.unit.get("unit_region") or ""), f.code, f.path))
+
+    @property
+    def packs(self) -> list[FileOutcome]:
+        """The review packs read (not rejected), by path."""
+        return [f for f in self.files if f.status == CONSOLIDATED and f.kind == REVIEW]

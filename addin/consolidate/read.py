@@ -50,11 +50,16 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _defused_fromstring
 
 from generator.layout import TEMPLATE_VERSION, sheet_names
+from generator.review_layout import REVIEW_TEMPLATE_VERSION
 from generator.plan import column_letter
 from udfs.intake import Extracted, Finding
 from workbook_templates import Spec
+from workbook_templates.review_names import META as REVIEW_META, WORKBOOK_KIND
 
 KNOWN_TEMPLATE_VERSIONS = frozenset({TEMPLATE_VERSION})
+KNOWN_REVIEW_VERSIONS = frozenset({REVIEW_TEMPLATE_VERSION})
+RETURN, REVIEW = "return", "review"
+"""What a jieyue workbook is: a unit's returned fill-in workbook, or a reviewer's returned review pack."""
 
 META_NAMES = ("template_version", "assessment_year", "factor_preset", "spec_digest")
 UNIT_NAMES = ("unit_name", "unit_code", "unit_level", "unit_region")
@@ -104,6 +109,26 @@ class ReadResult:
     unit: dict[str, Any]            # unit_name, unit_code, unit_level, unit_region (text stripped)
     size: int                       # of the bytes read (a file too large to read: its size on disk)
     sha256: str                     # of the bytes read ("" when the file was too large or unreadable)
+    kind: str = RETURN              # RETURN (a unit's fill-in workbook) | REVIEW (a reviewer's review pack)
+    scorecards: list[Scorecard] = field(default_factory=list)   # a review pack's, in sheet order
+
+
+@dataclass
+class Scorecard:
+    """One scorecard sheet of a review pack: its sheet-local names read as `Extracted` (by name)."""
+
+    sheet: str
+    cells: Extracted
+
+
+@dataclass
+class _Content:
+    findings: list[Finding]
+    extracted: Extracted | None
+    meta: dict[str, Any]
+    unit: dict[str, Any]
+    kind: str = "return"
+    scorecards: list[Scorecard] = field(default_factory=list)
 
 
 class Rejected(Exception):
@@ -142,10 +167,13 @@ def read_returned(path: Path, spec: Spec | None = None, limits: Limits = Limits(
     unit: dict[str, Any] = {}
     extracted: Extracted | None = None
     findings: list[Finding] = []
+    kind, scorecards = RETURN, []
     try:
         data, size = _read_bytes(Path(path), limits)
         sha = hashlib.sha256(data).hexdigest()
-        findings, extracted, meta, unit = _read(data, limits)
+        content = _read(data, limits)
+        findings, extracted, meta, unit = content.findings, content.extracted, content.meta, content.unit
+        kind, scorecards = content.kind, content.scorecards
     except Rejected as r:
         findings = [r.finding]
         size = r.size if r.size is not None else size
@@ -155,7 +183,7 @@ def read_returned(path: Path, spec: Spec | None = None, limits: Limits = Limits(
     except Exception as e:   # noqa: BLE001 — the file boundary: any failure is this file's finding
         findings = [Finding("F100", f"读取文件时出错（{_exc_text(e)}）：文件可能已损坏；{AGAIN}")]
     status = "rejected" if findings else "ok"
-    return ReadResult(status, findings, extracted, meta, unit, size, sha)
+    return ReadResult(status, findings, extracted, meta, unit, size, sha, kind, scorecards)
 
 
 def _exc_text(e: BaseException) -> str:
@@ -163,7 +191,7 @@ def _exc_text(e: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "…"
 
 
-def _read(data: bytes, limits: Limits) -> tuple[list[Finding], Extracted | None, dict, dict]:
+def _read(data: bytes, limits: Limits) -> _Content:
     for check in (check_empty, check_ole, check_zip_signature):
         check(data)
     package = Package(data, limits)
@@ -173,20 +201,42 @@ def _read(data: bytes, limits: Limits) -> tuple[list[Finding], Extracted | None,
     if "template_version" not in names:
         # Not ours: read what unit information there is (for the report), nothing else.
         found = book.extract([n for n in (*META_NAMES, *UNIT_NAMES) if n in names], params=False)
-        return ([Finding("F109", "不是 jieyue 生成的填报工作簿（没有模板版本标记 template_version）："
-                                 "请使用下发的工作簿填写，不要把数据复制到其他表格中提交")],
-                None, _meta(found), _unit(found))
+        return _Content([Finding("F109", "不是 jieyue 生成的填报工作簿（没有模板版本标记 template_version）："
+                                         "请使用下发的工作簿填写，不要把数据复制到其他表格中提交")],
+                        None, _meta(found), _unit(found))
+    if "workbook_kind" in names:
+        kind = book.extract(["workbook_kind"], params=False).values.get("workbook_kind")
+        if isinstance(kind, str) and kind.strip() == WORKBOOK_KIND:
+            return _read_review(book)
     extracted = book.extract(list(names), params=True)
     meta, unit = _meta(extracted), _unit(extracted)
     version = meta.get("template_version")
     if version not in KNOWN_TEMPLATE_VERSIONS:
-        shown = "空白" if version in (None, "") else f"「{version}」"
-        known = "、".join(sorted(KNOWN_TEMPLATE_VERSIONS))
-        return ([Finding("F110", f"工作簿的模板版本为{shown}，本程序只识别 {known} 版：请使用本次下发的工作簿"
-                                 "重新填写（旧版或改动过的工作簿无法可靠汇总）", "template_version",
-                         extracted.cells.get("template_version", ""))],
-                extracted, meta, unit)
-    return [], extracted, meta, unit
+        return _Content([_unknown_version("工作簿", version, KNOWN_TEMPLATE_VERSIONS,
+                                          "请使用本次下发的工作簿重新填写（旧版或改动过的工作簿无法可靠汇总）",
+                                          extracted.cells.get("template_version", ""))], extracted, meta, unit)
+    return _Content([], extracted, meta, unit)
+
+
+def _unknown_version(what: str, version: Any, known: frozenset[str], todo: str, cell: str) -> Finding:
+    shown = "空白" if version in (None, "") else f"「{version}」"
+    return Finding("F110", f"{what}的模板版本为{shown}，本程序只识别 {'、'.join(sorted(known))} 版：{todo}",
+                   "template_version", cell)
+
+
+def _read_review(book: "Workbook") -> _Content:
+    """A review pack: its `_meta` (workbook names) and every scorecard — a sheet with a sheet-local
+    `rev_unit_code` — read by its sheet-local names."""
+    found = book.extract([n for n, _, _ in REVIEW_META if n in book.names], params=False)
+    meta = {n: (v.strip() if isinstance(v, str) else v) for n, v in found.values.items()}
+    version = meta.get("template_version")
+    if version not in KNOWN_REVIEW_VERSIONS:
+        return _Content([_unknown_version("评审包", version, KNOWN_REVIEW_VERSIONS,
+                                          "请用 jieyue review-pack 重新生成评审包并评分",
+                                          found.cells.get("template_version", ""))], None, meta, {}, REVIEW)
+    cards = [Scorecard(title, book.extract_at(local)) for title, local in book.local_names.items()
+             if "rev_unit_code" in local]
+    return _Content([], None, meta, {}, REVIEW, cards)
 
 
 def _meta(ex: Extracted) -> dict[str, Any]:
@@ -787,6 +837,8 @@ class Workbook:
     names: dict[str, tuple[str, str]] = field(default_factory=dict)   # name → (sheet title, "C9")
     strings_part: str | None = None
     scan: bool = True
+    # sheet title → its sheet-local names → (sheet title, "C9"): a review pack's scorecards (none in a fill-in)
+    local_names: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, package: Package, scan: bool = True) -> "Workbook":
@@ -798,20 +850,24 @@ class Workbook:
         rels = package.read(rels_part) if package.has(rels_part) else b""
         book = package.read(main)
         structure = _structure_cached if len(book) + len(rels) < STRUCTURE_CACHE_LIMIT else _structure
-        sheets, names, strings_part = structure(book, main, rels, rels_part)
+        sheets, names, strings_part, local = structure(book, main, rels, rels_part)
         if strings_part is None or not package.has(strings_part):
             default = posixpath.join(base, "sharedStrings.xml")
             strings_part = default if package.has(default) else None
         sheet_parts = {title: target for title, target in sheets.items() if package.has(target)}
         return cls(package, sheet_parts, {n: ref for n, ref in names.items() if ref[0] in sheet_parts},
-                   strings_part, scan)
+                   strings_part, scan, {t: {n: ref for n, ref in refs.items() if ref[0] in sheet_parts}
+                                        for t, refs in local.items() if t in sheet_parts})
 
     def extract(self, names: Iterable[str], params: bool) -> Extracted:
         """The named cells (and the 参数 factors), each sheet part inflated and scanned once."""
-        names = list(names)
+        return self.extract_at({n: self.names[n] for n in names}, params)
+
+    def extract_at(self, where: dict[str, tuple[str, str]], params: bool = False) -> Extracted:
+        """The cells at `where` (a key → (sheet title, "C9")) as `Extracted` by key — workbook names, or a
+        scorecard's sheet-local names; with `params` also the 参数 factors."""
         wanted: dict[str, set[str]] = {}
-        for n in names:
-            title, ref = self.names[n]
+        for title, ref in where.values():
             wanted.setdefault(title, set()).add(ref)
         with_params = params and PARAMS_SHEET in self.sheet_parts
         if with_params:
@@ -824,8 +880,7 @@ class Workbook:
         self._resolve_strings(cells)
 
         ex = Extracted()
-        for n in names:
-            title, ref = self.names[n]
+        for n, (title, ref) in where.items():
             ex.cells[n] = f"{title}!{ref}"
             c = cells[title].get(ref) or _Cell()
             if c.error is not None:
@@ -857,9 +912,10 @@ class Workbook:
 
 
 def _structure(book: bytes, part: str, rels: bytes, rels_part: str
-               ) -> tuple[dict[str, str], dict[str, tuple[str, str]], str | None]:
-    """(sheet title → part, workbook-scoped name → (sheet title, "C9"), shared-strings part) from the bytes of
-    workbook.xml and its rels. Files from one template (or one program's resave of it) share these bytes, so
+               ) -> tuple[dict[str, str], dict[str, tuple[str, str]], str | None,
+                          dict[str, dict[str, tuple[str, str]]]]:
+    """(sheet title → part, workbook-scoped name → (sheet title, "C9"), shared-strings part, sheet title → its
+    sheet-local names → (sheet title, "C9")) from the bytes of workbook.xml and its rels. Files from one template (or one program's resave of it) share these bytes, so
     the result is remembered by them for parts under 1 MB (`_structure_cached`; a Rejected is raised again
     each time, never remembered). The caller must not change the dicts returned."""
     root = parse_xml(book, part)
@@ -877,23 +933,34 @@ def _structure(book: bytes, part: str, rels: bytes, rels_part: str
             if rel.get("Type", "").endswith("/sharedStrings"):
                 strings_part = target
     sheets: dict[str, str] = {}
+    order: list[str] = []                                # every <sheet> in order: what localSheetId counts
     found = root.find(T_SHEETS)
     for sheet in (found if found is not None else ()):
+        if sheet.tag != T_SHEET:
+            continue
+        order.append(sheet.get("name", ""))
         target = targets.get(sheet.get(A_RID, ""))
-        if sheet.tag == T_SHEET and target:
+        if target:
             sheets.setdefault(sheet.get("name", ""), target)
     names: dict[str, tuple[str, str]] = {}
+    local: dict[str, dict[str, tuple[str, str]]] = {}
     for dn in root.iter(T_DEFINED):
         name = dn.get("name", "")
-        if not name or dn.get("localSheetId") is not None or name.lower().startswith("_xlnm."):
+        if not name or name.lower().startswith("_xlnm."):
             continue
         m = _NAME_REF.match(dn.text or "")
         if m is None:
             continue                                     # #REF!, a range, a constant, another workbook
         title = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2).strip()
-        if title in sheets:
-            names.setdefault(name, (title, f"{m.group(3).upper()}{m.group(4)}"))
-    return sheets, names, strings_part
+        if title not in sheets:
+            continue
+        where = (title, f"{m.group(3).upper()}{m.group(4)}")
+        scope = dn.get("localSheetId")
+        if scope is None:
+            names.setdefault(name, where)
+        elif scope.isdigit() and int(scope) < len(order):
+            local.setdefault(order[int(scope)], {}).setdefault(name, where)
+    return sheets, names, strings_part, local
 
 
 STRUCTURE_CACHE_LIMIT = 1 << 20

@@ -13,10 +13,12 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from udfs.results import REVIEWED, WAITING
 from workbook_templates import Spec, load_spec
 
-from .model import (CONSOLIDATED, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome, Rendered,
-                    RosterEntry)
+from . import review_report as rr
+from .model import (CONSOLIDATED, KIND_LABEL, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome,
+                    Rendered, RosterEntry)
 
 UNIT_FIELDS = ("unit_name", "unit_code", "unit_level", "unit_region")
 
@@ -69,6 +71,11 @@ def outcome_line(run: ConsolidationRun) -> str:
         line += f"，重复报送 {len(run.duplicates)} 个单位"
     if run.disappeared:
         line += f"，上次汇总后删除了 {len(run.disappeared)} 个文件"
+    if run.packs or run.review_cards:
+        results = list(run.results.values())
+        done = sum(r.state == REVIEWED for r in results)
+        line += (f"；评审包 {len(run.packs)} 份，已评审 {done} 个、待评审 {sum(r.state == WAITING for r in results)} 个，"
+                 f"拟摘牌 {sum(r.eliminated for r in results)} 个")
     return line
 
 
@@ -154,6 +161,7 @@ def findings(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]]:
 def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
     """The whole outcome of a run as JSON-ready data; both writers render this."""
     spec = spec or load_spec()
+    results = rr.review_results(run, spec)
     acc = accounting(run)
     units = []
     for f in run.units:
@@ -165,7 +173,8 @@ def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
     files = []
     for f in run.files:
         errors, warnings = counts(f, spec)
-        files.append({"path": f.path, "size": f.size, "sha256": f.sha256, "status": f.status,
+        files.append({"path": f.path, "kind": f.kind, "kind_label": KIND_LABEL[f.kind],
+                      "size": f.size, "sha256": f.sha256, "status": f.status,
                       "status_label": STATUS_LABEL[f.status], "skip_reason": f.skip_reason,
                       "template_version": f.meta.get("template_version"), "unit_code": f.code or None,
                       "unit_name": f.unit.get("unit_name"),
@@ -187,6 +196,11 @@ def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
                            for f in run.outside_roster],
         "disappeared": sorted(run.disappeared),
         "statistics": statistics(run, spec),
+        "reviews": rr.reviews(run, spec),
+        "review_results": results,
+        "review_summary": rr.review_summary(results),
+        "review_progress": rr.review_progress(run, spec),
+        "indicator_averages": rr.indicator_averages(run, spec),
     }
 
 

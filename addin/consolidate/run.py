@@ -22,14 +22,16 @@ from typing import Callable, Iterable
 
 from generator.layout import TEMPLATE_VERSION
 from udfs.checks import check_many
+from udfs.review_checks import check_pack
 from udfs.intake import Finding
 from udfs.unit_code import normalize_unit_code
 from workbook_templates import Spec, load_spec
 
 from .model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup, FileOutcome, Rendered,
                     RosterEntry, StoredFigures)
-from .read import read_returned, skip_reason
+from .read import REVIEW, read_returned, skip_reason
 from .report import to_json
+from .reviews import RUN_LEVEL_CODES, score_reviews
 from .summary import unit_cells
 
 PARALLEL_FROM = 40
@@ -44,19 +46,31 @@ DUPLICATE_RULE = ("同一统一社会信用代码有多个文件时：优先采�
 def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, year: int | None = None,
                 preset: str | None = None, ledger: str | Path | None = None, spec: Spec | None = None,
                 workers: int = 2, progress: Callable[[int], None] | None = None,
-                outputs: Iterable[str | Path] = ()) -> ConsolidationRun:
-    """Read, check and recompute every file under `folder`. `outputs` (this run's summary, report and
-    ledger) are skipped if they lie inside the folder, so a run never reads its own results."""
+                outputs: Iterable[str | Path] = (), reviews: str | Path | None = None,
+                scope: str | None = None) -> ConsolidationRun:
+    """Read, check and recompute every file under `folder` — units' returns and reviewers' review packs — and
+    under `reviews` (more review packs, listed as 「<folder name>/…」). `outputs` (this run's summary, report
+    and ledger) are skipped if they lie inside the folders, so a run never reads its own results. `scope` of
+    the ranking: region | prefecture (default: the spec's)."""
     spec = spec or load_spec()
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"回收目录「{folder}」不存在或不是目录：请检查路径")
+    if reviews is not None and not Path(reviews).is_dir():
+        raise FileNotFoundError(f"评审包目录「{reviews}」不存在或不是目录：请检查路径")
+    if scope is not None and scope not in ("region", "prefecture"):
+        raise ValueError(f"排名范围「{scope}」无法识别：应为 region（全区统一排名）或 prefecture（各地州市分别排名）")
     year = spec.year(year).year
     preset = spec.preset(preset).id
     run_key = f"{year}|{preset}|{spec.digest}|{TEMPLATE_VERSION}"
 
     stats = _walk(folder)
-    paths = sorted(stats, key=lambda p: p.as_posix())
+    rels = {p: p.relative_to(folder).as_posix() for p in stats}
+    if reviews is not None and not _inside(Path(reviews), folder):
+        extra = _walk(Path(reviews))
+        stats.update(extra)
+        rels.update({p: f"{Path(reviews).resolve().name}/{p.relative_to(reviews).as_posix()}" for p in extra})
+    paths = sorted(stats, key=lambda p: rels[p])
     own = {Path(o).resolve() for o in outputs}
     own |= {o.with_name(o.name + "-journal") for o in own}
     own_names = {o.name for o in own}
@@ -65,7 +79,7 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
     to_read: list[Path] = []
     touched: set[str] = set()
     for p in paths:
-        rel = p.relative_to(folder).as_posix()
+        rel = rels[p]
         reason = ("本次汇总的输出文件" if p.name in own_names and p.resolve() in own
                   else "符号链接：请放入文件本身" if S_ISLNK(stats[p].st_mode) else skip_reason(p))
         if reason:
@@ -78,7 +92,7 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
         else:
             to_read.append(p)
 
-    jobs = [(str(p), p.relative_to(folder).as_posix(), year, preset) for p in to_read]
+    jobs = [(str(p), rels[p], year, preset) for p in to_read]
     chunks = [jobs[i:i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     done = len(paths) - len(to_read)
     if progress:
@@ -94,9 +108,11 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
 
     files = [outcomes[p] for p in paths]
     run = ConsolidationRun(folder=str(folder), year=year, preset=preset, files=files, roster=roster)
-    _resolve_duplicates(run, {outcomes[p].path: stats[p].st_mtime_ns for p in paths})
+    mtimes = {outcomes[p].path: stats[p].st_mtime_ns for p in paths}
+    _resolve_duplicates(run, mtimes)
     if roster is not None:
         _match_roster(run, roster)
+    score_reviews(run, spec, mtimes, scope)
     if known:
         seen = {f.path for f in run.files}
         run.disappeared = known.gone(seen)
@@ -104,6 +120,11 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
         stat = {outcomes[p].path: (stats[p].st_size, stats[p].st_mtime_ns) for p in paths}
         run.on_written = lambda: known.record(fresh, run.disappeared, stat)
     return run
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
 
 
 def _walk(folder: Path) -> dict[Path, os.stat_result]:
@@ -142,9 +163,12 @@ def _process_chunk(jobs: list[tuple[str, str, int, str]]) -> list[FileOutcome]:
         read = read_returned(Path(path), spec)
         outcome = FileOutcome(path=rel, size=read.size, sha256=read.sha256, status=REJECTED,
                               findings=list(read.findings), unit=dict(read.unit), meta=dict(read.meta),
-                              blocking=True)
+                              blocking=True, kind=read.kind)
         outcomes.append(outcome)
-        if read.status == "ok" and read.extracted is not None:
+        if read.kind == REVIEW:
+            if read.status == "ok":
+                _take_pack(outcome, read, spec, year)
+        elif read.status == "ok" and read.extracted is not None:
             readable.append((outcome, read))
     if not readable:
         return outcomes
@@ -161,6 +185,18 @@ def _process_chunk(jobs: list[tuple[str, str, int, str]]) -> list[FileOutcome]:
             outcome.unit["unit_code"] = code
         outcome.rendered = render_figures(outcome, spec)
     return outcomes
+
+
+def _take_pack(outcome: FileOutcome, read, spec: Spec, year: int) -> None:
+    """A review pack: its whole-pack checks (R606, F111, F112) and its scorecards as plain data; the
+    scorecards are scored at the run level, against each unit's return (`reviews.score_reviews`)."""
+    problems = check_pack(read.meta, spec, year, spec.digest)
+    outcome.findings += problems
+    outcome.blocking = any(f.severity(spec) == "错误" for f in problems)
+    outcome.status = REJECTED if outcome.blocking else CONSOLIDATED
+    outcome.scorecards = [{"sheet": c.sheet, "values": c.cells.values, "errors": c.cells.errors,
+                           "cells": c.cells.cells, "uncached": sorted(c.cells.formulas - c.cells.cached)}
+                          for c in read.scorecards]
 
 
 def render_figures(f: FileOutcome, spec: Spec) -> Rendered:
@@ -277,7 +313,7 @@ def _outcome_to_json(f: FileOutcome) -> str:
     d = {k: getattr(f, k) for k in FileOutcome.__dataclass_fields__ if k not in _FIGURES}
     d["used"] = True        # duplicates and roster matches are resolved afresh on every run
     d["findings"] = [{"code": x.code, "message": x.message, "name": x.name, "cell": x.cell}
-                     for x in f.findings if x.code not in ("D501", "D502")]
+                     for x in f.findings if x.code not in RUN_LEVEL_CODES | {"D501", "D502"}]
     return json.dumps(d, ensure_ascii=False)
 
 

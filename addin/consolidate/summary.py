@@ -22,16 +22,20 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import xlsxwriter
 
+from udfs.results import WAITING
 from workbook_templates import SLOTS, Spec, contract_names, load_spec
 
-from . import sheetxml
+from . import review_report as rr, sheetxml
 from .model import CONSOLIDATED, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome
 from .report import BLOCKED, NOT_USED, accounting_line, content
+from .review_report import NOT_RECEIVED, NOT_STARTED, UNFINISHED
+from .reviews import CARD_RULE
 
 # A fixed document date: the file must not change when nothing else did.
 CREATED = datetime(2000, 1, 1)
 
-SHEETS = ("汇总", "问题清单", "未报送", "重复报送", "名单外", "统计", "文件清单", "说明")
+SHEETS = ("汇总", "评审结果", "评审进度", "指标得分", "问题清单", "未报送", "重复报送", "名单外", "统计", "文件清单",
+          "说明")
 NO_ROSTER = "未提供名单，无法判断未报送单位"
 NO_ROSTER_OUTSIDE = "未提供名单，无法判断名单外单位"
 DISAPPEARED = "上次汇总后被删除的文件"
@@ -185,6 +189,24 @@ class _Book:
             ws.write_number(row, col, value, self.f.get(fmt, self.f["text"]) if fmt != "yesno" else None)
         else:
             ws.write_string(row, col, str(value), self.f["yesno"] if fmt == "yesno" else self.f["text"])
+
+    def big_table(self, ws, labels: list[str], widths: list[float], fmts: list[str], rows: list[list[Any]],
+                  empty: str) -> None:
+        """A table from A1 whose rows grow with the number of files or units: the header by XlsxWriter, the
+        rows rendered as SpreadsheetML and spliced in (`sheetxml`), each column in its format."""
+        if not rows:
+            self.table(ws, 0, labels, widths, [], empty)
+            return
+        self.header(ws, 0, labels, widths)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, len(rows), len(labels) - 1)
+        style, text, yes_no = self.style, self.style["text"], self.style["yesno"]
+
+        def render() -> Iterator[str]:
+            for r, values in enumerate(rows, start=2):
+                yield sheetxml.row(r, (sheetxml.cell(v, style.get(f, text), text, yes_no, f == "yesno")
+                                       for v, f in zip(values, fmts)))
+        self.splices[self.part(ws)] = (render(), len(rows) + 1, len(labels))
 
     def header(self, ws, row: int, labels: list[str], widths: list[float]) -> None:
         for c, (label, width) in enumerate(zip(labels, widths)):
@@ -406,33 +428,152 @@ def _statistics(b: _Book, data: dict[str, Any]) -> None:
         ws.write_string(region_row + 18, 9, "没有参与汇总的单位，未生成各地区达标率图。", b.f["note"])
 
 
-FILE_COLUMNS = (("path", "文件", 40), ("size", "大小（字节）", 12), ("sha256", "SHA-256", 20),
-                ("status_label", "状态", 8), ("unit_code", "统一社会信用代码", 22), ("unit_name", "单位名称", 28),
-                ("used", "是否采用", 9), ("skip_reason", "跳过原因", 24), ("template_version", "模板版本", 10),
-                ("errors", "错误数", 8), ("warnings", "警告数", 8))
+FILE_COLUMNS = (("path", "文件", 40, "text"), ("kind_label", "类型", 10, "text"), ("size", "大小（字节）", 12, "count"),
+                ("sha256", "SHA-256", 20, "text"), ("status_label", "状态", 8, "text"),
+                ("unit_code", "统一社会信用代码", 22, "text"), ("unit_name", "单位名称", 28, "text"),
+                ("used", "是否采用", 9, "text"), ("skip_reason", "跳过原因", 24, "text"),
+                ("template_version", "模板版本", 10, "text"), ("errors", "错误数", 8, "count"),
+                ("warnings", "警告数", 8, "count"))
 
 
 def _files(b: _Book, data: dict[str, Any]) -> None:
-    ws = b.sheets["文件清单"]
-    labels, widths = [l for _, l, _ in FILE_COLUMNS], [w for _, _, w in FILE_COLUMNS]
-    if not data["files"]:
-        b.table(ws, 0, labels, widths, [], "没有发现文件")
-        return
-    b.header(ws, 0, labels, widths)
-    ws.freeze_panes(1, 0)
-    n = len(data["files"])
-    ws.autofilter(0, 0, n, len(labels) - 1)
-    text, yes_no, count = b.style["text"], b.style["yesno"], b.style["count"]
-
-    def rows() -> Iterator[str]:        # as `_Book.table` would write them: whole numbers as counts
-        for r, f in enumerate(data["files"], start=2):
-            values = [f[k] if k != "used" or f[k] is None else ("是" if f[k] else "否") for k, _, _ in FILE_COLUMNS]
-            yield sheetxml.row(r, (sheetxml.cell(v, count if isinstance(v, int) and not isinstance(v, bool)
-                                                 else text, text, yes_no) for v in values))
-    b.splices[b.part(ws)] = (rows(), n + 1, len(labels))
+    rows = [[f[k] if k != "used" or f[k] is None else ("是" if f[k] else "否") for k, _, _, _ in FILE_COLUMNS]
+            for f in data["files"]]
+    b.big_table(b.sheets["文件清单"], [c[1] for c in FILE_COLUMNS], [c[2] for c in FILE_COLUMNS],
+                [c[3] for c in FILE_COLUMNS], rows, "没有发现文件")
 
 
-def _notes(b: _Book, data: dict[str, Any]) -> None:
+# ---------------------------------------------------------------- review results
+
+def _yes(value: Any) -> str | None:
+    return None if value is None else "是" if value else "否"
+
+
+def _results(b: _Book, data: dict[str, Any], spec: Spec) -> None:
+    ws = b.sheets["评审结果"]
+    reviewers = list(spec.assessment.reviewers)
+    lab = _unit_labels(spec)
+    labels = [lab["unit_name"], lab["unit_code"], lab["unit_level"], lab["unit_region"], "自评分",
+              *(f"{spec.assessment.reviewers[k]}" for k in reviewers), "综合得分", "状态", "排名",
+              f"达标（≥{spec.assessment.pass_line:g}分）", "拟摘牌", "摘牌线并列（待定）", "说明", "文件"]
+    widths = [28, 22, 10, 14, 9, *([14] * len(reviewers)), 10, 18, 7, 10, 8, 10, 60, 36]
+    fmts = ["text"] * 4 + ["score"] * (2 + len(reviewers)) + ["text", "count", "text", "text", "text", "text",
+                                                                "text"]
+    rows = [[r["unit_name"], r["unit_code"], r["unit_level"], r["unit_region"], r["self_total"],
+             *(r["scores"][k] for k in reviewers), r["composite"], r["state"], r["rank"], _yes(r["pass"]),
+             "是" if r["eliminated"] else None, "是" if r["tie_at_cut"] else None, _explain(r, spec), r["file"]]
+            for r in data["review_results"]]
+    b.big_table(ws, labels, widths, fmts, rows, "没有参与汇总的单位")
+    if rows:
+        last = len(rows)
+        eliminated = labels.index("拟摘牌")
+        state = labels.index("状态")
+        ws.conditional_format(1, eliminated, last, eliminated, {"type": "cell", "criteria": "==", "value": '"是"',
+                                                                "format": b.f["red"]})
+        ws.conditional_format(1, state, last, state, {"type": "text", "criteria": "begins with",
+                                                      "value": WAITING, "format": b.f["yellow"]})
+
+
+def _explain(r: dict[str, Any], spec: Spec) -> str:
+    """Why a unit stands where it stands, in one line: waiting for whom, the re-check, 摘牌 reason."""
+    parts = []
+    if r["waiting"]:
+        parts.append("等待" + "、".join(spec.assessment.reviewers[k] for k in r["waiting"]))
+    if r["recheck"]:
+        parts.append(r["recheck"])
+    if r["not_counted"]:
+        parts.append("不计入：" + "、".join(spec.assessment.reviewers[k] for k in r["not_counted"]))
+    if r["reason"]:
+        parts.append(r["reason"])
+    if r["tie_at_cut"]:
+        parts.append("与摘牌线上的单位得分相同，是否摘牌请人工确定")
+    return "；".join(parts)
+
+
+PROGRESS_COLUMNS = (("unit_name", "单位名称", 28, "text"), ("unit_code", "统一社会信用代码", 22, "text"),
+                    ("unit_level", "单位层级", 10, "text"), ("unit_region", "所属地区", 14, "text"),
+                    ("reviewer_label", "评审部门", 30, "text"), ("weighed", "计入综合得分", 12, "text"),
+                    ("status", "评审状态", 10, "text"), ("missing", "未评项数", 9, "count"),
+                    ("total", "评审总分", 10, "score"), ("reviewer_name", "评审人", 12, "text"),
+                    ("file", "评审包", 36, "text"), ("sheet", "评分表", 24, "text"))
+
+
+def _progress(b: _Book, data: dict[str, Any]) -> None:
+    ws = b.sheets["评审进度"]
+    rows = [[_yes(p[k]) if k == "weighed" else p[k] for k, _, _, _ in PROGRESS_COLUMNS] for p in data["review_progress"]]
+    b.big_table(ws, [c[1] for c in PROGRESS_COLUMNS], [c[2] for c in PROGRESS_COLUMNS],
+                [c[3] for c in PROGRESS_COLUMNS], rows, "没有参与汇总的单位")
+    if rows:
+        status = [c[0] for c in PROGRESS_COLUMNS].index("status")
+        for word, fmt in ((NOT_RECEIVED, "red"), (NOT_STARTED, "red"), (UNFINISHED, "yellow")):
+            ws.conditional_format(1, status, len(rows), status, {"type": "cell", "criteria": "==",
+                                                                 "value": f'"{word}"', "format": b.f[fmt]})
+
+
+AVERAGE_COLUMNS = (("indicator", "指标", 8, "text"), ("text", "指标内容", 60, "wrap"), ("points", "分值", 7, "score"),
+                   ("self_average", "自评平均分", 11, "score"), ("self_rate", "自评得分率", 11, "percent"),
+                   ("review_average", "评审平均分", 11, "score"), ("review_rate", "评审得分率", 11, "percent"),
+                   ("scorecards", "评分表数", 9, "count"))
+
+
+def _averages(b: _Book, data: dict[str, Any]) -> None:
+    ws = b.sheets["指标得分"]
+    averages = data["indicator_averages"]
+    ws.write_string(0, 0, "各项指标的平均得分与得分率（自评：无错误的单位；评审：已评完并采用的评分表；未得分计0）",
+                    b.f["bold"])
+    b.header(ws, 1, [c[1] for c in AVERAGE_COLUMNS], [c[2] for c in AVERAGE_COLUMNS])
+    ws.freeze_panes(2, 1)
+    for r, a in enumerate(averages, start=2):
+        for c, (key, _, _, fmt) in enumerate(AVERAGE_COLUMNS):
+            b.put(ws, r, c, a[key], fmt)
+    low = rr.lowest(averages)
+    at = len(averages) + 4
+    ws.write_string(at, 0, f"得分率最低的 {len(low)} 项（按评审得分率，无评审时按自评得分率）", b.f["bold"])
+    b.header(ws, at + 1, ["指标", "评审得分率", "自评得分率"], [8, 11, 11])
+    for r, a in enumerate(low, start=at + 2):
+        b.put(ws, r, 0, a["indicator"])
+        b.put(ws, r, 1, a["review_rate"], "percent")
+        b.put(ws, r, 2, a["self_rate"], "percent")
+    if low:
+        chart = b.wb.add_chart({"type": "bar"})
+        first, last = at + 2, at + 1 + len(low)
+        for col, name, color in ((1, "评审得分率", "#ED7D31"), (2, "自评得分率", "#5B9BD5")):
+            chart.add_series({"name": name, "categories": ["指标得分", first, 0, last, 0],
+                              "values": ["指标得分", first, col, last, col], "fill": {"color": color}})
+        chart.set_title({"name": "得分率最低的指标（哪些要求最常失分）"})
+        chart.set_x_axis({"min": 0, "max": 1, "num_format": "0%"})
+        chart.set_y_axis({"reverse": True, "crossing": "max"})
+        ws.insert_chart(at, 4, chart, {"x_scale": 1.3, "y_scale": max(1.0, 0.3 + len(low) * 0.09)})
+
+
+def _review_notes(b: _Book, ws, r: int, data: dict[str, Any], spec: Spec) -> int:
+    """The review counts and every rule (with its open question) that decided composites, ranks and 摘牌."""
+    a, e = spec.assessment, spec.assessment.elimination
+    counts = data["review_summary"]
+    packs = sum(1 for f in data["files"] if f["kind"] == "review" and f["status"] == CONSOLIDATED)
+    ws.write_string(r, 0, "评审与排名", b.f["bold"])
+    weights = "；".join(f"{lv.label} " + " + ".join(f"{w:g}×{'自评' if k == 'self' else a.reviewers[k]}"
+                                                   for k, w in lv.weights.items()) for lv in a.levels.values())
+    lines = [
+        f"读取评审包 {packs} 份、评分表 {len(data['reviews'])} 张；单位 {counts['units']} 个：已评审 {counts['reviewed']}，"
+        f"待评审 {counts['waiting']}，参与排名 {counts['ranked']}，达标 {counts['passed']}，不达标 {counts['failed']}，"
+        f"拟摘牌 {counts['eliminated']}（其中摘牌线并列待定 {counts['tie_at_cut']}）。",
+        f"综合得分：{weights}。所需评审部门的评分未收到或未评完的单位为「待评审」，不计为0分、不参与排名。",
+        f"自治区复核：{a.recheck.rule}（{a.recheck.question}）",
+        f"排名与摘牌：按{'全区统一' if e.scope == 'region' else '各地州市分别'}排名（本次范围见命令参数 --scope），"
+        f"摘牌比例 {e.ratio:g}，取整方式 {e.rounding}；得分并列时排名相同，摘牌线落在并列分数内时全部标记「待定」，由人工确定；"
+        f"综合得分低于{a.pass_line:g}分为不达标，{'同时摘牌' if e.below_pass_line_eliminated else '单独列示，不自动摘牌'}。"
+        f"（{e.question}）",
+        f"重复评分表：{CARD_RULE}",
+        "有错误的单位工作簿不参与排名；评审包中的分数均按评审给分和处数重算，第一单元按单位交回的数据重算。",
+    ]
+    for line in lines:
+        ws.write_string(r, 1, line, b.f["wrap"])
+        r += 1
+    return r + 1
+
+
+def _notes(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     ws = b.sheets["说明"]
     acc = data["accounting"]
     ws.set_column(0, 0, 26)
@@ -471,6 +612,7 @@ def _notes(b: _Book, data: dict[str, Any]) -> None:
         ws.write_string(r, 1, path)
         r += 1
     r += 2
+    r = _review_notes(b, ws, r, data, spec)
     ws.write_string(r, 0, "状态说明", b.f["bold"])
     for line in (f"{STATUS_LABEL[CONSOLIDATED]}：文件已读取并重算，单位列入「汇总」；有错误的单位列入但不参与排名。",
                  f"{STATUS_LABEL[REJECTED]}：文件无法使用（不是有效的 jieyue 工作簿等），原因见「问题清单」。",
@@ -487,13 +629,16 @@ def render(run: ConsolidationRun, spec: Spec | None = None, data: dict | None = 
     buffer = io.BytesIO()
     b = _Book(buffer, spec, f"{run.year}年节约型机关复验 汇总表")
     _summary(b, run, data, spec)
+    _results(b, data, spec)
+    _progress(b, data)
+    _averages(b, data)
     _findings(b, data)
     _not_returned(b, data, spec)
     _duplicates(b, data, spec)
     _outside(b, data, spec)
     _statistics(b, data)
     _files(b, data)
-    _notes(b, data)
+    _notes(b, data, spec)
     b.wb.close()
     if not b.splices:
         return buffer.getvalue()
