@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from udfs.numbers import round_excel
+import numpy as np
+
+from udfs.numbers import round_excel, to_array
 from udfs.results import REVIEWED, WAITING, UnitResult
-from udfs.scoring import counted_score
+from udfs.scoring import counted_array
 from workbook_templates import Spec
 
 from .model import ConsolidationRun, FileOutcome
@@ -82,15 +84,17 @@ def indicator_averages(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]
     cards = [c for c in run.review_cards if c.used and c.matched and not c.blank and c.missing == 0]
     digits = spec.precision.score
     out = []
+    inputs, results = [f.inputs for f in units], [f.results for f in units]
     for ind in spec.indicators:
+        name = ind.score_name
         if ind.rule.type == "computed_target":
-            own = [f.results.get(ind.score_name) for f in units]
-        else:
+            own = to_array([r.get(name) for r in results])
+        else:               # one vectorised pass per indicator: thousands of units
             selector = ind.rule.selector
-            own = [counted_score(ind, f.inputs.get(ind.score_name),
-                                 f.inputs.get(selector) if selector else None, spec) for f in units]
+            own = counted_array(ind, to_array([i.get(name) for i in inputs]),
+                                [i.get(selector) for i in inputs] if selector else None, spec)
         self_avg = _average(own, digits)
-        review_avg = _average([c.items.get(ind.id) for c in cards], digits)
+        review_avg = _average(to_array([c.items.get(ind.id) for c in cards]), digits)
         out.append({"indicator": ind.id, "text": ind.text, "points": ind.points,
                     "units": len(units), "self_average": self_avg, "self_rate": _rate(self_avg, ind.points),
                     "scorecards": len(cards), "review_average": review_avg,
@@ -116,10 +120,11 @@ def review_summary(results: list[dict[str, Any]]) -> dict[str, int]:
             "tie_at_cut": sum(r["tie_at_cut"] for r in results)}
 
 
-def _average(values: list[Any], digits: int) -> float | None:
-    if not values:
+def _average(values: np.ndarray, digits: int) -> float | None:
+    """The mean with blanks (NaN) counted as 0 points; None for no values."""
+    if not len(values):
         return None
-    return round_excel(sum(v or 0 for v in values) / len(values), digits)
+    return round_excel(float(np.nansum(values)) / len(values), digits)
 
 
 def _rate(average: float | None, points: float) -> float | None:

@@ -296,7 +296,8 @@ FINDING_COLUMNS = (("file", "文件", 36), ("unit_name", "单位名称", 28), ("
 def _findings(b: _Book, data: dict[str, Any]) -> None:
     ws = b.sheets["问题清单"]
     rows = [[f[k] for k, _, _ in FINDING_COLUMNS] for f in data["findings"]]
-    b.table(ws, 0, [l for _, l, _ in FINDING_COLUMNS], [w for _, _, w in FINDING_COLUMNS], rows, "未发现问题")
+    b.big_table(ws, [l for _, l, _ in FINDING_COLUMNS], [w for _, _, w in FINDING_COLUMNS],
+                ["text"] * len(FINDING_COLUMNS), rows, "未发现问题")
     if rows:
         sev = chr(ord("A") + [k for k, _, _ in FINDING_COLUMNS].index("severity"))
         for word, fmt in (("错误", "red"), ("警告", "yellow")):
