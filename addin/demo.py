@@ -185,9 +185,9 @@ UNFINISHED_REVIEW = ("region", "11650000488423203C", 3)
 """(reviewer key, unit code, blank items): the 自治区 has not finished 自治区公共机构节能监测中心's scorecard yet.
 Only the 自治区 reviews a 自治区本级 unit, so nothing else stands in for it: the unit is 待评审."""
 
-LOWER_SHARE = 0.25
+LOWER_SHARE = 0.06
 """How often a reviewer gives one legal value less than the unit's self-score (otherwise the nearest legal one)."""
-FINDINGS_SHARE = 0.15
+FINDINGS_SHARE = 0.08
 """How often a field check finds something (1 or 2 处) on an item with per-finding deductions."""
 SURNAMES = "王李张刘陈杨赵黄"
 DAY_NS = 24 * 3600 * 10**9
@@ -465,8 +465,9 @@ def flow_lines(flow: DemoFlow) -> list[str]:
     lines.append(f"4. 汇总：{outcome_line(flow.run)}")
     lines.append(f"   汇总表：{flow.out_dir / SUMMARY}")
     lines.append(f"   JSON 报告：{flow.out_dir / REPORT}")
-    lines.append("用 Excel 或 WPS 打开汇总表：「汇总」看每个单位，「问题清单」「未报送」「重复报送」看上面演示的问题；"
-                 "打开任一工作簿或评审包可看到单位和评审人填写的界面。")
+    lines.append("用 Excel 或 WPS 打开汇总表：「汇总」看每个单位，「评审结果」看综合得分、排名和拟摘牌，「评审进度」看"
+                 "哪级评审还没交，「问题清单」「未报送」「重复报送」看上面演示的问题；打开任一工作簿或评审包可看到"
+                 "单位和评审人填写的界面。")
     return lines
 
 
