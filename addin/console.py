@@ -43,7 +43,7 @@ FIRST_SETTING_ROW = 4
 
 TABLE_AT = "A4"
 TABLE_HEADER = ("统一社会信用代码", "单位名称", "单位层级", "所属地区", "状态", "自评总分", "下降目标达标数",
-                "错误数", "警告数", "文件")
+                "综合得分", "排名", "拟摘牌", "错误数", "警告数", "文件")
 NOT_RUN = "尚未运行：在「设置」中填写回收目录，保存后点击 xlwings 选项卡上的「Run main」，结果写在这里。"
 
 MODULE_TEMPLATE = '''\
@@ -202,7 +202,7 @@ def _console_workbook(book_name: str, module_file: str) -> openpyxl.Workbook:
         cell = rs.cell(4, col, text)
         cell.font = bold
         cell.fill = PatternFill("solid", fgColor="D9D9D9")
-    for col, width in zip("ABCDEFGHIJ", (22, 36, 12, 18, 22, 10, 16, 8, 8, 40)):
+    for col, width in zip("ABCDEFGHIJKLM", (22, 36, 12, 18, 22, 10, 16, 10, 6, 8, 8, 8, 40)):
         rs.column_dimensions[col].width = width
     rs.freeze_panes = "A5"
     return wb
@@ -247,7 +247,8 @@ def run_from_book(book: Any) -> None:
             [f"汇总表：{output}（台账：{ledger}）"],
             [f"JSON报告：{report}" if report else "JSON报告：未设置"],
         ]
-        sheet.range(TABLE_AT).value = [list(TABLE_HEADER)] + [_unit_row(u, spec) for u in data["units"]]
+        sheet.range(TABLE_AT).value = [list(TABLE_HEADER)] + [
+            _unit_row(u, r, spec) for u, r in zip(data["units"], data["review_results"])]
     except ConsoleError as e:
         sheet.range("A1").value = str(e)
     except Exception as e:      # noqa: BLE001  (anything else: a message in the sheet, not a popup)
@@ -257,14 +258,15 @@ def run_from_book(book: Any) -> None:
         app.status_bar = False
 
 
-def _unit_row(u: dict[str, Any], spec) -> list[Any]:
+def _unit_row(u: dict[str, Any], review: dict[str, Any], spec) -> list[Any]:
     results = u["results"]
     met = sum(1 for i in spec.decline_intensities if results.get(f"ok_{i.key}") is True)
     code = u.get("unit_code")
     return [
         f"'{code}" if code else None,       # the apostrophe keeps Excel from reading 18 digits as a number
         u.get("unit_name"), u.get("unit_level"), u.get("unit_region"), u["state"],
-        results.get("self_total"), met, u["errors"], u["warnings"], u["file"],
+        results.get("self_total"), met, review["composite"], review["rank"], "是" if review["eliminated"] else None,
+        u["errors"], u["warnings"], u["file"],
     ]
 
 

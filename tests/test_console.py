@@ -259,13 +259,15 @@ def test_a_run_writes_the_accounting_the_paths_and_the_units(book, returns, tmp_
     expected = content(run, spec)["units"]
     assert [r[0] for r in table[1:]] == ["'" + u["unit_code"] for u in expected]
     for row, u, f in zip(table[1:], expected, run.units):
+        cells = dict(zip(TABLE_HEADER, row))
         assert row[1:5] == [u["unit_name"], u["unit_level"], u["unit_region"], state(f)]
-        assert row[5] == f.results["self_total"]
-        assert row[6] == sum(1 for i in spec.decline_intensities if f.results[f"ok_{i.key}"] is True)
-        assert row[7:] == [u["errors"], u["warnings"], f.path]
-    by_file = {r[9]: r for r in table[1:]}
+        assert cells["自评总分"] == f.results["self_total"]
+        assert cells["下降目标达标数"] == sum(1 for i in spec.decline_intensities if f.results[f"ok_{i.key}"] is True)
+        assert (cells["综合得分"], cells["排名"], cells["拟摘牌"]) == (None, None, None)   # no review packs here
+        assert [cells["错误数"], cells["警告数"], cells["文件"]] == [u["errors"], u["warnings"], f.path]
+    by_file = {r[-1]: dict(zip(TABLE_HEADER, r)) for r in table[1:]}
     blocked = by_file[returns.blocked]
-    assert blocked[4] == "有错误，不参与排名" and blocked[7] >= 1
+    assert blocked["状态"] == "有错误，不参与排名" and blocked["错误数"] >= 1
     assert sum(1 for r in table[1:] if r[4] == "有效") == 9
     assert rs.rows_from("A4") == table                                   # written where the header was
 
