@@ -350,3 +350,11 @@ def test_libreoffice_reads_the_rows_as_openpyxl_does(outputs, book, tmp_path):
         theirs = [tuple(v for v in r) for r in resaved[sheet].iter_rows(max_col=book[sheet].max_column,
                                                                          values_only=True)]
         assert theirs[:len(ours)] == ours, sheet
+
+
+def test_before_any_review_pack_the_review_sheets_say_so_once(book):
+    """No pack read yet: 评审结果 and 评审进度 hold one note (what to do), not a 待评审 row per unit."""
+    from addin.consolidate.summary import NO_REVIEWS
+    for sheet in ("评审结果", "评审进度"):
+        assert rows(book[sheet]) == [(NO_REVIEWS,)]
+    assert len(rows(book["指标得分"], 3)) >= len(SPEC.indicators)        # the self-score averages are there

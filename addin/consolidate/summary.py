@@ -450,8 +450,23 @@ def _yes(value: Any) -> str | None:
     return None if value is None else "是" if value else "否"
 
 
+NO_REVIEWS = ("本次汇总没有读取到评审包，所有单位都在等待评审，不计算综合得分和排名。评审部门用 jieyue review-pack 生成"
+              "评审包、评分后交回，放入回收目录（或用 --reviews 指定目录）再次汇总即可。")
+
+
+def _no_reviews(b: _Book, ws, data: dict[str, Any]) -> bool:
+    """Before any review pack came back, one note instead of a row per unit that all say the same."""
+    if data["reviews"] or any(f["kind"] == "review" for f in data["files"]):
+        return False
+    ws.set_column(0, 0, 100)
+    ws.write_string(0, 0, NO_REVIEWS, b.f["note"])
+    return True
+
+
 def _results(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     ws = b.sheets["评审结果"]
+    if _no_reviews(b, ws, data):
+        return
     reviewers = list(spec.assessment.reviewers)
     lab = _unit_labels(spec)
     labels = [lab["unit_name"], lab["unit_code"], lab["unit_level"], lab["unit_region"], "自评分",
@@ -501,6 +516,8 @@ PROGRESS_COLUMNS = (("unit_name", "单位名称", 28, "text"), ("unit_code", "�
 
 def _progress(b: _Book, data: dict[str, Any]) -> None:
     ws = b.sheets["评审进度"]
+    if _no_reviews(b, ws, data):
+        return
     rows = [[_yes(p[k]) if k == "weighed" else p[k] for k, _, _, _ in PROGRESS_COLUMNS] for p in data["review_progress"]]
     b.big_table(ws, [c[1] for c in PROGRESS_COLUMNS], [c[2] for c in PROGRESS_COLUMNS],
                 [c[3] for c in PROGRESS_COLUMNS], rows, "没有参与汇总的单位")
