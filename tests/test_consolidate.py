@@ -546,6 +546,11 @@ def test_stored_figures_decode_on_first_use_and_compare_as_dicts():
     assert stored["self_total"] == 81.5 and stored.get("missing") is None
     assert stored == {"self_total": 81.5, "self_pass": True, "cur_people": None}
     assert dict(stored) == {**stored}
+    # the names every run's tables read come decoded already: asking for them decodes nothing
+    previewed = StoredFigures('{"self_total":81.5,"cur_people":12}', {"self_total": 81.5},
+                              frozenset({"self_total", "self_pass"}))
+    assert previewed["self_total"] == 81.5 and previewed.get("self_pass") is None and previewed._data is None
+    assert previewed.get("cur_people") == 12 and previewed._data is not None
 
 
 def test_a_ledger_of_an_older_format_is_emptied_and_every_file_read(result, tmp_path, monkeypatch):

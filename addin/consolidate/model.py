@@ -29,13 +29,16 @@ class Rendered:
 
 class StoredFigures(Mapping[str, Any]):
     """Inputs or results kept as JSON text in the ledger, decoded the first time a value is asked for: a
-    re-run over thousands of unchanged files decodes only what it uses."""
+    re-run over thousands of unchanged files decodes only what it uses. The few names the run's own tables
+    read for every unit (`covered`: totals, decline results, self-scores) come decoded already (`preview`)."""
 
-    __slots__ = ("text", "_data")
+    __slots__ = ("text", "_data", "_preview", "_covered")
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, preview: Mapping[str, Any] | None = None, covered: frozenset[str] = frozenset()):
         self.text = text
         self._data: dict[str, Any] | None = None
+        self._preview = preview or {}
+        self._covered = covered
 
     def _decoded(self) -> dict[str, Any]:
         if self._data is None:
@@ -43,9 +46,13 @@ class StoredFigures(Mapping[str, Any]):
         return self._data
 
     def __getitem__(self, key: str) -> Any:
+        if self._data is None and key in self._covered:
+            return self._preview[key]
         return self._decoded()[key]
 
     def get(self, key: str, default: Any = None) -> Any:
+        if self._data is None and key in self._covered:
+            return self._preview.get(key, default)
         return self._decoded().get(key, default)
 
     def __iter__(self) -> Iterator[str]:

@@ -74,7 +74,7 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
     own = {Path(o).resolve() for o in outputs}
     own |= {o.with_name(o.name + "-journal") for o in own}
     own_names = {o.name for o in own}
-    known = _Ledger(ledger, run_key) if ledger else None
+    known = _Ledger(ledger, run_key, spec) if ledger else None
     outcomes: dict[Path, FileOutcome] = {}
     to_read: list[Path] = []
     touched: set[str] = set()
@@ -244,10 +244,10 @@ class _Ledger:
     Each row keeps the file's outcome (small JSON) and its rendered figures (`Rendered`): a re-run reuses them
     as they are, so the outputs cost little more than joining text for the files that did not change."""
 
-    FORMAT = 3
+    FORMAT = 4
     """Bumped when a row's layout changes: a ledger of another format is emptied, and every file read again."""
 
-    def __init__(self, path: str | Path, run_key: str):
+    def __init__(self, path: str | Path, run_key: str, spec: Spec):
         self.db = sqlite3.connect(str(path))
         self.run_key = run_key
         if self.db.execute("PRAGMA user_version").fetchone()[0] != self.FORMAT:
@@ -257,18 +257,20 @@ class _Ledger:
         self.db.execute("""CREATE TABLE IF NOT EXISTS files (
             path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT, unit_code TEXT,
             template_version TEXT, status TEXT, findings INTEGER, run_key TEXT, outcome TEXT,
-            inputs_json TEXT, results_json TEXT, summary_cells TEXT, checked_at TEXT DEFAULT CURRENT_TIMESTAMP)""")
+            inputs_json TEXT, results_json TEXT, summary_cells TEXT, key_figures TEXT,
+            checked_at TEXT DEFAULT CURRENT_TIMESTAMP)""")
         # One query for all rows: a re-run over thousands of files looks each one up in memory.
         self.known = {row[0]: row[1:] for row in self.db.execute(
-            "SELECT path, size, mtime_ns, sha256, outcome, inputs_json, results_json, summary_cells FROM files"
-            " WHERE run_key=?", (run_key,))}
+            "SELECT path, size, mtime_ns, sha256, outcome, inputs_json, results_json, summary_cells, key_figures"
+            " FROM files WHERE run_key=?", (run_key,))}
+        self.covered = key_names(spec)
 
     def outcome(self, path: str, size: int, mtime_ns: int) -> FileOutcome | None:
         """The file's outcome last time, if its size and mtime are unchanged."""
         row = self.known.get(path)
         if row is None or row[0] != size or row[1] != mtime_ns:
             return None
-        return _outcome_from_row(*row[3:])
+        return _outcome_from_row(*row[3:], covered=self.covered)
 
     def same_content(self, path: str, file: Path, size: int) -> FileOutcome | None:
         """The file's outcome last time, if its bytes are unchanged (only its mtime moved)."""
@@ -279,7 +281,7 @@ class _Ledger:
             digest = hashlib.sha256(file.read_bytes()).hexdigest()
         except OSError:
             return None                                  # read it properly: the reader reports the problem
-        return _outcome_from_row(*row[3:]) if digest == row[2] else None
+        return _outcome_from_row(*row[3:], covered=self.covered) if digest == row[2] else None
 
     def gone(self, seen: set[str]) -> list[str]:
         """Files the ledger knew that are not in the folder any more."""
@@ -292,10 +294,11 @@ class _Ledger:
             self.db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
             self.db.executemany(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, sha256, unit_code, template_version, status,"
-                " findings, run_key, outcome, inputs_json, results_json, summary_cells)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " findings, run_key, outcome, inputs_json, results_json, summary_cells, key_figures)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(f.path, *stat[f.path], f.sha256, f.code, str(f.meta.get("template_version") or ""), f.status,
-                  len(f.findings), self.run_key, _outcome_to_json(f), *_rendered_columns(f)) for f in files])
+                  len(f.findings), self.run_key, _outcome_to_json(f), *_rendered_columns(f),
+                  _key_figures(f, self.covered)) for f in files])
         self.db.close()
 
 
@@ -317,12 +320,34 @@ def _outcome_to_json(f: FileOutcome) -> str:
     return json.dumps(d, ensure_ascii=False)
 
 
-def _outcome_from_row(text: str, inputs: str | None, results: str | None, cells: str | None) -> FileOutcome:
+def key_names(spec: Spec) -> frozenset[str]:
+    """The names the run's own tables read for every unit (statistics, review results, per-indicator
+    averages, the console): kept decoded in the ledger beside the full figures."""
+    names = {"self_total", "self_pass", *(f"ok_{i.key}" for i in spec.decline_intensities)}
+    for ind in spec.indicators:
+        names.add(ind.score_name)
+        if ind.rule.selector:
+            names.add(ind.rule.selector)
+    return frozenset(names)
+
+
+def _key_figures(f: FileOutcome, covered: frozenset[str]) -> str | None:
+    if not f.rendered:
+        return None
+    return json.dumps({"inputs": {k: v for k, v in f.inputs.items() if k in covered},
+                       "results": {k: v for k, v in f.results.items() if k in covered}}, ensure_ascii=False)
+
+
+def _outcome_from_row(text: str, inputs: str | None, results: str | None, cells: str | None,
+                      key_figures: str | None, covered: frozenset[str] = frozenset()) -> FileOutcome:
     d = json.loads(text)
     d["findings"] = [Finding(**x) for x in d["findings"]]
     f = FileOutcome(**d)
     if inputs is not None and results is not None and cells is not None:
-        f.inputs, f.results = StoredFigures(inputs), StoredFigures(results)
+        preview = json.loads(key_figures) if key_figures else {"inputs": {}, "results": {}}
+        shown = covered if key_figures else frozenset()
+        f.inputs = StoredFigures(inputs, preview["inputs"], shown)
+        f.results = StoredFigures(results, preview["results"], shown)
         f.rendered = Rendered(inputs, results, cells)
     return f
 
