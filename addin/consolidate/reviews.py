@@ -45,7 +45,7 @@ def score_reviews(run: ConsolidationRun, spec: Spec, mtimes: dict[str, int], sco
                     "R601", f"{label}：评审包已交回，但{level_label(level, spec)}没有填写该单位的评分表，该单位暂列"
                             "「待评审」：请评审部门评分后重新交回评审包", "rev_unit_code",
                     cells.get("rev_unit_code", ""))] if weighs else []
-            if unit is None:
+            if unit is None and not blank:      # an untouched card scores nothing: nothing to miss
                 checked.findings = [f for f in checked.findings if f.code == "R602"]
                 checked.findings.append(Finding(
                     "R604", f"{label}：本次汇总中没有该单位交回的工作簿，{level_label(level, spec)}的评分无法计入："
