@@ -358,3 +358,16 @@ def test_before_any_review_pack_the_review_sheets_say_so_once(book):
     for sheet in ("评审结果", "评审进度"):
         assert rows(book[sheet]) == [(NO_REVIEWS,)]
     assert len(rows(book["指标得分"], 3)) >= len(SPEC.indicators)        # the self-score averages are there
+
+
+def test_chart_categories_are_text_with_their_cached_labels(outputs):
+    """Region names and score bands are text: a chart must refer to them as strRef with the labels cached,
+    or spreadsheet programs show the category axis blank."""
+    import re
+    with zipfile.ZipFile(outputs[0]) as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert charts
+    for xml in charts:
+        cats = re.findall(r"<c:cat>(.*?)</c:cat>", xml, re.S)
+        assert cats and all(c.startswith("<c:strRef>") and "<c:strCache>" in c for c in cats)
+    assert any("60分以下" in xml for xml in charts)

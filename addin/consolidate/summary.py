@@ -166,8 +166,11 @@ class _Book:
 
     def __init__(self, buffer: io.BytesIO, spec: Spec, title: str):
         # Text read from returned files is written as text: 「=HYPERLINK(…)」 in a unit name stays a string.
-        self.wb = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
-                                               "strings_to_urls": False, "strings_to_numbers": False})
+        # Not constant_memory: the sheets XlsxWriter writes are small (the big tables are spliced in), and in
+        # that mode it cannot read a chart's cells back, so categories would be written as numbers (numRef) and
+        # show blank — text categories need strRef with their cached text.
+        self.wb = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False,
+                                               "strings_to_numbers": False})
         self.wb.set_properties({"title": title, "subject": "节约型机关复验 汇总", "author": "jieyue",
                                 "created": CREATED, "comments": "由 jieyue 汇总生成；同一批文件每次生成的文件相同"})
         self.f, self.style = _formats(self.wb, spec)
