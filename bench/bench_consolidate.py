@@ -80,8 +80,8 @@ def copy_with_code(template, new_code: str) -> bytes:
 
 
 def run_cli(folder: Path, out: Path) -> tuple[float, float, float]:
-    """Wall time, the part of it spent writing the outputs, and peak RSS (MiB, the largest of the process and
-    its workers) of one `jieyue consolidate` run."""
+    """Wall time, the part of it spent writing the outputs (summary, JSON, ledger commit), and peak RSS (MiB, the
+    largest of the process and its workers) of one `jieyue consolidate` run."""
     code = ("import resource, sys, time; import addin.consolidate.run as R; real = R.write_outputs\n"
             "def timed(*a, **k):\n    t0 = time.perf_counter(); real(*a, **k); print('OUTPUTS', time.perf_counter() - t0)\n"
             "R.write_outputs = timed\n"
@@ -117,8 +117,8 @@ def main() -> None:
     report = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     a = report["accounting"]
     rate = args.files / wall
-    print(f"full run: {wall:.2f} s → {rate:.0f} files/s (target ≥ 500), of which writing the summary and JSON "
-          f"{outputs:.2f} s; peak RSS {rss:.0f} MiB (target ≤ 300); "
+    print(f"full run: {wall:.2f} s → {rate:.0f} files/s (target ≥ 500), of which writing the summary, the JSON "
+          f"and the ledger {outputs:.2f} s; peak RSS {rss:.0f} MiB (target ≤ 300); "
           f"accounting seen {a['seen']} = consolidated {a['consolidated']} + rejected {a['rejected']} + "
           f"skipped {a['skipped']}")
 
@@ -141,7 +141,7 @@ def main() -> None:
     if report["accounting"]["consolidated"] != args.files:
         raise SystemExit(f"re-run did not consolidate every file: {report['accounting']}")
     print(f"re-run after 50 files changed: {rerun:.2f} s = {100 * rerun / wall:.1f} % of the full run "
-          f"(target ≤ 5 %); without rewriting the two outputs (reading, checking, ledger): "
+          f"(target ≤ 5 %); without rewriting the outputs (walk, ledger lookup, reading and checking): "
           f"{rerun - rerun_outputs:.2f} s = {100 * (rerun - rerun_outputs) / wall:.1f} %")
     shutil.rmtree(tmp)
 
