@@ -28,7 +28,7 @@ from udfs.review import reviewer_of, spot_check_groups, spot_check_marks
 from workbook_templates.review_names import WORKBOOK_KIND, review_names
 
 from tests.reviews import BAD, CHANGJI, NASTY, PACKS, SEED, SPEC, UNITS, WATER, build_packs, open_pack, write_returns
-from tests.workbooks import INPUT_STYLES, MAIN, is_error, sheet_xml_parts
+from tests.workbooks import INPUT_STYLES, MAIN, formula_cells, is_error, sheet_xml_parts, validations_by_cell
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LABELS = [label for label, _, _ in PACKS]
@@ -59,25 +59,6 @@ def cards(pack):
 
 def is_input(cell) -> bool:
     return cell.style in INPUT_STYLES and cell.value is None and cell.formula is None
-
-
-def validations_by_cell(ws) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for dv in ws.data_validations.dataValidation:
-        for rng in dv.sqref.ranges:
-            min_col, min_row, max_col, max_row = range_boundaries(rng.coord)
-            for r in range(min_row, max_row + 1):
-                for c in range(min_col, max_col + 1):
-                    out.setdefault(ws.cell(r, c).coordinate, []).append(dv)
-    return out
-
-
-def formula_cells(book):
-    for ws in book.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                if isinstance(c.value, str) and c.value.startswith("="):
-                    yield ws.title, c.coordinate, c.value[1:]
 
 
 # ---------------------------------------------------------------- which units, which sheets

@@ -24,8 +24,9 @@ from generator.formulas import ALLOWED_FUNCTIONS
 from generator.layout import PERSONALISED, sheet_names
 from workbook_templates import SLOTS, contract_names, load_spec
 
+from tests import workbooks
 from tests.workbooks import (INPUT_STYLES, MAIN, blank_bytes, input_cells, is_input, named_locations, open_workbook,
-                             plan, plan_cells, sheet_xml_parts)
+                             plan, plan_cells, sheet_xml_parts, validations_by_cell)
 
 SPEC = load_spec()
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -54,22 +55,7 @@ def raw(part: str, data: bytes | None = None) -> str:
 
 def formula_cells(book: openpyxl.Workbook | None = None):
     """(sheet title, cell, formula text without '=') for every formula in the file."""
-    for ws in (book or wb()).worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                if isinstance(c.value, str) and c.value.startswith("="):
-                    yield ws.title, c.coordinate, c.value[1:]
-
-
-def validations_by_cell(ws) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for dv in ws.data_validations.dataValidation:
-        for rng in dv.sqref.ranges:
-            min_col, min_row, max_col, max_row = range_boundaries(rng.coord)
-            for r in range(min_row, max_row + 1):
-                for c in range(min_col, max_col + 1):
-                    out.setdefault(ws.cell(r, c).coordinate, []).append(dv)
-    return out
+    return workbooks.formula_cells(book or wb())
 
 
 def conditional_rules(ws) -> list[tuple[str, str, object]]:

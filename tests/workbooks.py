@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 import openpyxl
+from openpyxl.utils.cell import range_boundaries
 from defusedxml import ElementTree
 
 import generator
@@ -288,3 +289,24 @@ def fill_states() -> list[tuple[str, dict[str, Any]]]:
 def fill(inputs: Mapping[str, Any]) -> bytes:
     """The blank template filled as a unit would (text stays text, negatives stay numbers)."""
     return generator.fill_workbook(blank_bytes(), inputs)
+
+
+def formula_cells(book: openpyxl.Workbook):
+    """(sheet title, cell, formula text without '=') for every formula in the workbook."""
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    yield ws.title, c.coordinate, c.value[1:]
+
+
+def validations_by_cell(ws) -> dict[str, list]:
+    """Cell → the data validations covering it."""
+    out: dict[str, list] = {}
+    for dv in ws.data_validations.dataValidation:
+        for rng in dv.sqref.ranges:
+            min_col, min_row, max_col, max_row = range_boundaries(rng.coord)
+            for r in range(min_row, max_row + 1):
+                for c in range(min_col, max_col + 1):
+                    out.setdefault(ws.cell(r, c).coordinate, []).append(dv)
+    return out

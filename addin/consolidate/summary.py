@@ -313,11 +313,18 @@ def _unit_labels(spec: Spec) -> dict[str, str]:
     return {k: _short(by_name[k].meaning) for k in ("unit_name", "unit_code", "unit_level", "unit_region")}
 
 
+def _without_roster(b: _Book, ws, data: dict[str, Any], note: str) -> bool:
+    """No roster given: the sheet says what it cannot tell, instead of an empty table."""
+    if data["not_returned"] is not None:
+        return False
+    ws.write_string(0, 0, note, b.f["note"])
+    ws.set_column(0, 0, 60)
+    return True
+
+
 def _not_returned(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     ws = b.sheets["未报送"]
-    if data["not_returned"] is None:
-        ws.write_string(0, 0, NO_ROSTER, b.f["note"])
-        ws.set_column(0, 0, 60)
+    if _without_roster(b, ws, data, NO_ROSTER):
         return
     lab = _unit_labels(spec)
     rows = [[e["name"], e["code"], e["level"], e["region"]] for e in data["not_returned"]]
@@ -346,9 +353,7 @@ def _duplicates(b: _Book, data: dict[str, Any], spec: Spec) -> None:
 
 def _outside(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     ws = b.sheets["名单外"]
-    if data["not_returned"] is None:
-        ws.write_string(0, 0, NO_ROSTER_OUTSIDE, b.f["note"])
-        ws.set_column(0, 0, 60)
+    if _without_roster(b, ws, data, NO_ROSTER_OUTSIDE):
         return
     lab = _unit_labels(spec)
     rows = [[f["path"], f["unit_name"], f["unit_code"], f["unit_level"], f["unit_region"], f["state"]]
