@@ -166,7 +166,7 @@ def _addin_build(args: argparse.Namespace) -> int:
 def _review_pack(args: argparse.Namespace) -> int:
     from .review_pack import run_review_pack
     print("\n".join(run_review_pack(args.folder, args.level, args.output, region=args.region, seed=args.seed,
-                                     year=args.year, preset=args.preset)))
+                                     year=args.year, preset=args.preset, sampled_only=args.sampled_only)))
     return 0
 
 
@@ -247,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="评审部门层级（县市区评审县市区级单位；地州市评审县市区级和地州市级；自治区评审全部）")
     review.add_argument("--region", metavar="地区", help="只包括所属地区为此地区的单位（地州市评审部门填本地区）")
     review.add_argument("--seed", type=int, metavar="N", help="实地抽查的随机种子：与 jieyue spot-check 相同时标出同样的单位")
+    review.add_argument("--sampled-only", action="store_true",
+                        help="只放入本级单位和本级实地抽查名单上的单位（需 --seed）：自治区评审全区时不必每个单位一张评分表")
     review.add_argument("-o", "--output", required=True, metavar="评审包.xlsx", help="输出的评审包")
     review.add_argument("--year", type=int, help="复验年度（默认按规格最新年度）")
     review.add_argument("--preset", help="重算所用的系数预设（默认按规格）")

@@ -26,7 +26,7 @@ from generator.personalise import write_atomically
 from generator.plan import WorkbookPlan
 from generator.render import render_workbook
 from generator.review_layout import ReviewUnit, build_review_plan
-from udfs.review import (Reviewer, SpotCheckGroup, covers, reviewer_of, reviewers, spot_check_groups,
+from udfs.review import (Reviewer, SpotCheckGroup, covers, drawn_by, reviewer_of, reviewers, spot_check_groups,
                          spot_check_marks, spot_check_method)
 from workbook_templates import Spec, load_spec
 from workbook_templates.review_names import review_names
@@ -105,18 +105,26 @@ class ReviewPack:
 
 def build_review_pack(folder: str | Path, level: str, *, region: str | None = None, seed: int | str | None = None,
                       year: int | None = None, preset: str | None = None, spec: Spec | None = None,
-                      outputs: Iterable[str | Path] = (), progress: Callable[[int], None] | None = None) -> ReviewPack:
+                      outputs: Iterable[str | Path] = (), progress: Callable[[int], None] | None = None,
+                      sampled_only: bool = False) -> ReviewPack:
     """Consolidate `folder` and lay out the review pack of the reviewer `level` (县市区 / 地州市 / 自治区, or
-    a key / label of assessment.toml) over the units it reviews, optionally only those of `region`."""
+    a key / label of assessment.toml) over the units it reviews, optionally only those of `region`. With
+    `sampled_only` (needs `seed`), only the reviewer's own level and the units of the spot-check list this
+    reviewer draws: the 自治区 scores 自治区本级 units and re-checks a sample, not a card for every unit."""
     from .consolidate.run import consolidate
     spec = spec or load_spec()
     reviewer = reviewer_of(level, spec)
     region = region.strip() if region and region.strip() else None
+    if sampled_only and seed is None:
+        raise ValueError("只放入抽查单位（--sampled-only）时需要给出实地抽查的随机种子 --seed，与 jieyue spot-check 相同")
     run = consolidate(folder, year=year, preset=preset, spec=spec, outputs=outputs, progress=progress)
     groups = spot_check_groups(_spot_units(run.units), seed, spec) if seed is not None else []
     marks = spot_check_marks(groups)
     in_scope = [f for f in run.units if covers(reviewer, f.unit.get("unit_level"), f.unit.get("unit_region"),
                                                region, spec)]
+    if sampled_only:
+        drawn = {code for g in groups if drawn_by(g) == reviewer.key for code in g.sample}
+        in_scope = [f for f in in_scope if f.unit.get("unit_level") == reviewer.level or f.code in drawn]
     pack = ReviewPack(reviewer=reviewer, region=region, seed=seed, year=run.year,
                       units=[review_unit(f, spec, marks.get(f.code, ())) for f in in_scope if not f.blocking],
                       skipped=[f for f in in_scope if f.blocking], out_of_scope=len(run.units) - len(in_scope),
@@ -313,7 +321,7 @@ def _check_output(out: Path, what: str) -> None:
 # ---------------------------------------------------------------- the commands
 
 def run_review_pack(folder: str, level: str, output: str, region: str | None = None, seed: int | None = None,
-                    year: int | None = None, preset: str | None = None) -> list[str]:
+                    year: int | None = None, preset: str | None = None, sampled_only: bool = False) -> list[str]:
     """`jieyue review-pack`: build and write the pack; returns the lines to print."""
     from .progress import Progress
     spec = load_spec()
@@ -322,7 +330,7 @@ def run_review_pack(folder: str, level: str, output: str, region: str | None = N
     folder_path = Path(folder)
     total = sum(1 for p in folder_path.rglob("*") if p.is_file()) if folder_path.is_dir() else 0
     pack = build_review_pack(folder, level, region=region, seed=seed, year=year, preset=preset, spec=spec,
-                             outputs=[out], progress=Progress(total, "读取回收的工作簿 "))
+                             outputs=[out], progress=Progress(total, "读取回收的工作簿 "), sampled_only=sampled_only)
     write_atomically(out, pack.data)
     scope = f"{'、'.join(pack.reviewer.covers)}单位" + (f"（{pack.region}）" if pack.region else "")
     lines = [f"已生成评审包：{out}（{pack.reviewer.label}，{scope}，{len(pack.units)} 个单位）"]
@@ -330,7 +338,8 @@ def run_review_pack(folder: str, level: str, output: str, region: str | None = N
         lines.append(f"跳过 {len(pack.skipped)} 个工作簿有错误的单位（不在评审包中）：")
         lines += [f"  {line}" for line in pack.skipped_lines(spec)]
     if pack.out_of_scope:
-        lines.append(f"另有 {pack.out_of_scope} 个单位不在本级评审范围内（层级或地区不同）。")
+        lines.append(f"另有 {pack.out_of_scope} 个单位不在本级评审范围内（层级或地区不同"
+                     + ("，或不在本级实地抽查名单上" if sampled_only else "") + "）。")
     marked = sum(bool(u.spot) for u in pack.units)
     lines.append(f"实地抽查：种子 {seed}，评审包中标出 {marked} 个抽中的单位" if seed is not None
                  else "未指定 --seed：评审包中没有标注实地抽查的单位")

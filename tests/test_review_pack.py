@@ -24,7 +24,7 @@ from addin.review_pack import fill_review_pack, review_names_csv
 from generator.formulas import ALLOWED_FUNCTIONS
 from generator.review_layout import (GUIDE, META_SHEET, OVERVIEW, PARAMS, REVIEW_TEMPLATE_VERSION, fill_year,
                                      scorecard_title)
-from udfs.review import reviewer_of, spot_check_groups, spot_check_marks
+from udfs.review import drawn_by, reviewer_of, spot_check_groups, spot_check_marks
 from workbook_templates.review_names import WORKBOOK_KIND, review_names
 
 from tests.reviews import BAD, CHANGJI, NASTY, PACKS, SEED, SPEC, UNITS, WATER, build_packs, open_pack, write_returns
@@ -446,9 +446,24 @@ def test_cli_review_pack_writes_the_pack_and_names_the_skipped_unit(folder, tmp_
     assert any(NASTY.code == wb[t]["E2"].value for t in wb.sheetnames if t not in (GUIDE, OVERVIEW, PARAMS, META_SHEET))
 
 
+def test_sampled_only_pack_holds_the_own_level_and_the_reviewers_own_spot_check_list(folder, packs):
+    """The 自治区 scores 自治区本级 units and re-checks its region-wide sample: with --sampled-only its pack has a
+    scorecard for exactly those, not one for every unit of the region."""
+    from addin.review_pack import build_review_pack
+    full = packs["region"]
+    drawn = {code for g in full.spot_groups if drawn_by(g) == full.reviewer.key for code in g.sample}
+    assert drawn and drawn_by(next(g for g in full.spot_groups if g.region is not None)) == "prefecture"
+    pack = build_review_pack(folder, "自治区", seed=SEED, spec=SPEC, sampled_only=True)
+    expected = [u.code for u in full.units if u.level == full.reviewer.level or u.code in drawn]
+    assert [u.code for u in pack.units] == expected and len(expected) < len(full.units)
+    with pytest.raises(ValueError, match="--seed"):
+        build_review_pack(folder, "自治区", spec=SPEC, sampled_only=True)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--level", "省"], "县市区、地州市、自治区"),
     (["--level", "县市区", "--region", "无此地区"], "回收目录中的地区"),
+    (["--level", "自治区", "--sampled-only"], "--seed"),
 ])
 def test_cli_review_pack_refuses_in_chinese(folder, tmp_path, capsys, args, message):
     assert cli.main(["review-pack", str(folder), *args, "-o", str(tmp_path / "x.xlsx")]) == 2

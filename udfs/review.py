@@ -314,6 +314,12 @@ def spot_check_groups(units: Iterable[Mapping[str, Any]], seed: int | str,
     return groups
 
 
+def drawn_by(group: SpotCheckGroup) -> str:
+    """The reviewer key that draws a spot-check list: the part of its assessment.toml [spot_check] key before
+    「_over_」 (prefecture_over_county → prefecture, region_over_all → region)."""
+    return group.scope.split("_over_", 1)[0]
+
+
 def spot_check_marks(groups: Iterable[SpotCheckGroup]) -> dict[str, tuple[str, ...]]:
     """统一社会信用代码 → the markers of the lists it was drawn on (「地州市抽查」「自治区抽查」)."""
     marks: dict[str, list[str]] = {}
