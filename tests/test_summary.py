@@ -1,6 +1,7 @@
 """The consolidation run's outputs: the summary workbook (XlsxWriter) and the JSON report, from a run built by hand."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import zipfile
@@ -301,7 +302,8 @@ def test_json_report(outputs, run):
     assert "已汇总" in text and "\\u" not in text
     assert set(data) == {"year", "preset", "folder", "accounting", "units", "findings", "files", "roster_size",
                          "not_returned", "duplicates", "outside_roster", "disappeared", "statistics", "reviews",
-                         "review_results", "review_summary", "review_progress", "indicator_averages"}
+                         "review_results", "review_summary", "review_rules", "review_progress",
+                         "indicator_averages"}
     acc = data["accounting"]
     assert acc["seen"] == acc["consolidated"] + acc["rejected"] + acc["skipped"] == len(data["files"]) == 8
     assert [u["unit_code"] for u in data["units"]] == [f.code for f in run.units]
@@ -371,3 +373,12 @@ def test_chart_categories_are_text_with_their_cached_labels(outputs):
         cats = re.findall(r"<c:cat>(.*?)</c:cat>", xml, re.S)
         assert cats and all(c.startswith("<c:strRef>") and "<c:strCache>" in c for c in cats)
     assert any("60分以下" in xml for xml in charts)
+
+
+def test_notes_state_the_review_rules_in_words_with_the_scope_used(book, run):
+    """The option values of the spec (replace_top, ceil, region) are shown as sentences, and the ranking scope
+    is the one this run used (the --scope option), not only the spec's default."""
+    text = "\n".join(str(v) for r in rows(book["说明"]) for v in r if v)
+    assert "全区统一排名" in text and "向上取整" in text and "5%" in text and SPEC.assessment.recheck.question in text
+    data = content(dataclasses.replace(run, scope="prefecture"), SPEC)
+    assert data["review_rules"]["scope_text"] == "各地州市分别排名"

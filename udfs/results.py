@@ -23,6 +23,12 @@ from .ranking import composite_score, level_of, rank_units
 
 REVIEWED, WAITING, NOT_RANKED = "已评审", "待评审", "有错误，不参与排名"
 
+RECHECK_RULE_TEXT = {"replace_top": "自治区的完整复核评分替代该单位权重中最高一级评审部门（地州市）的评分，未收到该级评分时代替之",
+                     "none": "自治区的复核评分只列示，不计入综合得分"}
+SCOPE_TEXT = {"region": "全区统一排名", "prefecture": "各地州市分别排名"}
+ROUNDING_TEXT = {"ceil": "向上取整", "round": "四舍五入", "floor": "向下取整"}
+"""The spec's option values as users read them (assessment.toml [recheck] and [elimination])."""
+
 
 @dataclass(frozen=True)
 class UnitScores:
@@ -122,4 +128,5 @@ def review_results(units: Iterable[UnitScores], *, scope: str | None = None,
     return out
 
 
-__all__ = ["UnitScores", "UnitResult", "counted_scores", "review_results", "REVIEWED", "WAITING", "NOT_RANKED"]
+__all__ = ["UnitScores", "UnitResult", "counted_scores", "review_results", "REVIEWED", "WAITING", "NOT_RANKED",
+           "RECHECK_RULE_TEXT", "SCOPE_TEXT", "ROUNDING_TEXT"]

@@ -137,6 +137,7 @@ class ConsolidationRun:
     not_returned: list[RosterEntry] = field(default_factory=list)
     outside_roster: list[FileOutcome] = field(default_factory=list)
     disappeared: list[str] = field(default_factory=list)   # files in the previous run's ledger, gone now
+    scope: str = "region"              # the ranking scope used: region | prefecture
     review_cards: list[ReviewCard] = field(default_factory=list)   # every scorecard of the consolidated packs
     results: dict[str, Any] = field(default_factory=dict)   # unit code → udfs.results.UnitResult
     # Called once the outputs are written (the ledger commits then, so a failed write loses nothing).

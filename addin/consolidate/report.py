@@ -199,6 +199,7 @@ def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
         "reviews": rr.reviews(run, spec),
         "review_results": results,
         "review_summary": rr.review_summary(results),
+        "review_rules": rr.review_rules(run, spec),
         "review_progress": rr.review_progress(run, spec),
         "indicator_averages": rr.indicator_averages(run, spec),
     }

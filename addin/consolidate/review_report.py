@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from udfs.numbers import round_excel, to_array
-from udfs.results import REVIEWED, WAITING, UnitResult
+from udfs.results import RECHECK_RULE_TEXT, REVIEWED, ROUNDING_TEXT, SCOPE_TEXT, WAITING, UnitResult
 from udfs.scoring import counted_array
 from workbook_templates import Spec
 
@@ -108,6 +108,15 @@ def lowest(averages: list[dict[str, Any]], n: int = LOWEST_SHOWN) -> list[dict[s
         r = a["review_rate"] if a["review_rate"] is not None else a["self_rate"]
         return 2.0 if r is None else r
     return sorted(averages, key=lambda a: (rate(a), a["indicator"]))[:n]
+
+
+def review_rules(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
+    """The rules this run applied — the ranking scope actually used and the spec's open-question defaults."""
+    a, e = spec.assessment, spec.assessment.elimination
+    return {"scope": run.scope, "scope_text": SCOPE_TEXT[run.scope], "ratio": e.ratio, "rounding": e.rounding,
+            "rounding_text": ROUNDING_TEXT[e.rounding], "below_pass_line_eliminated": e.below_pass_line_eliminated,
+            "pass_line": a.pass_line, "recheck": a.recheck.rule, "recheck_text": RECHECK_RULE_TEXT[a.recheck.rule],
+            "open_questions": [a.recheck.question, e.question]}
 
 
 def review_summary(results: list[dict[str, Any]]) -> dict[str, int]:

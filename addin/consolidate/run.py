@@ -112,7 +112,8 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
     _resolve_duplicates(run, mtimes)
     if roster is not None:
         _match_roster(run, roster)
-    score_reviews(run, spec, mtimes, scope)
+    run.scope = scope or spec.assessment.elimination.scope
+    score_reviews(run, spec, mtimes, run.scope)
     if known:
         seen = {f.path for f in run.files}
         run.disappeared = known.gone(seen)

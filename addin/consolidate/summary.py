@@ -574,7 +574,7 @@ def _averages(b: _Book, data: dict[str, Any]) -> None:
 
 def _review_notes(b: _Book, ws, r: int, data: dict[str, Any], spec: Spec) -> int:
     """The review counts and every rule (with its open question) that decided composites, ranks and 摘牌."""
-    a, e = spec.assessment, spec.assessment.elimination
+    a, rules = spec.assessment, data["review_rules"]
     counts = data["review_summary"]
     packs = sum(1 for f in data["files"] if f["kind"] == "review" and f["status"] == CONSOLIDATED)
     ws.write_string(r, 0, "评审与排名", b.f["bold"])
@@ -585,11 +585,12 @@ def _review_notes(b: _Book, ws, r: int, data: dict[str, Any], spec: Spec) -> int
         f"待评审 {counts['waiting']}，参与排名 {counts['ranked']}，达标 {counts['passed']}，不达标 {counts['failed']}，"
         f"拟摘牌 {counts['eliminated']}（其中摘牌线并列待定 {counts['tie_at_cut']}）。",
         f"综合得分：{weights}。所需评审部门的评分未收到或未评完的单位为「待评审」，不计为0分、不参与排名。",
-        f"自治区复核：{a.recheck.rule}（{a.recheck.question}）",
-        f"排名与摘牌：按{'全区统一' if e.scope == 'region' else '各地州市分别'}排名（本次范围见命令参数 --scope），"
-        f"摘牌比例 {e.ratio:g}，取整方式 {e.rounding}；得分并列时排名相同，摘牌线落在并列分数内时全部标记「待定」，由人工确定；"
-        f"综合得分低于{a.pass_line:g}分为不达标，{'同时摘牌' if e.below_pass_line_eliminated else '单独列示，不自动摘牌'}。"
-        f"（{e.question}）",
+        f"自治区复核（assessment.toml [recheck] rule = {rules['recheck']}）：{rules['recheck_text']}。"
+        f"（{rules['open_questions'][0]}）",
+        f"排名与摘牌：本次{rules['scope_text']}（命令参数 --scope 全区|地州市）；末位 {rules['ratio']:.0%}"
+        f"（{rules['rounding_text']}）为拟摘牌；得分并列时排名相同，摘牌线落在并列分数内时全部标记「待定」，由人工确定；"
+        f"综合得分低于{rules['pass_line']:g}分为不达标，"
+        f"{'同时摘牌' if rules['below_pass_line_eliminated'] else '单独列示，不自动摘牌'}。（{rules['open_questions'][1]}）",
         f"重复评分表：{CARD_RULE}",
         "有错误的单位工作簿不参与排名；评审包中的分数均按评审给分和处数重算，第一单元按单位交回的数据重算。",
     ]
