@@ -762,3 +762,19 @@ def test_a_ledger_rerun_after_changing_a_pack_equals_a_fresh_run(world, tmp_path
     kinds = {f["path"]: f["kind"] for f in again.report["files"]}
     assert all(kinds[p.path] == "review" for p in PACKS)
     assert sum(k == "review" for k in kinds.values()) == len(PACKS)
+
+
+def test_a_review_pack_may_inflate_more_than_a_units_return(world):
+    """One sheet per unit makes a pack far larger than a return (931 units: 94 MB inflated): once the workbook
+    says it is a review pack, what may still be inflated is raised from a return's budget to a pack's."""
+    from addin.consolidate.read import Limits, Package, Workbook, _read_review
+    pack = next(p for p in sorted(world.packs.iterdir()) if p.suffix == ".xlsx")
+    limits = Limits()
+    package = Package(pack.read_bytes(), limits)
+    book = Workbook.load(package)
+    before = package.budget
+    assert before <= limits.inflate_budget
+    content = _read_review(book)
+    assert content.scorecards and not content.findings
+    raised = limits.review_inflate_budget - limits.inflate_budget
+    assert package.budget > before + raised - 10 * 1024 * 1024           # raised, minus what the cards took

@@ -446,8 +446,16 @@ def test_compression_ratio_limit(tmp_path):
 
 
 def test_too_many_entries(tmp_path):
-    parts = {f"xl/media/image{i}.png": b"x" for i in range(501)}
+    parts = {f"xl/media/image{i}.png": b"x" for i in range(Limits().max_entries + 1)}
     rejected(write(tmp_path, make_zip(parts)), "F106")
+
+
+def test_a_return_inflates_within_its_budget_a_review_pack_within_a_larger_one():
+    """A unit's return may inflate 100 MB; a review pack (one sheet per unit) is allowed more, once its
+    workbook names say it is one."""
+    limits = Limits()
+    assert Package(filled(), limits).budget == limits.inflate_budget < limits.review_inflate_budget
+    assert limits.max_total_uncompressed >= limits.review_inflate_budget
 
 
 def test_total_budget_counts_what_is_actually_inflated():

@@ -87,11 +87,16 @@ AGAIN = "请用 Excel 打开下发的工作簿填写，另存为 .xlsx 格式（
 
 @dataclass(frozen=True)
 class Limits:
-    """What one returned file may be. A filled workbook is about 50 KB, inflating to about 400 KB."""
+    """What one returned file may be. A filled workbook is about 50 KB with about 20 zip entries, inflating to
+    about 400 KB; a returned review pack holds one sheet per unit — 931 units: 14 MB, 943 entries, 94 MB inflated.
+    The file size, entry count and declared total allow a pack of some 2 000 units; what may actually be
+    inflated is a unit's return's budget unless the workbook says it is a review pack."""
 
-    max_bytes: int = 20 * 1024 * 1024                 # the file itself (F105)
-    max_entries: int = 500                            # zip entries (F106)
-    max_total_uncompressed: int = 100 * 1024 * 1024   # declared, and actually inflated (F106)
+    max_bytes: int = 64 * 1024 * 1024                 # the file itself (F105)
+    max_entries: int = 5000                           # zip entries (F106)
+    max_total_uncompressed: int = 512 * 1024 * 1024   # declared in the central directory (F106)
+    inflate_budget: int = 100 * 1024 * 1024           # actually inflated, a unit's return (F106)
+    review_inflate_budget: int = 512 * 1024 * 1024    # actually inflated, a review pack (F106)
     max_ratio: float = 200.0                          # per entry, for entries larger than ratio_min_size
     ratio_min_size: int = 1024 * 1024
 
@@ -226,7 +231,10 @@ def _unknown_version(what: str, version: Any, known: frozenset[str], todo: str, 
 
 def _read_review(book: "Workbook") -> _Content:
     """A review pack: its `_meta` (workbook names) and every scorecard — a sheet with a sheet-local
-    `rev_unit_code` — read by its sheet-local names."""
+    `rev_unit_code` — read by its sheet-local names. A pack may inflate more than a unit's return (one sheet
+    per unit): its budget is raised to the review pack's."""
+    limits = book.package.limits
+    book.package.budget += limits.review_inflate_budget - limits.inflate_budget
     found = book.extract([n for n, _, _ in REVIEW_META if n in book.names], params=False)
     meta = {n: (v.strip() if isinstance(v, str) else v) for n, v in found.values.items()}
     version = meta.get("template_version")
@@ -374,7 +382,7 @@ class Package:
         check_zip_entries(infos, limits)
         self.names = {i.filename: i for i in infos}
         self.lower = {i.filename.lower(): i for i in infos}
-        self.budget = limits.max_total_uncompressed
+        self.budget = limits.inflate_budget
         check_contents(self)
 
     def info(self, name: str) -> zipfile.ZipInfo | None:
