@@ -489,3 +489,19 @@ def test_jy_collect_never_raises(monkeypatch, returns):
     monkeypatch.setattr(run_module, "consolidate", broken)
     assert functions.JY_COLLECT(str(returns.folder), "unit_code") == [["无法汇总：坏了"]]
     functions._collected.cache_clear()
+
+
+def test_with_review_packs_the_button_shows_composite_rank_and_elimination(book, tmp_path):
+    """The whole demo flow's folder (returns and the three reviewers' packs): the console lists each unit's
+    综合得分, 排名 and 拟摘牌 as the summary's 评审结果 does."""
+    from addin.demo import run_flow
+    run_flow(tmp_path / "演示")
+    folder = tmp_path / "演示" / "回收的工作簿"
+    run_from_book(book.set(回收目录=str(folder), 汇总表=str(tmp_path / "汇总.xlsx")))
+    table = one_write_at(book.results, "A4")
+    rows = [dict(zip(TABLE_HEADER, r)) for r in table[1:]]
+    expected = {r["unit_code"]: r for r in content(consolidate(folder), load_spec())["review_results"]}
+    assert any(r["综合得分"] is not None for r in rows) and any(r["拟摘牌"] == "是" for r in rows)
+    for r in rows:
+        e = expected[r["统一社会信用代码"].lstrip("'")]
+        assert (r["综合得分"], r["排名"], r["拟摘牌"]) == (e["composite"], e["rank"], "是" if e["eliminated"] else None)
