@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -106,7 +106,7 @@ class ReviewPack:
 def build_review_pack(folder: str | Path, level: str, *, region: str | None = None, seed: int | str | None = None,
                       year: int | None = None, preset: str | None = None, spec: Spec | None = None,
                       outputs: Iterable[str | Path] = (), progress: Callable[[int], None] | None = None,
-                      sampled_only: bool = False) -> ReviewPack:
+                      sampled_only: bool = False, on_layout: Callable[[int], None] | None = None) -> ReviewPack:
     """Consolidate `folder` and lay out the review pack of the reviewer `level` (县市区 / 地州市 / 自治区, or
     a key / label of assessment.toml) over the units it reviews, optionally only those of `region`. With
     `sampled_only` (needs `seed`), only the reviewer's own level and the units of the spot-check list this
@@ -136,6 +136,8 @@ def build_review_pack(folder: str | Path, level: str, *, region: str | None = No
                          f"{'、'.join(reviewer.covers)}单位（无错误的）：请检查目录、--level 和 --region"
                          + (f"；另有 {len(pack.skipped)} 个单位的工作簿有错误" if pack.skipped else "")
                          + (f"。回收目录中的地区：{'、'.join(regions)}" if region and regions else ""))
+    if on_layout:
+        on_layout(len(pack.units))      # rendering hundreds of scorecards takes a while: say so first
     pack.plan = build_review_plan(reviewer, pack.units, year=run.year, preset=run.preset, region=region, seed=seed,
                                   spot_groups=groups, skipped=pack.skipped_lines(spec), spec=spec)
     pack.data = render_workbook(pack.plan)
@@ -330,7 +332,8 @@ def run_review_pack(folder: str, level: str, output: str, region: str | None = N
     folder_path = Path(folder)
     total = sum(1 for p in folder_path.rglob("*") if p.is_file()) if folder_path.is_dir() else 0
     pack = build_review_pack(folder, level, region=region, seed=seed, year=year, preset=preset, spec=spec,
-                             outputs=[out], progress=Progress(total, "读取回收的工作簿 "), sampled_only=sampled_only)
+                             outputs=[out], progress=Progress(total, "读取回收的工作簿 "), sampled_only=sampled_only,
+                             on_layout=_announce_layout)
     write_atomically(out, pack.data)
     scope = f"{'、'.join(pack.reviewer.covers)}单位" + (f"（{pack.region}）" if pack.region else "")
     lines = [f"已生成评审包：{out}（{pack.reviewer.label}，{scope}，{len(pack.units)} 个单位）"]
@@ -344,6 +347,15 @@ def run_review_pack(folder: str, level: str, output: str, region: str | None = N
     lines.append(f"实地抽查：种子 {seed}，评审包中标出 {marked} 个抽中的单位" if seed is not None
                  else "未指定 --seed：评审包中没有标注实地抽查的单位")
     return lines
+
+
+def _announce_layout(units: int) -> None:
+    seconds = max(1, round(units * SECONDS_PER_SCORECARD))
+    print(f"正在生成 {units} 张评分表（约 {seconds} 秒）…", file=sys.stderr, flush=True)
+
+
+SECONDS_PER_SCORECARD = 0.03
+"""Measured: 931 scorecards render in about 25 s on a 2-core machine (the estimate shown, not a limit)."""
 
 
 def run_spot_check(folder: str, seed: int, output: str, year: int | None = None,
