@@ -1,5 +1,6 @@
 """Results of a re-verification (seed deck PART 03): reviewer scores into the composite, 待评审, the 自治区
-re-check, ranking and 摘牌 — worked examples with their arithmetic, and properties for bad inputs."""
+re-check, ranking and 摘牌 — worked examples with their arithmetic, and properties for bad inputs; and the checks
+of a returned scorecard or pack, whatever was typed into it."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from udfs.results import NOT_RANKED, REVIEWED, WAITING, UnitScores, counted_scores, review_results
+from udfs.review import given_values
+from udfs.review_checks import check_pack, check_scorecard, is_blank
 from workbook_templates import load_spec
+from workbook_templates.review_names import findings_name, given_name, score_name, total_name
 
 SPEC = load_spec()
 COUNTY, PREFECTURE, REGION = (SPEC.assessment.levels[k].label for k in ("county", "prefecture", "region"))
@@ -154,3 +158,41 @@ def test_an_unknown_level_names_the_levels():
         counted_scores(UnitScores("A", "乡镇级", "", 80, {}), SPEC)
     r = one(UnitScores("A", "乡镇级", "", 80, {"county": 90}))       # in a batch: that unit only, not ranked
     assert (r.state, r.composite, r.rank) == (NOT_RANKED, None, None) and "乡镇级" in r.reason
+
+
+# ---------------------------------------------------------------- a returned scorecard, whatever was typed
+
+typed = st.one_of(st.none(), st.just(""), st.text(max_size=6), st.floats(allow_nan=True, allow_infinity=True),
+                  st.integers(-5, 50), st.booleans(), st.sampled_from([0.5, 1, 1.5, 2, 3, 4.5, 6]))
+SCORED = [i for i in SPEC.indicators if i.rule.type != "computed_target"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), level=st.sampled_from(list(SPEC.assessment.reviewers)))
+def test_any_scorecard_is_scored_without_raising_and_only_legal_values_count(data, level):
+    values = {}
+    for ind in SCORED:
+        values[given_name(level, ind.id)] = data.draw(typed)
+        values[findings_name(level, ind.id)] = data.draw(typed)
+    values[total_name(level)] = data.draw(typed)                   # a cached total: whatever the file says
+    checked = check_scorecard(level, values, {}, "「甲局」（代码）", {}, SPEC)
+    assert {f.code for f in checked.findings} <= {"R601", "R602", "R603"}
+    for ind in SCORED:
+        score = checked.card.items[ind.id]
+        assert score is None or 0 <= score <= ind.points
+        if ind.rule.type not in ("deduction", "per_item_with_deduction") and score is not None:
+            assert score in given_values(ind)
+    assert (checked.card.missing == 0) == isinstance(checked.card.total, float)
+
+
+def test_an_untouched_scorecard_is_blank_and_one_with_a_name_is_not():
+    assert is_blank("county", {score_name("county", "1.1.1"): 2.5}, SPEC)   # unit 1 is locked, not typed
+    assert not is_blank("county", {"rev_reviewer": "王某"}, SPEC)
+
+
+@settings(max_examples=100, deadline=None)
+@given(meta=st.dictionaries(st.sampled_from(["review_level", "assessment_year", "spec_digest"]), typed))
+def test_any_pack_meta_is_checked_without_raising(meta):
+    codes = {f.code for f in check_pack(meta, SPEC, SPEC.default_year, SPEC.digest)}
+    assert codes <= {"R606", "F111", "F112"}
+    assert ("R606" in codes) == (meta.get("review_level") not in SPEC.assessment.reviewers)
