@@ -123,11 +123,9 @@ def _consolidate(args: argparse.Namespace) -> int:
         roster, problems = read_roster_entries(args.roster, spec)
         for problem in problems:
             print(f"名单「{args.roster}」{problem}（此行未计入名单）", file=sys.stderr)
-    folders = [f for f in (folder, Path(args.reviews) if args.reviews else None) if f is not None and f.is_dir()]
-    total = sum(1 for f in folders for p in f.rglob("*") if p.is_file())
     ledger = None if args.no_ledger else ledger_path(out)
     run = consolidate(folder, roster=roster, year=args.year, preset=args.preset, spec=spec, ledger=ledger,
-                      progress=Progress(total, "汇总 "), outputs=[p for p in (out, args.json, ledger) if p],
+                      progress=Progress(label="汇总 "), outputs=[p for p in (out, args.json, ledger) if p],
                       reviews=args.reviews, scope=SCOPES[args.scope] if args.scope else None)
     write_outputs(run, out, args.json, spec)
     print(outcome_line(run) + f"。汇总表：{out}" + (f"；报告：{args.json}" if args.json else ""))

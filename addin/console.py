@@ -231,9 +231,7 @@ def run_from_book(book: Any) -> None:
             roster, problems = read_roster_entries(roster_path, spec)
             if problems:
                 roster_note = f"；名单有 {len(problems)} 行有问题，未计入名单：请核对名单"
-        total = sum(1 for p in folder.rglob("*") if p.is_file() or p.is_symlink())
-
-        def progress(done: int) -> None:
+        def progress(done: int, total: int) -> None:
             app.status_bar = f"jieyue 汇总中… {done}/{total}"
 
         ledger = ledger_path(output)

@@ -13,16 +13,23 @@ THRESHOLD = 50
 
 
 class Progress:
-    def __init__(self, total: int, label: str = "", stream: TextIO | None = None, width: int = 30):
-        self.total, self.label, self.width = total, label, width
+    def __init__(self, total: int = 0, label: str = "", stream: TextIO | None = None, width: int = 30):
+        self.label, self.width = label, width
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.enabled = total > 0 and (self.tty or total > THRESHOLD)
+        self._set_total(total)
         self._start = time.monotonic()
         self._last_draw = 0.0
         self._last_tenth = -1
 
-    def __call__(self, done: int) -> None:
+    def _set_total(self, total: int) -> None:
+        self.total = total
+        self.enabled = total > 0 and (self.tty or total > THRESHOLD)
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        """`done` steps of `total` (given by whoever counts them, e.g. the run once it has walked the folder)."""
+        if total is not None and total != self.total:
+            self._set_total(total)
         self.update(done)
 
     def update(self, done: int) -> None:

@@ -105,7 +105,7 @@ class ReviewPack:
 
 def build_review_pack(folder: str | Path, level: str, *, region: str | None = None, seed: int | str | None = None,
                       year: int | None = None, preset: str | None = None, spec: Spec | None = None,
-                      outputs: Iterable[str | Path] = (), progress: Callable[[int], None] | None = None,
+                      outputs: Iterable[str | Path] = (), progress: Callable[[int, int], None] | None = None,
                       sampled_only: bool = False, on_layout: Callable[[int], None] | None = None) -> ReviewPack:
     """Consolidate `folder` and lay out the review pack of the reviewer `level` (县市区 / 地州市 / 自治区, or
     a key / label of assessment.toml) over the units it reviews, optionally only those of `region`. With
@@ -218,7 +218,7 @@ class SpotCheck:
 
 def draw_spot_check(folder: str | Path, seed: int | str, *, year: int | None = None, preset: str | None = None,
                     spec: Spec | None = None, outputs: Iterable[str | Path] = (),
-                    progress: Callable[[int], None] | None = None) -> SpotCheck:
+                    progress: Callable[[int, int], None] | None = None) -> SpotCheck:
     """Consolidate `folder` and draw the spot-check lists from its units with `seed`."""
     from .consolidate.run import consolidate
     spec = spec or load_spec()
@@ -329,10 +329,8 @@ def run_review_pack(folder: str, level: str, output: str, region: str | None = N
     spec = load_spec()
     out = Path(output)
     _check_output(out, "评审包")
-    folder_path = Path(folder)
-    total = sum(1 for p in folder_path.rglob("*") if p.is_file()) if folder_path.is_dir() else 0
     pack = build_review_pack(folder, level, region=region, seed=seed, year=year, preset=preset, spec=spec,
-                             outputs=[out], progress=Progress(total, "读取回收的工作簿 "), sampled_only=sampled_only,
+                             outputs=[out], progress=Progress(label="读取回收的工作簿 "), sampled_only=sampled_only,
                              on_layout=_announce_layout)
     write_atomically(out, pack.data)
     scope = f"{'、'.join(pack.reviewer.covers)}单位" + (f"（{pack.region}）" if pack.region else "")
@@ -365,10 +363,8 @@ def run_spot_check(folder: str, seed: int, output: str, year: int | None = None,
     spec = load_spec()
     out = Path(output)
     _check_output(out, "抽查名单")
-    folder_path = Path(folder)
-    total = sum(1 for p in folder_path.rglob("*") if p.is_file()) if folder_path.is_dir() else 0
     check = draw_spot_check(folder, seed, year=year, preset=preset, spec=spec, outputs=[out],
-                            progress=Progress(total, "读取回收的工作簿 "))
+                            progress=Progress(label="读取回收的工作簿 "))
     write_spot_check(check, out, spec)
     lines = [f"已生成抽查名单：{out}（随机种子 {seed}）"]
     lines += [f"  {g.title}：{len(g.population)} 个单位，抽取 {len(g.sample)} 个（{g.ratio:.0%}）" for g in check.groups]

@@ -45,7 +45,7 @@ DUPLICATE_RULE = ("同一统一社会信用代码有多个文件时：优先采�
 
 def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, year: int | None = None,
                 preset: str | None = None, ledger: str | Path | None = None, spec: Spec | None = None,
-                workers: int = 2, progress: Callable[[int], None] | None = None,
+                workers: int = 2, progress: Callable[[int, int], None] | None = None,
                 outputs: Iterable[str | Path] = (), reviews: str | Path | None = None,
                 scope: str | None = None) -> ConsolidationRun:
     """Read, check and recompute every file under `folder` — units' returns and reviewers' review packs — and
@@ -96,7 +96,7 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
     chunks = [jobs[i:i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     done = len(paths) - len(to_read)
     if progress:
-        progress(done)
+        progress(done, len(paths))
     reread: set[str] = set()
     for chunk, results in zip(chunks, _map(_process_chunk, chunks, workers if len(jobs) >= PARALLEL_FROM else 1)):
         for (path, rel, _, _), outcome in zip(chunk, results):
@@ -104,7 +104,7 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
             reread.add(rel)
         done += len(chunk)
         if progress:
-            progress(done)
+            progress(done, len(paths))
 
     files = [outcomes[p] for p in paths]
     run = ConsolidationRun(folder=str(folder), year=year, preset=preset, files=files, roster=roster)
