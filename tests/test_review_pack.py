@@ -28,12 +28,11 @@ from udfs.review import drawn_by, reviewer_of, spot_check_groups, spot_check_mar
 from workbook_templates.review_names import WORKBOOK_KIND, review_names
 
 from tests.reviews import BAD, CHANGJI, NASTY, PACKS, SEED, SPEC, UNITS, WATER, build_packs, open_pack, write_returns
-from tests.workbooks import INPUT_STYLES, MAIN, formula_cells, is_error, sheet_xml_parts, validations_by_cell
+from tests.workbooks import (INPUT_STYLES, MAIN, all_formulas, formula_cells, functions_not_allowed, is_error,
+                             sheet_xml_parts, validations_by_cell)
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LABELS = [label for label, _, _ in PACKS]
-VOLATILE_OR_HIDING = {"OFFSET", "INDIRECT", "TODAY", "NOW", "RAND", "RANDBETWEEN", "IFERROR", "ISERROR", "ISERR",
-                      "CELL", "INFO"}
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
@@ -269,29 +268,9 @@ def test_scorecards_hold_the_units_own_recomputed_figures(folder, packs, books):
 
 # ---------------------------------------------------------------- formulas
 
-def _all_formulas(book):
-    for title, ref, f in formula_cells(book):
-        yield f"{title}!{ref}", title, f
-    for ws in book.worksheets:
-        for dv in ws.data_validations.dataValidation:
-            if dv.type == "custom":
-                yield f"{ws.title} validation", ws.title, dv.formula1
-        for cf in ws.conditional_formatting:
-            for rule in cf.rules:
-                for f in rule.formula or ():
-                    yield f"{ws.title} conditional {cf.sqref}", ws.title, f
-
-
 @pytest.mark.parametrize("label", LABELS)
 def test_formulas_use_only_whitelisted_functions(books, label):
-    bad = []
-    for where, _, f in _all_formulas(books[label]):
-        assert "_xlfn" not in f.lower(), where
-        for t in Tokenizer("=" + f).items:
-            if t.type == Token.FUNC and t.subtype == Token.OPEN:
-                fn = t.value[:-1].upper()
-                if fn not in ALLOWED_FUNCTIONS or fn in VOLATILE_OR_HIDING:
-                    bad.append(f"{where}: {fn}")
+    bad = functions_not_allowed(books[label], ALLOWED_FUNCTIONS)
     assert not bad, bad
 
 
@@ -303,7 +282,7 @@ def test_file_formulas_are_the_planned_formulas_and_read_only_planned_cells(pack
         k: c.formula for k, c in cells.items() if c.formula}
     titles = {s.title for s in plan.sheets}
     bad = []
-    for where, here, f in _all_formulas(books[label]):
+    for where, here, f in all_formulas(books[label]):
         for t in Tokenizer("=" + f).items:
             if not (t.type == Token.OPERAND and t.subtype == Token.RANGE):
                 continue

@@ -25,13 +25,12 @@ from generator.layout import PERSONALISED, sheet_names
 from workbook_templates import SLOTS, contract_names, load_spec
 
 from tests import workbooks
-from tests.workbooks import (INPUT_STYLES, MAIN, blank_bytes, input_cells, is_input, named_locations, open_workbook,
-                             plan, plan_cells, sheet_xml_parts, validations_by_cell)
+from tests.workbooks import (INPUT_STYLES, MAIN, VOLATILE_OR_HIDING, blank_bytes, conditional_rules,
+                             functions_not_allowed, input_cells, is_input, named_locations, open_workbook, plan,
+                             plan_cells, sheet_xml_parts, validations_by_cell)
 
 SPEC = load_spec()
 CJK = re.compile(r"[\u4e00-\u9fff]")
-VOLATILE_OR_HIDING = {"OFFSET", "INDIRECT", "TODAY", "NOW", "RAND", "RANDBETWEEN", "IFERROR", "ISERROR", "ISERR",
-                      "CELL", "INFO"}
 WHOLE_COLUMN_OR_ROW = re.compile(r"(?:^|!)\$?(?:[A-Z]{1,3}:\$?[A-Z]{1,3}|\d+:\$?\d+)$")
 CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 DATA_SHEETS = ("info", "prev", "cur", "decline", "self")
@@ -56,12 +55,6 @@ def raw(part: str, data: bytes | None = None) -> str:
 def formula_cells(book: openpyxl.Workbook | None = None):
     """(sheet title, cell, formula text without '=') for every formula in the file."""
     return workbooks.formula_cells(book or wb())
-
-
-def conditional_rules(ws) -> list[tuple[str, str, object]]:
-    """(range, formula, rule) of every conditional format on a sheet."""
-    return [(str(cf.sqref), rule.formula[0] if rule.formula else "", rule)
-            for cf in ws.conditional_formatting for rule in cf.rules]
 
 
 def list_values(formula1: str) -> list[str]:
@@ -253,14 +246,7 @@ def test_meta_and_targets_hold_the_spec_values():
 
 def _all_formulas():
     """Every formula in the file: cells, custom validations and conditional formats."""
-    for title, ref, f in formula_cells():
-        yield f"{title}!{ref}", title, f
-    for ws in wb().worksheets:
-        for dv in ws.data_validations.dataValidation:
-            if dv.type == "custom":
-                yield f"{ws.title} validation {dv.sqref}", ws.title, dv.formula1
-        for rng, f, _ in conditional_rules(ws):
-            yield f"{ws.title} conditional format {rng}", ws.title, f
+    return workbooks.all_formulas(wb())
 
 
 def _ranges(formula: str):
@@ -269,14 +255,7 @@ def _ranges(formula: str):
 
 def test_formulas_use_only_whitelisted_functions():
     assert VOLATILE_OR_HIDING.isdisjoint(ALLOWED_FUNCTIONS)
-    bad = []
-    for where, _, f in _all_formulas():
-        assert "_xlfn" not in f.lower() and "_xlws" not in f.lower(), where
-        for t in Tokenizer("=" + f).items:
-            if t.type == Token.FUNC and t.subtype == Token.OPEN:
-                fn = t.value[:-1].upper()
-                if fn not in ALLOWED_FUNCTIONS or fn in VOLATILE_OR_HIDING:
-                    bad.append(f"{where}: {fn}")
+    bad = functions_not_allowed(wb(), ALLOWED_FUNCTIONS)
     assert not bad, bad
 
 

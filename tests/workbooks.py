@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 import openpyxl
+from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.utils.cell import range_boundaries
 from defusedxml import ElementTree
 
@@ -310,3 +311,42 @@ def validations_by_cell(ws) -> dict[str, list]:
                 for c in range(min_col, max_col + 1):
                     out.setdefault(ws.cell(r, c).coordinate, []).append(dv)
     return out
+
+
+VOLATILE_OR_HIDING = frozenset({"OFFSET", "INDIRECT", "TODAY", "NOW", "RAND", "RANDBETWEEN", "IFERROR", "ISERROR",
+                                "ISERR", "CELL", "INFO"})
+"""Functions no jieyue workbook may use: volatile, or able to hide an error value."""
+
+
+def conditional_rules(ws) -> list[tuple[str, str, object]]:
+    """(range, formula, rule) of every conditional format on a sheet."""
+    return [(str(cf.sqref), rule.formula[0] if rule.formula else "", rule)
+            for cf in ws.conditional_formatting for rule in cf.rules]
+
+
+def all_formulas(book: openpyxl.Workbook):
+    """(where, sheet title, formula text) for every formula in the workbook: cells, custom validations and
+    conditional formats."""
+    for title, ref, f in formula_cells(book):
+        yield f"{title}!{ref}", title, f
+    for ws in book.worksheets:
+        for dv in ws.data_validations.dataValidation:
+            if dv.type == "custom":
+                yield f"{ws.title} validation {dv.sqref}", ws.title, dv.formula1
+        for rng, f, _ in conditional_rules(ws):
+            yield f"{ws.title} conditional format {rng}", ws.title, f
+
+
+def functions_not_allowed(book: openpyxl.Workbook, allowed: frozenset[str]) -> list[str]:
+    """「where: FUNCTION」 for every function outside `allowed` (or volatile / error-hiding), and every formula
+    carrying a newer Excel's _xlfn / _xlws prefix."""
+    bad = []
+    for where, _, f in all_formulas(book):
+        if "_xlfn" in f.lower() or "_xlws" in f.lower():
+            bad.append(f"{where}: {f}")
+        for t in Tokenizer("=" + f).items:
+            if t.type == Token.FUNC and t.subtype == Token.OPEN:
+                fn = t.value[:-1].upper()
+                if fn not in allowed or fn in VOLATILE_OR_HIDING:
+                    bad.append(f"{where}: {fn}")
+    return bad
