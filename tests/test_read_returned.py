@@ -27,7 +27,7 @@ import pytest
 
 import generator
 from addin.consolidate.read import (KNOWN_TEMPLATE_VERSIONS, Limits, Package, ReadResult, Rejected, Workbook,
-                                    _scan_cells, _scan_strings, read_returned, sheet_cells, shared_strings,
+                                    _cut_cells, _scan_strings, read_returned, shared_strings, sheet_values,
                                     skip_reason)
 from generator.layout import TEMPLATE_VERSION
 from udfs.intake import Extracted
@@ -235,7 +235,7 @@ def extract_both(data: bytes) -> bool:
     package = Package(data, Limits())
     for title, part in Workbook.load(package).sheet_parts.items():
         if title != "填表说明":
-            assert _scan_cells(package.read(part), part, {"A1"}, title == "参数") is not None, part
+            assert _cut_cells(package.read(part), part, {"A1"}, title == "参数") is not None, part
     if package.has("xl/sharedStrings.xml"):
         assert _scan_strings(package.read("xl/sharedStrings.xml"), "sst", {0, 5}) is not None
     results = []
@@ -499,7 +499,7 @@ def test_external_entity_in_a_worksheet(tmp_path):
     assert "root:" not in result.findings[0].message
     # the whole-part parser refuses it the same way
     with pytest.raises(Rejected) as e:
-        sheet_cells(zip_parts(data)[part], part, {ref}, scan=False)
+        sheet_values(zip_parts(data)[part], part, {ref}, scan=False)
     assert e.value.finding.code == "F108"
 
 
@@ -669,8 +669,8 @@ def test_unusual_but_valid_sheets_are_parsed_whole_with_the_same_result(tmp_path
     if variant == "no_references":
         data = hand_made(cells)
         part = zip_parts(data)["xl/worksheets/sheet1.xml"]
-        found = sheet_cells(part, "sheet1", {"A1", "B2", "D3"})
-        assert sorted(found) == ["A1", "B2", "D3"] and found["B2"].get("t") == "n"
+        found = sheet_values(part, "sheet1", {"A1", "B2", "D3"})
+        assert sorted(found) == ["A1", "B2", "D3"] and found["B2"].value == 4 and found["B2"].formula
         return
     result = read_ok(write(tmp_path, hand_made(cells)))
     assert result.extracted == EXPECTED
@@ -701,14 +701,14 @@ def prefixed_sheet(cells: str) -> str:
 def test_excel_like_sheet_is_scanned(tmp_path):
     data = hand_made(data_sheet=excel_like_sheet)
     part = zip_parts(data)["xl/worksheets/sheet1.xml"]
-    assert _scan_cells(part, "sheet1", {"A1", "B3"}, False) is not None
+    assert _cut_cells(part, "sheet1", {"A1", "B3"}, False) is not None
     assert read_ok(write(tmp_path, data)).extracted == EXPECTED
 
 
 def test_fully_prefixed_sheet_is_parsed_whole(tmp_path):
     data = hand_made(data_sheet=prefixed_sheet)
     part = zip_parts(data)["xl/worksheets/sheet1.xml"]
-    assert part.count(b"<x:c ") > 10 and _scan_cells(part, "sheet1", {"A1"}, False) is None
+    assert part.count(b"<x:c ") > 10 and _cut_cells(part, "sheet1", {"A1"}, False) is None
     assert read_ok(write(tmp_path, data)).extracted == EXPECTED
 
 
