@@ -14,6 +14,7 @@ from udfs.intake import Finding
 CONSOLIDATED, REJECTED, SKIPPED = "consolidated", "rejected", "skipped"
 STATUS_LABEL = {CONSOLIDATED: "已汇总", REJECTED: "已拒收", SKIPPED: "已跳过"}
 RETURN, REVIEW = "return", "review"
+"""What a jieyue workbook is: a unit's returned fill-in workbook, or a reviewer's returned review pack."""
 KIND_LABEL = {RETURN: "填报工作簿", REVIEW: "评审包"}
 
 

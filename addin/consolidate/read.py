@@ -51,16 +51,16 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _defused_fromstring
 
 from generator.layout import TEMPLATE_VERSION, sheet_names
-from generator.review_layout import REVIEW_TEMPLATE_VERSION
 from generator.plan import column_letter
+from generator.review_layout import REVIEW_TEMPLATE_VERSION
 from udfs.intake import Extracted, Finding
 from workbook_templates import Spec
 from workbook_templates.review_names import META as REVIEW_META, WORKBOOK_KIND
 
+from .model import RETURN, REVIEW
+
 KNOWN_TEMPLATE_VERSIONS = frozenset({TEMPLATE_VERSION})
 KNOWN_REVIEW_VERSIONS = frozenset({REVIEW_TEMPLATE_VERSION})
-RETURN, REVIEW = "return", "review"
-"""What a jieyue workbook is: a unit's returned fill-in workbook, or a reviewer's returned review pack."""
 
 META_NAMES = ("template_version", "assessment_year", "factor_preset", "spec_digest")
 UNIT_NAMES = ("unit_name", "unit_code", "unit_level", "unit_region")

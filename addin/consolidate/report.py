@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from udfs.results import REVIEWED, WAITING
 from workbook_templates import Spec, load_spec
 
 from . import review_report as rr
@@ -72,10 +71,8 @@ def outcome_line(run: ConsolidationRun) -> str:
     if run.disappeared:
         line += f"，上次汇总后删除了 {len(run.disappeared)} 个文件"
     if run.packs or run.review_cards:
-        results = list(run.results.values())
-        done = sum(r.state == REVIEWED for r in results)
-        line += (f"；评审包 {len(run.packs)} 份，已评审 {done} 个、待评审 {sum(r.state == WAITING for r in results)} 个，"
-                 f"拟摘牌 {sum(r.eliminated for r in results)} 个")
+        n = rr.review_summary(run)
+        line += f"；评审包 {len(run.packs)} 份，已评审 {n['reviewed']} 个、待评审 {n['waiting']} 个，拟摘牌 {n['eliminated']} 个"
     return line
 
 
@@ -198,7 +195,7 @@ def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
         "statistics": statistics(run, spec),
         "reviews": rr.reviews(run, spec),
         "review_results": results,
-        "review_summary": rr.review_summary(results),
+        "review_summary": rr.review_summary(run),
         "review_rules": rr.review_rules(run, spec),
         "review_progress": rr.review_progress(run, spec),
         "indicator_averages": rr.indicator_averages(run, spec),
@@ -240,7 +237,7 @@ def _write(data: dict[str, Any], write: Callable[[str], Any], figures: list[str 
     for i, key in enumerate(sorted(data)):
         write(("," if i else "") + json.dumps(key, ensure_ascii=False) + ":")
         if key != "units":
-            write(json.dumps(data[key], **JSON_OPTIONS))
+            write(to_json(data[key]))
             continue
         write("[")
         for j, unit in enumerate(data["units"]):
@@ -251,7 +248,7 @@ def _write(data: dict[str, Any], write: Callable[[str], Any], figures: list[str 
             after = {k: v for k, v in unit.items() if k > FIGURE_KEYS[-1]}
             if len(before) + len(after) + len(FIGURE_KEYS) != len(unit):
                 raise AssertionError(f"报告中单位条目的键与数据片段重叠：{sorted(unit)}")
-            parts = [json.dumps(before, **JSON_OPTIONS)[1:-1], fragment, json.dumps(after, **JSON_OPTIONS)[1:-1]]
+            parts = [to_json(before)[1:-1], fragment, to_json(after)[1:-1]]
             write(("," if j else "") + "{" + ",".join(p for p in parts if p) + "}")
         write("]")
     write("}\n")
@@ -271,5 +268,5 @@ def write_report(run: ConsolidationRun, path: str | Path, spec: Spec | None = No
     from generator.personalise import write_atomically
     if data is None:
         data = content(run, spec)  # checks the accounting first: an unbalanced run writes nothing
-    figures = [figures_json(f.inputs, f.meta, f.results, f.rendered) if f.rendered else None for f in run.units]
+    figures = [figures_json(f.inputs, f.meta, f.results, f.rendered) for f in run.units]
     write_atomically(path, lambda out: _dump(data, out, figures))

@@ -119,14 +119,14 @@ def review_rules(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
             "open_questions": [a.recheck.question, e.question]}
 
 
-def review_summary(results: list[dict[str, Any]]) -> dict[str, int]:
+def review_summary(run: ConsolidationRun) -> dict[str, int]:
     """Counts for the one-line outcome and 说明: reviewed, waiting, ranked, 达标, 不达标, 拟摘牌, ties at the cut."""
-    return {"units": len(results), "reviewed": sum(r["state"] == REVIEWED for r in results),
-            "waiting": sum(r["state"] == WAITING for r in results),
-            "ranked": sum(r["rank"] is not None for r in results),
-            "passed": sum(r["pass"] is True for r in results), "failed": sum(r["pass"] is False for r in results),
-            "eliminated": sum(r["eliminated"] for r in results),
-            "tie_at_cut": sum(r["tie_at_cut"] for r in results)}
+    results = [r for r in (run.results.get(f.code) for f in run.units) if r is not None]
+    return {"units": len(run.units), "reviewed": sum(r.state == REVIEWED for r in results),
+            "waiting": sum(r.state == WAITING for r in results),
+            "ranked": sum(r.rank is not None for r in results),
+            "passed": sum(r.below_pass is False for r in results), "failed": sum(r.below_pass is True for r in results),
+            "eliminated": sum(r.eliminated for r in results), "tie_at_cut": sum(r.tie_at_cut for r in results)}
 
 
 def _average(values: np.ndarray, digits: int) -> float | None:

@@ -15,21 +15,22 @@ import hashlib
 import json
 import os
 import sqlite3
-from stat import S_ISLNK
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from stat import S_ISLNK
 from typing import Callable, Iterable
 
 from generator.layout import TEMPLATE_VERSION
 from udfs.checks import check_many
-from udfs.review_checks import check_pack
 from udfs.intake import Finding
+from udfs.results import SCOPE_TEXT
+from udfs.review_checks import check_pack
 from udfs.unit_code import normalize_unit_code
 from workbook_templates import Spec, load_spec
 
-from .model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup, FileOutcome, Rendered,
-                    RosterEntry, StoredFigures)
-from .read import REVIEW, read_returned, skip_reason
+from .model import (CONSOLIDATED, REJECTED, REVIEW, SKIPPED, ConsolidationRun, DuplicateGroup, FileOutcome,
+                    Rendered, RosterEntry, StoredFigures)
+from .read import read_returned, skip_reason
 from .report import to_json
 from .reviews import RUN_LEVEL_CODES, score_reviews
 from .summary import unit_cells
@@ -58,7 +59,7 @@ def consolidate(folder: str | Path, *, roster: list[RosterEntry] | None = None, 
         raise FileNotFoundError(f"回收目录「{folder}」不存在或不是目录：请检查路径")
     if reviews is not None and not Path(reviews).is_dir():
         raise FileNotFoundError(f"评审包目录「{reviews}」不存在或不是目录：请检查路径")
-    if scope is not None and scope not in ("region", "prefecture"):
+    if scope is not None and scope not in SCOPE_TEXT:
         raise ValueError(f"排名范围「{scope}」无法识别：应为 region（全区统一排名）或 prefecture（各地州市分别排名）")
     year = spec.year(year).year
     preset = spec.preset(preset).id
@@ -309,6 +310,8 @@ def _rendered_columns(f: FileOutcome) -> tuple[str | None, str | None, str | Non
 
 
 _FIGURES = ("inputs", "results", "rendered")
+NOT_KEPT = RUN_LEVEL_CODES | {"D501", "D502"}
+"""Findings made afresh on every run (duplicates, roster, review packs), never stored in the ledger."""
 
 
 def _outcome_to_json(f: FileOutcome) -> str:
@@ -317,7 +320,7 @@ def _outcome_to_json(f: FileOutcome) -> str:
     d = {k: getattr(f, k) for k in FileOutcome.__dataclass_fields__ if k not in _FIGURES}
     d["used"] = True        # duplicates and roster matches are resolved afresh on every run
     d["findings"] = [{"code": x.code, "message": x.message, "name": x.name, "cell": x.cell}
-                     for x in f.findings if x.code not in RUN_LEVEL_CODES | {"D501", "D502"}]
+                     for x in f.findings if x.code not in NOT_KEPT]
     return json.dumps(d, ensure_ascii=False)
 
 

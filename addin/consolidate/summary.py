@@ -26,7 +26,7 @@ from udfs.results import WAITING
 from workbook_templates import SLOTS, Spec, contract_names, load_spec
 
 from . import review_report as rr, sheetxml
-from .model import CONSOLIDATED, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome
+from .model import CONSOLIDATED, REJECTED, REVIEW, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome
 from .report import BLOCKED, NOT_USED, accounting_line, content
 from .review_report import NOT_RECEIVED, NOT_STARTED, UNFINISHED
 from .reviews import CARD_RULE
@@ -464,7 +464,7 @@ NO_REVIEWS = ("本次汇总没有读取到评审包，所有单位都在等待�
 
 def _no_reviews(b: _Book, ws, data: dict[str, Any]) -> bool:
     """Before any review pack came back, one note instead of a row per unit that all say the same."""
-    if data["reviews"] or any(f["kind"] == "review" for f in data["files"]):
+    if data["reviews"] or any(f["kind"] == REVIEW for f in data["files"]):
         return False
     ws.set_column(0, 0, 100)
     ws.write_string(0, 0, NO_REVIEWS, b.f["note"])
@@ -576,7 +576,7 @@ def _review_notes(b: _Book, ws, r: int, data: dict[str, Any], spec: Spec) -> int
     """The review counts and every rule (with its open question) that decided composites, ranks and 摘牌."""
     a, rules = spec.assessment, data["review_rules"]
     counts = data["review_summary"]
-    packs = sum(1 for f in data["files"] if f["kind"] == "review" and f["status"] == CONSOLIDATED)
+    packs = sum(1 for f in data["files"] if f["kind"] == REVIEW and f["status"] == CONSOLIDATED)
     ws.write_string(r, 0, "评审与排名", b.f["bold"])
     weights = "；".join(f"{lv.label} " + " + ".join(f"{w:g}×{'自评' if k == 'self' else a.reviewers[k]}"
                                                    for k, w in lv.weights.items()) for lv in a.levels.values())
