@@ -382,3 +382,10 @@ def test_notes_state_the_review_rules_in_words_with_the_scope_used(book, run):
     assert "全区统一排名" in text and "向上取整" in text and "5%" in text and SPEC.assessment.recheck.question in text
     data = content(dataclasses.replace(run, scope="prefecture"), SPEC)
     assert data["review_rules"]["scope_text"] == "各地州市分别排名"
+
+
+def test_indicator_texts_wrap_in_their_column(book):
+    ws = book["指标得分"]
+    head = [c.value for c in ws[2]]
+    first = ws.cell(3, head.index("指标内容") + 1)
+    assert first.value == SPEC.indicators[0].text and first.alignment.wrap_text

@@ -191,7 +191,7 @@ class _Book:
         elif isinstance(value, (int, float)):
             ws.write_number(row, col, value, self.f.get(fmt, self.f["text"]) if fmt != "yesno" else None)
         else:
-            ws.write_string(row, col, str(value), self.f["yesno"] if fmt == "yesno" else self.f["text"])
+            ws.write_string(row, col, str(value), self.f[fmt] if fmt in ("yesno", "wrap") else self.f["text"])
 
     def big_table(self, ws, labels: list[str], widths: list[float], fmts: list[str], rows: list[list[Any]],
                   empty: str) -> None:
