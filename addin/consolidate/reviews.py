@@ -35,37 +35,41 @@ def score_reviews(run: ConsolidationRun, spec: Spec, mtimes: dict[str, int], sco
             name = str(values.get("rev_unit_name") or "").strip()
             label = f"「{name or '（未填单位名称）'}」（{code or '无代码'}）"
             unit = units.get(code)
-            recomputed = {ind.id: unit.results.get(ind.score_name) for ind in unit1} if unit else {}
-            checked = check_scorecard(level, values, cells, label, recomputed, spec, set(sheet.get("uncached", ())))
             blank = is_blank(level, values, spec)
-            weighs = unit is not None and level in _weights(unit, spec)
             if blank:
                 # An untouched card is no review: only worth a word where this reviewer's score is needed.
-                checked.findings = [Finding(
+                weighs = unit is not None and level in _weights(unit, spec)
+                findings = [Finding(
                     "R601", f"{label}：评审包已交回，但{level_label(level, spec)}没有填写该单位的评分表，该单位暂列"
                             "「待评审」：请评审部门评分后重新交回评审包", "rev_unit_code",
                     cells.get("rev_unit_code", ""))] if weighs else []
-            if unit is None and not blank:      # an untouched card scores nothing: nothing to miss
-                checked.findings = [f for f in checked.findings if f.code == "R602"]
-                checked.findings.append(Finding(
-                    "R604", f"{label}：本次汇总中没有该单位交回的工作簿，{level_label(level, spec)}的评分无法计入："
-                            "请核对评分表中的统一社会信用代码，或先汇总该单位交回的工作簿",
-                    "rev_unit_code", cells.get("rev_unit_code", "")))
-            pack.findings += checked.findings
-            card = checked.card
+                items, total, missing = {}, None, len(spec.indicators)
+            else:
+                recomputed = {ind.id: unit.results.get(ind.score_name) for ind in unit1} if unit else {}
+                checked = check_scorecard(level, values, cells, label, recomputed, spec,
+                                          set(sheet.get("uncached", ())))
+                findings, card = checked.findings, checked.card
+                if unit is None:
+                    findings = [f for f in findings if f.code == "R602"] + [Finding(
+                        "R604", f"{label}：本次汇总中没有该单位交回的工作簿，{level_label(level, spec)}的评分无法计入："
+                                "请核对评分表中的统一社会信用代码，或先汇总该单位交回的工作簿",
+                        "rev_unit_code", cells.get("rev_unit_code", ""))]
+                items, total, missing = dict(card.items), None if card.missing else card.total, card.missing
+            pack.findings += findings
             scored.append((ReviewCard(path=pack.path, sheet=sheet["sheet"], level=level, unit_code=code, unit_name=name,
-                                      items=dict(card.items), total=None if card.missing else card.total,
-                                      missing=card.missing, reviewer=_text(values.get("rev_reviewer")),
-                                      date=values.get("rev_date"), matched=unit is not None, blank=blank),
-                           pack))
+                                      items=items, total=total, missing=missing,
+                                      reviewer=_text(values.get("rev_reviewer")), date=values.get("rev_date"),
+                                      matched=unit is not None, blank=blank), pack))
     _choose(scored, mtimes)
     run.review_cards = [c for c, _ in scored]
 
     chosen = {(c.unit_code, c.level): c for c in run.review_cards if c.used and c.matched and not c.blank}
+    totals: dict[str, dict[str, float | None]] = {}
+    for (code, lv), c in chosen.items():
+        totals.setdefault(code, {})[lv] = c.total
     scores = [UnitScores(code=f.code, level=str(f.unit.get("unit_level") or ""),
                          region=str(f.unit.get("unit_region") or ""), self_total=f.results.get("self_total"),
-                         reviews={lv: c.total for (code, lv), c in chosen.items() if code == f.code},
-                         ranked=not f.blocking) for f in run.units]
+                         reviews=totals.get(f.code, {}), ranked=not f.blocking) for f in run.units]
     results = review_results(scores, scope=scope, spec=spec)
     run.results = {r.code: r for r in results}
     packs = {p.path: p for p in run.packs}
