@@ -66,7 +66,7 @@ def counted_score(indicator: Indicator, score: Any, selector: str | None = None,
     """The score as it counts toward totals: a legal value, else None (blank, text or not allowed by the rule)."""
     x = as_number(score)
     # Exact membership: 1.004 is not 1 — only the listed values count (each is already at the score precision).
-    return x if x is not None and x in legal_values(indicator, selector) else None
+    return x if x is not None and x in legal_values(indicator, selector, spec) else None
 
 
 def counted_array(indicator: Indicator, scores: np.ndarray, selectors: Sequence[Any] | None = None,
