@@ -6,10 +6,12 @@ workbook, result and summary column uses.
 """
 from functools import lru_cache
 
+from .errors import InputError, JieyueError, OutputError, RosterError
 from .load import SPEC_DIR, SpecError, load_spec as _load
 from .model import SLOTS, Spec
 
-__all__ = ["SLOTS", "SPEC_DIR", "Spec", "SpecError", "load_spec", "contract_names"]
+__all__ = ["SLOTS", "SPEC_DIR", "Spec", "SpecError", "JieyueError", "InputError", "OutputError", "RosterError",
+           "load_spec", "contract_names"]
 
 
 @lru_cache(maxsize=8)

@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
+from .errors import JieyueError
 from .model import (CO2_UNITS, RECHECK_RULES, RULE_TYPES, SEVERITIES, Assessment, CheckCode, Co2Factor, Elimination,
                     EnergyItem, GridFactor, Indicator, Intensity, KgceFactor, Level, Plausibility, Precision, Preset,
                     Recheck, Rule, RulePart, RulePath, Spec, SpotCheck, Subarea, Switch, SwitchOption, Unit,
@@ -25,7 +26,7 @@ CONFIDENCE = ("H", "M", "L")
 PROVENANCE = ("seed", "external", "inferred")
 
 
-class SpecError(ValueError):
+class SpecError(JieyueError):
     """A malformed spec: the message names the file, the key and the problem."""
 
     def __init__(self, file: str, key: str, problem: str):
