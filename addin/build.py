@@ -23,7 +23,6 @@ Beside `jieyue.xlam` goes `jieyue.py`, the module RunMain imports: a few lines t
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -31,6 +30,9 @@ from importlib import metadata
 from pathlib import Path
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
+
+from generator.ooxml import rewrite_zip, zip_parts
+from workbook_templates.errors import OutputError
 
 from .ribbon import ADDIN_FILE, ADDIN_STEM, UDF_MODULES
 
@@ -147,9 +149,7 @@ def addin_bytes(template: bytes, *, interpreter: str = "", show_console: bool = 
     not the scaffold this builder knows. Every part but the ribbon, the workbook's sheet list and the conf
     sheet is copied unchanged, in the same order and with the same timestamps (so the output is reproducible)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(template)) as z:
-            infos = z.infolist()
-            parts = {i.filename: z.read(i) for i in infos}
+        _, parts = zip_parts(template)
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise AddinBuildError(f"「{source}」不是有效的 xlwings 加载项模板（{e}）：{_reinstall_hint()}") from None
 
@@ -171,13 +171,7 @@ def addin_bytes(template: bytes, *, interpreter: str = "", show_console: bool = 
         sheet_part: _set_conf(parts[sheet_part].decode("utf-8"), _shared_strings(parts[SHARED_STRINGS]),
                               _conf_settings(interpreter, show_console), need).encode("utf-8"),
     }
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for info in infos:
-            copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-            copy.compress_type, copy.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
-            z.writestr(copy, edited.get(info.filename, parts[info.filename]))
-    return out.getvalue()
+    return rewrite_zip(template, lambda name, content: edited.get(name, content))
 
 
 def _sheet_part(parts: dict[str, bytes], workbook: str, sheet: str) -> str:
@@ -232,7 +226,7 @@ def build_addin(out_dir: str | Path, *, template: str | Path | None = None, inte
     version other than the pinned one, an output path that is a file, or an add-in file Excel keeps locked."""
     import xlwings
 
-    from generator.personalise import write_atomically
+    from generator import ooxml
     source = Path(template) if template is not None else template_path()
     pinned = pinned_xlwings()
     if template is None and pinned and pinned != xlwings.__version__:
@@ -242,9 +236,10 @@ def build_addin(out_dir: str | Path, *, template: str | Path | None = None, inte
         raise AddinBuildError(f"找不到 xlwings 的加载项模板「{source}」：xlwings 安装不完整或版本不对，{_reinstall_hint()}")
     data = addin_bytes(source.read_bytes(), interpreter=interpreter.strip().strip('"'),
                        show_console=show_console, source=source)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise AddinBuildError(f"「{out}」是一个文件：-o 应为输出目录，如 -o dist")
+    try:
+        out = ooxml.check_output(out_dir, None, "输出目录")
+    except OutputError as e:
+        raise AddinBuildError(str(e)) from None
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -258,7 +253,7 @@ def build_addin(out_dir: str | Path, *, template: str | Path | None = None, inte
     try:
         for path, content in ((module, module_text().encode("utf-8")), (xlam, data)):
             try:
-                write_atomically(path, content)
+                ooxml.write_atomically(path, content)
             except PermissionError:
                 raise AddinBuildError(f"无法写入「{path}」：文件可能正被 Excel 使用。请在 Excel 的 文件 → 选项 → 加载项 中"
                                       "取消勾选 jieyue（或关闭 Excel）后重新运行") from None

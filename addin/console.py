@@ -26,9 +26,12 @@ import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 
+from generator.ooxml import check_output, write_atomically
+from workbook_templates import JieyueError, OutputError
+
 SETTINGS_SHEET, RESULTS_SHEET = "设置", "结果"
 
-# (defined name, label, default, hint): the settings, in the order they appear in B4:B7.
+# (defined name, label, default, hint): the settings, in the order they appear in B4:B8.
 SETTINGS = (
     ("console_folder", "回收目录", "",
      "存放交回工作簿的文件夹（含子文件夹），如 D:\\复验\\回收的工作簿"),
@@ -38,6 +41,8 @@ SETTINGS = (
      "汇总表的保存位置（.xlsx）；旁边另有台账 汇总.jieyue-ledger.sqlite，再次汇总只读取新增或修改的文件"),
     ("console_json", "JSON报告", "",
      "可选：同时输出的 JSON 报告，如 D:\\复验\\report.json"),
+    ("console_spec_dir", "规格目录", "",
+     "可选：管理员修改过的规格文件夹（如新增年度）；空白时用 jieyue 内置的规格"),
 )
 FIRST_SETTING_ROW = 4
 
@@ -72,7 +77,7 @@ if __name__ == "__main__":      # 调试：在 Excel 中打开工作簿后，在
 '''
 
 
-class ConsoleError(ValueError):
+class ConsoleError(JieyueError):
     """A problem with the console's settings: its message (Chinese) goes into 结果!A1."""
 
 
@@ -80,16 +85,16 @@ class ConsoleError(ValueError):
 
 def module_name(path: str | Path) -> str:
     """The Python module that 「Run main」 imports for this workbook: its file name without the extension.
-    Raises ValueError (in Chinese) when that is not a name Python can import."""
+    Raises OutputError (in Chinese: the name to use instead) when that is not a name Python can import."""
     path = Path(path)
     stem = path.stem
     if path.suffix.lower() != ".xlsx":
-        raise ValueError(f"汇总台「{path.name}」应以 .xlsx 结尾，如 -o 汇总台.xlsx")
+        raise OutputError(f"汇总台「{path.name}」应以 .xlsx 结尾，如 -o 汇总台.xlsx")
     if not stem.isidentifier() or keyword.iskeyword(stem):
         suggestion = re.sub(r"\W", "_", stem)
         suggestion = suggestion if suggestion.isidentifier() and not keyword.iskeyword(suggestion) \
             else f"汇总台_{suggestion}"
-        raise ValueError(f"汇总台的文件名「{stem}」不能作为 Python 模块名（xlwings 的「Run main」按工作簿的名称导入"
+        raise OutputError(f"汇总台的文件名「{stem}」不能作为 Python 模块名（xlwings 的「Run main」按工作簿的名称导入"
                          f"同名模块）：只能用汉字、字母、数字和下划线，且不以数字开头，如 -o {suggestion}.xlsx")
     if stem in sys.stdlib_module_names or stem in sys.builtin_module_names:
         found = True
@@ -98,7 +103,7 @@ def module_name(path: str | Path) -> str:
         found = spec is not None and spec.origin is not None and \
             Path(spec.origin).resolve() != path.with_suffix(".py").resolve()
     if found:
-        raise ValueError(f"汇总台的文件名「{stem}」与已有的 Python 模块同名，「Run main」会导入那个模块："
+        raise OutputError(f"汇总台的文件名「{stem}」与已有的 Python 模块同名，「Run main」会导入那个模块："
                          f"请换一个名称，如 -o 汇总台.xlsx")
     return stem
 
@@ -118,27 +123,25 @@ def module_text(path: str | Path) -> str:
     return MODULE_TEMPLATE.format(workbook=path.name, module=module_name(path), workbook_literal=repr(path.name))
 
 
-def build_console(path: str | Path, *, overwrite: bool = False) -> tuple[Path, Path]:
+def build_console(path: str | Path, *, overwrite: bool = False, spec_dir: str | None = None) -> tuple[Path, Path]:
     """Write the console workbook at `path` and its module `<stem>.py` beside it; return both paths.
 
-    Refuses (ValueError, in Chinese) a name that is not a Python module name, a missing folder, or an existing
-    workbook unless `overwrite` (its settings would be lost). Both files are written atomically."""
-    from generator.personalise import write_atomically
-    path = Path(path)
+    Refuses (OutputError, in Chinese) a name that is not a Python module name, a missing folder, or an existing
+    workbook unless `overwrite` (its settings would be lost). `spec_dir` prefills the 规格目录 setting. Both
+    files are written atomically."""
+    path = check_output(path, ".xlsx", "汇总台")
     stem = module_name(path)
-    if not path.parent.is_dir():
-        raise ValueError(f"目录「{path.parent}」不存在：请先创建，或换一个输出位置")
     if path.exists() and not overwrite:
-        raise ValueError(f"「{path}」已存在：其中填写的设置会被覆盖；确需重新生成请加 --force")
+        raise OutputError(f"「{path}」已存在：其中填写的设置会被覆盖；确需重新生成请加 --force")
     module = path.with_name(f"{stem}.py")
     buffer = io.BytesIO()
-    _console_workbook(path.name, module.name).save(buffer)
+    _console_workbook(path.name, module.name, spec_dir or "").save(buffer)
     write_atomically(path, buffer.getvalue())
     write_atomically(module, module_text(path).encode("utf-8"))
     return path, module
 
 
-def _console_workbook(book_name: str, module_file: str) -> openpyxl.Workbook:
+def _console_workbook(book_name: str, module_file: str, spec_dir: str) -> openpyxl.Workbook:
     wb = openpyxl.Workbook()
     font = Font(name="宋体", size=11)
     bold = Font(name="宋体", size=11, bold=True)
@@ -159,7 +162,7 @@ def _console_workbook(book_name: str, module_file: str) -> openpyxl.Workbook:
         ws[f"{col}3"].fill = PatternFill("solid", fgColor="D9D9D9")
     for row, (name, label, default, hint) in enumerate(SETTINGS, start=FIRST_SETTING_ROW):
         ws.cell(row, 1, label).font = bold
-        cell = ws.cell(row, 2, default or None)
+        cell = ws.cell(row, 2, (spec_dir if name == "console_spec_dir" else default) or None)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
         cell.number_format = "@"                 # a path stays text, whatever is typed
         cell.font = font
@@ -216,16 +219,18 @@ def run_from_book(book: Any) -> None:
     Never raises for a problem of the run: the message goes into 结果!A1. The status bar is reset at the end."""
     from workbook_templates import load_spec
 
-    from .consolidate.report import content, outcome_line
-    from .consolidate.run import consolidate, ledger_path, read_roster_entries, write_outputs
+    from .consolidate import (Ledger, check_outputs, consolidate, ledger_path, outcome_line, read_roster_entries,
+                              write_outputs)
+    from .consolidate.content import content
 
     sheet = book.sheets[RESULTS_SHEET]
     app = book.app
     try:
         sheet.clear_contents()
         sheet.range("A1").value = "jieyue 汇总中…"
-        folder, roster_path, output, report = _settings(book)
-        spec = load_spec()
+        folder, roster_path, output, report, spec_dir = _settings(book)
+        spec = load_spec(spec_dir)
+        check_outputs(output, report)
         roster, roster_note = None, ""
         if roster_path:
             roster, problems = read_roster_entries(roster_path, spec)
@@ -234,20 +239,21 @@ def run_from_book(book: Any) -> None:
         def progress(done: int, total: int) -> None:
             app.status_bar = f"jieyue 汇总中… {done}/{total}"
 
-        ledger = ledger_path(output)
-        run = consolidate(folder, roster=roster, spec=spec, ledger=ledger, progress=progress,
-                          outputs=[p for p in (output, report, ledger) if p])
+        ledger = Ledger.load(ledger_path(output), spec)
+        run = consolidate(folder, spec=spec, roster=roster, ledger=ledger, progress=progress,
+                          outputs=tuple(p for p in (output, report, ledger_path(output)) if p))
         app.status_bar = "jieyue 写入汇总表…"
-        write_outputs(run, output, report, spec)
+        write_outputs(run, output, report, spec, ledger)
         data = content(run, spec)
+        reviews = {r["unit_code"]: r for r in data["review_results"]}
         sheet.range("A1").value = [
             [outcome_line(run) + roster_note + "。"],
-            [f"汇总表：{output}（台账：{ledger}）"],
+            [f"汇总表：{output}（台账：{ledger_path(output)}）"],
             [f"JSON报告：{report}" if report else "JSON报告：未设置"],
         ]
         sheet.range(TABLE_AT).value = [list(TABLE_HEADER)] + [
-            _unit_row(u, r, spec) for u, r in zip(data["units"], data["review_results"])]
-    except ConsoleError as e:
+            _unit_row(u, reviews.get(u["unit_code"], {}), spec) for u in data["units"]]
+    except JieyueError as e:
         sheet.range("A1").value = str(e)
     except Exception as e:      # noqa: BLE001  (anything else: a message in the sheet, not a popup)
         sheet.range("A1").value = (f"汇总未完成：{_describe(e)}。请检查「设置」中的路径；"
@@ -263,7 +269,8 @@ def _unit_row(u: dict[str, Any], review: dict[str, Any], spec) -> list[Any]:
     return [
         f"'{code}" if code else None,       # the apostrophe keeps Excel from reading 18 digits as a number
         u.get("unit_name"), u.get("unit_level"), u.get("unit_region"), u["state"],
-        results.get("self_total"), met, review["composite"], review["rank"], "是" if review["eliminated"] else None,
+        results.get("self_total"), met, review.get("composite"), review.get("rank"),
+        "是" if review.get("eliminated") else None,
         u["errors"], u["warnings"], u["file"],
     ]
 
@@ -294,8 +301,8 @@ def _book_folder(book: Any) -> Path | None:
     return Path(fullname).parent
 
 
-def _settings(book: Any) -> tuple[Path, Path | None, Path, Path | None]:
-    """(回收目录, 名单, 汇总表, JSON报告) from the named cells, checked; ConsoleError says what to fix."""
+def _settings(book: Any) -> tuple[Path, Path | None, Path, Path | None, str | None]:
+    """(回收目录, 名单, 汇总表, JSON报告, 规格目录) from the named cells, checked; ConsoleError says what to fix."""
     raw = {}
     for name, label, _, _ in SETTINGS:
         try:
@@ -327,13 +334,14 @@ def _settings(book: Any) -> tuple[Path, Path | None, Path, Path | None]:
     output = resolve("汇总表")
     if output is None:
         raise ConsoleError("请在「设置」工作表填写 汇总表 的保存位置，如 汇总.xlsx。")
-    if output.suffix.lower() != ".xlsx":
-        raise ConsoleError(f"汇总表「{output}」应以 .xlsx 结尾，如 汇总.xlsx。")
+    check_output(output, ".xlsx", "汇总表")         # OutputError, shown in A1 like a ConsoleError
     report = resolve("JSON报告")
-    for label, p in (("汇总表", output), ("JSON报告", report)):
-        if p is not None and not p.parent.is_dir():
-            raise ConsoleError(f"{label}所在的文件夹「{p.parent}」不存在：请先创建，或换一个位置。")
-    return folder, roster, output, report
+    if report is not None:
+        check_output(report, ".json", "JSON报告")
+    spec_dir = resolve("规格目录")
+    if spec_dir is not None and not spec_dir.is_dir():
+        raise ConsoleError(f"规格目录「{spec_dir}」不存在或不是文件夹：请检查路径，或清空此格（用内置规格）。")
+    return folder, roster, output, report, str(spec_dir) if spec_dir else None
 
 
 __all__ = ["build_console", "run_from_book", "module_name", "module_text", "module_warning", "SETTINGS",

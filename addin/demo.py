@@ -9,25 +9,26 @@ consolidate — the files a user opens to see every part, the same on every run.
 """
 from __future__ import annotations
 
-import io
 import os
 import random
-import re
 import tomllib
-import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import udfs
+from generator.ooxml import with_fixed_times, write_atomically
+from generator.review_layout import ReviewUnit
 from generator.roster import RosterUnit
-from udfs.review import DEDUCTING, covers, given_values, reviewer_of, reviewers
-from workbook_templates import SLOTS, Spec, load_spec
+from udfs.levels import covers, reviewer_of, reviewers
+from udfs.review import DEDUCTING, given_values
+from workbook_templates import SLOTS, Spec
+from workbook_templates.contract import UNIT_NAMES
 from workbook_templates.review_names import findings_name, given_name
 
-from .review_pack import FIXED_CREATED, ReviewPack, ReviewUnit, build_review_pack, fill_review_pack
+from .review.pack import ReviewPack, build_review_pack
 from .textreport import number, table
 
 SAMPLE = "demo_unit.toml"
@@ -37,8 +38,7 @@ ROSTER = "名单.csv"
 def load_sample(name: str = SAMPLE) -> dict[str, Any]:
     """The sample unit as contract inputs (`prev_electricity_kwh`, `self_2_1_1`, …) plus its unit info."""
     raw = tomllib.loads(resources.files("addin").joinpath("sample_data", name).read_text("utf-8"))
-    inputs: dict[str, Any] = {k: raw[k] for k in ("unit_name", "unit_code", "unit_level", "unit_region",
-                                                  "assessment_year")}
+    inputs: dict[str, Any] = {k: raw[k] for k in (*UNIT_NAMES, "assessment_year")}
     for slot in SLOTS:
         inputs.update({f"{slot}_{k}": v for k, v in raw[slot].items()})
     for key, value in raw["self_scores"].items():
@@ -46,10 +46,9 @@ def load_sample(name: str = SAMPLE) -> dict[str, Any]:
     return inputs
 
 
-def render(inputs: Mapping[str, Any], preset: str | None = None, grid_factor: str | None = None,
-           switches: Mapping[str, str] | None = None, spec: Spec | None = None) -> str:
+def render(inputs: Mapping[str, Any], spec: Spec, preset: str | None = None, grid_factor: str | None = None,
+           switches: Mapping[str, str] | None = None) -> str:
     """The demo report for one unit, as text."""
-    spec = spec or load_spec()
     year = spec.year(inputs.get("assessment_year"))
     p = spec.preset(preset)
     grid = spec.grid_factor(grid_factor, p.id)
@@ -120,14 +119,13 @@ def render(inputs: Mapping[str, Any], preset: str | None = None, grid_factor: st
     return "\n".join(out)
 
 
-def plausible_inputs(seed: str, spec: Spec | None = None) -> dict[str, Any]:
+def plausible_inputs(seed: str, spec: Spec) -> dict[str, Any]:
     """Invented but plausible inputs for one unit (both years and self-scores), reproducible from `seed`.
 
     Scaled from the built-in sample unit: size varies by unit, the current year moves a few per cent from
     the previous, and self-scores are mostly high legal values — so some units meet every target and some
     do not, as in a real batch.
     """
-    spec = spec or load_spec()
     rng = random.Random(seed)
     base = load_sample()
     size = rng.uniform(0.3, 3.0)
@@ -151,9 +149,9 @@ def plausible_inputs(seed: str, spec: Spec | None = None) -> dict[str, Any]:
         if ind.rule.selector:
             choice = rng.choice(["是", "否"])
             out[ind.rule.selector] = choice
-            legal = udfs.legal_values(ind, choice)
+            legal = udfs.legal_values(ind, choice, spec=spec)
         else:
-            legal = udfs.legal_values(ind)
+            legal = udfs.legal_values(ind, spec=spec)
         out[ind.score_name] = legal[-1] if rng.random() < 0.8 else rng.choice(legal)
     return out
 
@@ -208,64 +206,43 @@ class DemoPack:
 
     pack: ReviewPack
     path: Path
-    entries: dict[str, dict[str, Any]]     # unit code → the reviewer's inputs (fill_review_pack)
+    entries: dict[str, dict[str, Any]]     # unit code → the reviewer's inputs (fill_workbook's scorecards)
     unfinished: str = ""                    # the code of the scorecard left incomplete on purpose
 
 
-def sample_roster(spec: Spec | None = None) -> list[RosterUnit]:
+def sample_roster(spec: Spec) -> list[RosterUnit]:
     """The units of the sample roster (addin/sample_data/名单.csv)."""
     from generator.roster import read_roster
     with resources.as_file(resources.files("addin").joinpath("sample_data", ROSTER)) as path:
         return read_roster(path, spec).units
 
 
-def reproducible(data: bytes, when: datetime = FIXED_CREATED) -> bytes:
-    """The .xlsx with every timestamp fixed to `when` (zip entries, docProps/core.xml created and modified):
-    openpyxl stamps the time of saving, and the demo must write the same bytes on every run."""
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            content = src.read(info)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, content)
-            entry = zipfile.ZipInfo(info.filename, when.timetuple()[:6])
-            entry.external_attr = info.external_attr
-            dst.writestr(entry, content, zipfile.ZIP_DEFLATED)
-    return out.getvalue()
-
-
 def return_one(unit: RosterUnit, path: Path, inputs: Mapping[str, Any], personaliser: Any) -> Path:
     """The unit's personalised workbook filled with `inputs` (as the unit types them) and written to `path`
-    atomically, with fixed timestamps (`reproducible`)."""
+    atomically, with fixed timestamps (`generator.ooxml.with_fixed_times`: the same bytes on every run)."""
     from generator import fill_workbook
-    from generator.personalise import write_atomically
-    write_atomically(path, reproducible(fill_workbook(personaliser.workbook(unit), inputs)))
+    write_atomically(path, with_fixed_times(fill_workbook(personaliser.workbook(unit), inputs)))
     return path
 
 
-def plain_returns(folder: str | Path, units: Iterable[RosterUnit] | None = None,
-                  spec: Spec | None = None) -> list[Path]:
+def plain_returns(folder: str | Path, spec: Spec, units: Iterable[RosterUnit] | None = None) -> list[Path]:
     """Only good returns: each unit's workbook (default: every unit of the sample roster) filled with
     `plausible_inputs` and written to `folder` as `jieyue generate` names it — a clean returns folder for tests
     and trials. Returns the files, in roster order."""
     from generator.personalise import Personaliser
     from generator.roster import safe_file_name
-    spec = spec or load_spec()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    personaliser = Personaliser(spec=spec)
+    personaliser = Personaliser(spec, spec.default_year, spec.default_preset)
     return [return_one(u, folder / safe_file_name(u.code, u.name), plausible_inputs(u.code, spec), personaliser)
             for u in (sample_roster(spec) if units is None else units)]
 
 
-def return_workbooks(units: list[RosterUnit], folder: Path, personaliser: Any,
-                     spec: Spec | None = None) -> list[DemoReturn]:
+def return_workbooks(units: list[RosterUnit], folder: Path, personaliser: Any, spec: Spec) -> list[DemoReturn]:
     """Fill the units' workbooks with plausible data and put them in `folder` as units return them — except the
     bad returns above. Returns every file written, in the order written."""
     from generator.roster import safe_file_name
 
-    spec = spec or load_spec()
     folder.mkdir(parents=True, exist_ok=True)
     written: list[DemoReturn] = []
 
@@ -309,9 +286,9 @@ def _close_to(self_score: Any, allowed: tuple[float, ...], rng: random.Random) -
     return ordered[i]
 
 
-def plausible_review(pack_or_units: ReviewPack | Iterable[ReviewUnit], level: str, seed: int | str = DEMO_SEED,
-                     spec: Spec | None = None) -> dict[str, dict[str, Any]]:
-    """Invented but plausible reviewer entries for each unit, as `fill_review_pack` takes them:
+def plausible_review(pack_or_units: ReviewPack | Iterable[ReviewUnit], level: str, spec: Spec,
+                     seed: int | str = DEMO_SEED) -> dict[str, dict[str, Any]]:
+    """Invented but plausible reviewer entries for each unit, as `fill_workbook(…, scorecards=…)` takes them:
     {统一社会信用代码: {rev_reviewer, rev_date, rev_<level>_given_<id>, rev_<level>_findings_<id>}}.
 
     Legal values only: a score the rule allows (`udfs.review.given_values`), mostly the one nearest the unit's
@@ -319,7 +296,6 @@ def plausible_review(pack_or_units: ReviewPack | Iterable[ReviewUnit], level: st
     or 2. Unit 1 is recomputed by the pack, so it has no entry. `level` is a reviewer (县市区 / 地州市 / 自治区
     or its key); the same seed, level and unit always give the same entries.
     """
-    spec = spec or load_spec()
     reviewer = reviewer_of(level, spec)
     if isinstance(pack_or_units, ReviewPack):
         units, year = pack_or_units.units, pack_or_units.year
@@ -334,7 +310,7 @@ def plausible_review(pack_or_units: ReviewPack | Iterable[ReviewUnit], level: st
         values: dict[str, Any] = {"rev_reviewer": f"{rng.choice(SURNAMES)}某（{reviewer.short}评审组）",
                                   "rev_date": day.isoformat()}
         for ind in spec.indicators:
-            if allowed := given_values(ind):
+            if allowed := given_values(ind, spec=spec):
                 values[given_name(reviewer.key, ind.id)] = _close_to(unit.self_scores.get(ind.id), allowed, rng)
             if ind.rule.type in DEDUCTING:
                 values[findings_name(reviewer.key, ind.id)] = rng.choice((1, 2)) if rng.random() < FINDINGS_SHARE else 0
@@ -342,7 +318,7 @@ def plausible_review(pack_or_units: ReviewPack | Iterable[ReviewUnit], level: st
     return entries
 
 
-def reviewed_units(pack: ReviewPack, spec: Spec | None = None) -> list[ReviewUnit]:
+def reviewed_units(pack: ReviewPack, spec: Spec) -> list[ReviewUnit]:
     """The scorecards a reviewer fills: all of its pack — except the top authority's, which covers every unit but
     scores only its own level and re-checks the units drawn for its spot check (复核)."""
     top = reviewers(spec)[-1]
@@ -352,11 +328,10 @@ def reviewed_units(pack: ReviewPack, spec: Spec | None = None) -> list[ReviewUni
     return [u for u in pack.units if u.level == pack.reviewer.level or u.code in drawn]
 
 
-def build_packs(returned: Path, spec: Spec | None = None) -> list[ReviewPack]:
+def build_packs(returned: Path, spec: Spec) -> list[ReviewPack]:
     """Every reviewer's pack from the returns: the 县市区 and 地州市 authorities one per 地区 that has units they
     review (with a valid return), the 自治区 one over all units."""
-    from .consolidate.run import consolidate
-    spec = spec or load_spec()
+    from .consolidate import consolidate
     # Packs a previous run left in the folder are not returns: a new pack is built from the units' files only.
     earlier = sorted((returned / PACKS).glob("*.xlsx"))
     units = [f for f in consolidate(returned, spec=spec, outputs=earlier).units if not f.blocking]
@@ -370,38 +345,36 @@ def build_packs(returned: Path, spec: Spec | None = None) -> list[ReviewPack]:
     return packs + [build_review_pack(returned, top.key, seed=DEMO_SEED, spec=spec, outputs=earlier)]
 
 
-def fill_packs(packs: list[ReviewPack], folder: Path, spec: Spec | None = None) -> list[DemoPack]:
+def fill_packs(packs: list[ReviewPack], folder: Path, spec: Spec) -> list[DemoPack]:
     """Fill each pack as its reviewer would (`plausible_review`), leave UNFINISHED_REVIEW's scorecard with a few
     items blank, and write the packs into `folder` atomically."""
-    from generator.personalise import write_atomically
-    spec = spec or load_spec()
+    from generator import fill_workbook
     folder.mkdir(parents=True, exist_ok=True)
     level, code, blanks = UNFINISHED_REVIEW
     out = []
     for pack in packs:
-        entries = plausible_review(reviewed_units(pack, spec), pack.reviewer.key, DEMO_SEED, spec)
+        entries = plausible_review(reviewed_units(pack, spec), pack.reviewer.key, spec, DEMO_SEED)
         unfinished = code if pack.reviewer.key == level and code in entries else ""
         if unfinished:
-            scored = [given_name(level, i.id) for i in spec.indicators if given_values(i)]
+            scored = [given_name(level, i.id) for i in spec.indicators if given_values(i, spec=spec)]
             for name in scored[-blanks:]:
                 del entries[code][name]
         path = folder / (f"{PACKS}_{pack.reviewer.short}" + (f"_{pack.region}" if pack.region else "") + ".xlsx")
-        write_atomically(path, reproducible(fill_review_pack(pack.data, entries)))
+        write_atomically(path, with_fixed_times(fill_workbook(pack.data, scorecards=entries)))
         out.append(DemoPack(pack, path, entries, unfinished))
     return out
 
 
-def consolidate_all(returned: Path, out_dir: Path, spec: Spec | None = None) -> Any:
+def consolidate_all(returned: Path, out_dir: Path, spec: Spec) -> Any:
     """The administrator's consolidation of the returns folder (review packs included) against the sample roster:
     汇总.xlsx and 汇总.json in `out_dir`, the ledger beside them. Returns the run."""
-    from .consolidate.run import consolidate, ledger_path, read_roster_entries, write_outputs
-    spec = spec or load_spec()
+    from .consolidate import Ledger, consolidate, ledger_path, read_roster_entries, write_outputs
     with resources.as_file(resources.files("addin").joinpath("sample_data", ROSTER)) as path:
         roster, _ = read_roster_entries(path, spec)
     summary, report = out_dir / SUMMARY, out_dir / REPORT
-    ledger = ledger_path(summary)
-    run = consolidate(returned, roster=roster, ledger=ledger, spec=spec, outputs=[summary, report, ledger])
-    write_outputs(run, summary, report, spec)
+    ledger = Ledger.load(ledger_path(summary), spec)
+    run = consolidate(returned, spec=spec, roster=roster, ledger=ledger, outputs=(summary, report, ledger_path(summary)))
+    write_outputs(run, summary, report, spec, ledger)
     return run
 
 
@@ -425,15 +398,14 @@ class DemoFlow:
         return self.out_dir / RETURNED
 
 
-def play_flow(out_dir: str | Path, spec: Spec | None = None) -> DemoFlow:
+def play_flow(out_dir: str | Path, spec: Spec) -> DemoFlow:
     """Run every step into `out_dir`: generate a personalised workbook per roster unit (生成的工作簿/), return most
     of them filled — a few badly — (回收的工作簿/), build and fill the three reviewers' packs (回收的工作簿/评审包/),
     and consolidate everything (汇总.xlsx, 汇总.json). Two runs write the same returns, packs and report."""
     from generator.personalise import Personaliser, write_workbooks
-    spec = spec or load_spec()
     out_dir = Path(out_dir)
     units = sample_roster(spec)
-    personaliser = Personaliser(spec=spec)
+    personaliser = Personaliser(spec, spec.default_year, spec.default_preset)   # the demo's choice
     generated = write_workbooks(units, out_dir / GENERATED, personaliser)
     returns = return_workbooks(units, out_dir / RETURNED, personaliser, spec)
     packs = fill_packs(build_packs(out_dir / RETURNED, spec), out_dir / RETURNED / PACKS, spec)
@@ -444,7 +416,7 @@ def play_flow(out_dir: str | Path, spec: Spec | None = None) -> DemoFlow:
 def flow_lines(flow: DemoFlow) -> list[str]:
     """What `jieyue demo` prints after the worked example: where each step's files are, what the bad returns and
     the unfinished review show, the consolidation's one-line outcome and where the summary is."""
-    from .consolidate.report import outcome_line
+    from .consolidate import outcome_line
     names = {u.code: u.name for u in flow.units}
     returned, packs_dir = flow.returned_dir, flow.returned_dir / PACKS
     lines = [f"名单：{ROSTER}（{len(flow.units)} 个单位，示例数据）",
@@ -471,6 +443,6 @@ def flow_lines(flow: DemoFlow) -> list[str]:
     return lines
 
 
-def run_flow(out_dir: str | Path, spec: Spec | None = None) -> list[str]:
+def run_flow(out_dir: str | Path, spec: Spec) -> list[str]:
     """`jieyue demo -o 目录`: the whole flow on the sample roster (`play_flow`); returns the lines to print."""
     return flow_lines(play_flow(out_dir, spec))

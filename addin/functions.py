@@ -5,9 +5,10 @@ add-in: =JY_KGCE(B5:B900, "电") converts a whole column with the spec's factors
 fill-in workbooks that units return never depend on them: WPS has no xlwings, so those workbooks use
 native formulas only.
 
-This module only adapts shapes and names; every rule lives in `udfs/`. Each argument accepts a scalar, a
-list or a list of lists (what xlwings passes with ndim=2); single cells broadcast, and the result has the
-shape of the inputs. A blank result is "" and no input raises: xlwings would otherwise write the
+This module only adapts shapes and names; every rule lives in `udfs/`. As the command layer, it chooses what
+`udfs/` takes explicitly: the shipped spec, its default factor preset and its latest assessment year. Each
+argument accepts a scalar, a list or a list of lists (what xlwings passes with ndim=2); single cells
+broadcast, and the result has the shape of the inputs. A blank result is "" and no input raises: xlwings would otherwise write the
 traceback into the cell. On Linux the xlwings decorators are no-ops, so the functions are plain Python.
 
 JY_COLLECT is the exception to "same shape": it returns a table (header row + one row per valid return of a
@@ -186,20 +187,24 @@ def _item_aliases() -> dict[str, str]:
 
 @lru_cache(maxsize=None)
 def _kgce_table() -> dict[str, tuple[float, float]]:
-    keys = {it.key for it in load_spec().factor_items}
-    return {alias: kgce_factors(key) for alias, key in _item_aliases().items() if key in keys}
+    spec = load_spec()
+    keys = {it.key for it in spec.factor_items}
+    return {alias: kgce_factors(key, spec.default_preset, spec) for alias, key in _item_aliases().items() if key in keys}
 
 
 @lru_cache(maxsize=None)
 def _co2_table() -> dict[str, float]:
-    keys = {it.key for it in load_spec().factor_items}
-    return {alias: co2_t_per_unit(key) for alias, key in _item_aliases().items() if key in keys}
+    spec = load_spec()
+    keys = {it.key for it in spec.factor_items}
+    return {alias: co2_t_per_unit(key, spec.default_preset, spec=spec)
+            for alias, key in _item_aliases().items() if key in keys}
 
 
 @lru_cache(maxsize=None)
 def _target_table() -> dict[str, float]:
-    entries = [(i.key, [i.key, i.label, i.decline_label]) for i in load_spec().decline_intensities]
-    return {alias: target_pct(key) for alias, key in _aliases(entries).items()}
+    spec = load_spec()
+    entries = [(i.key, [i.key, i.label, i.decline_label]) for i in spec.decline_intensities]
+    return {alias: target_pct(key, spec.default_year, spec) for alias, key in _aliases(entries).items()}
 
 
 @lru_cache(maxsize=None)
@@ -250,13 +255,14 @@ def _score_ok(indicator_id: list, score: list) -> np.ndarray:
         if ind is None:
             continue
         rows = np.fromiter((i == iid for i in ids), dtype=bool, count=n) & ~np.isnan(scores)
-        out[rows] = ~np.isnan(counted_array(ind, scores[rows]))
+        out[rows] = ~np.isnan(counted_array(ind, scores[rows], spec=load_spec()))
     return out
 
 
 def _composite(level: list, self_score: list, county: list, prefecture: list, region: list) -> np.ndarray:
     n = max(map(len, (level, self_score, county, prefecture, region)))
-    return composite_columns(*(_spread(c, n) for c in (level, self_score, county, prefecture, region)))
+    return composite_columns(*(_spread(c, n) for c in (level, self_score, county, prefecture, region)),
+                             spec=load_spec())
 
 
 # ---------------------------------------------------------------- the worksheet functions
@@ -382,8 +388,8 @@ def _folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
 def _collected(folder: str, state: tuple) -> tuple[dict[str, int], tuple[tuple, ...]]:
     """The valid units' figures for the folder in this `state` (the argument is the cache key only):
     (column of each name, one row per unit). Results win over inputs, inputs over unit info and _meta."""
-    from .consolidate.run import consolidate
-    run = consolidate(folder, workers=1)       # inside the UDF server: no worker processes, no ledger written
+    from .consolidate import consolidate
+    run = consolidate(folder, spec=load_spec(), workers=1)   # inside the UDF server: no worker processes, no ledger
     units = [{**f.meta, **f.unit, **f.inputs, **f.results} for f in run.units if not f.blocking]
     columns = {name: i for i, name in enumerate(dict.fromkeys(k for u in units for k in u))}
     rows = tuple(tuple(u.get(name) for name in columns) for u in units)

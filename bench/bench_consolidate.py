@@ -34,6 +34,7 @@ from addin.demo import plausible_inputs  # noqa: E402
 from generator import fill_workbook  # noqa: E402
 from generator.personalise import Personaliser  # noqa: E402
 from tests.libreoffice import recalculate  # noqa: E402
+from workbook_templates import load_spec  # noqa: E402
 
 
 def code_for(i: int) -> str:
@@ -44,14 +45,15 @@ def code_for(i: int) -> str:
 def build_returns(folder: Path, files: int, base: int) -> list:
     """`files` LibreOffice-saved returned workbooks in `folder`, `base` distinct contents, unique codes.
     Returns the saved contents (unit, zip) for `changed_copy`."""
-    personaliser = Personaliser()
+    spec = load_spec()
+    personaliser = Personaliser(spec, spec.default_year, spec.default_preset)
     work = Path(tempfile.mkdtemp(prefix="jieyue-bench-src-"))
     sources = []
     for i in range(base):
         unit = {"unit_name": f"基准单位{i:04d}", "unit_code": code_for(i), "unit_level": "县市区级",
                 "unit_region": ["昌吉回族自治州", "哈密市", "伊犁哈萨克自治州"][i % 3]}
         path = work / f"src{i:03d}.xlsx"
-        path.write_bytes(fill_workbook(personaliser.workbook(unit), plausible_inputs(unit["unit_code"])))
+        path.write_bytes(fill_workbook(personaliser.workbook(unit), plausible_inputs(unit["unit_code"], spec)))
         sources.append((unit, path))
     saved = recalculate([p for _, p in sources], work / "lo")
     templates = [(unit, zipfile.ZipFile(io.BytesIO(p.read_bytes()))) for (unit, _), p in zip(sources, saved)]
@@ -82,9 +84,10 @@ def copy_with_code(template, new_code: str) -> bytes:
 def run_cli(folder: Path, out: Path) -> tuple[float, float, float]:
     """Wall time, the part of it spent writing the outputs (summary, JSON, ledger commit), and peak RSS (MiB, the
     largest of the process and its workers) of one `jieyue consolidate` run."""
-    code = ("import resource, sys, time; import addin.consolidate.run as R; real = R.write_outputs\n"
+    # The CLI takes write_outputs from the package `addin.consolidate` when it runs: timed there.
+    code = ("import resource, sys, time; import addin.consolidate as C; real = C.write_outputs\n"
             "def timed(*a, **k):\n    t0 = time.perf_counter(); real(*a, **k); print('OUTPUTS', time.perf_counter() - t0)\n"
-            "R.write_outputs = timed\n"
+            "C.write_outputs = timed\n"
             "from addin.cli import main; t = time.perf_counter(); "
             f"rc = main(['consolidate', {str(folder)!r}, '-o', {str(out)!r}, '--json', {str(out.with_suffix('.json'))!r}]); "
             "print('WALL', time.perf_counter() - t); "

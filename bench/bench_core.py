@@ -57,7 +57,7 @@ def synthetic_units(n: int, seed: int = 1) -> dict[str, list]:
             columns[f"{slot}_{item.name}"] = col
     for ind in spec.indicators:
         if ind.rule.type != "computed_target":
-            legal = udfs.legal_values(ind)
+            legal = udfs.legal_values(ind, spec=spec)
             columns[ind.score_name] = [rng.choice(legal) for _ in range(n)]
     columns["canteen_evaluation_implemented"] = [rng.choice(["是", "否", None]) for _ in range(n)]
     return columns
@@ -75,18 +75,19 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--baseline-sample", type=int, default=1000)
     args = ap.parse_args()
-    load_spec()
+    spec = load_spec()
+    year, preset = spec.default_year, spec.default_preset
 
     print(f"== evaluate: {args.units} units ==")
     cols = synthetic_units(args.units)
-    fast = best_of(lambda: udfs.evaluate_columns(cols), repeat=3)
+    fast = best_of(lambda: udfs.evaluate_columns(cols, year, preset, spec=spec), repeat=3)
     k = args.baseline_sample
     sample = [{name: col[i] for name, col in cols.items()} for i in range(k)]
-    naive_sample = best_of(lambda: [udfs.evaluate(u) for u in sample], repeat=1)
+    naive_sample = best_of(lambda: [udfs.evaluate(u, year, preset, spec=spec) for u in sample], repeat=1)
     naive = naive_sample / k * args.units
     report("evaluate_columns vs evaluate×N", fast, naive, args.units,
            f"  [naive measured on {k} units, scaled]")
-    print(f"{'':34} peak memory {peak_mib(lambda: udfs.evaluate_columns(cols)):.0f} MiB")
+    print(f"{'':34} peak memory {peak_mib(lambda: udfs.evaluate_columns(cols, year, preset, spec=spec)):.0f} MiB")
 
     print(f"\n== UDFs: one call over a {args.rows}×1 range vs one call per cell (=JY_…(B5) filled down) ==")
     print("   (Python side only: in Excel each per-cell call also pays a COM round trip, so the real ratio is larger)")

@@ -4,7 +4,8 @@
 
 Times the real path of `jieyue generate` — read and validate the roster, personalise at the zip level, write
 each file atomically to a temporary directory — against a naive loop that builds every workbook from scratch
-with openpyxl (`render_workbook(build_plan(), unit)` and a plain write) on a sample, scaled to the same count.
+with openpyxl (`render_workbook(build_plan(spec, year, preset), unit)` and a plain write) on a sample, scaled to
+the same count.
 Then samples 20 of the generated files and checks their structure (protection, structure lock, defined names,
 unit cells). Targets (issue 3 §4): ≥ 500 workbooks/s and ≥ 20× the naive loop.
 """
@@ -28,11 +29,14 @@ import openpyxl  # noqa: E402
 from stdnum.cn.uscc import calc_check_digit  # noqa: E402
 
 from generator import build_plan, named_cells, render_workbook  # noqa: E402
-from generator.personalise import TEMP_PREFIX, Personaliser, write_workbooks  # noqa: E402
+from generator.ooxml import TEMP_PREFIX  # noqa: E402
+from generator.personalise import Personaliser, write_workbooks  # noqa: E402
 from generator.roster import read_roster, safe_file_name  # noqa: E402
-from workbook_templates import contract_names  # noqa: E402
+from workbook_templates import contract_names, load_spec  # noqa: E402
 
+SPEC = load_spec()
 YEAR = 2023
+PRESET = SPEC.default_preset
 REGIONS = {"650100": "乌鲁木齐市", "652300": "昌吉回族自治州", "650500": "哈密市", "654000": "伊犁哈萨克自治州",
            "652900": "阿克苏地区", "653100": "喀什地区", "650200": "克拉玛依市", "652800": "巴音郭楞蒙古自治州"}
 KINDS = ["人民法院", "人民检察院", "机关事务管理局", "财政局", "教育局", "卫生健康委员会", "发展和改革委员会",
@@ -58,7 +62,7 @@ def synthetic_roster(path: Path, n: int, seed: int = 2023) -> Path:
 
 def _worker(args):
     units, out_dir = args
-    p = Personaliser(YEAR)
+    p = Personaliser(SPEC, YEAR, PRESET)
     return len(write_workbooks(units, out_dir, p).written)
 
 
@@ -102,12 +106,12 @@ def main() -> None:
         roster_path = synthetic_roster(tmp / "名单.csv", args.units)
 
         t0 = time.perf_counter()
-        roster = read_roster(roster_path)
+        roster = read_roster(roster_path, SPEC)
         t_roster = time.perf_counter() - t0
         assert roster.ok and len(roster.units) == args.units, roster.problems[:5]
 
         t0 = time.perf_counter()
-        personaliser = Personaliser(YEAR)
+        personaliser = Personaliser(SPEC, YEAR, PRESET)
         t_base = time.perf_counter() - t0
 
         out = tmp / "out"
@@ -148,7 +152,7 @@ def main() -> None:
         naive_dir.mkdir()
         t0 = time.perf_counter()
         for unit in sample:
-            data = render_workbook(build_plan(YEAR), unit.unit_info())
+            data = render_workbook(build_plan(SPEC, YEAR, PRESET), unit.unit_info())
             (naive_dir / safe_file_name(unit.code, unit.name)).write_bytes(data)
         t_naive = time.perf_counter() - t0
         naive_rate = len(sample) / t_naive
@@ -158,7 +162,7 @@ def main() -> None:
         print(f"\nSpeed-up: {rate / naive_rate:,.0f}×   (targets: ≥ 500 workbooks/s, ≥ 20×)  "
               f"{'OK' if rate >= 500 and rate / naive_rate >= 20 else 'MISSED'}")
 
-        contract = {n.name for n in contract_names()}
+        contract = {n.name for n in contract_names(SPEC)}
         picks = random.Random(7).sample(range(args.units), min(20, args.units))
         failures = {}
         for i in picks:

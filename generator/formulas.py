@@ -10,6 +10,7 @@ from typing import Sequence
 
 ALLOWED_FUNCTIONS = frozenset({
     "IF", "AND", "OR", "NOT", "ISNUMBER", "ISBLANK", "N", "ROUND", "SUM", "COUNT", "COUNTIF", "ABS",
+    "LEN", "SUBSTITUTE", "DATE",     # 单位信息: the phone number and the date a unit fills in
 })
 
 

@@ -10,16 +10,19 @@ texts such as 「请填写用能人数」, blanks elsewhere — never a misleadi
 """
 from __future__ import annotations
 
-from workbook_templates import SLOTS, Spec, load_spec
+from workbook_templates import SLOTS, Spec
+from workbook_templates.contract import (META_NAMES, PARAM_COLUMNS, PARAM_FIRST_ROW, PARAM_KEY_COLUMN,
+                                         TEMPLATE_VERSION, UNIT_NAMES, sheet_names)
 
 import udfs
+from udfs.choices import preset_of, year_of
 from udfs.scoring import legal_values
 
 from . import formulas as fx
+from .formats import number_formats
 from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan, column_letter
-
-TEMPLATE_VERSION = "1.0"
-"""The layout version: bump it when a cell moves or a formula changes, so returned files can be recognised."""
+from .print_layout import ROW_PADDING, line_height
+from .wording import plain, shown
 
 LEVELS = "level"   # 单位层级 list on 参数
 YES_NO = ("是", "否")
@@ -31,9 +34,6 @@ FIRST_ITEM_ROW = 4
 # Self-evaluation sheet columns.
 S_ID, S_TEXT, S_POINTS, S_METHOD, S_EVIDENCE, S_SCORE, S_COUNTED, S_NOTE, S_REMARK = "ABCDEFGHI"
 
-NUMBER_FORMATS = {"kgce": "#,##0.00", "co2_t": "#,##0.0000", "intensity": "#,##0.00", "change": "0.00",
-                  "score": "0.0#"}
-
 UNIT_INFO = (
     ("unit_name", "单位名称", "input_text", None),
     ("unit_code", "统一社会信用代码", "input_text",
@@ -44,31 +44,45 @@ UNIT_INFO = (
     ("contact_phone", "联系电话", "input_text", None),
     ("fill_date", "填报日期", "input_text", None),
 )
-PERSONALISED = ("unit_name", "unit_code", "unit_level", "unit_region")
+assert tuple(n for n, *_ in UNIT_INFO[:len(UNIT_NAMES)]) == UNIT_NAMES, "单位信息 starts with the unit's identity"
+
+UNIT_HEADER = "单位名称：" + "_" * 30
+"""The running head of a blank workbook's printed pages; a workbook personalised from a roster prints the unit's
+name instead (`render.render_workbook`, `personalise.Personaliser`)."""
+
+PREFILLED_NOTE = "按名单预填，已锁定；如有误请与主管部门联系"
+"""The 说明 of the unit's identity in a workbook personalised from a roster (the blank one says how to fill it)."""
+
+SIGNATURE = ("单位负责人（签字）：" + "_" * 16 + "　　　　填报人：" + "_" * 16,
+             "联系电话：" + "_" * 16 + "　　　　填报日期：" + "_" * 8 + "年" + "_" * 4 + "月" + "_" * 4 + "日"
+             + "　　　　（单位盖章）")
+"""The lines a unit signs at the foot of the pages it prints: both 能耗数据 sheets and the 自评表."""
+
+GUIDE_WIDTH = 72
+"""The 填表说明's one column: within a portrait A4 page however wide a column-width unit is drawn (LibreOffice without
+Calibri's metrics draws it wider than Excel; it scales a sheet to the page width only across several columns)."""
+
+SIGNATURE_HEIGHT = 30.0
+"""Points per signature line: room to write by hand."""
 
 
-def sheet_names(year: int) -> dict[str, str]:
-    return {"guide": "填表说明", "info": "单位信息", "prev": f"能耗数据{year - 2}", "cur": f"能耗数据{year - 1}",
-            "decline": "强度指标下降率", "self": "自评表", "params": "参数", "meta": "_meta"}
-
-
-def build_plan(year: int | None = None, preset: str | None = None, spec: Spec | None = None,
-               grid_factor: str | None = None, switches: dict[str, str] | None = None) -> WorkbookPlan:
-    """The whole workbook for one assessment year and factor preset."""
-    spec = spec or load_spec()
-    years = spec.year(year)
-    p = spec.preset(preset)
+def build_plan(spec: Spec, year: int, preset: str, grid_factor: str | None = None,
+               switches: dict[str, str] | None = None) -> WorkbookPlan:
+    """The whole workbook for one assessment year and factor preset, both required (the command layer chooses
+    them); `grid_factor` and `switches` default to what the spec sets for the preset."""
+    years = year_of(spec, year)
+    p = preset_of(spec, preset)
     grid = spec.grid_factor(grid_factor, p.id)
     chosen = udfs.resolve_switches(spec, switches)
     names = sheet_names(years.year)
     params = _params_sheet(spec, p.id, grid.id, names["params"])
-    info = _info_sheet(names["info"], params)
+    info = _info_sheet(names["info"], params, years)
     energy: dict[str, _Energy] = {}
     for slot in SLOTS:     # prev first: the current year's audit checks compare with it
         energy[slot] = _energy_sheet(spec, slot, years.data_year(slot), names[slot], params, chosen,
                                      energy.get("prev"))
     decline = _decline_sheet(spec, years, names["decline"], energy)
-    self_eval = _self_sheet(spec, names["self"], decline, params)
+    self_eval = _self_sheet(spec, names["self"], decline, params, years.year)
     meta = _meta_sheet(spec, years.year, p.id, names["meta"])
     guide = _guide_sheet(spec, years, p, grid, chosen, names)
     return WorkbookPlan(sheets=[guide, info, energy["prev"].sheet, energy["cur"].sheet, decline.sheet, self_eval,
@@ -88,33 +102,43 @@ class _Params:
         self.inline: dict[str, str] = {}                      # list key → "a,b,c" for list validations
 
 
+# 参数 columns the reader does not read (the key and the factors: workbook_templates.contract).
+P_LABEL, P_SOURCE, P_FLAGS, P_CO2_SOURCE = "BFGH"
+_PARAM_AT = {part: col for col, part in PARAM_COLUMNS.items()}
+P_FACTOR, P_EXTRA, P_CO2 = _PARAM_AT["factor"], _PARAM_AT["extra"], _PARAM_AT["co2"]
+assert len({PARAM_KEY_COLUMN, P_LABEL, P_FACTOR, P_EXTRA, P_CO2, P_SOURCE, P_FLAGS, P_CO2_SOURCE}) == 8
+
+
 def _params_sheet(spec: Spec, preset: str, grid: str, title: str) -> _Params:
+    """Row 1 the headers; from PARAM_FIRST_ROW one row per energy item with its own factors: the key in
+    PARAM_KEY_COLUMN and the factors in the PARAM_COLUMNS of the contract, which the reader of returns checks."""
     sheet = SheetPlan(title=title, state="veryHidden")
     params = _Params(sheet)
-    for col, head in zip("ABCDEFGH", ("行", "指标名称", "折标系数", "附加系数", "每单位碳排放(吨)", "折标系数来源",
-                                      "待核实", "碳排放因子来源")):
+    heads = {PARAM_KEY_COLUMN: "行", P_LABEL: "指标名称", P_FACTOR: "折标系数", P_EXTRA: "附加系数",
+             P_CO2: "每单位碳排放(吨)", P_SOURCE: "折标系数来源", P_FLAGS: "待核实", P_CO2_SOURCE: "碳排放因子来源"}
+    for col, head in sorted(heads.items()):
         sheet.put(f"{col}1", Cell(head, style="header"))
     p = spec.preset(preset)
     energy_rows = [i for i in spec.items if i.factor_of == i.key]
-    for r, item in enumerate(energy_rows, start=2):
+    for r, item in enumerate(energy_rows, start=PARAM_FIRST_ROW):
         k = p.kgce[item.key]
         co2 = spec.grid_factor(grid) if item.key == "electricity" else p.co2[item.key]
         flags = "；".join(f for f in (k.flag, co2.flag) if f)
-        sheet.put(f"A{r}", Cell(item.key))
-        sheet.put(f"B{r}", Cell(item.label))
-        sheet.put(f"C{r}", Cell(k.factor, style="factor"))
-        sheet.put(f"D{r}", Cell(k.extra, style="factor"))
-        sheet.put(f"E{r}", Cell(udfs.co2_t_per_unit(item.key, preset, grid, spec), style="factor"))
-        sheet.put(f"F{r}", Cell(k.source))
-        sheet.put(f"G{r}", Cell(flags))
-        sheet.put(f"H{r}", Cell(co2.source))
-        params.factor[item.key] = (sheet.ref(f"C{r}"), sheet.ref(f"D{r}"), sheet.ref(f"E{r}"))
+        sheet.put(f"{PARAM_KEY_COLUMN}{r}", Cell(item.key))
+        sheet.put(f"{P_LABEL}{r}", Cell(item.label))
+        sheet.put(f"{P_FACTOR}{r}", Cell(k.factor, style="factor"))
+        sheet.put(f"{P_EXTRA}{r}", Cell(k.extra, style="factor"))
+        sheet.put(f"{P_CO2}{r}", Cell(udfs.co2_t_per_unit(item.key, preset, grid, spec=spec), style="factor"))
+        sheet.put(f"{P_SOURCE}{r}", Cell(k.source))
+        sheet.put(f"{P_FLAGS}{r}", Cell(flags))
+        sheet.put(f"{P_CO2_SOURCE}{r}", Cell(co2.source))
+        params.factor[item.key] = (sheet.ref(f"{P_FACTOR}{r}"), sheet.ref(f"{P_EXTRA}{r}"), sheet.ref(f"{P_CO2}{r}"))
     # Legal self-score values, one column per indicator (and per path for alternatives).
     col = 10
     for ind in spec.indicators:
         paths = [p_.when for p_ in ind.rule.paths] + [None] if ind.rule.type == "alternatives" else [None]
         for when in paths:
-            values = legal_values(ind, when)
+            values = legal_values(ind, when, spec=spec)
             letter = column_letter(col)
             sheet.put(f"{letter}1", Cell(ind.id + (f"（{when}）" if when else "")))
             for r, v in enumerate(values, start=2):
@@ -124,28 +148,66 @@ def _params_sheet(spec: Spec, preset: str, grid: str, title: str) -> _Params:
     levels = [lv.label for lv in spec.assessment.levels.values()]
     params.inline[LEVELS] = ",".join(levels)
     params.inline["yes_no"] = ",".join(YES_NO)
-    sheet.widths.update({"B": 22, "F": 50, "G": 50, "H": 50})
+    sheet.widths.update({P_LABEL: 22, P_SOURCE: 50, P_FLAGS: 50, P_CO2_SOURCE: 50})
     return params
 
 
 # ---------------------------------------------------------------- 单位信息
 
-def _info_sheet(title: str, params: _Params) -> SheetPlan:
-    sheet = SheetPlan(title=title, widths={"A": 20, "B": 44, "C": 40}, freeze="A3", print_title_rows="1:2")
+def _phone_ok(ref: str) -> str:
+    """TRUE when `ref` is a phone number: 7–20 characters, digits and hyphens only (Excel 2007: LEN, SUBSTITUTE;
+    under the 255 characters a validation formula may have)."""
+    rest = ref
+    for ch in "0123456789-":
+        rest = f'SUBSTITUTE({rest},"{ch}","")'
+    return f"AND(LEN({ref})>=7,LEN({ref})<=20,LEN({rest})=0)"
+
+
+def _info_sheet(title: str, params: _Params, years) -> SheetPlan:
+    sheet = SheetPlan(title=title, widths={"A": 18, "B": 44, "C": 36}, freeze="A3", print_title_rows="1:2",
+                      header=UNIT_HEADER)
     sheet.put("A1", Cell("单位信息", style="title"))
     sheet.merges.append("A1:C1")
     sheet.put("A2", Cell("项目", style="header"))
     sheet.put("B2", Cell("填写内容", style="header"))
     sheet.put("C2", Cell("说明", style="header"))
-    notes = {"unit_code": "18位，与单位证书一致", "unit_level": "从下拉列表选择",
-             "unit_region": "地州市名称，如 昌吉回族自治州", "fill_date": "如 2023-08-10"}
+    notes = {"unit_name": "与单位公章一致", "unit_code": "18位，与单位证书一致", "unit_level": "从下拉列表选择",
+             "unit_region": "地州市名称，如 昌吉回族自治州"}
+    first, last = f"{years.prev_year}-01-01", f"{years.year}-12-31"
     for r, (name, label, style, validation) in enumerate(UNIT_INFO, start=3):
+        value, number_format, note = f"B{r}", None, None
         if validation == "level":
             validation = Validation("list", f'"{params.inline[LEVELS]}"', "请从下拉列表选择单位层级")
+        if name == "contact_phone":
+            validation = Validation("custom", _phone_ok(value), "联系电话只能填写数字和连字符（-），7至20位，"
+                                    "如 0994-2345678 或 13912345678")
+            note = Cell(formula=f'IF(ISBLANK({value}),"如 0994-2345678 或 13912345678",IF({_phone_ok(value)},"",'
+                                f'"只能填写数字和连字符（-），7至20位"))', style="note",
+                        blank="如 0994-2345678 或 13912345678")
+        if name == "fill_date":
+            since = f"DATE({years.prev_year},1,1)"
+            until = f"DATE({years.year},12,31)"
+            number_format = "yyyy-mm-dd"
+            validation = Validation("date", since, f"填报日期应为 {first} 至 {last} 之间的日期，如 {years.year}-08-10",
+                                    operator="between", formula2=until)
+            note = Cell(formula=f'IF(ISBLANK({value}),"如 {years.year}-08-10",IF(ISNUMBER({value}),'
+                                f'IF(AND({value}>={since},{value}<={until}),"","应在 {first} 至 {last} 之间"),'
+                                f'"请填写日期，如 {years.year}-08-10"))', style="note", blank=f"如 {years.year}-08-10")
         sheet.put(f"A{r}", Cell(label))
-        sheet.put(f"B{r}", Cell(None, style=style, name=name, validation=validation))
-        sheet.put(f"C{r}", Cell(notes.get(name, ""), style="note"))
+        sheet.put(value, Cell(None, style=style, name=name, validation=validation, number_format=number_format))
+        sheet.put(f"C{r}", note or Cell(notes.get(name, ""), style="note",
+                                        personalised=PREFILLED_NOTE if name in UNIT_NAMES else None))
+        sheet.heights[r] = 2 * line_height() + ROW_PADDING    # room for a long name, filled in from a roster later
     return sheet
+
+
+def _signature(sheet: SheetPlan, r: int, span: str) -> None:
+    """The unit's signature lines from row `r`, each across the columns `span` (\"A:H\"), after a blank row."""
+    first, last = span.split(":")
+    for k, line in enumerate(SIGNATURE, start=r + 1):
+        sheet.put(f"{first}{k}", Cell(line, style="sign"))
+        sheet.merges.append(f"{first}{k}:{last}{k}")
+        sheet.heights[k] = SIGNATURE_HEIGHT
 
 
 # ---------------------------------------------------------------- 能耗数据<year>
@@ -171,9 +233,10 @@ def _energy_sheet(spec: Spec, slot: str, data_year: int, title: str, params: _Pa
                   chosen: dict[str, str], prev: "_Energy | None") -> _Energy:
     sheet = SheetPlan(title=title, freeze="C4", print_title_rows="1:3", hidden_columns=[C_CLEAN],
                       widths={C_LABEL: 24, C_UNIT: 16, C_QTY: 16, C_FACTOR: 11, C_KGCE: 16, C_CO2: 15,
-                              C_EXTRA: 10, C_NOTE: 34, C_CLEAN: 12}, landscape=True)
+                              C_EXTRA: 10, C_NOTE: 40, C_CLEAN: 12}, landscape=True, header=UNIT_HEADER)
     e = _Energy(sheet)
     digits = spec.precision
+    fmt = number_formats(spec)
     sheet.put("A1", Cell(f"公共机构能耗数据及碳排放计算表（{data_year}年度）", style="title"))
     sheet.merges.append("A1:H1")
     sheet.put("A2", Cell("蓝色单元格由单位填写；其余自动计算，无需填写。合署办公且不承担能源资源费用的，"
@@ -207,10 +270,10 @@ def _energy_sheet(spec: Spec, slot: str, data_year: int, title: str, params: _Pa
                 own = (f"{C_FACTOR}{e.row[item.factor_of]}", f"{C_EXTRA}{e.row[item.factor_of]}")
             sheet.put(f"{C_KGCE}{r}", Cell(formula=fx.product_rounded(clean, own, digits.kgce),
                                            style="calc_sub" if item.parent and not item.in_total else "calc",
-                                           number_format=NUMBER_FORMATS["kgce"], name=f"{slot}_{item.key}_kgce"))
+                                           number_format=fmt["kgce"], name=f"{slot}_{item.key}_kgce"))
             sheet.put(f"{C_CO2}{r}", Cell(formula=fx.product_rounded(clean, (co2,), digits.co2_t),
                                           style="calc_sub" if item.parent and not item.in_total else "calc",
-                                          number_format=NUMBER_FORMATS["co2_t"], name=f"{slot}_{item.key}_co2_t"))
+                                          number_format=fmt["co2_t"], name=f"{slot}_{item.key}_co2_t"))
             e.figure[f"{item.key}_kgce"] = f"{C_KGCE}{r}"
             e.figure[f"{item.key}_co2_t"] = f"{C_CO2}{r}"
         e.figure[item.name] = clean
@@ -246,7 +309,7 @@ def _energy_sheet(spec: Spec, slot: str, data_year: int, title: str, params: _Pa
         for col, formula, name, kind in ((C_KGCE, kgce, kgce_name, "kgce"), (C_CO2, co2, co2_name, "co2_t")):
             if formula:
                 sheet.put(f"{col}{row}", Cell(formula=formula, style="calc_total", name=f"{slot}_{name}",
-                                              number_format=NUMBER_FORMATS[kind]))
+                                              number_format=fmt[kind]))
                 e.figure[name] = f"{col}{row}"
 
     total_row(r, "综合能耗（单能耗）合计",
@@ -279,7 +342,7 @@ def _energy_sheet(spec: Spec, slot: str, data_year: int, title: str, params: _Pa
         sheet.put(f"A{k}", Cell(ind.label))
         sheet.put(f"B{k}", Cell(ind.unit, style="unit"))
         sheet.put(ref, Cell(formula=fx.ratio(nums, den, digits.intensity, ind.scale), style="calc_result",
-                            name=f"{slot}_{ind.key}", number_format=NUMBER_FORMATS["intensity"]))
+                            name=f"{slot}_{ind.key}", number_format=fmt["intensity"]))
         den_label = labels[ind.denominator]
         num_label = "、".join(labels[n] for n in ind.numerator)
         note = (f'IF(NOT(ISNUMBER({den})),{fx.text("请填写" + den_label)},IF({den}=0,'
@@ -288,6 +351,7 @@ def _energy_sheet(spec: Spec, slot: str, data_year: int, title: str, params: _Pa
         sheet.put(f"D{k}", Cell(formula=note, style="status", blank="请填写" + den_label))
         sheet.merges.append(f"D{k}:H{k}")
         e.intensity[ind.key] = ref
+    _signature(sheet, k + 1, f"{C_LABEL}:{C_NOTE}")
     return e
 
 
@@ -316,8 +380,10 @@ class _Decline:
 
 def _decline_sheet(spec: Spec, years, title: str, energy: dict[str, _Energy]) -> _Decline:
     sheet = SheetPlan(title=title, freeze="A4", print_title_rows="1:3", hidden_columns=["I"],
-                      widths={"A": 26, "B": 18, "C": 14, "D": 14, "E": 12, "F": 12, "G": 12, "H": 10})
+                      widths={"A": 26, "B": 18, "C": 14, "D": 14, "E": 12, "F": 12, "G": 12, "H": 10},
+                      landscape=True, header=UNIT_HEADER)
     d = _Decline(sheet)
+    fmt = number_formats(spec)
     sheet.put("A1", Cell(f"{years.cur_year}年度强度指标下降率", style="title"))
     sheet.merges.append("A1:H1")
     sheet.put("A2", Cell(f"由{years.prev_year}、{years.cur_year}年度计算表自动生成；变化率不高于目标即达标，"
@@ -335,17 +401,17 @@ def _decline_sheet(spec: Spec, years, title: str, energy: dict[str, _Energy]) ->
         sheet.put(f"A{r}", Cell(ind.decline_label))
         sheet.put(f"B{r}", Cell(ind.unit, style="unit"))
         sheet.put(f"C{r}", Cell(formula=f'IF(ISNUMBER({prev}),{prev},"")', style="calc",
-                                number_format=NUMBER_FORMATS["intensity"]))
+                                number_format=fmt["intensity"]))
         sheet.put(f"D{r}", Cell(formula=f'IF(ISNUMBER({cur}),{cur},"")', style="calc",
-                                number_format=NUMBER_FORMATS["intensity"]))
+                                number_format=fmt["intensity"]))
         sheet.put(f"E{r}", Cell(formula=fx.change_pct(f"C{r}", f"D{r}", spec.precision.change_pct),
-                                style="calc_result", name=f"chg_{ind.key}", number_format=NUMBER_FORMATS["change"]))
+                                style="calc_result", name=f"chg_{ind.key}", number_format=fmt["change"]))
         sheet.put(f"F{r}", Cell(target, style="factor", name=f"target_{ind.key}",
-                                number_format=NUMBER_FORMATS["change"]))
+                                number_format=fmt["change"]))
         sheet.put(f"G{r}", Cell(formula=f'IF(ISNUMBER(E{r}),IF(E{r}<=F{r},"达标","未达标"),"数据不全")',
                                 style="status", blank="数据不全"))
         sheet.put(f"H{r}", Cell(formula=f'IF(ISNUMBER(E{r}),IF(E{r}<=F{r},{points:g},0),"")', style="calc",
-                                number_format=NUMBER_FORMATS["score"]))
+                                number_format=fmt["score"]))
         sheet.put(f"I{r}", Cell(formula=fx.at_most(f"E{r}", f"F{r}"), style="hidden", name=f"ok_{ind.key}"))
         sheet.conditionals.append(Conditional(f"G{r}", f'G{r}="未达标"', "bad"))
         d.score[ind.key] = sheet.ref(f"H{r}")
@@ -372,22 +438,23 @@ def _method(ind) -> str:
     paths = []
     for p in r.paths:
         if p.type == "tiered":
-            paths.append(f"{p.when}：" + "、".join(f"{g}{v:g}分" for g, v in p.grades.items()))
+            paths.append(f"{plain(p.when)}：" + "、".join(f"{plain(g)}{v:g}分" for g, v in p.grades.items()))
         else:
-            paths.append(f"{p.when}：各项分值相加（{'+'.join(f'{x.points:g}' for x in p.parts)}）")
-    return f"先选择「{r.selector_label}」。" + "；".join(paths)
+            paths.append(f"{plain(p.when)}：各项分值相加（{'+'.join(f'{x.points:g}' for x in p.parts)}）")
+    return f"先选择「{plain(r.selector_label)}」。" + "；".join(paths)
 
 
-def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params) -> SheetPlan:
+def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params, year: int) -> SheetPlan:
     sheet = SheetPlan(title=title, freeze="A3", print_title_rows="1:2", hidden_columns=[S_COUNTED],
-                      widths={S_ID: 8, S_TEXT: 60, S_POINTS: 7, S_METHOD: 28, S_EVIDENCE: 40, S_SCORE: 9,
-                              S_COUNTED: 9, S_NOTE: 26, S_REMARK: 30}, landscape=True)
+                      widths={S_ID: 6, S_TEXT: 56, S_POINTS: 6, S_METHOD: 24, S_EVIDENCE: 40, S_SCORE: 8,
+                              S_COUNTED: 9, S_NOTE: 20, S_REMARK: 18}, landscape=True, header=UNIT_HEADER)
     sheet.put("A1", Cell(f"节约型机关复验自评表（{len(spec.units)}个评价单元{len(spec.indicators)}项指标，"
                          f"满分{spec.assessment.total_points:g}分，{spec.assessment.pass_line:g}分合格）", style="title"))
     sheet.merges.append("A1:I1")
     for col, head in zip("ABCDEFGHI", ("编号", "评价内容", "分值", "评分方法", "印证材料", "自评分", "计入得分",
                                        "提示", "佐证材料说明")):
         sheet.put(f"{col}2", Cell(head, style="header"))
+    fmt = number_formats(spec)
     r = 3
     unit_totals = []
     counted_all = []
@@ -403,7 +470,7 @@ def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params) -> S
             r += 1
             for ind in sub.indicators:
                 if ind.rule.type == "alternatives":
-                    sheet.put(f"{S_TEXT}{r}", Cell(ind.rule.selector_label, style="label"))
+                    sheet.put(f"{S_TEXT}{r}", Cell(plain(ind.rule.selector_label), style="wrap"))
                     sheet.put(f"{S_SCORE}{r}", Cell(None, style="input_choice", name=ind.rule.selector,
                                                     validation=Validation("list", f'"{params.inline["yes_no"]}"',
                                                                           "请选择「是」或「否」")))
@@ -411,21 +478,22 @@ def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params) -> S
                                                    style="status", blank="请先选择是否实施"))
                     selector_cell = f"{S_SCORE}{r}"
                     r += 1
-                _indicator_row(sheet, r, ind, decline, params, selector_cell if ind.rule.selector else None)
+                _indicator_row(sheet, r, ind, decline, params, selector_cell if ind.rule.selector else None, fmt, spec,
+                               year)
                 counted_all.append(f"{S_COUNTED}{r}")
                 r += 1
         last = r - 1
         counted = f"{S_COUNTED}{first}:{S_COUNTED}{last}"
         sheet.put(f"{S_SCORE}{header_row}", Cell(formula=fx.sum_or_blank([counted], spec.precision.score),
                                                  style="calc_total", name=unit.score_name,
-                                                 number_format=NUMBER_FORMATS["score"]))
+                                                 number_format=fmt["score"]))
         sheet.put(f"{S_NOTE}{header_row}", Cell(f"本单元满分{unit.points:g}分", style="note"))
         unit_totals.append(f"{S_SCORE}{header_row}")
     r += 1
     total = f"{S_SCORE}{r}"
     sheet.put(f"{S_TEXT}{r}", Cell("自评总分", style="label_total"))
     sheet.put(total, Cell(formula=fx.sum_or_blank(unit_totals, spec.precision.score), style="calc_total",
-                          name="self_total", number_format=NUMBER_FORMATS["score"]))
+                          name="self_total", number_format=fmt["score"]))
     n = len(spec.indicators)
     sheet.put(f"{S_TEXT}{r + 1}", Cell("尚未评分或分值不符合规则的指标（项）", style="label_total"))
     sheet.put(f"{S_SCORE}{r + 1}", Cell(formula=f"{n}-COUNT({','.join(_runs(counted_all))})", style="calc_total",
@@ -436,6 +504,7 @@ def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params) -> S
     sheet.put(f"{S_COUNTED}{r + 2}", Cell(formula=f'IF(ISNUMBER({total}),{total}>={spec.assessment.pass_line:g},"")',
                                           style="hidden", name="self_pass"))
     sheet.conditionals.append(Conditional(f"{S_SCORE}{r + 2}", f'{S_SCORE}{r + 2}="否"', "bad"))
+    _signature(sheet, r + 3, f"{S_ID}:{S_REMARK}")
     return sheet
 
 
@@ -453,23 +522,22 @@ def _runs(cells: list[str]) -> list[str]:
     return out
 
 
-def _indicator_row(sheet: SheetPlan, r: int, ind, decline: _Decline, params: _Params, selector: str | None) -> None:
+def _indicator_row(sheet: SheetPlan, r: int, ind, decline: _Decline, params: _Params, selector: str | None,
+                   fmt: dict[str, str], spec: Spec, year: int) -> None:
     score = f"{S_SCORE}{r}"
-    mark = "【待核实】" if ind.unverified else ""
     sheet.put(f"{S_ID}{r}", Cell(ind.id, style="label"))
-    sheet.put(f"{S_TEXT}{r}", Cell(mark + ind.text, style="unverified" if ind.unverified else "wrap"))
-    sheet.put(f"{S_POINTS}{r}", Cell(ind.points, style="factor", number_format=NUMBER_FORMATS["score"]))
+    sheet.put(f"{S_TEXT}{r}", Cell(shown(ind.text, year), style="wrap"))
+    sheet.put(f"{S_POINTS}{r}", Cell(ind.points, style="factor", number_format=fmt["score"]))
     sheet.put(f"{S_METHOD}{r}", Cell(_method(ind), style="wrap"))
-    evidence = ind.evidence
-    sheet.put(f"{S_EVIDENCE}{r}", Cell(evidence, style="wrap"))
+    sheet.put(f"{S_EVIDENCE}{r}", Cell(shown(ind.evidence, year), style="wrap"))
     if ind.rule.type == "computed_target":
         source = decline.score[ind.rule.metric]
         sheet.put(score, Cell(formula=f'IF(ISNUMBER({source}),{source},"")', style="calc", name=ind.score_name,
-                              number_format=NUMBER_FORMATS["score"]))
+                              number_format=fmt["score"]))
         sheet.put(f"{S_NOTE}{r}", Cell(formula=f'IF(ISNUMBER({score}),"","数据不全：按下降率自动计分")', style="status",
                                        blank="数据不全：按下降率自动计分"))
     else:
-        allowed = legal_values(ind)
+        allowed = legal_values(ind, spec=spec)
         sheet.put(score, Cell(None, style="input_choice", name=ind.score_name,
                               validation=Validation("list", '"' + ",".join(f"{v:g}" for v in allowed) + '"',
                                                     f"{ind.id} 只能选择评分规则允许的分值：" +
@@ -482,7 +550,7 @@ def _indicator_row(sheet: SheetPlan, r: int, ind, decline: _Decline, params: _Pa
     ranges = ([(p.when, params.lists[(ind.id, p.when)]) for p in ind.rule.paths] + [(None, params.lists[(ind.id, None)])]
               if ind.rule.type == "alternatives" else [(None, params.lists[(ind.id, None)])])
     sheet.put(f"{S_COUNTED}{r}", Cell(formula=fx.counted_score(score, ranges, selector), style="hidden",
-                                      number_format=NUMBER_FORMATS["score"]))
+                                      number_format=fmt["score"]))
 
 
 # ---------------------------------------------------------------- _meta, 填表说明
@@ -491,6 +559,7 @@ def _meta_sheet(spec: Spec, year: int, preset: str, title: str) -> SheetPlan:
     sheet = SheetPlan(title=title, state="hidden", widths={"A": 20, "B": 70})
     values = {"template_version": TEMPLATE_VERSION, "assessment_year": year, "factor_preset": preset,
               "spec_digest": spec.digest}
+    assert tuple(values) == META_NAMES, "the _meta names and values must match workbook_templates.contract"
     for r, (name, value) in enumerate(values.items(), start=1):
         sheet.put(f"A{r}", Cell(name))
         sheet.put(f"B{r}", Cell(value, name=name))
@@ -498,7 +567,7 @@ def _meta_sheet(spec: Spec, year: int, preset: str, title: str) -> SheetPlan:
 
 
 def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names: dict[str, str]) -> SheetPlan:
-    sheet = SheetPlan(title=names["guide"], widths={"A": 110})
+    sheet = SheetPlan(title=names["guide"], widths={"A": GUIDE_WIDTH}, header=UNIT_HEADER)
     lines = [
         ("title", f"节约型机关复验填报工作簿（{years.year}年复验）"),
         ("section", "谁来填、按什么顺序填"),
@@ -524,10 +593,15 @@ def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names:
     for key, option in chosen.items():
         sw = spec.switches[key]
         lines.append(("wrap", f"{sw.label}：{sw.options[option].label}。"))
-    lines.append(("section", "待核实的取值（已按所列取值计算）"))
-    lines += [("unverified", line) for line in preset.flag_lines(spec.items, grid)]
-    inferred = "、".join(i.id for i in spec.indicators if i.unverified)
-    lines.append(("unverified", f"自评表中标注【待核实】的指标（{inferred}）文字与分值为推断，以正式文件为准。"))
+    short = {i.key: i.label.removeprefix("其中：").removesuffix("消耗量") for i in spec.items}
+    extras = [f"{short[key]} {k.extra:g}" for key, k in preset.kgce.items() if k.extra != 1]
+    lines.append(("wrap", "折标系数、附加系数和碳排放因子已写入两张能耗数据表，无需填写"
+                          + (f"；附加系数：{'、'.join(extras)}。" if extras else "。")))
+    lines += [
+        ("section", "打印与盖章"),
+        ("wrap", f"「{names['prev']}」「{names['cur']}」「{names['self']}」表下留有单位负责人、填报人签字和单位盖章处；"
+                 "打印时每页页眉印有单位名称和工作表名称，页脚印有页码。"),
+    ]
     for r, (style, text) in enumerate(lines, start=1):
         sheet.put(f"A{r}", Cell(text, style=style))
     return sheet

@@ -20,6 +20,7 @@ class Validation:
     operator: str | None = None    # greaterThanOrEqual | equal | …
     prompt: str | None = None
     allow_blank: bool = True
+    formula2: str | None = None    # the upper bound of a `between`
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Cell:
     validation: Validation | None = None
     number_format: str | None = None
     link: str | None = None        # a hyperlink to a place in the workbook, e.g. "'总览'!A1"
+    personalised: Any = None       # the constant shown instead in a workbook personalised from a roster
 
 
 @dataclass
@@ -56,6 +58,8 @@ class SheetPlan:
     print_title_rows: str | None = None
     state: str = "visible"         # visible | hidden | veryHidden
     landscape: bool = False
+    header: str = ""               # printed at the top left of every page (a personalised workbook: the unit's name)
+    heights: dict[int, float] = field(default_factory=dict)   # row → at least this height (points)
 
     def put(self, ref: str, cell: Cell) -> str:
         if ref in self.cells:

@@ -1,14 +1,14 @@
 """Writing a `WorkbookPlan` to .xlsx with openpyxl.
 
 openpyxl is the one writer that sets workbook-structure protection; it cannot store a formula's cached
-result, so those are written into the sheet XML afterwards (`_write_cached_values`): a freshly generated
-file then shows the blank state (status texts, blanks) even where nothing recalculates it.
+result, so those are written into the sheet XML afterwards (`_write_cached_values`, at zip level through
+`ooxml.rewrite_zip`): a freshly generated file then shows the blank state (status texts, blanks) even where
+nothing recalculates it.
 """
 from __future__ import annotations
 
 import io
 import re
-import zipfile
 from copy import copy
 from typing import Any, Mapping
 from xml.sax.saxutils import escape
@@ -17,13 +17,19 @@ from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.header_footer import _HeaderFooterPart
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.page import PageMargins
 
-from .layout import PERSONALISED
+from workbook_templates.contract import UNIT_NAMES
+
+from .ooxml import rewrite_zip
 from .plan import Cell, SheetPlan, Validation, WorkbookPlan
+from .print_layout import DEFAULT_WIDTH, HEAD_FONT_SIZE, PAGE_MARGINS, row_height, running_head
 
 PROTECTION_PASSWORD = "jieyue"
 """A guard against accidental edits, not security: the legacy sheet-protection hash is trivially broken."""
@@ -68,6 +74,8 @@ STYLES: dict[str, dict] = {
     "hidden": _style(border=Border()),
     "missing": _style(fill=PatternFill("solid", fgColor="FFC7CE")),
     "warn": _style(fill=PatternFill("solid", fgColor="FFEB9C")),
+    "sign": _style(border=Border()),                        # a signature line: room to write, no box
+    "total_wrap": _style(Font(name="宋体", size=11, bold=True), wrap=True),   # a total that may say what is missing
 }
 
 CONDITIONAL = {
@@ -119,11 +127,19 @@ def _register_styles(wb: Workbook) -> dict[str, StyleArray]:
 def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mapping[str, StyleArray]) -> None:
     ws = wb.create_sheet(plan.title)
     validations: dict[Validation, list[str]] = {}
+    wrapped: dict[int, dict[str, tuple[str, float]]] = {}     # row → cell → (text it may show, font size)
     for ref, cell in plan.cells.items():
         style_name = cell.style
         value = cell.value
-        if cell.name in PERSONALISED and cell.name in unit:
+        if cell.name in UNIT_NAMES and cell.name in unit:
             value, style_name = unit[cell.name], "info_locked"
+        elif unit and cell.personalised is not None:
+            value = cell.personalised
+        if style_name in _WRAPPED and cell.name not in UNIT_NAMES:   # (the plan gives the unit's rows a height)
+            text = _longest_text(cell.formula, cell.blank) if cell.formula else value
+            if text is not None and text != "":
+                col = ref.rstrip("0123456789")
+                wrapped.setdefault(int(ref[len(col):]), {})[col] = (str(text), _WRAPPED[style_name])
         target = ws[ref]
         target.value = "=" + cell.formula if cell.formula else value
         target._style = copy(styles[style_name])
@@ -134,7 +150,8 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
         if cell.validation and style_name != "info_locked":
             validations.setdefault(cell.validation, []).append(ref)
     for v, refs in validations.items():
-        dv = DataValidation(type=v.type, operator=v.operator, formula1=v.formula1, allow_blank=v.allow_blank,
+        dv = DataValidation(type=v.type, operator=v.operator, formula1=v.formula1, formula2=v.formula2,
+                            allow_blank=v.allow_blank,
                             showErrorMessage=True, errorStyle="stop", errorTitle="输入有误", error=v.error,
                             showInputMessage=v.prompt is not None, promptTitle="填写说明" if v.prompt else None,
                             prompt=v.prompt)
@@ -149,6 +166,8 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
         ws.column_dimensions[col].width = width
     for col in plan.hidden_columns:
         ws.column_dimensions[col].hidden = True
+    for row, height in _row_heights(plan, wrapped).items():
+        ws.row_dimensions[row].height = height
     ws.freeze_panes = plan.freeze
     ws.sheet_state = plan.state
     ws.protection.sheet = True
@@ -159,8 +178,45 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins = PageMargins(**PAGE_MARGINS)
     if plan.print_title_rows:
         ws.print_title_rows = plan.print_title_rows
+    if plan.header:
+        for part, sections in running_head(unit.get("unit_name", plan.header)).items():
+            item = ws.oddHeader if part == "header" else ws.oddFooter
+            for section, text in sections.items():
+                setattr(item, section, _HeaderFooterPart(text, size=HEAD_FONT_SIZE))
+
+
+_WRAPPED = {key: float(style["font"].sz or 11) for key, style in STYLES.items() if style["alignment"].wrap_text}
+"""Styles that wrap their text → their font size: the rows holding them get a height that fits the text."""
+
+_LITERAL = re.compile(r'"((?:[^"]|"")*)"')
+
+
+def _longest_text(formula: str, blank: Any) -> str:
+    """The longest text a formula cell may show: its blank-state value or one of the formula's string literals
+    (status formulas choose among literal messages)."""
+    texts = [str(blank)] + [m.group(1).replace('""', '"') for m in _LITERAL.finditer(formula)]
+    return max(texts, key=len)
+
+
+def _row_heights(plan: SheetPlan, wrapped: Mapping[int, Mapping[str, tuple[str, float]]]) -> dict[int, float]:
+    """Each row's explicit height: enough for its wrapped texts (a merged cell wraps in the width of all its
+    columns), and at least what the plan asks for."""
+    widths = {col: (0.0 if col in plan.hidden_columns else w) for col, w in plan.widths.items()}
+    merged: dict[str, float] = {}
+    for rng in plan.merges:
+        first, last = rng.split(":")
+        a, b = (column_index_from_string(ref.rstrip("0123456789")) for ref in (first, last))
+        merged[first] = sum(widths.get(get_column_letter(i), DEFAULT_WIDTH) for i in range(a, b + 1))
+    heights = dict(plan.heights)
+    for row, texts in wrapped.items():
+        shown = {col: text for col, text in texts.items() if col not in plan.hidden_columns}
+        height = row_height(shown, {col: merged.get(f"{col}{row}", widths.get(col, DEFAULT_WIDTH)) for col in shown})
+        if height:
+            heights[row] = max(heights.get(row, 0.0), height)
+    return heights
 
 
 _FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f><v\s*/></c>', re.S)
@@ -168,17 +224,12 @@ _FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f><v\s*/></c
 
 def _write_cached_values(data: bytes, plan: WorkbookPlan) -> bytes:
     """Put each formula's blank-state value into the sheet XML (openpyxl writes an empty <v/>)."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
     sheet_paths = {f"xl/worksheets/sheet{i}.xml": s for i, s in enumerate(plan.sheets, start=1)}
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            raw = src.read(info.filename)
-            sheet = sheet_paths.get(info.filename)
-            if sheet is not None:
-                raw = _cache_sheet(raw.decode("utf-8"), sheet.cells).encode("utf-8")
-            dst.writestr(info, raw)
-    return out.getvalue()
+
+    def cache(name: str, raw: bytes) -> bytes:
+        sheet = sheet_paths.get(name)
+        return raw if sheet is None else _cache_sheet(raw.decode("utf-8"), sheet.cells).encode("utf-8")
+    return rewrite_zip(data, cache)
 
 
 def _cache_sheet(xml: str, cells: Mapping[str, Cell]) -> str:

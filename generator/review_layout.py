@@ -15,22 +15,31 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from udfs.choices import preset_of, year_of
+from udfs.levels import Reviewer, reviewers
 from udfs.review import (DEDUCTING, MISSING_TEXT, STATUS_FINDINGS, STATUS_FINDINGS_BAD, STATUS_NO_DATA, STATUS_RULE,
-                         STATUS_SCORE, Reviewer, ScoreCard, SpotCheckGroup, given_values, reviewers, score_card,
-                         spot_check_method)
-from workbook_templates import Spec, load_spec
+                         STATUS_SCORE, ScoreCard, given_values, score_card)
+from udfs.spot_checks import SpotCheckGroup, spot_check_method
+from workbook_templates import Spec
+from workbook_templates.contract import (REVIEW_META_NAMES, REVIEW_SHEETS, REVIEW_TEMPLATE_VERSION, SCORECARD_KEY,
+                                         WORKBOOK_KIND)
 from workbook_templates.model import Indicator
-from workbook_templates.review_names import (META, WORKBOOK_KIND, findings_name, given_name, missing_name, score_name,
-                                             total_name, unit_score_name)
+from workbook_templates.review_names import (findings_name, given_name, missing_name, score_name, total_name,
+                                             unit_score_name)
 
 from . import formulas as fx
-from .layout import NUMBER_FORMATS, _method as rule_method
+from .formats import number_formats
+from .layout import SIGNATURE_HEIGHT, _method as rule_method
 from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan, column_letter
+from .wording import fill_year, plain, shown as spec_text  # noqa: F401  (fill_year: imported from here by tests)
 
-REVIEW_TEMPLATE_VERSION = "review-1.0"
-"""The review pack's layout version (never equal to a fill-in workbook's): bump it when a cell moves."""
+GUIDE, OVERVIEW, PARAMS, META_SHEET = (REVIEW_SHEETS[k] for k in ("guide", "overview", "params", "meta"))
 
-GUIDE, OVERVIEW, PARAMS, META_SHEET = "说明", "总览", "参数", "_meta"
+GUIDE_WIDTH = 72
+"""The 说明's one column: within a portrait A4 page (see `layout.GUIDE_WIDTH`)."""
+
+REVIEW_SIGNATURE = ("评审人（签字）：" + "_" * 20 + "　　　　日期：" + "_" * 8 + "年" + "_" * 4 + "月" + "_" * 4 + "日",)
+"""The line a reviewer signs at the foot of each printed scorecard."""
 
 # Scorecard columns.
 C_ID, C_TEXT, C_POINTS, C_METHOD, C_EVIDENCE, C_SELF, C_FINDINGS, C_GIVEN, C_SCORE, C_NOTE, C_COMMENT = "ABCDEFGHIJK"
@@ -80,13 +89,6 @@ def scorecard_title(index: int, count: int, name: str) -> str:
     return title.rstrip()
 
 
-def fill_year(text: str, year: int) -> str:
-    """The spec's year placeholders filled: {assessment_year}, {cur_year}, {prev_year}."""
-    for key, value in (("{assessment_year}", year), ("{cur_year}", year - 1), ("{prev_year}", year - 2)):
-        text = text.replace(key, str(value))
-    return text
-
-
 def _num(x: float) -> str:
     """A number as a formula literal that reads back as exactly the same double (no :g rounding)."""
     text = repr(float(x))
@@ -99,16 +101,18 @@ def _missing_formula(count_expr: str) -> str:
 
 # ---------------------------------------------------------------- the whole pack
 
-def build_review_plan(reviewer: Reviewer, units: Sequence[ReviewUnit], *, year: int | None = None,
-                      preset: str | None = None, region: str | None = None, seed: int | str | None = None,
-                      spot_groups: Sequence[SpotCheckGroup] = (), skipped: Sequence[str] = (),
-                      spec: Spec | None = None) -> WorkbookPlan:
-    """The review pack for `reviewer` over `units` (already chosen: `udfs.review.covers`).
+def build_review_plan(reviewer: Reviewer, units: Sequence[ReviewUnit], *, spec: Spec, year: int,
+                      presets: Sequence[str], region: str | None = None, seed: int | str | None = None,
+                      spot_groups: Sequence[SpotCheckGroup] = (), skipped: Sequence[str] = ()) -> WorkbookPlan:
+    """The review pack for `reviewer` over `units` (already chosen: `addin.review.select`) for assessment `year`;
+    `presets` are the factor presets the units' figures were recomputed with (each return's own: one, or several
+    when the returns mix presets), recorded in `_meta` factor_preset joined by 「、」. Both are required.
 
     `skipped` are lines naming the units left out (e.g. returns with errors), shown on 说明."""
-    spec = spec or load_spec()
-    years = spec.year(year)
-    preset = spec.preset(preset).id
+    years = year_of(spec, year)
+    if not presets:
+        raise TypeError("build_review_plan 需要重算所用的系数预设（presets）")
+    preset = "、".join(dict.fromkeys(preset_of(spec, p).id for p in presets))
     if not units:
         raise ValueError("评审包中没有单位：请检查回收目录、--level 和 --region")
     params = _params_sheet(spec)
@@ -116,6 +120,8 @@ def build_review_plan(reviewer: Reviewer, units: Sequence[ReviewUnit], *, year: 
     cards = [_scorecard(spec, reviewer, u, t, years.year, params, seed is not None) for u, t in zip(units, titles)]
     overview = _overview_sheet(spec, reviewer, units, cards, years.year, region, seed)
     guide = _guide_sheet(spec, reviewer, units, years.year, region, seed, spot_groups, skipped)
+    for sheet in (guide, overview, *(c.sheet for c in cards)):
+        sheet.header = reviewer.label + (f"（{region}）" if region else "")
     meta = _meta_sheet(spec, reviewer, years.year, preset, region, seed)
     return WorkbookPlan(sheets=[guide, overview, *(c.sheet for c in cards), params.sheet, meta],
                         template_version=REVIEW_TEMPLATE_VERSION, spec_digest=spec.digest)
@@ -134,7 +140,7 @@ def _params_sheet(spec: Spec) -> _Params:
     params = _Params(sheet)
     col = 1
     for ind in spec.indicators:
-        values = given_values(ind)
+        values = given_values(ind, spec=spec)
         if not values:
             continue
         letter = column_letter(col)
@@ -160,7 +166,7 @@ def _method(ind: Indicator) -> str:
     marks = ("【实地验收】" if ind.field_check else "") + ("【由主管部门评价】" if ind.authority_assessed else "")
     text = marks + rule_method(ind)
     if ind.zero_if:
-        text += f"；{ind.zero_if}"
+        text += f"；{plain(ind.zero_if)}"
     if ind.rule.type == "alternatives":
         text += "。评审给分可选两条路径的任一分值"
     return text
@@ -170,10 +176,11 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
                has_seed: bool) -> _Card:
     level = reviewer.key
     digits = spec.precision.score
+    formats = number_formats(spec)
     card = score_card(recomputed=unit.recomputed, spec=spec)
     sheet = SheetPlan(title=title, freeze=f"A{FIRST_ROW}", print_title_rows=f"{HEADER_ROW}:{HEADER_ROW}",
-                      widths={C_ID: 10, C_TEXT: 50, C_POINTS: 7, C_METHOD: 28, C_EVIDENCE: 36, C_SELF: 9,
-                              C_FINDINGS: 10, C_GIVEN: 10, C_SCORE: 10, C_NOTE: 26, C_COMMENT: 30}, landscape=True)
+                      widths={C_ID: 10, C_TEXT: 52, C_POINTS: 6, C_METHOD: 22, C_EVIDENCE: 34, C_SELF: 7,
+                              C_FINDINGS: 8, C_GIVEN: 8, C_SCORE: 10, C_NOTE: 20, C_COMMENT: 16}, landscape=True)
     sheet.put("A1", Cell(f"节约型机关复验评审表（{year}年）：{unit.name}", style="title"))
     sheet.merges.append(f"A1:{C_COMMENT}1")
 
@@ -184,7 +191,7 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
         return value_ref
 
     head("unit_name", "单位名称", Cell(unit.name, style="info_locked", local_name="rev_unit_name"))
-    head("unit_code", "统一社会信用代码", Cell(unit.code, style="info_locked", local_name="rev_unit_code"))
+    head("unit_code", "统一社会信用代码", Cell(unit.code, style="info_locked", local_name=SCORECARD_KEY))
     head("unit_level", "单位层级", Cell(unit.level, style="info_locked", local_name="rev_unit_level"))
     head("unit_region", "所属地区", Cell(unit.region, style="info_locked", local_name="rev_unit_region"))
     head("reviewer_label", "评审部门", Cell(reviewer.label, style="info_locked"))
@@ -193,7 +200,7 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
     head("reviewer", "评审人", Cell(None, style="input_text", local_name="rev_reviewer"))
     head("date", "评审日期", Cell(None, style="input_text", local_name="rev_date"))
     head("self_total", "自评总分", Cell(unit.self_total, style="calc_total", local_name="rev_self_total",
-                                    number_format=NUMBER_FORMATS["score"]))
+                                    number_format=formats["score"]))
     head("back", "返回", Cell(OVERVIEW, style="label", link=f"'{OVERVIEW}'!A1"))
     total_ref, missing_ref = HEAD["total"][1], HEAD["missing"][1]
     sheet.put(HEAD["total"][0], Cell("评审总分", style="label_total"))
@@ -212,29 +219,29 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
         r += 1
         first = r
         for sub in u.subareas:
-            how = f"　核查方式：{sub.verification}" if sub.verification else ""
+            how = f"　核查方式：{plain(sub.verification)}" if sub.verification else ""
             sheet.put(f"A{r}", Cell(f"{sub.id} {sub.name}（{sub.points:g}分）{how}", style="subgroup"))
             _band(sheet, r, "BCDEFGHIJK", "subgroup")
             r += 1
             for ind in sub.indicators:
                 if ind.rule.selector:
                     choice = unit.selectors.get(ind.rule.selector)
-                    sheet.put(f"{C_TEXT}{r}", Cell(ind.rule.selector_label, style="label"))
+                    sheet.put(f"{C_TEXT}{r}", Cell(plain(ind.rule.selector_label), style="wrap"))
                     sheet.put(f"{C_SELF}{r}", Cell(choice if choice is not None else "（未选择）", style="unit"))
                     sheet.put(f"{C_NOTE}{r}", Cell("单位自评时的选择", style="note"))
                     r += 1
-                _indicator_row(sheet, r, ind, unit, card, level, year, params, digits)
+                _indicator_row(sheet, r, ind, unit, card, level, year, params, digits, formats, spec)
                 r += 1
         last = r - 1
         rng = f"{C_SCORE}{first}:{C_SCORE}{last}"
         k = len(u.indicators)
         item_ranges.append(rng)
         sheet.put(f"{C_SELF}{group_row}", Cell(unit.self_units.get(u.id), style="calc_total",
-                                               number_format=NUMBER_FORMATS["score"]))
+                                               number_format=formats["score"]))
         sheet.put(f"{C_SCORE}{group_row}", Cell(
             formula=f"IF(COUNT({rng})={k},ROUND(SUM({rng}),{digits}),{_missing_formula(f'({k}-COUNT({rng}))')})",
-            style="calc_total", local_name=unit_score_name(level, u.id), blank=card.units[u.id],
-            number_format=NUMBER_FORMATS["score"]))
+            style="total_wrap", local_name=unit_score_name(level, u.id), blank=card.units[u.id],
+            number_format=formats["score"]))
         sheet.put(f"{C_NOTE}{group_row}", Cell(f"本单元满分{u.points:g}分", style="note"))
         unit_cells.append(f"{C_SCORE}{group_row}")
 
@@ -244,9 +251,13 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
     sheet.put(total_ref, Cell(formula=f"IF({missing_ref}=0,ROUND(SUM({','.join(unit_cells)}),{digits}),"
                                       f"{_missing_formula(missing_ref)})",
                               style="calc_total", local_name=total_name(level), blank=card.total,
-                              number_format=NUMBER_FORMATS["score"]))
+                              number_format=formats["score"]))
     sheet.conditionals.append(Conditional(total_ref, f"NOT(ISNUMBER({total_ref}))", "warn"))
-    _decline_block(sheet, r + 1, spec, unit, year)
+    end = _decline_block(sheet, r + 1, spec, unit, year)
+    for k, line in enumerate(REVIEW_SIGNATURE, start=end + 2):
+        sheet.put(f"A{k}", Cell(line, style="sign"))
+        sheet.merges.append(f"A{k}:{C_COMMENT}{k}")
+        sheet.heights[k] = SIGNATURE_HEIGHT
     return _Card(sheet, card, total_ref, missing_ref)
 
 
@@ -258,21 +269,20 @@ def _band(sheet: SheetPlan, r: int, columns: str, style: str) -> None:
 
 
 def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, card: ScoreCard, level: str,
-                   year: int, params: _Params, digits: int) -> None:
+                   year: int, params: _Params, digits: int, formats: dict[str, str], spec: Spec) -> None:
     rule = ind.rule
     findings, given, score, note = (f"{c}{r}" for c in (C_FINDINGS, C_GIVEN, C_SCORE, C_NOTE))
-    mark = "【待核实】" if ind.unverified else ""
     sheet.put(f"{C_ID}{r}", Cell(ind.id, style="label"))
-    sheet.put(f"{C_TEXT}{r}", Cell(mark + ind.text, style="unverified" if ind.unverified else "wrap"))
-    sheet.put(f"{C_POINTS}{r}", Cell(ind.points, style="factor", number_format=NUMBER_FORMATS["score"]))
+    sheet.put(f"{C_TEXT}{r}", Cell(spec_text(ind.text, year), style="wrap"))
+    sheet.put(f"{C_POINTS}{r}", Cell(ind.points, style="factor", number_format=formats["score"]))
     sheet.put(f"{C_METHOD}{r}", Cell(_method(ind), style="wrap"))
-    sheet.put(f"{C_EVIDENCE}{r}", Cell(fill_year(ind.evidence, year), style="wrap"))
+    sheet.put(f"{C_EVIDENCE}{r}", Cell(spec_text(ind.evidence, year), style="wrap"))
     sheet.put(f"{C_SELF}{r}", Cell(unit.self_scores.get(ind.id), style="calc",
-                                   number_format=NUMBER_FORMATS["score"]))
+                                   number_format=formats["score"]))
     blank_status = card.status[ind.id]
     if rule.type == "computed_target":
         sheet.put(score, Cell(card.items[ind.id], style="calc", local_name=score_name(level, ind.id),
-                              number_format=NUMBER_FORMATS["score"]))
+                              number_format=formats["score"]))
         sheet.put(note, Cell(_decline_note(unit, rule.metric) if card.items[ind.id] is not None else STATUS_NO_DATA,
                              style="status"))
         return
@@ -293,7 +303,7 @@ def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, c
         status = (f'IF(ISBLANK({findings}),{fx.text(STATUS_FINDINGS)},IF(ISNUMBER({score}),"",'
                   f'{fx.text(STATUS_FINDINGS_BAD)}))')
     else:
-        values = given_values(ind)
+        values = given_values(ind, spec=spec)
         shown = ",".join(f"{v:g}" for v in values)
         what = "奖励分" if rule.type == "per_item_with_deduction" else "评审给分"
         sheet.put(given, Cell(None, style="input_choice", local_name=given_name(level, ind.id),
@@ -314,7 +324,7 @@ def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, c
             status = f'IF(ISBLANK({given}),{fx.text(STATUS_SCORE)},IF(ISNUMBER({score}),"",{fx.text(STATUS_RULE)}))'
     sheet.put(score, Cell(formula=formula, style="calc", local_name=score_name(level, ind.id),
                           blank=card.items[ind.id] if card.items[ind.id] is not None else "",
-                          number_format=NUMBER_FORMATS["score"]))
+                          number_format=formats["score"]))
     sheet.put(note, Cell(formula=status, style="status", blank=blank_status))
 
 
@@ -331,10 +341,12 @@ def _decline_note(unit: ReviewUnit, metric: str) -> str:
     return f"变化率 {_fmt(d.get('chg'), 2)}%，目标 ≤ {_fmt(d.get('target'), 2)}%：{_verdict(d.get('ok'))}（按单位数据重算，已锁定）"
 
 
-def _decline_block(sheet: SheetPlan, r: int, spec: Spec, unit: ReviewUnit, year: int) -> None:
+def _decline_block(sheet: SheetPlan, r: int, spec: Spec, unit: ReviewUnit, year: int) -> int:
+    """The recomputed decline table from row `r`; returns its last row."""
+    formats = number_formats(spec)
     sheet.put(f"A{r}", Cell("第一单元 强度指标下降率（按单位填报的两个年度数据重算，已锁定）", style="section"))
     r += 1
-    for col, text in zip("ABDEFGH", ("编号", "指标", f"{year - 2}年", f"{year - 1}年", "变化率(%)", "目标(%)", "结果")):
+    for col, text in zip("ABCDEFGH", ("编号", "指标", None, f"{year - 2}年", f"{year - 1}年", "变化率(%)", "目标(%)", "结果")):
         sheet.put(f"{col}{r}", Cell(text, style="header"))
     by_metric = {i.rule.metric: i for i in spec.indicators if i.rule.type == "computed_target"}
     for intensity in spec.decline_intensities:
@@ -343,13 +355,15 @@ def _decline_block(sheet: SheetPlan, r: int, spec: Spec, unit: ReviewUnit, year:
         ind = by_metric.get(intensity.key)
         sheet.put(f"A{r}", Cell(ind.id if ind else "", style="label"))
         sheet.put(f"B{r}", Cell(f"{intensity.decline_label}（{intensity.unit}）", style="wrap"))
+        sheet.put(f"C{r}", Cell(None, style="wrap"))
         for col, key, fmt in (("D", "prev", "intensity"), ("E", "cur", "intensity"), ("F", "chg", "change"),
                               ("G", "target", "change")):
-            sheet.put(f"{col}{r}", Cell(d.get(key), style="calc", number_format=NUMBER_FORMATS[fmt]))
+            sheet.put(f"{col}{r}", Cell(d.get(key), style="calc", number_format=formats[fmt]))
         sheet.put(f"H{r}", Cell(_verdict(d.get("ok")), style="status"))
     sheet.put(f"A{r + 1}", Cell("变化率 = (本年 − 上年) ÷ 上年 × 100，保留两位小数；不高于目标即达标，"
                                 "达标的指标得该项分值。", style="note"))
     sheet.merges.append(f"A{r + 1}:{C_COMMENT}{r + 1}")
+    return r + 1
 
 
 # ---------------------------------------------------------------- 总览
@@ -358,13 +372,14 @@ def _overview_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit],
                     region: str | None, seed: int | str | None) -> SheetPlan:
     sheet = SheetPlan(title=OVERVIEW, freeze=f"C{O_FIRST_ROW}",
                       print_title_rows=f"{O_HEADER_ROW}:{O_HEADER_ROW}", landscape=True,
-                      widths={O_SEQ: 6, O_NAME: 36, O_CODE: 22, O_LEVEL: 12, O_REGION: 18, O_SELF: 10, O_TOTAL: 16,
-                              O_DONE: 8, O_TODO: 8, O_SPOT: 22, O_SHEET: 32})
+                      widths={O_SEQ: 6, O_NAME: 36, O_CODE: 21, O_LEVEL: 10, O_REGION: 14, O_SELF: 8, O_TOTAL: 16,
+                              O_DONE: 6, O_TODO: 6, O_SPOT: 18, O_SHEET: 12})
+    formats = number_formats(spec)
     sheet.put("A1", Cell(f"节约型机关复验评审总览（{year}年）：{reviewer.label}", style="title"))
     sheet.merges.append(f"A1:{O_SHEET}1")
     scope = f"{'、'.join(reviewer.covers)}单位" + (f"，限{region}" if region else "")
     seed_text = f"抽查种子 {seed}" if seed is not None else "未指定抽查种子"
-    sheet.put("A2", Cell(f"范围：{scope}；共 {len(units)} 个单位；{seed_text}。点击「评分表」一列进入该单位的评分表。",
+    sheet.put("A2", Cell(f"范围：{scope}；共 {len(units)} 个单位；{seed_text}。点击「评分表」一列进入该单位的评分表（工作表名称以同一编号开头）。",
                          style="note"))
     sheet.merges.append(f"A2:{O_SHEET}2")
     last = O_FIRST_ROW + len(units) - 1
@@ -385,14 +400,14 @@ def _overview_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit],
         sheet.put(f"{O_CODE}{r}", Cell(unit.code, style="info_locked"))
         sheet.put(f"{O_LEVEL}{r}", Cell(unit.level, style="unit"))
         sheet.put(f"{O_REGION}{r}", Cell(unit.region, style="label"))
-        sheet.put(f"{O_SELF}{r}", Cell(unit.self_total, style="calc", number_format=NUMBER_FORMATS["score"]))
+        sheet.put(f"{O_SELF}{r}", Cell(unit.self_total, style="calc", number_format=formats["score"]))
         sheet.put(f"{O_TOTAL}{r}", Cell(formula=c.sheet.ref(c.total), style="calc_total", blank=c.card.total,
-                                        number_format=NUMBER_FORMATS["score"]))
+                                        number_format=formats["score"]))
         sheet.put(f"{O_DONE}{r}", Cell(formula=f"{n}-{c.sheet.ref(c.missing)}", style="calc",
                                        blank=n - c.card.missing))
         sheet.put(f"{O_TODO}{r}", Cell(formula=c.sheet.ref(c.missing), style="calc", blank=c.card.missing))
-        sheet.put(f"{O_SPOT}{r}", Cell("、".join(unit.spot), style="label"))
-        sheet.put(f"{O_SHEET}{r}", Cell(title, style="label", link=f"'{title}'!A1"))
+        sheet.put(f"{O_SPOT}{r}", Cell("、".join(unit.spot), style="wrap"))
+        sheet.put(f"{O_SHEET}{r}", Cell(f"第 {title.split(' ', 1)[0]} 张", style="unit", link=f"'{title}'!A1"))
         sheet.conditionals.append(Conditional(f"{O_TOTAL}{r}", f"NOT(ISNUMBER({O_TOTAL}{r}))", "warn"))
     return sheet
 
@@ -401,7 +416,7 @@ def _overview_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit],
 
 def _guide_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], year: int, region: str | None,
                  seed: int | str | None, spot_groups: Sequence[SpotCheckGroup], skipped: Sequence[str]) -> SheetPlan:
-    sheet = SheetPlan(title=GUIDE, widths={"A": 120})
+    sheet = SheetPlan(title=GUIDE, widths={"A": GUIDE_WIDTH})
     deducting = [i for i in spec.indicators if i.rule.type in DEDUCTING]
     awarded = "、".join(i.id for i in deducting if i.rule.type == "per_item_with_deduction")
     lines = [
@@ -416,10 +431,9 @@ def _guide_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], ye
         lines.append(("wrap", f"{r.short}（{r.label}）：评审{'、'.join(r.covers)}单位"
                               + ("（本评审包）" if r.key == reviewer.key else "")))
     lines += [
-        ("wrap", "即按规格 assessment.toml 中评审部门的顺序，每级评审本级及以下各级的单位；上级评审部门用于资料审核、"
-                 "实地抽查和复核。生成时用 --region 可限定一个地区（地州市评审部门应限定为本地区）。"),
+        ("wrap", "每级评审本级及以下各级的单位；上级评审部门用于资料审核、实地抽查和复核。"),
         ("section", "怎么评"),
-        ("wrap", "1. 在每张评分表上填写评审人和评审日期。"),
+        ("wrap", "1. 在每张评分表上填写评审人和评审日期；打印的评分表下方有评审人签字和日期处。"),
         ("wrap", "2. 逐项从下拉列表选择「评审给分」，只能选择评分规则允许的分值；第七单元两条路径的分值都可选择，"
                  "单位自评时的选择列在该指标上方。"),
         ("wrap", "3. 实地验收中「每存在1处扣x分」的指标（" + "、".join(i.id for i in deducting) + "）：填写「发现问题处数」"
@@ -437,15 +451,9 @@ def _guide_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], ye
     lines += [("wrap", line) for line in spot_check_method(seed, spec)]
     for g in spot_groups:
         lines.append(("wrap", f"{g.title}：{len(g.population)} 个单位，抽取 {len(g.sample)} 个"))
-    lines.append(("wrap", "抽中的单位在「总览」和评分表的「实地抽查」中标明；名单与 jieyue spot-check 用同一种子生成的相同。"))
+    lines.append(("wrap", "抽中的单位在「总览」和评分表的「实地抽查」中标明，与同一种子的抽查名单相同。"))
     lines.append(("section", "未纳入本评审包的单位"))
     lines += [("wrap", line) for line in skipped] or [("wrap", "无")]
-    lines += [
-        ("section", "数据约定（供汇总读取）"),
-        ("wrap", "每张评分表都有同名的工作表级名称：rev_unit_code（统一社会信用代码）、"
-                 f"{score_name(reviewer.key, '2.1.1')}（各指标评审得分）、{total_name(reviewer.key)}（评审总分）等，"
-                 f"见 docs/review_names.csv；_meta 中 workbook_kind = {WORKBOOK_KIND}、review_level = {reviewer.key}。"),
-    ]
     for r, (style, text) in enumerate(lines, start=1):
         sheet.put(f"A{r}", Cell(text, style=style))
     return sheet
@@ -458,7 +466,7 @@ def _meta_sheet(spec: Spec, reviewer: Reviewer, year: int, preset: str, region: 
               "review_level": reviewer.key, "review_region": region or None, "assessment_year": year,
               "factor_preset": preset, "spec_digest": spec.digest,
               "spot_check_seed": None if seed is None else str(seed)}
-    assert list(values) == [n for n, _, _ in META], "the _meta names and values must match review_names.META"
+    assert tuple(values) == REVIEW_META_NAMES, "the _meta names and values must match workbook_templates.contract"
     for r, (name, value) in enumerate(values.items(), start=1):
         sheet.put(f"A{r}", Cell(name))
         sheet.put(f"B{r}", Cell(value, name=name, style="info_locked"))

@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from workbook_templates import Spec, load_spec
+from workbook_templates import Spec
+from workbook_templates.contract import UNIT_NAMES
+from workbook_templates.errors import RosterError
 
 import udfs
+from udfs.levels import find_level
 
 COLUMNS = {"name": "单位名称", "code": "统一社会信用代码", "level": "单位层级", "region": "所属地区"}
 """Roster field → header label."""
-
-
-class RosterError(ValueError):
-    """The roster file cannot be read at all (wrong format, unreadable); the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -36,9 +35,8 @@ class RosterUnit:
     row: int           # as the user sees it (header = row 1)
 
     def unit_info(self) -> dict[str, str]:
-        """The 单位信息 cells by contract name."""
-        return {"unit_name": self.name, "unit_code": self.code, "unit_level": self.level,
-                "unit_region": self.region}
+        """The 单位信息 cells by contract name (`UNIT_NAMES`: name, code, level, region)."""
+        return dict(zip(UNIT_NAMES, (self.name, self.code, self.level, self.region)))
 
 
 @dataclass(frozen=True)
@@ -70,8 +68,8 @@ class Roster:
 
 # ---------------------------------------------------------------- reading
 
-def read_roster(path: str | Path, spec: Spec | None = None) -> Roster:
-    """Read and validate a roster file (.xlsx or .csv)."""
+def read_roster(path: str | Path, spec: Spec) -> Roster:
+    """Read and validate a roster file (.xlsx or .csv) against the levels of `spec`."""
     path = Path(path)
     if not path.is_file():
         raise RosterError(f"找不到名单文件「{path}」：请检查路径")
@@ -84,7 +82,7 @@ def read_roster(path: str | Path, spec: Spec | None = None) -> Roster:
         raise RosterError(f"名单「{path.name}」是 {suffix} 格式：请在 Excel 或 WPS 中另存为 .xlsx 或 CSV 后再试")
     else:
         raise RosterError(f"名单「{path.name}」的格式无法识别：请使用 .xlsx 或 .csv 文件")
-    return validate_rows(rows, source=str(path), spec=spec)
+    return validate_rows(rows, spec, source=str(path))
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, Sequence[Any]]]:
@@ -146,10 +144,8 @@ def _header_key(value: Any) -> str:
     return re.sub(r"[\s*＊]", "", unicodedata.normalize("NFKC", _text(value)))
 
 
-def validate_rows(rows: Iterable[tuple[int, Sequence[Any]]], source: str = "名单",
-                  spec: Spec | None = None) -> Roster:
-    """Validate (row number, cell values) pairs whose first pair is the header."""
-    spec = spec or load_spec()
+def validate_rows(rows: Iterable[tuple[int, Sequence[Any]]], spec: Spec, source: str = "名单") -> Roster:
+    """Validate (row number, cell values) pairs whose first pair is the header, against the levels of `spec`."""
     roster = Roster(source=source)
     rows = iter(rows)
     header_row = next(rows, None)
@@ -200,11 +196,10 @@ def validate_rows(rows: Iterable[tuple[int, Sequence[Any]]], source: str = "名�
         level = None
         if not cells["level"]:
             problems.append(Problem(r, COLUMNS["level"], f"单位层级未填写：请填写 {levels} 之一"))
+        elif (found_level := find_level(cells["level"], spec)) is not None:
+            level = found_level.label
         else:
-            try:
-                level = udfs.level_of(cells["level"], spec).label
-            except KeyError:
-                problems.append(Problem(r, COLUMNS["level"], f"单位层级「{cells['level']}」无法识别：请填写 {levels} 之一"))
+            problems.append(Problem(r, COLUMNS["level"], f"单位层级「{cells['level']}」无法识别：请填写 {levels} 之一"))
 
         if not cells["region"]:
             problems.append(Problem(r, COLUMNS["region"], "所属地区未填写：请填写地州市名称，如 昌吉回族自治州"

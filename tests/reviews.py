@@ -18,7 +18,7 @@ from typing import Any
 import openpyxl
 
 from addin.demo import plausible_inputs
-from addin.review_pack import ReviewPack, build_review_pack
+from addin.review.pack import ReviewPack, build_review_pack
 from generator import fill_workbook
 from generator.personalise import Personaliser
 from generator.roster import RosterUnit, read_roster, safe_file_name
@@ -31,7 +31,7 @@ SEED = 20230815
 CHANGJI = "昌吉回族自治州"
 
 with resources.as_file(resources.files("addin").joinpath("sample_data", "名单.csv")) as _p:
-    SAMPLE_UNITS = read_roster(_p).units
+    SAMPLE_UNITS = read_roster(_p, SPEC).units
 
 WATER = RosterUnit("天池县水务局", unit_code("11652327MB0000101"), "县市区级", CHANGJI, 0)
 NASTY = RosterUnit("北庭县[测试]:单位*名称?含/斜杠\\和'引号'的很长很长很长很长的单位名称", unit_code("11652328MB0000102"),
@@ -52,7 +52,7 @@ def unit_inputs(unit: RosterUnit) -> dict[str, Any]:
 def write_returns(folder: Path) -> Path:
     """Every unit's filled return in `folder` (named as `jieyue generate` names them)."""
     folder.mkdir(parents=True, exist_ok=True)
-    personaliser = Personaliser(spec=SPEC)
+    personaliser = Personaliser(SPEC, SPEC.default_year, SPEC.default_preset)
     for unit in UNITS:
         data = fill_workbook(personaliser.workbook(unit), unit_inputs(unit))
         (folder / safe_file_name(unit.code, unit.name)).write_bytes(data)

@@ -312,14 +312,14 @@ def test_an_output_that_is_a_file_is_refused_and_kept(tmp_path):
 def test_a_locked_addin_leaves_the_earlier_build_whole(tmp_path, monkeypatch):
     first = build_addin(tmp_path)
     before = first.xlam.read_bytes()
-    import generator.personalise as personalise
-    real = personalise.write_atomically
+    import generator.ooxml as ooxml
+    real = ooxml.write_atomically
 
     def locked(path, data):
         if Path(path).suffix == ".xlam":
             raise PermissionError(13, "Permission denied", str(path))
         real(path, data)
-    monkeypatch.setattr(personalise, "write_atomically", locked)
+    monkeypatch.setattr(ooxml, "write_atomically", locked)
     with pytest.raises(AddinBuildError, match=r"无法写入「.*jieyue\.xlam」：文件可能正被 Excel 使用"):
         build_addin(tmp_path, show_console=True)
     assert first.xlam.read_bytes() == before

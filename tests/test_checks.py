@@ -24,7 +24,8 @@ from workbook_templates import SLOTS, contract_names, load_spec
 
 SPEC = load_spec()
 YEAR = 2023
-KINDS = {c.name: c.kind for c in contract_names()}
+PRESET = SPEC.default_preset        # the sample return's _meta.factor_preset
+KINDS = {c.name: c.kind for c in contract_names(SPEC)}
 ORDER = list(KINDS)
 INPUTS = [n for n, k in KINDS.items() if k in ("input", "score-input")]
 QUANTITIES = [f"{slot}_{item.name}" for slot in SLOTS for item in SPEC.items]
@@ -33,24 +34,29 @@ SELECTOR = "canteen_evaluation_implemented"
 FORMULAS = {n for n, k in KINDS.items() if k in ("derived", "decline", "score-derived") and not n.startswith("target_")}
 META = {"unit_name": "示例县人民法院", "unit_code": "11652301MB12345630", "unit_level": "县市区级",
         "unit_region": "昌吉回族自治州", "template_version": "1.0", "assessment_year": YEAR,
-        "factor_preset": SPEC.default_preset, "spec_digest": SPEC.digest, "contact_name": "张三",
+        "factor_preset": PRESET, "spec_digest": SPEC.digest, "contact_name": "张三",
         "contact_phone": "0994-1234567", "fill_date": "2023-08-10"}
 
 
 @lru_cache(maxsize=None)
 def _cells() -> dict[str, str]:
-    return {n: f"{sheet.title}!{ref}" for n, (sheet, ref) in generator.build_plan().named().items()}
+    return {n: f"{sheet.title}!{ref}" for n, (sheet, ref) in generator.build_plan(SPEC, YEAR, PRESET).named().items()}
 
 
-def preset_params(preset: str | None = None) -> dict[str, float]:
+def preset_params(preset: str = PRESET) -> dict[str, float]:
     p = SPEC.preset(preset)
     out = {}
     for item in SPEC.items:
         if item.factor_of == item.key:
             out[f"{item.key}.factor"] = p.kgce[item.key].factor
             out[f"{item.key}.extra"] = p.kgce[item.key].extra
-            out[f"{item.key}.co2"] = udfs.co2_t_per_unit(item.key, p.id)
+            out[f"{item.key}.co2"] = udfs.co2_t_per_unit(item.key, p.id, spec=SPEC)
     return out
+
+
+def evaluated(inputs: dict[str, Any]) -> dict[str, Any]:
+    """`udfs.evaluate` for the sample return's year and preset."""
+    return udfs.evaluate(inputs, YEAR, PRESET, spec=SPEC)
 
 
 def sample_inputs() -> dict[str, Any]:
@@ -61,13 +67,13 @@ def sample_inputs() -> dict[str, Any]:
 def returned(**changes: Any) -> Extracted:
     """The sample unit saved by Excel after `changes` to its cells: caches are what the formulas give."""
     values: dict[str, Any] = {**META, **sample_inputs(), **changes}
-    values.update(udfs.evaluate({n: values.get(n) for n in INPUTS}, YEAR))
+    values.update(evaluated({n: values.get(n) for n in INPUTS}))
     return Extracted(values=values, formulas=set(FORMULAS), cached=set(FORMULAS), cells=dict(_cells()),
                      params=preset_params())
 
 
 def check(ex: Extracted, **kwargs: Any) -> CheckResult:
-    return check_extracted(ex, year=kwargs.pop("year", YEAR), **kwargs)
+    return check_extracted(ex, SPEC, year=kwargs.pop("year", YEAR), preset=kwargs.pop("preset", PRESET), **kwargs)
 
 
 def codes(result: CheckResult) -> list[str]:
@@ -91,7 +97,7 @@ def test_clean_file_has_no_findings_and_is_recomputed():
     assert set(r.inputs) == set(INPUTS)
     assert r.inputs["cur_electricity_kwh"] == 405000.0 and type(r.inputs["cur_electricity_kwh"]) is float
     assert r.inputs[SELECTOR] == "否"
-    assert r.results == udfs.evaluate(sample_inputs(), YEAR)
+    assert r.results == evaluated(sample_inputs())
 
 
 def test_inputs_hold_every_input_name_even_when_absent():
@@ -137,7 +143,7 @@ def test_full_width_digits_are_normalised_and_used():
     f = only(r, "I210")
     assert f.message == "“１２３４”已按 1234 读取" and f.name == "cur_water_m3"
     assert r.inputs["cur_water_m3"] == 1234.0
-    assert r.results == udfs.evaluate(r.inputs, YEAR)
+    assert r.results == evaluated(r.inputs)
     assert r.results["cur_water_per_capita"] == udfs.round_excel(1234 / 182, 4)
     assert not r.blocking
 
@@ -187,7 +193,7 @@ def test_infinite_and_huge_numbers_never_raise():
     r = check(returned(cur_gas_m3=10**400))
     assert codes(r) == ["E201"]
     r = check(returned(cur_gas_m3=1e300))
-    assert r.results == udfs.evaluate(r.inputs, YEAR)
+    assert r.results == evaluated(r.inputs)
 
 
 # ---------------------------------------------------------------- rows, required, code, scores
@@ -232,7 +238,7 @@ def test_negative_score_is_illegal_not_a_negative_quantity():
 
 def test_text_score_is_normalised_or_rejected():
     r = check(returned(self_2_1_1="３"))
-    assert codes(r) == ["I210"] and r.inputs["self_2_1_1"] == 3.0 and r.results == udfs.evaluate(r.inputs, YEAR)
+    assert codes(r) == ["I210"] and r.inputs["self_2_1_1"] == 3.0 and r.results == evaluated(r.inputs)
     assert codes(check(returned(self_2_1_1="三分"))) == ["E201"]
 
 
@@ -245,11 +251,12 @@ def test_blank_score_is_a_warning():
 
 def test_unit_7_score_follows_its_selector():
     seven = next(i for i in SPEC.indicators if i.rule.selector)
-    yes, no = udfs.legal_values(seven, "是"), udfs.legal_values(seven, "否")
+    yes, no = udfs.legal_values(seven, "是", spec=SPEC), udfs.legal_values(seven, "否", spec=SPEC)
     only_no = next(v for v in no if v not in yes)
     assert codes(check(returned(**{SELECTOR: "否", seven.score_name: only_no}))) == []
     f = only(check(returned(**{SELECTOR: "是", seven.score_name: only_no})), "E207")
-    assert f.message == udfs.validate_score(seven, int(only_no) if only_no == int(only_no) else only_no, "是")
+    shown = int(only_no) if only_no == int(only_no) else only_no
+    assert f.message == udfs.validate_score(seven, shown, "是", spec=SPEC)
 
 
 def test_selector_with_a_stray_space_is_normalised():
@@ -283,7 +290,7 @@ def test_error_value_in_an_input():
     ex = returned()
     del ex.values["cur_gas_m3"]
     ex.errors["cur_gas_m3"] = "#DIV/0!"
-    ex.values.update(udfs.evaluate({n: ex.values.get(n) for n in INPUTS}, YEAR))   # the workbook sees a blank
+    ex.values.update(evaluated({n: ex.values.get(n) for n in INPUTS}))   # the workbook sees a blank
     r = check(ex)
     f = only(r, "E202")
     assert "#DIV/0!" in f.message and f.name == "cur_gas_m3" and r.inputs["cur_gas_m3"] is None and r.blocking
@@ -295,7 +302,7 @@ def test_error_value_in_a_derived_cell():
     ex.errors["cur_total_kgce"] = "#REF!"
     r = check(ex)
     f = only(r, "E202")
-    assert "#REF!" in f.message and r.results["cur_total_kgce"] == udfs.evaluate(sample_inputs(), YEAR)["cur_total_kgce"]
+    assert "#REF!" in f.message and r.results["cur_total_kgce"] == evaluated(sample_inputs())["cur_total_kgce"]
 
 
 # ---------------------------------------------------------------- integrity
@@ -322,7 +329,7 @@ def test_no_cache_is_one_note_for_the_file():
     r = check(ex)
     f = only(r, "I304")
     assert f.message == "文件没有保存计算结果（未在 Excel/WPS 中打开保存过），已全部重算" and f.name == ""
-    assert r.results == udfs.evaluate(sample_inputs(), YEAR)
+    assert r.results == evaluated(sample_inputs())
 
 
 def test_partly_missing_cache_counts_the_cells():
@@ -406,7 +413,7 @@ def test_normalised_text_does_not_cause_cache_mismatches():
     """The file's caches reflect the text as blank; the summary uses the normalised number."""
     r = check(returned(cur_electricity_kwh="４０５，０００"))
     assert codes(r) == ["I210"]
-    assert r.results == udfs.evaluate(sample_inputs(), YEAR)
+    assert r.results == evaluated(sample_inputs())
 
 
 def test_edited_factor():
@@ -520,12 +527,12 @@ def test_junk_never_raises_and_results_are_evaluate_of_inputs(changes, cached, p
     ex = returned(**changes)
     ex.values.update(cached)
     ex.params.update(params)
-    r = check_extracted(ex, year=YEAR)
-    assert r.results == udfs.evaluate(r.inputs)
+    r = check_extracted(ex, SPEC, year=YEAR, preset=PRESET)
+    assert r.results == evaluated(r.inputs)
     assert set(r.inputs) == set(INPUTS)
     for n, v in r.inputs.items():
         assert v is None or (type(v) is float and math.isfinite(v)) or (n == SELECTOR and isinstance(v, str))
     assert all(f.code in SPEC.checks and f.message for f in r.findings)
     assert all(f.cell == _cells().get(f.name, "") for f in r.findings)
     assert r.blocking == any(severity(f.code) == "错误" for f in r.findings)
-    assert check_extracted(ex, year=YEAR).findings == r.findings
+    assert check_extracted(ex, SPEC, year=YEAR, preset=PRESET).findings == r.findings

@@ -11,10 +11,11 @@ import pytest
 import udfs
 from addin.cli import main
 from addin.demo import load_sample
-from workbook_templates import contract_names
+from workbook_templates import contract_names, load_spec
 from workbook_templates.load import SPEC_DIR
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+SPEC = load_spec()
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -27,7 +28,7 @@ def test_spec_names_lists_every_contract_name_as_csv(capsys):
     code, out, _ = run(capsys, "spec", "--names")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0
-    assert [r["name"] for r in rows] == [n.name for n in contract_names()]
+    assert [r["name"] for r in rows] == [n.name for n in contract_names(SPEC)]
     assert {"name", "meaning", "unit", "kind", "sheet", "cell"} == set(rows[0])
     by_name = {r["name"]: r for r in rows}
     assert by_name["prev_electricity_kwh"]["unit"] == "千瓦时"
@@ -44,7 +45,7 @@ def test_contract_names_are_never_renamed():
     removing or renaming one breaks every workbook already handed out, so this test fails.
     """
     published = [r["name"] for r in csv.DictReader((DOCS / "contract_names.csv").open(encoding="utf-8"))]
-    current = [n.name for n in contract_names()]
+    current = [n.name for n in contract_names(SPEC)]
     assert not set(published) - set(current), "contract names removed or renamed"
     assert published == current, "docs/contract_names.csv is stale: regenerate it with `jieyue spec --names`"
 
@@ -79,7 +80,8 @@ def test_spec_summary(capsys):
 def test_demo_prints_the_sample_units_figures(capsys):
     """The demo is computed, not canned: its figures are evaluate()'s on the sample data."""
     code, out, _ = run(capsys, "demo", "-o", "")
-    r = udfs.evaluate(load_sample())
+    spec = load_spec()
+    r = udfs.evaluate(load_sample(), spec.default_year, spec.default_preset, spec=spec)   # no --year, no --preset
     assert code == 0
     assert "公共机构能耗数据及碳排放计算表（2021年度）" in out and "2022年度强度指标下降率" in out
     assert f"{r['prev_total_kgce']:,.2f}" in out and f"{r['cur_energy_per_area']:,.2f}" in out

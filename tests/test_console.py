@@ -23,13 +23,15 @@ import pytest
 import xlwings
 from openpyxl.utils.cell import coordinate_to_tuple
 
-import addin.consolidate.run as run_module
+import addin.consolidate as consolidate_package
 from addin import cli, console, functions
 from addin.console import SETTINGS, TABLE_HEADER, build_console, module_name, run_from_book
-from addin.consolidate.report import content, state
-from addin.consolidate.run import consolidate, ledger_path
+from addin.consolidate import consolidate, ledger_path
+from addin.consolidate.content import content, state
 from addin.demo import plain_returns, sample_roster
 from workbook_templates import load_spec
+
+SPEC = load_spec()
 
 LINE = re.compile(r"共 (\d+) 个文件 = 已汇总 (\d+) \+ 已拒收 (\d+) \+ 已跳过 (\d+)；有效单位 (\d+) 个")
 PROGRESS = re.compile(r"jieyue 汇总中… (\d+)/(\d+)")
@@ -143,7 +145,7 @@ def returns(tmp_path_factory) -> SimpleNamespace:
     with text in a numeric cell (an error: not ranked), one file returned twice, one zero-byte file."""
     base = tmp_path_factory.mktemp("演示")
     folder = base / "回收的工作簿"
-    plain_returns(folder, sample_roster()[:-2])
+    plain_returns(folder, SPEC, sample_roster(SPEC)[:-2])
     mixed = base / "混合"
     shutil.copytree(folder, mixed)
     files = sorted(mixed.iterdir())
@@ -182,11 +184,13 @@ def test_build_console_writes_the_workbook_and_its_module(tmp_path):
     assert wb.sheetnames == ["设置", "结果"]
     where = {name: next(iter(dn.destinations)) for name, dn in wb.defined_names.items()}
     assert where == {"console_folder": ("设置", "$B$4"), "console_roster": ("设置", "$B$5"),
-                     "console_output": ("设置", "$B$6"), "console_json": ("设置", "$B$7")}
+                     "console_output": ("设置", "$B$6"), "console_json": ("设置", "$B$7"),
+                     "console_spec_dir": ("设置", "$B$8")}
     settings = wb["设置"]
-    assert [settings[f"A{r}"].value for r in range(4, 8)] == ["回收目录", "名单", "汇总表", "JSON报告"]
+    assert [settings[f"A{r}"].value for r in range(4, 9)] == ["回收目录", "名单", "汇总表", "JSON报告", "规格目录"]
     assert settings["B6"].value == "汇总.xlsx" and settings["B4"].value is None
-    assert all(settings[f"B{r}"].number_format == "@" for r in range(4, 8))       # paths stay text
+    assert settings["B8"].value is None                                          # blank: the built-in spec
+    assert all(settings[f"B{r}"].number_format == "@" for r in range(4, 9))       # paths stay text
     howto = "\n".join(str(c.value) for row in settings.iter_rows() for c in row if c.value)
     for step in ("pip install jieyue", "xlwings addin install", "Run main", "汇总台.py", "WPS",
                  "jieyue consolidate"):
@@ -254,8 +258,8 @@ def test_a_run_writes_the_accounting_the_paths_and_the_units(book, returns, tmp_
     # The table: one write at A4, header first, one row per unit as in the summary.
     table = one_write_at(rs, "A4")
     assert table[0] == list(TABLE_HEADER)
-    run = consolidate(returns.mixed)
-    spec = load_spec()
+    spec = SPEC
+    run = consolidate(returns.mixed, spec=spec)
     expected = content(run, spec)["units"]
     assert [r[0] for r in table[1:]] == ["'" + u["unit_code"] for u in expected]
     for row, u, f in zip(table[1:], expected, run.units):
@@ -301,6 +305,7 @@ def test_a_second_run_uses_the_ledger_and_gives_the_same_table(book, returns):
     ({"汇总表": None}, "请在「设置」工作表填写 汇总表"),
     ({"汇总表": "汇总.csv"}, "应以 .xlsx 结尾"),
     ({"JSON报告": "没有的目录/report.json"}, "JSON报告所在的文件夹"),
+    ({"规格目录": "没有的规格目录"}, "规格目录「"),
 ])
 def test_a_setting_problem_is_a_message_in_a1(book, returns, settings, message):
     if settings:
@@ -324,7 +329,7 @@ def test_an_unexpected_failure_is_a_message_not_a_popup(book, returns, monkeypat
 
     def broken(*args, **kwargs):
         raise RuntimeError("磁盘已满")
-    monkeypatch.setattr(run_module, "consolidate", broken)
+    monkeypatch.setattr(consolidate_package, "consolidate", broken)
     run_from_book(book)                                                 # does not raise
     rs = book.results
     assert rs.cells[(1, 1)].startswith("汇总未完成：磁盘已满")
@@ -406,12 +411,12 @@ def counted(monkeypatch):
     """Count the consolidations JY_COLLECT runs (the cache starts empty)."""
     functions._collected.cache_clear()
     calls = []
-    real = run_module.consolidate
+    real = consolidate_package.consolidate
 
     def counting(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
-    monkeypatch.setattr(run_module, "consolidate", counting)
+    monkeypatch.setattr(consolidate_package, "consolidate", counting)
     yield calls
     functions._collected.cache_clear()
 
@@ -421,7 +426,7 @@ def test_jy_collect_returns_a_row_per_valid_unit(returns, counted):
               "assessment_year", "contact_name"]]
     table = functions.JY_COLLECT([[str(returns.mixed)]], names)
     assert table[0] == names[0]
-    run = consolidate(returns.mixed)
+    run = consolidate(returns.mixed, spec=SPEC)
     valid = [f for f in run.units if not f.blocking]
     assert len(table) == 1 + len(valid) == 10                          # the blocked unit and the copy left out
     assert returns.blocked not in {f.path for f in valid}
@@ -486,7 +491,7 @@ def test_jy_collect_never_raises(monkeypatch, returns):
 
     def broken(*args, **kwargs):
         raise RuntimeError("坏了")
-    monkeypatch.setattr(run_module, "consolidate", broken)
+    monkeypatch.setattr(consolidate_package, "consolidate", broken)
     assert functions.JY_COLLECT(str(returns.folder), "unit_code") == [["无法汇总：坏了"]]
     functions._collected.cache_clear()
 
@@ -495,13 +500,23 @@ def test_with_review_packs_the_button_shows_composite_rank_and_elimination(book,
     """The whole demo flow's folder (returns and the three reviewers' packs): the console lists each unit's
     综合得分, 排名 and 拟摘牌 as the summary's 评审结果 does."""
     from addin.demo import run_flow
-    run_flow(tmp_path / "演示")
+    run_flow(tmp_path / "演示", SPEC)
     folder = tmp_path / "演示" / "回收的工作簿"
     run_from_book(book.set(回收目录=str(folder), 汇总表=str(tmp_path / "汇总.xlsx")))
     table = one_write_at(book.results, "A4")
     rows = [dict(zip(TABLE_HEADER, r)) for r in table[1:]]
-    expected = {r["unit_code"]: r for r in content(consolidate(folder), load_spec())["review_results"]}
+    expected = {r["unit_code"]: r for r in content(consolidate(folder, spec=SPEC), SPEC)["review_results"]}
     assert any(r["综合得分"] is not None for r in rows) and any(r["拟摘牌"] == "是" for r in rows)
     for r in rows:
         e = expected[r["统一社会信用代码"].lstrip("'")]
         assert (r["综合得分"], r["排名"], r["拟摘牌"]) == (e["composite"], e["rank"], "是" if e["eliminated"] else None)
+
+
+def test_the_spec_folder_setting_is_prefilled_and_used(tmp_path, returns):
+    """规格目录 (B8): `build_console(spec_dir=…)` writes it in, and a run with it set consolidates with that spec."""
+    path, _ = build_console(tmp_path / "jieyue_console.xlsx", spec_dir=SPEC.directory)
+    assert openpyxl.load_workbook(path)["设置"]["B8"].value == SPEC.directory
+    fake = FakeBook(path).set(回收目录=str(returns.folder))
+    run_from_book(fake)
+    assert LINE.search(fake.results.cells[(1, 1)]), fake.results.cells[(1, 1)]
+    assert len(fake.results.rows_from("A4")) == 11

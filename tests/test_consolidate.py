@@ -38,27 +38,31 @@ import pytest
 
 import udfs
 from addin import cli
-from addin.consolidate import run as run_module
+from addin.consolidate import consolidate, ledger_path, read_roster_entries
+from addin.consolidate import workers as workers_module
+from addin.consolidate.content import BLOCKED, VALID, content
+from addin.consolidate.ledger import FORMAT as LEDGER_FORMAT
 from addin.consolidate.model import CONSOLIDATED, REJECTED, SKIPPED, StoredFigures
-from addin.consolidate.read import skip_reason
-from addin.consolidate.report import BLOCKED, VALID, content, dumps
-from addin.consolidate.run import DUPLICATE_RULE, consolidate, ledger_path, read_roster_entries
+from addin.consolidate.report_json import dumps
+from addin.consolidate.rules import DUPLICATE_RULE
+from addin.consolidate.walk import skip_reason
 from addin.demo import plausible_inputs
 from generator import fill_workbook
-from generator.personalise import TEMP_PREFIX, Personaliser
+from generator.ooxml import TEMP_PREFIX
+from generator.personalise import Personaliser
 from generator.roster import RosterUnit, read_roster, safe_file_name
-from workbook_templates import load_spec
+from workbook_templates import InputError, load_spec
 
 from tests import libreoffice
 from tests.returns import (convert, drop_defined_name, edit_factor, encrypted_workbook,
-                           overwrite_formula, set_text, unit_code, with_entity_expansion, with_macros, zip_bomb)
+                           overwrite_formula, replace_cell, set_text, unit_code, with_entity_expansion, with_macros, zip_bomb)
 
 SPEC = load_spec()
 YEAR, PRESET = SPEC.default_year, SPEC.default_preset
 
 with resources.as_file(resources.files("addin").joinpath("sample_data", "名单.csv")) as _p:
     SAMPLE_ROSTER_TEXT = _p.read_text("utf-8-sig")
-    UNITS = read_roster(_p).units
+    UNITS = read_roster(_p, SPEC).units
 assert len(UNITS) == 12
 
 # Two more roster units that never return a workbook (the sample roster's twelve all do here).
@@ -131,12 +135,12 @@ def _param(case: Case):
 
 @pytest.fixture(scope="module")
 def personaliser() -> Personaliser:
-    return Personaliser()
+    return Personaliser(SPEC, YEAR, PRESET)
 
 
 def filled(personaliser: Personaliser, unit: RosterUnit, seed: str | None = None, **changes: Any) -> bytes:
     """The unit's personalised workbook filled with plausible inputs (as a unit returns it, via openpyxl)."""
-    return fill_workbook(personaliser.workbook(unit), {**plausible_inputs(seed or unit.code), **changes})
+    return fill_workbook(personaliser.workbook(unit), {**plausible_inputs(seed or unit.code, SPEC), **changes})
 
 
 @pytest.fixture(scope="module")
@@ -256,6 +260,12 @@ def result(returns, tmp_path_factory) -> SimpleNamespace:
                            report=report, elapsed=elapsed, **vars(returns))
 
 
+def evaluated(seed: str) -> dict[str, Any]:
+    """What `udfs.evaluate` gives for the plausible inputs of `seed`, with the year and preset the workbooks
+    were generated for (each return is recomputed with its own)."""
+    return udfs.evaluate(plausible_inputs(seed, SPEC), YEAR, PRESET, spec=SPEC)
+
+
 def file_entry(result, path: str) -> dict:
     entries = [f for f in result.data["files"] if f["path"] == path]
     assert len(entries) == 1, (path, [f["path"] for f in result.data["files"]])
@@ -359,7 +369,7 @@ def test_an_overwritten_formula_is_recomputed(result):
     w301 = [f for f in result.data["findings"] if f["file"] == case.path and f["code"] == "W301"]
     assert [f["name"] for f in w301] == ["cur_total_kgce"]
     unit = next(u for u in result.data["units"] if u["file"] == case.path)
-    expected = udfs.evaluate(plausible_inputs(case.unit.code), YEAR, PRESET)
+    expected = evaluated(case.unit.code)
     assert unit["results"]["cur_total_kgce"] == expected["cur_total_kgce"] != 12345
     assert not {"W302", "I304"} & set(finding_codes(result, case.path))   # the cache is otherwise intact
 
@@ -373,7 +383,7 @@ def test_good_returns_are_consolidated_with_recomputed_figures(result, case):
     unit = next(u for u in result.data["units"] if u["file"] == case.path)
     assert unit["state"] == VALID and unit["unit_code"] == case.unit.code
     assert unit["unit_region"] == case.unit.region and unit["unit_level"] == case.unit.level
-    expected = json.loads(dumps(udfs.evaluate(plausible_inputs(case.unit.code), YEAR, PRESET)))
+    expected = json.loads(dumps(evaluated(case.unit.code)))
     assert unit["results"] == expected
     if case.lo:   # saved by LibreOffice: cached values present and equal to the recomputation
         assert not {"I304", "W301", "W302", "W303"} & set(codes), codes
@@ -445,28 +455,29 @@ def test_a_second_run_without_ledger_gives_identical_outputs(result, tmp_path):
 
 def test_parallel_workers_give_the_same_content(result, monkeypatch):
     """Two worker processes, several chunks each: the same content, in the same order, as the in-process run."""
-    monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(run_module, "CHUNK", 4)
-    roster, problems = read_roster_entries(result.roster)
+    monkeypatch.setattr(workers_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(workers_module, "CHUNK", 4)
+    roster, problems = read_roster_entries(result.roster, SPEC)
     assert problems == []
-    run = consolidate(result.folder, roster=roster, workers=2)
-    assert json.loads(dumps(content(run))) == result.data
+    run = consolidate(result.folder, spec=SPEC, roster=roster, workers=2)
+    assert json.loads(dumps(content(run, SPEC))) == result.data
 
 
 # ---------------------------------------------------------------- the ledger
 
 class Reads:
-    """Records the files `consolidate` reads, by wrapping `run._process_chunk` (which reads a chunk of files;
+    """Records the files `consolidate` reads, by wrapping `workers.read_chunk` (which reads a chunk of files;
     below PARALLEL_FROM files it runs in this process, so the wrapper sees every one)."""
 
     def __init__(self, monkeypatch):
         self.paths: list[str] = []
-        real = run_module._process_chunk
+        real = workers_module.read_chunk
 
-        def recording(jobs):
-            self.paths += [rel for _, rel, _, _ in jobs]
-            return real(jobs)
-        monkeypatch.setattr(run_module, "_process_chunk", recording)
+        def recording(item):
+            _, _, jobs = item
+            self.paths += [job.rel for job in jobs]
+            return real(item)
+        monkeypatch.setattr(workers_module, "read_chunk", recording)
 
 
 def test_ledger_rereads_only_new_and_changed_files(result, personaliser, tmp_path, monkeypatch):
@@ -476,7 +487,7 @@ def test_ledger_rereads_only_new_and_changed_files(result, personaliser, tmp_pat
     out.mkdir()
     summary, report = out / "汇总.xlsx", out / "报告.json"
     reads = Reads(monkeypatch)
-    assert len(result.cases) < run_module.PARALLEL_FROM        # in-process: the wrapper sees every read
+    assert len(result.cases) < workers_module.PARALLEL_FROM        # in-process: the wrapper sees every read
 
     rc, _, err = run_cli(*consolidate_args(folder, result.roster, summary, report))
     assert rc == 0, err
@@ -498,7 +509,7 @@ def test_ledger_rereads_only_new_and_changed_files(result, personaliser, tmp_pat
     assert data["disappeared"] == [deleted.path]
     assert "上次汇总后删除了 1 个文件" in stdout
     unit = next(u for u in data["units"] if u["file"] == changed.path)
-    assert unit["results"] == json.loads(dumps(udfs.evaluate(plausible_inputs("改过的数据"), YEAR, PRESET)))
+    assert unit["results"] == json.loads(dumps(evaluated("改过的数据")))
     acc = data["accounting"]
     assert acc["seen"] == len(files_on_disk(folder)) == acc["consolidated"] + acc["rejected"] + acc["skipped"]
 
@@ -567,7 +578,7 @@ def test_a_ledger_of_an_older_format_is_emptied_and_every_file_read(result, tmp_
     assert json.loads(report.read_text("utf-8"))["disappeared"] == []
     assert report.read_text("utf-8") == result.report.read_text("utf-8")
     db = sqlite3.connect(ledger_path(summary))
-    assert db.execute("PRAGMA user_version").fetchone()[0] == run_module._Ledger.FORMAT
+    assert db.execute("PRAGMA user_version").fetchone()[0] == LEDGER_FORMAT
     db.close()
 
 
@@ -590,7 +601,7 @@ def test_a_failed_write_leaves_the_previous_summary(result, tmp_path, monkeypatc
     rc, stdout, err = run_cli(*args)
     monkeypatch.undo()
     assert rc != 0                                     # the run itself failed: non-zero
-    assert "错误" in err and "汇总.xlsx" in err
+    assert "运行失败" in err and "汇总.xlsx" in err        # the CLI's wording for an I/O failure (was 「错误：」)
     assert (summary.read_bytes(), report.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["报告.json", "汇总.xlsx"]   # no temporary file left
     assert not any(p.name.startswith(TEMP_PREFIX) for p in tmp_path.iterdir())
@@ -626,6 +637,8 @@ def test_a_missing_folder_is_a_run_failure_named_in_chinese(tmp_path):
     assert str(missing) in err and "不存在" in err
     assert not (tmp_path / "汇总.xlsx").exists() and not ledger_path(tmp_path / "汇总.xlsx").exists()
     assert stdout == ""
+    with pytest.raises(InputError, match="不存在"):        # the user's error, raised before any work
+        consolidate(missing, spec=SPEC)
 
 
 def test_a_missing_folder_message_has_no_empty_brackets(tmp_path):
@@ -665,7 +678,7 @@ def test_outputs_inside_the_returns_folder_are_skipped_not_read(tmp_path, capsys
     from addin.demo import plain_returns, sample_roster
 
     folder = tmp_path / "回收的工作簿"
-    plain_returns(folder, sample_roster()[:-2])
+    plain_returns(folder, SPEC, sample_roster(SPEC)[:-2])
     out, report = folder / "汇总.xlsx", folder / "报告.json"
     argv = ["consolidate", str(folder), "-o", str(out), "--json", str(report)]
     assert cli.main(argv) == 0
@@ -677,3 +690,59 @@ def test_outputs_inside_the_returns_folder_are_skipped_not_read(tmp_path, capsys
     assert second["accounting"]["rejected"] == 0
     own = {f["path"]: f for f in second["files"] if f["status"] == "skipped"}
     assert {"汇总.xlsx", "报告.json", "汇总.jieyue-ledger.sqlite"} <= set(own)
+
+
+# ---------------------------------------------------------------- each return's own year and preset
+
+OTHER_PRESET = next(p for p in SPEC.presets if p != PRESET)
+
+
+def test_each_return_is_recomputed_with_its_own_year_and_preset(personaliser, tmp_path):
+    """A workbook generated with another preset is recomputed with that preset's factors (D503: the run mixes
+    presets); --preset accepts only its own preset's files (F113, listed but not ranked); a year or preset the
+    spec does not have rejects the file (F114); without --year the run's year is the returns' most common."""
+    folder = tmp_path / "回收"
+    folder.mkdir()
+    own, other = [UNITS[0], UNITS[1]], UNITS[2]
+    files = {u.code: f"{u.code}.xlsx" for u in UNITS[:5]}
+    for u in own:
+        (folder / files[u.code]).write_bytes(filled(personaliser, u))
+    (folder / files[other.code]).write_bytes(filled(Personaliser(SPEC, YEAR, OTHER_PRESET), other))
+    unknown_preset, unknown_year = UNITS[3], UNITS[4]
+    (folder / files[unknown_preset.code]).write_bytes(set_text(filled(personaliser, unknown_preset),
+                                                               "factor_preset", "没有的预设"))
+    (folder / files[unknown_year.code]).write_bytes(replace_cell(
+        filled(personaliser, unknown_year), "assessment_year", lambda ref: f'<c r="{ref}"><v>1999</v></c>'))
+
+    run = consolidate(folder, spec=SPEC)
+    by_code = {f.path: f for f in run.files}
+    assert (run.year, run.year_source, run.preset) == (YEAR, "returns", None)
+    mixed = by_code[files[other.code]]
+    assert mixed.status == CONSOLIDATED and not mixed.blocking and mixed.meta["factor_preset"] == OTHER_PRESET
+    expected = udfs.evaluate(plausible_inputs(other.code, SPEC), YEAR, OTHER_PRESET, spec=SPEC)
+    assert json.loads(dumps(dict(mixed.results))) == json.loads(dumps(expected))
+    assert expected != evaluated(other.code)                   # the preset's factors made a difference
+    assert [x.code for x in mixed.findings if x.code.startswith(("D5", "F11"))] == ["D503"]
+    for u in own:
+        assert not [x for x in by_code[files[u.code]].findings if x.code in ("D503", "F113", "F114")]
+    assert run.presets_used == {PRESET: sorted(files[u.code] for u in own), OTHER_PRESET: [files[other.code]]}
+    for u, name in ((unknown_preset, "factor_preset"), (unknown_year, "assessment_year")):
+        f = by_code[files[u.code]]
+        assert f.status == REJECTED and [(x.code, x.name) for x in f.findings] == [("F114", name)], f.findings
+    data = content(run, SPEC)
+    assert data["year_source"] == "returns" and data["presets_used"] == run.presets_used
+
+    only = consolidate(folder, spec=SPEC, year=YEAR, preset=PRESET)
+    assert (only.year, only.year_source, only.preset) == (YEAR, "option", PRESET)
+    refused = next(f for f in only.files if f.path == files[other.code])
+    assert refused.status == CONSOLIDATED and refused.blocking              # listed, not ranked
+    assert [x.code for x in refused.findings if x.code in ("D503", "F113")] == ["F113"]
+    assert OTHER_PRESET in next(x for x in refused.findings if x.code == "F113").message
+    assert only.presets_used == {PRESET: sorted(files[u.code] for u in own)}
+    assert not any(x.code == "D503" for f in only.files for x in f.findings)
+
+
+def test_a_run_without_returns_takes_the_specs_year(tmp_path):
+    (tmp_path / "空").mkdir()
+    run = consolidate(tmp_path / "空", spec=SPEC)
+    assert (run.year, run.year_source, run.presets_used) == (SPEC.default_year, "spec", {})

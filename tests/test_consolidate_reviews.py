@@ -4,8 +4,9 @@ composites with their arithmetic, 待评审, the R6xx checks, the 自治区 re-c
 
 One module-scoped world. The returns are tests/reviews.py's (the sample roster's twelve units, WATER whose unit 1
 cannot be scored, NASTY with a hostile name, BAD with an error). The reviewers' packs are built from them with
-`build_review_pack` and filled here (`fill_review_pack`, legal values only unless a test says otherwise) so that
-every reviewer total is known by hand: each item at full marks, then `loss` points taken off (`card`), so
+`build_review_pack` and filled here (`fill_workbook(…, scorecards=…)`, legal values only unless a test says
+otherwise) so that every reviewer total is known by hand: each item at full marks, then `loss` points taken off
+(`card`), so
 
     reviewer total = unit 1 (recomputed from the unit's own return) + 90 (the points of every other item) − loss.
 
@@ -43,13 +44,14 @@ import openpyxl
 import pytest
 
 from addin.cli import main
-from addin.consolidate import run as run_module
+from addin.consolidate import consolidate
+from addin.consolidate import workers as workers_module
 from addin.consolidate.model import CONSOLIDATED, REJECTED, ConsolidationRun
 from addin.consolidate.read import read_returned
-from addin.consolidate.review_report import COMPLETE, NOT_APPLICABLE, NOT_RECEIVED, UNFINISHED
+from addin.consolidate.review_content import COMPLETE, NOT_APPLICABLE, NOT_RECEIVED, UNFINISHED
 from addin.consolidate.reviews import CARD_RULE
-from addin.consolidate.run import consolidate
-from addin.review_pack import ReviewPack, build_review_pack, fill_review_pack
+from addin.review.pack import ReviewPack, build_review_pack
+from generator.fill import fill_workbook
 from udfs.ranking import elimination_count
 from udfs.results import NOT_RANKED, REVIEWED, WAITING
 from udfs.review import DEDUCTING, given_values
@@ -91,7 +93,7 @@ def _ways_to_lose(level: str, ind) -> list[tuple[float, dict[str, Any]]]:
         return [(min(ind.points, rule.deduction_step * k),
                  {given_name(level, ind.id): ind.points, findings_name(level, ind.id): k})
                 for k in range(int(ind.points / rule.deduction_step) + 1)]
-    return [(ind.points - v, {given_name(level, ind.id): v}) for v in given_values(ind)]
+    return [(ind.points - v, {given_name(level, ind.id): v}) for v in given_values(ind, spec=SPEC)]
 
 
 def card(level: str, loss: float = 0) -> dict[str, Any]:
@@ -224,7 +226,7 @@ def write_packs(built: dict[tuple[str, str | None], ReviewPack], folder: Path, p
                 **replace: dict[str, dict[str, Any]]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for p in packs:
-        data = fill_review_pack(built[(p.level, p.region)].data, replace.get(p.file, p.cards))
+        data = fill_workbook(built[(p.level, p.region)].data, scorecards=replace.get(p.file, p.cards))
         if p.edit:
             data = p.edit(data)
         (folder / p.file).write_bytes(data)
@@ -417,7 +419,7 @@ def test_an_illegal_given_value_is_not_counted_and_the_unit_waits(world):
     """NASTY's 地州市 card says 2.5 for 2.1.1 (legal: 0, 1, 2, 3), typed past the dropdown: R602 names the item,
     the item does not count (the card is 1 item short: no total), and the unit is 待评审 for 地州市."""
     code = NASTY.code
-    assert 2.5 not in given_values(next(i for i in SPEC.indicators if i.id == "2.1.1"))
+    assert 2.5 not in given_values(next(i for i in SPEC.indicators if i.id == "2.1.1"), spec=SPEC)
     r602 = [f for f in world.main.findings(PREF_CJ, code) if f["code"] == "R602"]
     assert len(r602) == 1 and "2.1.1" in r602[0]["message"]
     assert r602[0]["name"] == score_name("prefecture", "2.1.1") and r602[0]["cell"]
@@ -589,7 +591,7 @@ def test_ranking_and_the_bottom_five_percent(world):
         assert r["composite"] == pytest.approx(hand[c], abs=1e-9), c
         assert r["rank"] == 1 + sum(1 for x in hand.values() if x > hand[c]), c
         assert r["pass"] is (hand[c] >= SPEC.assessment.pass_line), c
-    k = elimination_count(len(ranked))
+    k = elimination_count(len(ranked), spec=SPEC)
     assert k == -(-len(ranked) * 5 // 100)                       # ceil(5 % × ranked)
     eliminated = {c for c, r in results.items() if r["eliminated"]}
     assert eliminated == _bottom(hand, k)
@@ -622,7 +624,7 @@ def test_scope_per_prefecture_ranks_each_region_apart(world, tmp_path):
     results = out.results
     expected_out = set()
     for region, group in regions.items():
-        k = elimination_count(len(group))
+        k = elimination_count(len(group), spec=SPEC)
         expected_out |= _bottom(group, k)
         for c in group:
             assert results[c]["rank"] == 1 + sum(1 for x in group.values() if x > group[c]), (region, c)
@@ -712,7 +714,7 @@ def test_a_pack_resaved_by_libreoffice_is_read_with_the_same_totals(world, tmp_p
     saved = libreoffice.convert([world.packs / PREF_HM.file], tmp_path / PACKS_DIR, "xlsx")
     assert saved[0].read_bytes() != (world.packs / PREF_HM.file).read_bytes()
     # Every formula on its scorecards now carries a result: the R603 comparison really runs on this file.
-    cards = read_returned(saved[0], SPEC).scorecards
+    cards = read_returned(saved[0]).scorecards
     assert len(cards) == len(PREF_HM.cards) and all(c.cells.formulas and c.cells.formulas <= c.cells.cached
                                                     for c in cards)
     out = run_cli(world.returns, tmp_path / PACKS_DIR, tmp_path / "out", "--no-ledger")
@@ -747,8 +749,8 @@ def test_a_ledger_rerun_after_changing_a_pack_equals_a_fresh_run(world, tmp_path
     os.utime(packs / PREF_HM.file, (T0 + 60, T0 + 60))
 
     read: list[str] = []
-    real = run_module.read_returned
-    monkeypatch.setattr(run_module, "read_returned", lambda path, spec: read.append(path.name) or real(path, spec))
+    real = workers_module.read_returned
+    monkeypatch.setattr(workers_module, "read_returned", lambda path: read.append(path.name) or real(path))
     again = run_cli(returns, packs, tmp_path / "ledger")
     assert read == [PREF_HM.file]
     monkeypatch.undo()
@@ -767,7 +769,9 @@ def test_a_ledger_rerun_after_changing_a_pack_equals_a_fresh_run(world, tmp_path
 def test_a_review_pack_may_inflate_more_than_a_units_return(world):
     """One sheet per unit makes a pack far larger than a return (931 units: 94 MB inflated): once the workbook
     says it is a review pack, what may still be inflated is raised from a return's budget to a pack's."""
-    from addin.consolidate.read import Limits, Package, Workbook, _read_review
+    from addin.consolidate.read import _read_review
+    from addin.consolidate.read.preflight import Limits, Package
+    from addin.consolidate.read.workbook import Workbook
     pack = next(p for p in sorted(world.packs.iterdir()) if p.suffix == ".xlsx")
     limits = Limits()
     package = Package(pack.read_bytes(), limits)

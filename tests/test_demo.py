@@ -18,7 +18,8 @@ from addin.demo import (DEMO_SEED, FIRST_VERSION, NOT_RETURNED, PACKS, RETURNED_
                         UNFINISHED_REVIEW, DemoFlow, flow_lines, play_flow, plausible_inputs, plausible_review,
                         reviewed_units)
 from generator import named_cells
-from udfs.review import DEDUCTING, given_values, reviewers, score_card
+from udfs.levels import reviewers
+from udfs.review import DEDUCTING, given_values, score_card
 from workbook_templates import load_spec
 from workbook_templates.review_names import findings_name, given_name
 
@@ -80,7 +81,7 @@ def scorecards(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
 
 
 def inputs_of(level: str, values: dict[str, Any]) -> dict[str, Any]:
-    """The reviewer's inputs on one scorecard (what fill_review_pack was given), blanks left out."""
+    """The reviewer's inputs on one scorecard (what `fill_workbook(…, scorecards=…)` was given), blanks left out."""
     names = {"rev_reviewer", "rev_date"}
     for ind in SPEC.indicators:
         names.add(given_name(level, ind.id))
@@ -92,7 +93,7 @@ def inputs_of(level: str, values: dict[str, Any]) -> dict[str, Any]:
 def card_of(level: str, values: dict[str, Any], recomputed: dict[str, Any]) -> udfs.review.ScoreCard:
     given = {i.id: values.get(given_name(level, i.id)) for i in SPEC.indicators}
     findings = {i.id: values.get(findings_name(level, i.id)) for i in SPEC.indicators}
-    return score_card(given, findings, recomputed, SPEC)
+    return score_card(given, findings, recomputed, spec=SPEC)
 
 
 # ---------------------------------------------------------------- the command
@@ -166,7 +167,7 @@ def test_packs_hold_legal_plausible_entries_only(flow):
         key = p.pack.reviewer.key
         _, cards = scorecards(p.path)
         assert sorted(cards) == sorted(u.code for u in p.pack.units)
-        intended = plausible_review(reviewed_units(p.pack, SPEC), key, DEMO_SEED, SPEC)
+        intended = plausible_review(reviewed_units(p.pack, SPEC), key, SPEC, DEMO_SEED)
         for unit in p.pack.units:
             found = inputs_of(key, cards[unit.code])
             if unit.code not in intended:
@@ -180,7 +181,7 @@ def test_packs_hold_legal_plausible_entries_only(flow):
             assert found == expected, (p.path.name, unit.name)
             for ind in SPEC.indicators:
                 given, findings = found.get(given_name(key, ind.id)), found.get(findings_name(key, ind.id))
-                assert given is None or given in given_values(ind)
+                assert given is None or given in given_values(ind, spec=SPEC)
                 assert findings is None or (isinstance(findings, int) and findings >= 0)
             card = card_of(key, cards[unit.code], unit.recomputed)
             assert card.missing == (blanks if key == level and unit.code == code else 0), (p.path.name, unit.name)

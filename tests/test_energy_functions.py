@@ -19,7 +19,9 @@ import pytest
 
 from udfs import (change_pct, co2_t_per_unit, decline_ok, kgce_factors, safe_div, target_pct, to_co2_t,
                   to_kgce)
+from workbook_templates import load_spec
 
+SPEC = load_spec()
 XJ = "xj-2023"
 GBT = "gbt2589-2020"
 
@@ -42,12 +44,14 @@ XJ_KGCE_FACTORS = {
 
 @pytest.mark.parametrize("item, expected", sorted(XJ_KGCE_FACTORS.items()))
 def test_kgce_factors_xj_2023(item, expected):
-    assert kgce_factors(item, XJ) == expected
+    assert kgce_factors(item, XJ, SPEC) == expected
 
 
 def test_default_preset_is_xj_2023():
+    """The spec's default preset (what the commands use without --preset) is xj-2023."""
+    assert SPEC.default_preset == XJ
     for item, expected in XJ_KGCE_FACTORS.items():
-        assert kgce_factors(item) == expected
+        assert kgce_factors(item, SPEC.default_preset, SPEC) == expected
 
 
 def test_kgce_factors_gbt2589_differ_only_in_diesel_and_heat():
@@ -56,7 +60,7 @@ def test_kgce_factors_gbt2589_differ_only_in_diesel_and_heat():
     expected["diesel"] = expected["official_diesel"] = (1.4571, 0.86)
     expected["heat"] = (34.12, 1.0)
     for item, factors in expected.items():
-        assert kgce_factors(item, GBT) == factors, item
+        assert kgce_factors(item, GBT, SPEC) == factors, item
 
 
 # Tonnes of CO2 per input unit, preset xj-2023 (grid factor mee-2022-grid 0.5703 tCO2/MWh).
@@ -76,18 +80,18 @@ XJ_CO2_PER_UNIT = {
 
 @pytest.mark.parametrize("item, expected", sorted(XJ_CO2_PER_UNIT.items()))
 def test_co2_t_per_unit_xj_2023(item, expected):
-    assert co2_t_per_unit(item, XJ) == pytest.approx(expected, rel=1e-12)
+    assert co2_t_per_unit(item, XJ, spec=SPEC) == pytest.approx(expected, rel=1e-12)
 
 
 def test_co2_t_per_unit_gbt2589():
     # diesel: 0.86 kg/L × 3.0959 ÷ 1000 = 0.002662474
-    assert co2_t_per_unit("diesel", GBT) == pytest.approx(0.002662474, rel=1e-12)
-    assert co2_t_per_unit("official_diesel", GBT) == pytest.approx(0.002662474, rel=1e-12)
+    assert co2_t_per_unit("diesel", GBT, spec=SPEC) == pytest.approx(0.002662474, rel=1e-12)
+    assert co2_t_per_unit("official_diesel", GBT, spec=SPEC) == pytest.approx(0.002662474, rel=1e-12)
     # heated area: 31.45 × 0.98 ÷ 34.12 (the preset's heat factor) × 0.11 = 3.39031 ÷ 34.12
-    assert co2_t_per_unit("heated_area", GBT) == pytest.approx(3.39031 / 34.12, rel=1e-12)
-    assert co2_t_per_unit("heated_area", GBT) == pytest.approx(0.0993643024618992, rel=1e-12)
+    assert co2_t_per_unit("heated_area", GBT, spec=SPEC) == pytest.approx(3.39031 / 34.12, rel=1e-12)
+    assert co2_t_per_unit("heated_area", GBT, spec=SPEC) == pytest.approx(0.0993643024618992, rel=1e-12)
     # purchased heat itself is unchanged: 0.11 tCO2/GJ
-    assert co2_t_per_unit("heat", GBT) == 0.11
+    assert co2_t_per_unit("heat", GBT, spec=SPEC) == 0.11
 
 
 @pytest.mark.parametrize("grid, per_kwh", [
@@ -96,9 +100,9 @@ def test_co2_t_per_unit_gbt2589():
     ("national-2023", 0.0005306), ("northwest-2023", 0.0005543),
 ])
 def test_grid_factor_choice_changes_electricity_only(grid, per_kwh):
-    assert co2_t_per_unit("electricity", XJ, grid) == pytest.approx(per_kwh, rel=1e-12)
+    assert co2_t_per_unit("electricity", XJ, grid, spec=SPEC) == pytest.approx(per_kwh, rel=1e-12)
     # other rows ignore the grid factor
-    assert co2_t_per_unit("gas", XJ, grid) == pytest.approx(0.0021622, rel=1e-12)
+    assert co2_t_per_unit("gas", XJ, grid, spec=SPEC) == pytest.approx(0.0021622, rel=1e-12)
 
 
 # ------------------------------------------------------------------ to_kgce / to_co2_t per row
@@ -118,7 +122,7 @@ def test_grid_factor_choice_changes_electricity_only(grid, per_kwh):
     ("electricity", 0, 0.0),                # a real zero is a zero, not blank
 ])
 def test_to_kgce(item, quantity, kgce):
-    assert to_kgce(quantity, item, XJ) == kgce
+    assert to_kgce(quantity, item, XJ, SPEC) == kgce
 
 
 @pytest.mark.parametrize("item, quantity, co2", [
@@ -134,69 +138,79 @@ def test_to_kgce(item, quantity, kgce):
     ("heat", 1000, 110.0000),               # 1000 GJ × 0.11
 ])
 def test_to_co2_t(item, quantity, co2):
-    assert to_co2_t(quantity, item, XJ) == co2
+    assert to_co2_t(quantity, item, XJ, spec=SPEC) == co2
 
 
 def test_gbt2589_rows():
     # diesel 5000 L: 5000 × 1.4571 × 0.86 = 7285.5 × 0.86 = 6265.53 kgce; 5000 × 0.86 × 3.0959 ÷ 1000 = 13.31237 t
-    assert to_kgce(5000, "diesel", GBT) == 6265.53
-    assert to_co2_t(5000, "diesel", GBT) == 13.3124
+    assert to_kgce(5000, "diesel", GBT, SPEC) == 6265.53
+    assert to_co2_t(5000, "diesel", GBT, spec=SPEC) == 13.3124
     # official diesel 2000 L: 2914.2 × 0.86 = 2506.212 → 2506.21; 1720 × 3.0959 ÷ 1000 = 5.324948 → 5.3249
-    assert to_kgce(2000, "official_diesel", GBT) == 2506.21
-    assert to_co2_t(2000, "official_diesel", GBT) == 5.3249
+    assert to_kgce(2000, "official_diesel", GBT, SPEC) == 2506.21
+    assert to_co2_t(2000, "official_diesel", GBT, spec=SPEC) == 5.3249
     # heat 1000 GJ × 34.12 = 34120; its CO2 stays 1000 × 0.11 = 110
-    assert to_kgce(1000, "heat", GBT) == 34120.00
-    assert to_co2_t(1000, "heat", GBT) == 110.0
+    assert to_kgce(1000, "heat", GBT, SPEC) == 34120.00
+    assert to_co2_t(1000, "heat", GBT, spec=SPEC) == 110.0
     # heated area 2000 m²: kgce unchanged 61642; CO2 61642 ÷ 34.12 × 0.11 = 6780.62 ÷ 34.12 = 198.72860…
-    assert to_kgce(2000, "heated_area", GBT) == 61642.00
-    assert to_co2_t(2000, "heated_area", GBT) == 198.7286
+    assert to_kgce(2000, "heated_area", GBT, SPEC) == 61642.00
+    assert to_co2_t(2000, "heated_area", GBT, spec=SPEC) == 198.7286
 
 
 def test_electricity_co2_with_northwest_grid():
     # 1 000 000 kWh × 0.5857 ÷ 1000 = 585.7 t  (default grid: 570.3 t)
-    assert to_co2_t(1_000_000, "electricity", XJ, "northwest-2022") == 585.7
-    assert to_co2_t(1_000_000, "electricity", XJ) == 570.3
+    assert to_co2_t(1_000_000, "electricity", XJ, "northwest-2022", spec=SPEC) == 585.7
+    assert to_co2_t(1_000_000, "electricity", XJ, spec=SPEC) == 570.3
 
 
 def test_sub_rows_use_parent_factors():
     """公务用车 rows convert exactly like their parent row, in either preset."""
     for preset in (XJ, GBT):
         for sub, parent in (("official_gasoline", "gasoline"), ("official_diesel", "diesel")):
-            assert kgce_factors(sub, preset) == kgce_factors(parent, preset)
-            assert co2_t_per_unit(sub, preset) == co2_t_per_unit(parent, preset)
+            assert kgce_factors(sub, preset, SPEC) == kgce_factors(parent, preset, SPEC)
+            assert co2_t_per_unit(sub, preset, spec=SPEC) == co2_t_per_unit(parent, preset, spec=SPEC)
             for q in (0, 1, 1234.5, 98765):
-                assert to_kgce(q, sub, preset) == to_kgce(q, parent, preset)
-                assert to_co2_t(q, sub, preset) == to_co2_t(q, parent, preset)
+                assert to_kgce(q, sub, preset, SPEC) == to_kgce(q, parent, preset, SPEC)
+                assert to_co2_t(q, sub, preset, spec=SPEC) == to_co2_t(q, parent, preset, spec=SPEC)
 
 
 @pytest.mark.parametrize("bad", [None, "", "100", "2000万", "1,234", "abc", True, False, -1, -0.01,
                                  float("nan"), float("inf"), float("-inf")])
 def test_blank_text_bool_negative_give_blank_row(bad):
-    assert to_kgce(bad, "electricity") is None
-    assert to_co2_t(bad, "electricity") is None
+    assert to_kgce(bad, "electricity", XJ, SPEC) is None
+    assert to_co2_t(bad, "electricity", XJ, spec=SPEC) is None
 
 
 def test_rounding_of_rows_is_excel_round():
     # 12345 kWh × 0.1229 = 1517.2005 → 1517.20 kgce (2 places); × 0.5703 ÷ 1000 = 7.0403535 → 7.0404 t (4 places)
-    assert to_kgce(12345, "electricity") == 1517.2
-    assert to_co2_t(12345, "electricity") == 7.0404
+    assert to_kgce(12345, "electricity", XJ, SPEC) == 1517.2
+    assert to_co2_t(12345, "electricity", XJ, spec=SPEC) == 7.0404
     # 5 L gasoline: 5 × 1.4714 × 0.73 = 5.37061 → 5.37; 5 × 0.73 × 2.9251 ÷ 1000 = 0.010676615 → 0.0107
-    assert to_kgce(5, "gasoline") == 5.37
-    assert to_co2_t(5, "gasoline") == 0.0107
+    assert to_kgce(5, "gasoline", XJ, SPEC) == 5.37
+    assert to_co2_t(5, "gasoline", XJ, spec=SPEC) == 0.0107
     # a tie at the 3rd decimal rounds half up, as ROUND does (Python's round() gives the lower value here):
     # 1.25 GJ heat × 34.1 = 42.625 → 42.63 (round() → 42.62); 0.85 GJ × 34.1 = 28.985 → 28.99 (round() → 28.98)
-    assert to_kgce(1.25, "heat") == 42.63
+    assert to_kgce(1.25, "heat", XJ, SPEC) == 42.63
     assert round(1.25 * 34.1, 2) == 42.62
-    assert to_kgce(0.85, "heat") == 28.99
+    assert to_kgce(0.85, "heat", XJ, SPEC) == 28.99
     # 0.5 m³ gas × 1.33 = 0.665 → 0.67
-    assert to_kgce(0.5, "gas") == 0.67
+    assert to_kgce(0.5, "gas", XJ, SPEC) == 0.67
 
 
 def test_unknown_preset_or_grid_is_a_clear_error():
     with pytest.raises(KeyError):
-        kgce_factors("electricity", "no-such-preset")
+        kgce_factors("electricity", "no-such-preset", SPEC)
     with pytest.raises(KeyError):
-        co2_t_per_unit("electricity", XJ, "no-such-grid")
+        co2_t_per_unit("electricity", XJ, "no-such-grid", spec=SPEC)
+
+
+def test_the_core_never_picks_a_preset_or_a_year():
+    """None is not "the default": the command layer chooses the preset and the year and passes them down."""
+    with pytest.raises(TypeError):
+        kgce_factors("electricity", None, SPEC)
+    with pytest.raises(TypeError):
+        to_co2_t(1000, "electricity", None, spec=SPEC)
+    with pytest.raises(TypeError):
+        target_pct("energy_per_capita", None, SPEC)
 
 
 # ------------------------------------------------------------------ safe_div, change_pct, decline_ok
@@ -238,11 +252,11 @@ def test_safe_div(n, d, expected):
     (True, 5, None),
 ])
 def test_change_pct(prev, cur, expected):
-    assert change_pct(prev, cur) == expected
+    assert change_pct(prev, cur, SPEC) == expected
 
 
 def test_change_pct_zero_is_plus_zero():
-    r = change_pct(100, 99.9999)   # −0.0001 % → ROUND 2 → 0, shown as 0 not −0
+    r = change_pct(100, 99.9999, SPEC)   # −0.0001 % → ROUND 2 → 0, shown as 0 not −0
     assert r == 0.0 and math.copysign(1, r) == 1
 
 
@@ -266,14 +280,15 @@ def test_decline_ok(change, target, ok):
 def test_change_exactly_at_target_after_rounding_is_met():
     """150 → 147.9 is −1.3999999999999961 % in binary floating point, i.e. *above* −1.40 before rounding;
     the comparison is made on the ROUNDed change (−1.40), so the 2023 water target (−1.40) is met."""
-    chg = change_pct(150, 147.9)
+    chg = change_pct(150, 147.9, SPEC)
     assert chg == -1.40
-    assert decline_ok(chg, target_pct("water_per_capita", 2023)) is True
+    assert decline_ok(chg, target_pct("water_per_capita", 2023, SPEC)) is True
 
 
 def test_targets_2023():
-    assert target_pct("energy_per_capita", 2023) == -1.40
-    assert target_pct("energy_per_area", 2023) == -1.19
-    assert target_pct("water_per_capita", 2023) == -1.40
-    assert target_pct("co2_per_area", 2023) == -1.50
-    assert target_pct("energy_per_capita") == -1.40   # default year = the latest (2023)
+    assert target_pct("energy_per_capita", 2023, SPEC) == -1.40
+    assert target_pct("energy_per_area", 2023, SPEC) == -1.19
+    assert target_pct("water_per_capita", 2023, SPEC) == -1.40
+    assert target_pct("co2_per_area", 2023, SPEC) == -1.50
+    # the spec's default year (what the commands use without --year) = the latest (2023)
+    assert target_pct("energy_per_capita", SPEC.default_year, SPEC) == -1.40

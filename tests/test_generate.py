@@ -1,5 +1,6 @@
-"""Personalised workbooks: zip-level patching equals openpyxl's own rendering, only the four 单位信息 cells
-differ from the template, files are written atomically, and `jieyue template` / `jieyue generate` behave."""
+"""Personalised workbooks: zip-level patching equals openpyxl's own rendering, only the four 单位信息 cells (with
+their 说明) and the running head of the printed pages differ from the template, files are written atomically, and
+`jieyue template` / `jieyue generate` behave."""
 from __future__ import annotations
 
 import io
@@ -16,13 +17,17 @@ import generator
 from addin.cli import main
 from addin.progress import Progress
 from generator import named_cells
-from generator.layout import PERSONALISED
-from generator.personalise import TEMP_PREFIX, TOKENS, Personaliser, write_atomically, write_workbooks
+from generator.ooxml import TEMP_PREFIX, write_atomically
+from generator.layout import PREFILLED_NOTE
+from generator.personalise import TOKENS, Personaliser, write_workbooks
 from generator.roster import read_roster, safe_file_name
 from tests.libreoffice import recalculate
-from workbook_templates import contract_names
+from workbook_templates import contract_names, load_spec
+from workbook_templates.contract import UNIT_NAMES
 
+SPEC = load_spec()
 YEAR = 2023
+PRESET = "xj-2023"
 SAMPLE = Path(str(resources.files("addin").joinpath("sample_data", "名单.csv")))
 SAMPLE_BAD = Path(str(resources.files("addin").joinpath("sample_data", "名单_有错误.csv")))
 UNIT = {"unit_name": "天池县人民法院", "unit_code": "11652327190572418X", "unit_level": "县市区级",
@@ -30,11 +35,14 @@ UNIT = {"unit_name": "天池县人民法院", "unit_code": "11652327190572418X",
 TRICKY = {"unit_name": 'A&B <机关> "双引号" \'单引号\' &amp; ]]>', "unit_code": "11650000676599511L",
           "unit_level": "自治区本级", "unit_region": "乌鲁木齐市 & 周边"}
 INFO_CELLS = {"unit_name": "B3", "unit_code": "B4", "unit_level": "B5", "unit_region": "B6"}
+INFO_NOTES = ("C3", "C4", "C5", "C6")          # their 说明: how to fill them in, or that a roster prefilled them
+PRINTED = [f"xl/worksheets/sheet{i}.xml" for i in range(1, 7)]   # the visible sheets, each with a running head
+_HEAD = re.compile(r"<oddHeader>(.*?)</oddHeader>", re.S)
 
 
 @pytest.fixture(scope="module")
 def personaliser() -> Personaliser:
-    return Personaliser(YEAR)
+    return Personaliser(SPEC, YEAR, PRESET)
 
 
 def entries(data: bytes) -> dict[str, bytes]:
@@ -59,13 +67,31 @@ def all_cells(data: bytes) -> dict[tuple[str, str], object]:
 
 # ---------------------------------------------------------------- personalised bytes
 
+def head(xml: bytes) -> str:
+    """The page header of one sheet's XML."""
+    found = _HEAD.findall(xml.decode("utf-8"))
+    assert len(found) == 1
+    return found[0]
+
+
 def test_the_placeholders_live_in_the_unit_info_sheet_as_inline_strings(personaliser):
     assert personaliser.entry == "xl/worksheets/sheet2.xml"
-    xml = entries(personaliser.base)[personaliser.entry].decode()
+    base = entries(personaliser.base)
+    xml = base[personaliser.entry].decode()
     for name, token in TOKENS.items():
-        assert xml.count(token) == 1
+        assert xml.count(f"<t>{token}</t>") == 1
         assert f't="inlineStr"><is><t>{token}</t></is>' in xml
-    assert "sharedStrings" not in " ".join(entries(personaliser.base))
+    assert "sharedStrings" not in " ".join(base)
+    # The unit's name also heads every printed page: once in the header of each visible sheet, nowhere else.
+    assert personaliser.entries == PRINTED
+    for part in PRINTED:
+        assert head(base[part]).count(TOKENS["unit_name"]) == 1, part
+        rest = _HEAD.sub("", base[part].decode())
+        for token in TOKENS.values():
+            rest = rest.replace(f"<t>{token}</t>", "")
+        assert not any(token in rest for token in TOKENS.values()), part
+    assert not any(token.encode() in data for part, data in base.items() if part not in PRINTED
+                   for token in TOKENS.values())
 
 
 def test_unit_cells_hold_the_values_and_are_locked(personaliser):
@@ -75,49 +101,54 @@ def test_unit_cells_hold_the_values_and_are_locked(personaliser):
         assert ws[ref].value == UNIT[name]
         assert ws[ref].protection.locked
         assert ws[ref].data_type == "s"                 # the code stays text: no leading-zero or 15-digit loss
-    assert {name: named_cells(wb)[name] for name in PERSONALISED} == {n: ("单位信息", r) for n, r in INFO_CELLS.items()}
+    assert {name: named_cells(wb)[name] for name in UNIT_NAMES} == {n: ("单位信息", r) for n, r in INFO_CELLS.items()}
     assert not ws["B7"].protection.locked               # 联系人 is still for the unit to fill
 
 
 def test_defined_names_are_intact(personaliser):
     data = personaliser.workbook(UNIT)
     wb = openpyxl.load_workbook(io.BytesIO(data))
-    blank = openpyxl.load_workbook(io.BytesIO(generator.template_bytes(YEAR)))
+    blank = openpyxl.load_workbook(io.BytesIO(generator.template_bytes(SPEC, YEAR, PRESET)))
     assert named_cells(wb) == named_cells(blank)
-    assert set(named_cells(wb)) == {n.name for n in contract_names()}
+    assert set(named_cells(wb)) == {n.name for n in contract_names(SPEC)}
 
 
-def test_only_the_four_cells_differ_from_the_base(personaliser):
+def test_only_the_four_cells_and_the_page_headers_differ_from_the_base(personaliser):
     base, mine = entries(personaliser.base), entries(personaliser.workbook(UNIT))
     assert list(base) == list(mine)
-    assert [n for n in base if base[n] != mine[n]] == [personaliser.entry]
+    assert [n for n in base if base[n] != mine[n]] == PRINTED
     before, after = sheet_cells(base[personaliser.entry]), sheet_cells(mine[personaliser.entry])
     assert before.keys() == after.keys()
     assert {ref for ref in before if before[ref] != after[ref]} == set(INFO_CELLS.values())
-    # …and outside the cells, not one byte of the sheet moved.
-    strip = lambda xml: _CELL.sub("", xml.decode())     # noqa: E731
-    assert strip(base[personaliser.entry]) == strip(mine[personaliser.entry])
+    # …and outside the cells and the page header, not one byte of any sheet moved; the header names the unit.
+    strip = lambda xml: _HEAD.sub("", _CELL.sub("", xml.decode()))     # noqa: E731
+    for part in PRINTED:
+        assert strip(base[part]) == strip(mine[part]), part
+        assert head(mine[part]) == head(base[part]).replace(TOKENS["unit_name"], UNIT["unit_name"]), part
 
 
 @pytest.mark.parametrize("unit", [UNIT, TRICKY], ids=["plain", "xml-special"])
 def test_equals_openpyxl_rendering_of_the_same_unit(personaliser, unit):
     """Byte for byte what `template_bytes(unit=…)` writes, except the creation time in docProps/core.xml."""
-    mine, theirs = entries(personaliser.workbook(unit)), entries(generator.template_bytes(YEAR, unit=unit))
+    mine = entries(personaliser.workbook(unit))
+    theirs = entries(generator.template_bytes(SPEC, YEAR, PRESET, unit=unit))
     assert list(mine) == list(theirs)
     assert [n for n in mine if mine[n] != theirs[n]] in ([], ["docProps/core.xml"])
 
 
 def test_every_other_cell_equals_the_blank_template(personaliser):
-    """Against the blank template (where the four cells are empty inputs), cell for cell."""
-    mine, blank = all_cells(personaliser.workbook(UNIT)), all_cells(generator.template_bytes(YEAR))
+    """Against the blank template (where the four cells are empty inputs and their 说明 say how to fill them),
+    cell for cell."""
+    mine, blank = all_cells(personaliser.workbook(UNIT)), all_cells(generator.template_bytes(SPEC, YEAR, PRESET))
     assert mine.keys() == blank.keys()
     differ = {key for key in mine if mine[key] != blank[key]}
-    assert differ == {("单位信息", ref) for ref in INFO_CELLS.values()}
+    assert differ == {("单位信息", ref) for ref in (*INFO_CELLS.values(), *INFO_NOTES)}
+    assert [mine[("单位信息", ref)] for ref in INFO_NOTES] == [PREFILLED_NOTE] * len(INFO_NOTES)
 
 
 def test_another_preset(tmp_path):
-    p = Personaliser(YEAR, "gbt2589-2020")
-    mine, theirs = entries(p.workbook(UNIT)), entries(generator.template_bytes(YEAR, "gbt2589-2020", unit=UNIT))
+    p = Personaliser(SPEC, YEAR, "gbt2589-2020")
+    mine, theirs = entries(p.workbook(UNIT)), entries(generator.template_bytes(SPEC, YEAR, "gbt2589-2020", unit=UNIT))
     assert [n for n in mine if mine[n] != theirs[n]] in ([], ["docProps/core.xml"])
 
 
@@ -190,7 +221,7 @@ def test_atomic_write_failure_removes_the_temporary_file_and_keeps_the_old_one(t
 
 
 def test_a_file_that_cannot_be_written_is_reported_and_the_rest_go_on(tmp_path, monkeypatch, personaliser):
-    units = read_roster(SAMPLE).units[:3]
+    units = read_roster(SAMPLE, SPEC).units[:3]
     real = os.replace
 
     def locked(src, dst):
@@ -216,7 +247,7 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 def test_generate_from_the_sample_roster(capsys, tmp_path):
     out_dir = tmp_path / "输出"
     code, out, err = run(capsys, "generate", "--roster", SAMPLE, "--year", YEAR, "-o", out_dir)
-    units = read_roster(SAMPLE).units
+    units = read_roster(SAMPLE, SPEC).units
     assert code == 0 and err == ""
     assert out.strip() == f"已生成 12 个工作簿到 {out_dir}；跳过 0 行"
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(safe_file_name(u.code, u.name) for u in units)
@@ -236,7 +267,7 @@ def test_an_invalid_roster_writes_nothing_and_lists_every_problem(capsys, tmp_pa
     code, out, err = run(capsys, "generate", "--roster", SAMPLE_BAD, "--year", YEAR, "-o", out_dir)
     assert code == 2 and out == ""
     assert not out_dir.exists() or not any(out_dir.iterdir())
-    for problem in read_roster(SAMPLE_BAD).problems:
+    for problem in read_roster(SAMPLE_BAD, SPEC).problems:
         assert str(problem) in err
     for row in (3, 4, 5, 6, 7, 8):
         assert f"第 {row} 行" in err
@@ -246,7 +277,7 @@ def test_an_invalid_roster_writes_nothing_and_lists_every_problem(capsys, tmp_pa
 def test_skip_invalid_writes_the_valid_ones_and_lists_the_rest(capsys, tmp_path):
     out_dir = tmp_path / "输出"
     code, out, err = run(capsys, "generate", "--roster", SAMPLE_BAD, "--year", YEAR, "-o", out_dir, "--skip-invalid")
-    roster = read_roster(SAMPLE_BAD)
+    roster = read_roster(SAMPLE_BAD, SPEC)
     assert code == 0
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(safe_file_name(u.code, u.name) for u in roster.units)
     assert out.strip() == f"已生成 {len(roster.units)} 个工作簿到 {out_dir}；跳过 {len(roster.bad_rows)} 行"
@@ -282,7 +313,7 @@ def test_template_command(capsys, tmp_path):
     target = tmp_path / "模板.xlsx"
     code, out, _ = run(capsys, "template", "--year", YEAR, "-o", target)
     assert code == 0 and str(target) in out and "xj-2023" in out
-    assert all_cells(target.read_bytes()) == all_cells(generator.template_bytes(YEAR))
+    assert all_cells(target.read_bytes()) == all_cells(generator.template_bytes(SPEC, YEAR, PRESET))
     assert leftovers(tmp_path) == []
     code, _, err = run(capsys, "template", "--year", YEAR, "-o", tmp_path / "模板.xls")
     assert code == 2 and ".xlsx" in err

@@ -68,16 +68,16 @@ def test_row_conversions_equal_to_kgce_and_to_co2_t(tmp_path):
     cases = []
     for preset in spec.presets:
         for item in spec.factor_items:
-            factor, extra = udfs.kgce_factors(item.key, preset)
-            per_unit = udfs.co2_t_per_unit(item.key, preset)
+            factor, extra = udfs.kgce_factors(item.key, preset, spec)
+            per_unit = udfs.co2_t_per_unit(item.key, preset, spec=spec)
             for _ in range(12):
                 q = rng.choice([round(rng.uniform(0, 2e6), rng.randint(0, 3)), rng.randint(0, 50000)])
                 cases.append((preset, item.key, [q, factor, extra, per_unit]))
     got = _run(tmp_path, [c[2] for c in cases],
                ["ROUND(A{r}*B{r}*C{r},%d)" % spec.precision.kgce, "ROUND(A{r}*D{r},%d)" % spec.precision.co2_t])
     for (preset, key, (q, *_)), (kgce, co2) in zip(cases, got):
-        assert kgce == udfs.to_kgce(q, key, preset), (preset, key, q)
-        assert co2 == udfs.to_co2_t(q, key, preset), (preset, key, q)
+        assert kgce == udfs.to_kgce(q, key, preset, spec), (preset, key, q)
+        assert co2 == udfs.to_co2_t(q, key, preset, spec=spec), (preset, key, q)
 
 
 def test_guarded_division_and_change_rate(tmp_path):
@@ -89,6 +89,6 @@ def test_guarded_division_and_change_rate(tmp_path):
     div = 'IF(AND(ISNUMBER(A{r}),ISNUMBER(B{r}),B{r}<>0),A{r}/B{r},"")'
     got = _run(tmp_path, pairs, [guard, div])
     for (p, c), (chg, q) in zip(pairs, got):
-        assert (chg if chg != "" else None) == change_pct(p, c), (p, c)
+        assert (chg if chg != "" else None) == change_pct(p, c, load_spec()), (p, c)
         expected = udfs.safe_div(p, c)
         assert (q if q != "" else None) == (pytest.approx(expected, rel=1e-15) if expected is not None else None)

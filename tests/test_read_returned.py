@@ -1,4 +1,4 @@
-"""Reading one returned workbook safely (`addin.consolidate.read`): every fixture is built here, none checked in.
+"""Reading one returned workbook safely (the `addin.consolidate.read` package): every fixture is built here, none checked in.
 
 * the generated workbook, filled with openpyxl and recalculated by LibreOffice (a stand-in for a WPS/Excel
   save: shared strings, cached results, a 参数 sheet that became "hidden") reads back to the very values
@@ -26,22 +26,27 @@ from pathlib import Path
 import pytest
 
 import generator
-from addin.consolidate.read import (KNOWN_TEMPLATE_VERSIONS, Limits, Package, ReadResult, Rejected, Workbook,
-                                    _cut_cells, _scan_strings, read_returned, shared_strings, sheet_values,
-                                    skip_reason)
-from generator.layout import TEMPLATE_VERSION
+from addin.consolidate.read import ReadResult, read_returned
+from addin.consolidate.read.preflight import Limits, Package
+from addin.consolidate.read.rejected import Rejected
+from addin.consolidate.read.workbook import Workbook
+from addin.consolidate.read.xmlscan import _cut_cells, _scan_strings, shared_strings, sheet_values
+from addin.consolidate.walk import skip_reason
 from udfs.intake import Extracted
 from workbook_templates import load_spec
+from workbook_templates.contract import KNOWN_TEMPLATE_VERSIONS, PARAM_COLUMNS, TEMPLATE_VERSION
 
 from tests import libreoffice
 from tests.returns import convert, make_zip, patched, replace_cell, zip_parts
 from tests.workbooks import complete_unit, edge_states, mismatches, named_locations, plan, sheet_xml_parts
 
 SPEC = load_spec()
+YEAR, PRESET = SPEC.default_year, SPEC.default_preset
 UNIT = {"unit_name": "昌吉市测试局", "unit_code": "11652301MB12345630", "unit_level": "县市区级",
         "unit_region": "昌吉回族自治州"}
 UNIT_NAMES = tuple(UNIT)
 WORKBOOK = "xl/workbook.xml"
+PARAMS = tuple(PARAM_COLUMNS)          # the 参数 sheet's keyed table: ("C", "D", "E")
 
 
 # ---------------------------------------------------------------- building fixtures
@@ -57,7 +62,7 @@ STATES = {"complete": _inputs(complete_unit()), "text_in_numbers": _inputs(dict(
 @lru_cache(maxsize=None)
 def filled(label: str = "complete") -> bytes:
     """The personalised template filled with openpyxl, as a unit would (no cached results)."""
-    return generator.fill_workbook(generator.template_bytes(unit=UNIT), STATES[label])
+    return generator.fill_workbook(generator.template_bytes(SPEC, YEAR, PRESET, unit=UNIT), STATES[label])
 
 
 def write(tmp_path: Path, data: bytes, name: str = "returned.xlsx") -> Path:
@@ -218,7 +223,7 @@ def test_openpyxl_saved_file_has_formulas_but_no_cached_results(tmp_path):
 
 def test_generated_template_caches_blank_results(tmp_path):
     """The generator writes `t="str"` with an empty `<v></v>` for a blank result: cached, value None."""
-    ex = read_ok(write(tmp_path, generator.template_bytes(unit=UNIT))).extracted
+    ex = read_ok(write(tmp_path, generator.template_bytes(SPEC, YEAR, PRESET, unit=UNIT))).extracted
     assert ex.cached == ex.formulas == derived_formula_names()
     assert ex.values["cur_total_kgce"] is None
     assert ex.values["self_missing_count"] == len(SPEC.indicators)
@@ -227,7 +232,7 @@ def test_generated_template_caches_blank_results(tmp_path):
 def test_scan_and_whole_part_parse_agree_on_openpyxl_files():
     assert extract_both(filled())
     assert extract_both(filled("text_in_numbers"))
-    assert extract_both(generator.template_bytes())
+    assert extract_both(generator.template_bytes(SPEC, YEAR, PRESET))
 
 
 def extract_both(data: bytes) -> bool:
@@ -235,7 +240,7 @@ def extract_both(data: bytes) -> bool:
     package = Package(data, Limits())
     for title, part in Workbook.load(package).sheet_parts.items():
         if title != "填表说明":
-            assert _cut_cells(package.read(part), part, {"A1"}, title == "参数") is not None, part
+            assert _cut_cells(package.read(part), part, {"A1"}, PARAMS if title == "参数" else ()) is not None, part
     if package.has("xl/sharedStrings.xml"):
         assert _scan_strings(package.read("xl/sharedStrings.xml"), "sst", {0, 5}) is not None
     results = []
@@ -701,14 +706,14 @@ def prefixed_sheet(cells: str) -> str:
 def test_excel_like_sheet_is_scanned(tmp_path):
     data = hand_made(data_sheet=excel_like_sheet)
     part = zip_parts(data)["xl/worksheets/sheet1.xml"]
-    assert _cut_cells(part, "sheet1", {"A1", "B3"}, False) is not None
+    assert _cut_cells(part, "sheet1", {"A1", "B3"}, ()) is not None
     assert read_ok(write(tmp_path, data)).extracted == EXPECTED
 
 
 def test_fully_prefixed_sheet_is_parsed_whole(tmp_path):
     data = hand_made(data_sheet=prefixed_sheet)
     part = zip_parts(data)["xl/worksheets/sheet1.xml"]
-    assert part.count(b"<x:c ") > 10 and _cut_cells(part, "sheet1", {"A1"}, False) is None
+    assert part.count(b"<x:c ") > 10 and _cut_cells(part, "sheet1", {"A1"}, ()) is None
     assert read_ok(write(tmp_path, data)).extracted == EXPECTED
 
 

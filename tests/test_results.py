@@ -1,6 +1,6 @@
-"""Results of a re-verification (seed deck PART 03): reviewer scores into the composite, 待评审, the 自治区
-re-check, ranking and 摘牌 — worked examples with their arithmetic, and properties for bad inputs; and the checks
-of a returned scorecard or pack, whatever was typed into it."""
+"""Results of a re-verification (udfs/results.py, seed deck PART 03): the composite by hand, reviewer scores into
+the composite, 待评审, the 自治区 re-check, ranking and 摘牌 — worked examples with their arithmetic, and properties
+for bad inputs; and the checks of a returned scorecard or pack, whatever was typed into it."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +8,8 @@ import dataclasses
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from udfs.results import NOT_RANKED, REVIEWED, WAITING, UnitScores, counted_scores, review_results
+from udfs.results import (NOT_RANKED, REVIEWED, WAITING, UnitScores, composite_score, counted_scores,
+                          review_results)
 from udfs.review import given_values
 from udfs.review_checks import check_pack, check_scorecard, is_blank
 from workbook_templates import load_spec
@@ -20,6 +21,53 @@ COUNTY, PREFECTURE, REGION = (SPEC.assessment.levels[k].label for k in ("county"
 
 def one(unit: UnitScores, spec=SPEC):
     return review_results([unit], spec=spec)[0]
+
+
+# ---------------------------------------------------------------- the composite score by hand
+
+@pytest.mark.parametrize("level, scores, expected", [
+    # 县市区级: 0.1 × 自评 + 0.3 × 县 + 0.6 × 地州市 = 0.1×80 + 0.3×85 + 0.6×90 = 8 + 25.5 + 54 = 87.5
+    ("county", dict(self_score=80, county=85, prefecture=90), 87.5),
+    ("县市区级", dict(self_score=80, county=85, prefecture=90), 87.5),
+    # 0.1×83 + 0.3×87 + 0.6×91 = 8.3 + 26.1 + 54.6 = 89 (float sums to 88.99999…: ROUNDed)
+    ("county", dict(self_score=83, county=87, prefecture=91), 89.0),
+    # 地州市级: 0.2 × 自评 + 0.8 × 地州市 = 0.2×90 + 0.8×70 = 18 + 56 = 74
+    ("prefecture", dict(self_score=90, prefecture=70), 74.0),
+    ("地州市级", dict(self_score=90, prefecture=70), 74.0),
+    # 0.2×88.33 + 0.8×77.77 = 17.666 + 62.216 = 79.882 → 79.88
+    ("prefecture", dict(self_score=88.33, prefecture=77.77), 79.88),
+    # 自治区本级: 0.2 × 自评 + 0.8 × 自治区 = 0.2×85 + 0.8×95 = 17 + 76 = 93
+    ("region", dict(self_score=85, region=95), 93.0),
+    ("自治区本级", dict(self_score=85, region=95), 93.0),
+    # scores the level does not weigh are ignored: 0.2×90 + 0.8×70 = 74 whatever the county said
+    ("prefecture", dict(self_score=90, county=10, prefecture=70, region=0), 74.0),
+    # the range ends are allowed: 0.2×100 + 0.8×0 = 20
+    ("prefecture", dict(self_score=100, prefecture=0), 20.0),
+])
+def test_composite_score(level, scores, expected):
+    assert composite_score(level, **scores, spec=SPEC) == expected
+
+
+@pytest.mark.parametrize("level, scores", [
+    ("county", dict(self_score=80, prefecture=90)),              # 县 score missing
+    ("county", dict(self_score=None, county=85, prefecture=90)),  # 自评 missing
+    ("prefecture", dict(self_score=90, county=70)),              # 地州市 score missing
+    ("region", dict(self_score=90, prefecture=70)),              # 自治区 score missing
+    ("prefecture", dict(self_score=101, prefecture=70)),         # above 100
+    ("prefecture", dict(self_score=90, prefecture=-1)),          # below 0
+    ("prefecture", dict(self_score="90", prefecture=70)),        # text
+    ("prefecture", dict(self_score="优秀", prefecture=70)),
+    ("prefecture", dict(self_score=True, prefecture=70)),        # a boolean is not a score
+    ("prefecture", dict(self_score=float("nan"), prefecture=70)),
+])
+def test_composite_score_blank(level, scores):
+    assert composite_score(level, **scores, spec=SPEC) is None
+
+
+def test_unknown_level_is_a_key_error_in_chinese():
+    with pytest.raises(KeyError) as excinfo:
+        composite_score("省级", 80, prefecture=90, spec=SPEC)
+    assert excinfo.value.args[0] == "未知的单位层级「省级」，可选：县市区级、地州市级、自治区本级"
 
 
 # ---------------------------------------------------------------- the composite by level
@@ -181,7 +229,7 @@ def test_any_scorecard_is_scored_without_raising_and_only_legal_values_count(dat
         score = checked.card.items[ind.id]
         assert score is None or 0 <= score <= ind.points
         if ind.rule.type not in ("deduction", "per_item_with_deduction") and score is not None:
-            assert score in given_values(ind)
+            assert score in given_values(ind, spec=SPEC)
     assert (checked.card.missing == 0) == isinstance(checked.card.total, float)
 
 

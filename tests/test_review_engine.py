@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from addin.review_pack import build_review_pack, fill_review_pack
+from addin.review.pack import build_review_pack
+from generator.fill import fill_workbook
 from generator.review_layout import C_NOTE, C_SCORE, OVERVIEW
 from udfs.review import DEDUCTING, entries_by_id, given_values, item_status, review_values, score_card
 from workbook_templates.review_names import findings_name, given_name, score_name
@@ -39,8 +40,8 @@ BAD_FINDINGS = [-1, 1.5, "2处", 1e300, 0.5, "", "一处"]
 def full_marks(level: str) -> dict[str, Any]:
     out: dict[str, Any] = {"rev_reviewer": "张三", "rev_date": "2023-08-20"}
     for ind in SPEC.indicators:
-        if given_values(ind):
-            out[given_name(level, ind.id)] = max(given_values(ind))
+        if given_values(ind, spec=SPEC):
+            out[given_name(level, ind.id)] = max(given_values(ind, spec=SPEC))
         if ind.rule.type in DEDUCTING:
             out[findings_name(level, ind.id)] = 0
     return out
@@ -49,7 +50,7 @@ def full_marks(level: str) -> dict[str, Any]:
 def edge_state(level: str, k: int) -> dict[str, Any]:
     """Full marks with every kind of bad entry somewhere (which ones depends on the sheet's index `k`)."""
     out = full_marks(level)
-    scored = [i for i in SPEC.indicators if given_values(i)]
+    scored = [i for i in SPEC.indicators if given_values(i, spec=SPEC)]
     counted = [i for i in SPEC.indicators if i.rule.type in DEDUCTING]
     for j, ind in enumerate(scored):
         if (j + k) % 5 == 0:
@@ -57,7 +58,7 @@ def edge_state(level: str, k: int) -> dict[str, Any]:
     for j, ind in enumerate(counted):
         out[findings_name(level, ind.id)] = BAD_FINDINGS[(j + k) % len(BAD_FINDINGS)] if (j + k) % 2 else j + k
     seven = SPEC.indicator("7.1.1")
-    out[given_name(level, seven.id)] = given_values(seven)[(k * 3) % len(given_values(seven))]
+    out[given_name(level, seven.id)] = given_values(seven, spec=SPEC)[(k * 3) % len(given_values(seven, spec=SPEC))]
     return {name: value for name, value in out.items() if value != ""}
 
 
@@ -66,7 +67,7 @@ def random_state(rng: random.Random, level: str) -> dict[str, Any]:
     if rng.random() < 0.7:
         out["rev_reviewer"] = rng.choice(["张三", "李四", "王五"])
     for ind in SPEC.indicators:
-        values = given_values(ind)
+        values = given_values(ind, spec=SPEC)
         if values:
             roll = rng.random()
             if roll < 0.8:
@@ -80,6 +81,11 @@ def random_state(rng: random.Random, level: str) -> dict[str, Any]:
             elif roll < 0.9:
                 out[findings_name(level, ind.id)] = rng.choice([b for b in BAD_FINDINGS if b != ""])
     return out
+
+
+def fill_pack(data: bytes, entries: dict[str, dict[str, Any]]) -> bytes:
+    """A pack filled as its reviewer types it (module level, so that worker processes can run it)."""
+    return fill_workbook(data, scorecards=entries)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +106,7 @@ def scenario(tmp_path_factory):
         cases += [(f"{level_key}_{name}", pack, entries) for name, entries in variants.items()]
     src = tmp_path_factory.mktemp("filled")
     with ProcessPoolExecutor(max_workers=2) as pool:
-        filled = list(pool.map(fill_review_pack, [p.data for _, p, _ in cases], [e for _, _, e in cases]))
+        filled = list(pool.map(fill_pack, [p.data for _, p, _ in cases], [e for _, _, e in cases]))
     files = []
     for (label, _, _), data in zip(cases, filled):
         path = src / f"{label}.xlsx"
@@ -131,8 +137,8 @@ def expected_cards(pack, entries):
     level = pack.reviewer.key
     cards = [s for s in pack.plan.sheets if "rev_unit_code" in s.local_names()]
     for sheet, unit in zip(cards, pack.units):
-        given, findings = entries_by_id(level, entries[unit.code])
-        yield sheet, unit, given, findings, score_card(given, findings, unit.recomputed, SPEC)
+        given, findings = entries_by_id(level, entries[unit.code], SPEC)
+        yield sheet, unit, given, findings, score_card(given, findings, unit.recomputed, spec=SPEC)
 
 
 def test_states_cover_blank_zero_negative_text_and_fractions(scenario):
@@ -157,7 +163,7 @@ def test_scorecards_equal_udfs_review(scenario, label):
     wrong = []
     for sheet, unit, given, findings, card in expected_cards(pack, entries):
         local = sheet.local_names()
-        for name, want in review_values(pack.reviewer.key, card, SPEC).items():
+        for name, want in review_values(pack.reviewer.key, card).items():
             got = cells.get((sheet.title, local[name]))
             if not same(got, want):
                 wrong.append(f"{sheet.title} {name}: LibreOffice {got!r}, udfs {want!r}")
@@ -165,7 +171,7 @@ def test_scorecards_equal_udfs_review(scenario, label):
             row = local[score_name(pack.reviewer.key, ind.id)][len(C_SCORE):]
             if ind.rule.type == "computed_target":
                 continue            # a locked constant with the decline details, not a formula
-            want = item_status(ind, given[ind.id], findings[ind.id], unit.recomputed.get(ind.id), SPEC)
+            want = item_status(ind, given[ind.id], findings[ind.id], unit.recomputed.get(ind.id), spec=SPEC)
             got = cells.get((sheet.title, f"{C_NOTE}{row}"))
             if not same(got, want):
                 wrong.append(f"{sheet.title} {ind.id} 提示: LibreOffice {got!r}, udfs {want!r}")

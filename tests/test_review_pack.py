@@ -20,11 +20,13 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 import udfs
 from addin import cli
-from addin.review_pack import fill_review_pack, review_names_csv
+from addin.review.names import review_names_csv
+from generator.fill import fill_workbook
 from generator.formulas import ALLOWED_FUNCTIONS
-from generator.review_layout import (GUIDE, META_SHEET, OVERVIEW, PARAMS, REVIEW_TEMPLATE_VERSION, fill_year,
-                                     scorecard_title)
-from udfs.review import drawn_by, reviewer_of, spot_check_groups, spot_check_marks
+from generator.review_layout import GUIDE, META_SHEET, OVERVIEW, PARAMS, fill_year, scorecard_title
+from udfs.levels import reviewer_of
+from udfs.spot_checks import drawn_by, spot_check_groups, spot_check_marks
+from workbook_templates.contract import REVIEW_TEMPLATE_VERSION
 from workbook_templates.review_names import WORKBOOK_KIND, review_names
 
 from tests.reviews import BAD, CHANGJI, NASTY, PACKS, SEED, SPEC, UNITS, WATER, build_packs, open_pack, write_returns
@@ -168,14 +170,15 @@ def test_scores_offer_the_legal_values_and_counts_are_whole_numbers(packs, books
             if f"rev_{level}_given_{key}" in names:
                 (dv,) = by_cell[local[f"rev_{level}_given_{key}"]]
                 assert dv.type == "list" and len(dv.formula1) <= 255
-                assert [float(v) for v in dv.formula1.strip('"').split(",")] == list(udfs.review.given_values(ind))
+                offered = [float(v) for v in dv.formula1.strip('"').split(",")]
+                assert offered == list(udfs.review.given_values(ind, spec=SPEC))
                 assert ind.id in dv.error
             if f"rev_{level}_findings_{key}" in names:
                 (dv,) = by_cell[local[f"rev_{level}_findings_{key}"]]
                 assert (dv.type, dv.operator, dv.formula1) == ("whole", "greaterThanOrEqual", "0")
                 assert "整数" in dv.error and ind.id in dv.error
-        assert set(udfs.review.given_values(SPEC.indicator("7.1.1"))) == (
-            set(udfs.legal_values(SPEC.indicator("7.1.1"), "是")) | set(udfs.legal_values(SPEC.indicator("7.1.1"), "否")))
+        assert set(udfs.review.given_values(SPEC.indicator("7.1.1"), spec=SPEC)) == (
+            set(udfs.legal_values("7.1.1", "是", spec=SPEC)) | set(udfs.legal_values("7.1.1", "否", spec=SPEC)))
 
 
 # ---------------------------------------------------------------- defined names
@@ -183,7 +186,7 @@ def test_scores_offer_the_legal_values_and_counts_are_whole_numbers(packs, books
 def test_published_names_are_the_generated_ones():
     published = (DOCS / "review_names.csv").read_text(encoding="utf-8")
     assert published == review_names_csv(SPEC), (
-        "docs/review_names.csv is stale: regenerate it with `python -m addin.review_pack --names > docs/review_names.csv`")
+        "docs/review_names.csv is stale: regenerate it with `python -m addin.review --names > docs/review_names.csv`")
 
 
 @pytest.mark.parametrize("label", LABELS)
@@ -238,7 +241,7 @@ def test_meta_says_what_the_pack_is(packs, books, label):
         return wb[title][ref].value
     assert value("template_version") == REVIEW_TEMPLATE_VERSION != "1.0"
     assert value("workbook_kind") == WORKBOOK_KIND == "review"
-    assert value("review_level") == pack.reviewer.key == reviewer_of(dict((l, v) for l, v, _ in PACKS)[label]).key
+    assert value("review_level") == pack.reviewer.key == reviewer_of(dict((l, v) for l, v, _ in PACKS)[label], SPEC).key
     assert value("review_region") == pack.region
     assert value("assessment_year") == SPEC.default_year
     assert value("factor_preset") == SPEC.default_preset
@@ -249,7 +252,7 @@ def test_meta_says_what_the_pack_is(packs, books, label):
 def test_scorecards_hold_the_units_own_recomputed_figures(folder, packs, books):
     """rev_unit_code identifies the sheet; self-scores and unit 1 come from the recomputed return."""
     from addin.consolidate.run import consolidate
-    run = {f.code: f for f in consolidate(folder).units}
+    run = {f.code: f for f in consolidate(folder, spec=SPEC).units}
     pack, wb = packs["region"], books["region"]
     for sheet, unit in zip(cards(pack), pack.units):
         local = sheet.local_names()
@@ -367,9 +370,9 @@ def test_overview_has_one_row_per_unit_linked_to_its_scorecard(packs, books, lab
 
 def test_spot_check_marker_is_the_spot_check_sample(folder, packs):
     from addin.consolidate.run import consolidate
-    run = consolidate(folder)
+    run = consolidate(folder, spec=SPEC)
     groups = spot_check_groups([{"code": f.code, "level": f.unit["unit_level"], "region": f.unit["unit_region"]}
-                                for f in run.units], SEED)
+                                for f in run.units], SEED, SPEC)
     marks = spot_check_marks(groups)
     assert any(marks.values())
     for pack in packs.values():
@@ -379,13 +382,15 @@ def test_spot_check_marker_is_the_spot_check_sample(folder, packs):
 
 def test_guide_explains_scope_scoring_and_the_spot_check(books):
     text = "\n".join(str(c.value) for row in books["prefecture_changji"][GUIDE].iter_rows() for c in row if c.value)
-    for r in udfs.review.reviewers(SPEC):
+    for r in udfs.levels.reviewers(SPEC):
         assert r.label in text and "、".join(r.covers) in text
-    assert CHANGJI in text and str(SEED) in text and "random.Random" in text
+    assert CHANGJI in text and str(SEED) in text and "jieyue spot-check" in text     # how to draw the list again
     assert "30%" in text and "10%" in text and "向上取整" in text
     assert "发现问题处数" in text and "尚有N项未评分" in text
     assert BAD.name in text and "E207" in text
-    assert "review_names.csv" in text
+    # In a reviewer's words: no file, module or function names (the contract is in docs/review_names.csv).
+    for word in ("random.Random", "sorted", "udfs.", ".toml", ".csv", "workbook_kind", "_meta", "--region"):
+        assert word not in text, word
 
 
 def test_evidence_placeholders_are_filled(books):
@@ -399,19 +404,19 @@ def test_evidence_placeholders_are_filled(books):
 
 # ---------------------------------------------------------------- filling, and the command
 
-def test_fill_review_pack_sets_only_reviewer_cells(packs):
+def test_filling_a_pack_sets_only_reviewer_cells(packs):
     pack = packs["county_changji"]
     code = pack.units[0].code
-    data = fill_review_pack(pack.data, {code: {"rev_reviewer": "张三", "rev_county_given_2_1_1": 3,
-                                               "rev_county_findings_3_2_2": 1}})
+    data = fill_workbook(pack.data, scorecards={code: {"rev_reviewer": "张三", "rev_county_given_2_1_1": 3,
+                                                       "rev_county_findings_3_2_2": 1}})
     sheet = cards(pack)[0]
     ws = open_pack(data)[sheet.title]
     local = sheet.local_names()
     assert ws[local["rev_reviewer"]].value == "张三" and ws[local["rev_county_findings_3_2_2"]].value == 1
     with pytest.raises(ValueError, match="不是评审人填写的单元格"):
-        fill_review_pack(pack.data, {code: {"rev_county_total": 90}})
+        fill_workbook(pack.data, scorecards={code: {"rev_county_total": 90}})
     with pytest.raises(ValueError, match="没有统一社会信用代码"):
-        fill_review_pack(pack.data, {"000": {"rev_reviewer": "x"}})
+        fill_workbook(pack.data, scorecards={"000": {"rev_reviewer": "x"}})
 
 
 def test_cli_review_pack_writes_the_pack_and_names_the_skipped_unit(folder, tmp_path, capsys):
@@ -428,7 +433,7 @@ def test_cli_review_pack_writes_the_pack_and_names_the_skipped_unit(folder, tmp_
 def test_sampled_only_pack_holds_the_own_level_and_the_reviewers_own_spot_check_list(folder, packs):
     """The 自治区 scores 自治区本级 units and re-checks its region-wide sample: with --sampled-only its pack has a
     scorecard for exactly those, not one for every unit of the region."""
-    from addin.review_pack import build_review_pack
+    from addin.review.pack import build_review_pack
     full = packs["region"]
     drawn = {code for g in full.spot_groups if drawn_by(g) == full.reviewer.key for code in g.sample}
     assert drawn and drawn_by(next(g for g in full.spot_groups if g.region is not None)) == "prefecture"

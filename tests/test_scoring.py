@@ -57,9 +57,9 @@ def full_marks(spec, canteen="是") -> dict:
 def test_legal_values(spec, indicator, rule_type, expected):
     ind = spec.indicator(indicator)
     assert ind.rule.type == rule_type
-    assert legal_values(indicator) == tuple(float(v) for v in expected)
-    assert legal_values(ind) == legal_values(indicator)          # by id or by object
-    assert max(legal_values(ind)) == ind.points                  # the points are the maximum
+    assert legal_values(indicator, spec=spec) == tuple(float(v) for v in expected)
+    assert legal_values(ind, spec=spec) == legal_values(indicator, spec=spec)    # by id or by object
+    assert max(legal_values(ind, spec=spec)) == ind.points                       # the points are the maximum
 
 
 def test_flagged_indicators_in_the_table_above_carry_their_flags(spec):
@@ -70,7 +70,7 @@ def test_flagged_indicators_in_the_table_above_carry_their_flags(spec):
 
 def test_every_indicator_allows_zero_and_its_points(spec):
     for ind in spec.indicators:
-        values = legal_values(ind)
+        values = legal_values(ind, spec=spec)
         assert values[0] == 0 and values[-1] == ind.points, ind.id
         assert list(values) == sorted(set(values)), ind.id
 
@@ -80,32 +80,32 @@ def test_every_indicator_allows_zero_and_its_points(spec):
 HALF_STEPS_0_TO_8 = tuple(k / 2 for k in range(17))   # 0, 0.5, …, 8
 
 
-def test_alternatives_path_a_tiered():
+def test_alternatives_path_a_tiered(spec):
     """是 → path A, tiered: 优秀 8, 良好 4, 合格 2, 其他 0."""
-    assert legal_values("7.1.1", "是") == (0.0, 2.0, 4.0, 8.0)
+    assert legal_values("7.1.1", "是", spec=spec) == (0.0, 2.0, 4.0, 8.0)
 
 
-def test_alternatives_path_b_sum_of_parts():
+def test_alternatives_path_b_sum_of_parts(spec):
     """否 → path B: B1, B2, B3 fixed 1.5 each (0/1.5), B4 = 3.5 − 0.5 per 人 (0…3.5 step 0.5).
 
     Sums: {0, 1.5, 3, 4.5} + {0, 0.5, …, 3.5} = every half point from 0 to 4.5 + 3.5 = 8.
     """
-    assert legal_values("7.1.1", "否") == HALF_STEPS_0_TO_8
+    assert legal_values("7.1.1", "否", spec=spec) == HALF_STEPS_0_TO_8
 
 
 @pytest.mark.parametrize("selector", [None, "", 1])
-def test_alternatives_blank_selector_allows_either_path(selector):
+def test_alternatives_blank_selector_allows_either_path(spec, selector):
     """Blank → the union of A {0, 2, 4, 8} and B {0 … 8 step 0.5}, which is B's set."""
-    union = tuple(sorted(set(legal_values("7.1.1", "是")) | set(legal_values("7.1.1", "否"))))
+    union = tuple(sorted(set(legal_values("7.1.1", "是", spec=spec)) | set(legal_values("7.1.1", "否", spec=spec))))
     assert union == HALF_STEPS_0_TO_8
-    assert legal_values("7.1.1", selector) == union
+    assert legal_values("7.1.1", selector, spec=spec) == union
 
 
 def test_score_3_is_legal_on_path_b_only(spec):
     ind = spec.indicator("7.1.1")
-    assert counted_score(ind, 3, "否") == 3.0     # 1.5 + 1.5 + 0 + 0
-    assert counted_score(ind, 3, "是") is None    # no grade gives 3
-    assert counted_score(ind, 8, "是") == 8.0     # 优秀
+    assert counted_score(ind, 3, "否", spec=spec) == 3.0     # 1.5 + 1.5 + 0 + 0
+    assert counted_score(ind, 3, "是", spec=spec) is None    # no grade gives 3
+    assert counted_score(ind, 8, "是", spec=spec) == 8.0     # 优秀
 
 
 # ================================================================ validate_score
@@ -120,26 +120,26 @@ def test_score_3_is_legal_on_path_b_only(spec):
     (4, "指标 2.1.1 的自评分 4 不符合评分规则：只能是 0、1、2、3"),      # above the 3-point cap
     (-1, "指标 2.1.1 的自评分 -1 不符合评分规则：只能是 0、1、2、3"),
 ])
-def test_validate_score_messages(score, message):
-    assert validate_score("2.1.1", score) == message
+def test_validate_score_messages(spec, score, message):
+    assert validate_score("2.1.1", score, spec=spec) == message
 
 
 @pytest.mark.parametrize("indicator, score", [("2.1.1", 0), ("2.1.1", 3), ("2.1.1", 2.0), ("2.3.2", 0.5),
                                               ("3.3.1", 4.5), ("1.1.1", 2.5)])
-def test_validate_score_accepts_legal_values(indicator, score):
-    assert validate_score(indicator, score) is None
+def test_validate_score_accepts_legal_values(spec, indicator, score):
+    assert validate_score(indicator, score, spec=spec) is None
 
 
-def test_validate_score_half_steps_and_selector():
-    assert validate_score("3.2.2", 0.75) == "指标 3.2.2 的自评分 0.75 不符合评分规则：只能是 0、0.5、1、1.5"
-    assert validate_score("7.1.1", 3, "是") == "指标 7.1.1 的自评分 3 不符合评分规则：只能是 0、2、4、8"
-    assert validate_score("7.1.1", 3, "否") is None
-    assert validate_score("7.1.1", None, "是") == "指标 7.1.1 尚未评分：请从 0、2、4、8 中选择"
+def test_validate_score_half_steps_and_selector(spec):
+    assert validate_score("3.2.2", 0.75, spec=spec) == "指标 3.2.2 的自评分 0.75 不符合评分规则：只能是 0、0.5、1、1.5"
+    assert validate_score("7.1.1", 3, "是", spec=spec) == "指标 7.1.1 的自评分 3 不符合评分规则：只能是 0、2、4、8"
+    assert validate_score("7.1.1", 3, "否", spec=spec) is None
+    assert validate_score("7.1.1", None, "是", spec=spec) == "指标 7.1.1 尚未评分：请从 0、2、4、8 中选择"
 
 
-def test_validate_score_unknown_indicator():
+def test_validate_score_unknown_indicator(spec):
     with pytest.raises(KeyError):
-        validate_score("9.9.9", 1)
+        validate_score("9.9.9", 1, spec=spec)
 
 
 # ================================================================ counted_score
@@ -157,7 +157,7 @@ def test_validate_score_unknown_indicator():
     ("2.2.1", 0, 0.0),
 ])
 def test_counted_score(spec, indicator, score, counted):
-    assert counted_score(spec.indicator(indicator), score) == counted
+    assert counted_score(spec.indicator(indicator), score, spec=spec) == counted
 
 
 # ================================================================ unit totals
@@ -165,12 +165,12 @@ def test_counted_score(spec, indicator, score, counted):
 def test_full_marks_unit_2_is_21(spec):
     """Unit 2 full marks: 3 + 3 + 2 + 4.5 + 1 + 2 + 1.5 + 1 + 1 + 1 + 1 = 21."""
     scores = {i.score_name: i.points for i in spec.units[1].indicators}
-    assert unit_totals(scores)["self_unit_2"] == 21.0
+    assert unit_totals(scores, spec)["self_unit_2"] == 21.0
 
 
 def test_full_marks_everywhere_is_100_and_passes(spec):
     """10 + 21 + 22 + 6 + 14 + 13 + 8 + 6 = 100 ≥ 80."""
-    out = unit_totals(full_marks(spec))
+    out = unit_totals(full_marks(spec), spec)
     assert [out[f"self_unit_{u}"] for u in range(1, 9)] == [10.0, 21.0, 22.0, 6.0, 14.0, 13.0, 8.0, 6.0]
     assert out["self_total"] == 100.0
     assert out["self_missing_count"] == 0
@@ -182,7 +182,7 @@ def test_partial_scores_and_illegal_ones_are_missing(spec):
 
     The illegal and text scores do not count and count as missing, like the 9 unscored indicators.
     """
-    out = unit_totals({"self_2_1_1": 2, "self_2_1_2": 1.5, "self_2_2_1": 2.5, "self_2_2_2": "2"})
+    out = unit_totals({"self_2_1_1": 2, "self_2_1_2": 1.5, "self_2_2_1": 2.5, "self_2_2_2": "2"}, spec)
     assert out["self_unit_2"] == 3.5
     assert out["self_unit_3"] is None                 # nothing scored: blank, not 0
     assert out["self_total"] == 3.5
@@ -190,15 +190,15 @@ def test_partial_scores_and_illegal_ones_are_missing(spec):
     assert out["self_pass"] is False
 
 
-def test_nothing_scored_is_blank_not_zero():
-    out = unit_totals({})
+def test_nothing_scored_is_blank_not_zero(spec):
+    out = unit_totals({}, spec)
     assert out["self_total"] is None and out["self_pass"] is None
     assert out["self_missing_count"] == 54
     assert all(out[f"self_unit_{u}"] is None for u in range(1, 9))
 
 
 def test_zero_is_a_score_not_a_blank(spec):
-    out = unit_totals({i.score_name: 0 for i in spec.indicators} | {SELECTOR: "是"})
+    out = unit_totals({i.score_name: 0 for i in spec.indicators} | {SELECTOR: "是"}, spec)
     assert out["self_total"] == 0.0
     assert out["self_missing_count"] == 0
     assert out["self_pass"] is False
@@ -206,34 +206,34 @@ def test_zero_is_a_score_not_a_blank(spec):
 
 def test_unit_7_total_follows_the_selector(spec):
     """7.1.1 = 3 counts on path B (否: 1.5 + 1.5 + 0 + 0) but not on path A (是: 0/2/4/8)."""
-    assert unit_totals({"self_7_1_1": 3, SELECTOR: "否"})["self_unit_7"] == 3.0
-    assert unit_totals({"self_7_1_1": 3, SELECTOR: "是"})["self_unit_7"] is None
-    assert unit_totals({"self_7_1_1": 4, SELECTOR: "是"})["self_unit_7"] == 4.0     # 良好
-    assert unit_totals({"self_7_1_1": 3})["self_unit_7"] == 3.0                     # blank: either path
+    assert unit_totals({"self_7_1_1": 3, SELECTOR: "否"}, spec)["self_unit_7"] == 3.0
+    assert unit_totals({"self_7_1_1": 3, SELECTOR: "是"}, spec)["self_unit_7"] is None
+    assert unit_totals({"self_7_1_1": 4, SELECTOR: "是"}, spec)["self_unit_7"] == 4.0     # 良好
+    assert unit_totals({"self_7_1_1": 3}, spec)["self_unit_7"] == 3.0                     # blank: either path
 
 
 def test_total_just_below_and_at_the_pass_line(spec):
     """Full marks minus 21 (unit 2 all zero) = 79 → fails; minus 20 (unit 2 at 1: only 2.1.1 = 1) = 80 → passes."""
     scores = full_marks(spec) | {i.score_name: 0 for i in spec.units[1].indicators}
-    out = unit_totals(scores)
+    out = unit_totals(scores, spec)
     assert out["self_total"] == 79.0 and out["self_pass"] is False
-    out = unit_totals(scores | {"self_2_1_1": 1})
+    out = unit_totals(scores | {"self_2_1_1": 1}, spec)
     assert out["self_total"] == 80.0 and out["self_pass"] is True
 
 
 def test_half_points_add_exactly(spec):
     """Unit 4: 2 + 1.5 + 0.5 + 0.5 + 0.5 + 1 = 6 (no 5.999…)."""
     scores = {i.score_name: i.points for i in spec.units[3].indicators}
-    assert unit_totals(scores)["self_unit_4"] == 6.0
+    assert unit_totals(scores, spec)["self_unit_4"] == 6.0
 
 
 # ================================================================ pass line and decline scores
 
 @pytest.mark.parametrize("total, passed", [(79.99, False), (80, True), (80.0, True), (100, True), (0, False),
                                            (None, None), ("", None), ("85", None)])
-def test_passes(total, passed):
+def test_passes(spec, total, passed):
     """总分 ≥ 80 passes; blank (or text) has no verdict."""
-    assert passes(total) is passed
+    assert passes(total, spec) is passed
 
 
 @pytest.mark.parametrize("met, score", [(True, 2.5), (False, 0.0), (None, None)])
@@ -243,9 +243,9 @@ def test_decline_score(spec, met, score):
         assert decline_score(spec.indicator(iid), met) == score
 
 
-def test_a_score_between_legal_values_is_not_rounded_onto_one():
+def test_a_score_between_legal_values_is_not_rounded_onto_one(spec):
     """1.004 for 2.1.1 (legal 0/1/2/3) is not 1: a score is one of the listed values or it does not count."""
     ind = load_spec().indicator("2.1.1")
-    assert counted_score(ind, 1.004) is None
-    assert validate_score(ind, 1.004) is not None
-    assert unit_totals({"self_2_1_1": 1.004})["self_unit_2"] is None
+    assert counted_score(ind, 1.004, spec=spec) is None
+    assert validate_score(ind, 1.004, spec=spec) is not None
+    assert unit_totals({"self_2_1_1": 1.004}, spec)["self_unit_2"] is None

@@ -10,32 +10,45 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from addin.consolidate import sheetxml, write_outputs
+from addin.consolidate.columns import summary_columns
+from addin.consolidate.content import BLOCKED, VALID, accounting_line, content, statistics
 from addin.consolidate.model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup,
                                      FileOutcome, RosterEntry)
-from addin.consolidate.report import BLOCKED, VALID, accounting_line, content, dumps, statistics, write_report
-from addin.consolidate import sheetxml
-from addin.consolidate.run import render_figures
-from addin.consolidate.summary import NO_ROSTER, SHEETS, summary_columns, write_summary
+from addin.consolidate.prerender import render_figures
+from addin.consolidate.report_json import RENDERED, dumps, write_report
+from addin.consolidate.summary import NO_ROSTER, SHEETS, write_summary
 from addin.demo import plausible_inputs
-from generator.personalise import TEMP_PREFIX
+from generator.ooxml import TEMP_PREFIX
 from udfs import evaluate
 from udfs.intake import Finding
 from workbook_templates import contract_names, load_spec
 
 SPEC = load_spec()
-YEAR = SPEC.default_year
+YEAR, PRESET = SPEC.default_year, SPEC.default_preset
+
+
+def summary_of(run: ConsolidationRun, path: Path) -> None:
+    """The summary workbook of `run` (the writer renders the content dict, never the run)."""
+    write_summary(content(run, SPEC), path, SPEC)
+
+
+def report_of(run: ConsolidationRun, path: Path) -> None:
+    """The JSON report of `run`."""
+    write_report(content(run, SPEC), path)
 
 
 def unit_file(path: str, name: str, code: str, level: str, region: str, *, findings=(), blocking=False,
               used=True, self_total=None) -> FileOutcome:
-    inputs = plausible_inputs(code)
-    results = evaluate(inputs, YEAR)
+    inputs = plausible_inputs(code, SPEC)
+    results = evaluate(inputs, YEAR, PRESET, spec=SPEC)
     if self_total is not None:     # pin a score to a bucket: the statistics test needs known figures
         results["self_total"], results["self_pass"] = self_total, self_total >= SPEC.assessment.pass_line
     return FileOutcome(path=path, size=20_000 + len(path), sha256=f"{len(path):064x}", status=CONSOLIDATED,
                        findings=list(findings), unit={"unit_name": name, "unit_code": code, "unit_level": level,
                                                       "unit_region": region},
-                       meta={"template_version": "1", "assessment_year": YEAR}, inputs=inputs, results=results,
+                       meta={"template_version": "1", "assessment_year": YEAR, "factor_preset": PRESET},
+                       inputs=inputs, results=results,
                        blocking=blocking, used=used)
 
 
@@ -82,8 +95,8 @@ def run() -> ConsolidationRun:
 @pytest.fixture(scope="module")
 def outputs(run, tmp_path_factory) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("summary")
-    write_summary(run, out / "汇总.xlsx")
-    write_report(run, out / "report.json")
+    summary_of(run, out / "汇总.xlsx")
+    report_of(run, out / "report.json")
     return out / "汇总.xlsx", out / "report.json"
 
 
@@ -235,18 +248,18 @@ def test_statistics_tables_and_charts(book, outputs, run):
 
 def test_no_roster(tmp_path):
     path = tmp_path / "汇总.xlsx"
-    write_summary(make_run(roster=False), path)
+    summary_of(make_run(roster=False), path)
     wb = openpyxl.load_workbook(path)
     assert rows(wb["未报送"]) == [(NO_ROSTER,)]
-    data = content(make_run(roster=False))
+    data = content(make_run(roster=False), SPEC)
     assert data["not_returned"] is None and data["roster_size"] is None
 
 
 # ---------------------------------------------------------------- determinism, JSON, atomicity
 
 def test_identical_runs_give_identical_bytes(outputs, run, tmp_path):
-    write_summary(run, tmp_path / "again.xlsx")
-    write_report(run, tmp_path / "again.json")
+    summary_of(run, tmp_path / "again.xlsx")
+    report_of(run, tmp_path / "again.json")
     assert (tmp_path / "again.xlsx").read_bytes() == outputs[0].read_bytes()
     assert (tmp_path / "again.json").read_bytes() == outputs[1].read_bytes()
 
@@ -257,9 +270,11 @@ def test_figures_rendered_in_the_worker_give_the_same_bytes(outputs, tmp_path):
     run = make_run()
     for f in run.files:
         if f.status == CONSOLIDATED:
-            f.rendered = render_figures(f, SPEC)
-    write_summary(run, tmp_path / "joined.xlsx")
-    write_report(run, tmp_path / "joined.json")
+            f.rendered = render_figures(f.inputs, f.results, SPEC)
+    data = content(run, SPEC)
+    assert all(u[RENDERED] is not None for u in data["units"])          # each unit carries its own fragments
+    write_summary(data, tmp_path / "joined.xlsx", SPEC)
+    write_report(data, tmp_path / "joined.json")
     assert (tmp_path / "joined.xlsx").read_bytes() == outputs[0].read_bytes()
     assert (tmp_path / "joined.json").read_bytes() == outputs[1].read_bytes()
 
@@ -289,7 +304,7 @@ def test_text_cells_are_escaped_as_xlsxwriter_escapes_them():
 def test_text_from_files_is_never_a_formula(tmp_path):
     run = make_run()
     run.files[0].unit["unit_name"] = '=HYPERLINK("http://example.com","点我")'
-    write_summary(run, tmp_path / "s.xlsx")
+    summary_of(run, tmp_path / "s.xlsx")
     with zipfile.ZipFile(tmp_path / "s.xlsx") as z:
         sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
     assert not any(b"<f>" in s for s in sheets) and not any(b"hyperlink" in s for s in sheets)
@@ -300,10 +315,11 @@ def test_json_report(outputs, run):
     data = json.loads(text)
     assert dumps(data) == text                       # sorted keys, compact, Chinese as is
     assert "已汇总" in text and "\\u" not in text
-    assert set(data) == {"year", "preset", "folder", "accounting", "units", "findings", "files", "roster_size",
-                         "not_returned", "duplicates", "outside_roster", "disappeared", "statistics", "reviews",
-                         "review_results", "review_summary", "review_rules", "review_progress",
-                         "indicator_averages"}
+    assert set(data) == {"year", "year_source", "preset", "presets_used", "folder", "accounting", "units",
+                         "findings", "files", "roster_size", "not_returned", "duplicates", "outside_roster",
+                         "disappeared", "statistics", "reviews", "review_results", "review_summary", "review_rules",
+                         "review_progress", "indicator_averages"}
+    assert all(RENDERED not in u for u in data["units"])         # the pre-rendered figures are never written
     acc = data["accounting"]
     assert acc["seen"] == acc["consolidated"] + acc["rejected"] + acc["skipped"] == len(data["files"]) == 8
     assert [u["unit_code"] for u in data["units"]] == [f.code for f in run.units]
@@ -318,14 +334,16 @@ def test_json_report(outputs, run):
 def test_unbalanced_accounting_writes_nothing(tmp_path):
     run = make_run()
     run.files[0].status = "lost"
+    # The accounting is checked where the run becomes content, which both outputs render: neither is written.
     with pytest.raises(AssertionError, match="文件核算不平"):
-        write_report(run, tmp_path / "r.json")
-    with pytest.raises(AssertionError):
-        write_summary(run, tmp_path / "s.xlsx")
+        content(run, SPEC)
+    with pytest.raises(AssertionError, match="文件核算不平"):
+        write_outputs(run, tmp_path / "s.xlsx", tmp_path / "r.json", SPEC)
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("writer, name", [(write_summary, "汇总.xlsx"), (write_report, "report.json")])
+@pytest.mark.parametrize("writer, name", [(summary_of, "汇总.xlsx"), (report_of, "report.json")],
+                         ids=["summary", "report"])
 def test_a_failed_write_leaves_the_previous_output(writer, name, tmp_path, monkeypatch):
     target = tmp_path / name
     writer(make_run(roster=False), target)
@@ -389,3 +407,22 @@ def test_indicator_texts_wrap_in_their_column(book):
     head = [c.value for c in ws[2]]
     first = ws.cell(3, head.index("指标内容") + 1)
     assert first.value == SPEC.indicators[0].text and first.alignment.wrap_text
+
+
+def test_notes_say_where_the_year_came_from_and_which_presets_were_used(tmp_path):
+    """说明: the year with its source, and the 系数预设 row naming every preset the returns were recomputed with
+    (each file with its own), the --preset filter when given, and D503 when they were mixed."""
+    run = make_run()
+    consolidated = [f.path for f in run.files if f.status == CONSOLIDATED]
+    other = next(p for p in SPEC.presets if p != PRESET)
+    run.presets_used = {PRESET: consolidated[:-1], other: consolidated[-1:]}
+    run.year_source = "option"
+    data = content(run, SPEC)
+    assert data["year_source"] == "option"
+    assert data["presets_used"] == {p: run.presets_used[p] for p in sorted(run.presets_used)}
+    write_summary(data, tmp_path / "s.xlsx", SPEC)
+    cells = {r[0]: r[1] for r in rows(openpyxl.load_workbook(tmp_path / "s.xlsx")["说明"]) if r[0]}
+    assert cells["复验年度"].startswith(str(YEAR)) and "--year" in cells["复验年度"]
+    presets = cells["系数预设"]
+    assert f"{PRESET}（{len(consolidated) - 1} 个工作簿）" in presets and f"{other}（1 个工作簿）" in presets
+    assert f"只接受 {PRESET}" in presets and "D503" in presets

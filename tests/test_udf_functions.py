@@ -20,6 +20,7 @@ from udfs import (change_pct, composite_score, counted_score, decline_ok, kgce_f
 from workbook_templates import load_spec
 
 SPEC = load_spec()
+YEAR, PRESET = SPEC.default_year, SPEC.default_preset   # what the worksheet functions use
 
 # A grid with every kind of cell xlwings can hand over: numbers, blanks, text, booleans, negatives, zero.
 MIXED = [
@@ -37,10 +38,10 @@ def cell(x):
     return x
 
 
-def core_or_blank(fn, *args):
+def core_or_blank(fn, *args, **kwargs):
     """The core function's result as a cell; "" where the core itself raises (see the report on udfs/)."""
     try:
-        return cell(fn(*args))
+        return cell(fn(*args, **kwargs))
     except Exception:
         return ""
 
@@ -69,7 +70,8 @@ def assert_cells_clean(result):
 # ---------------------------------------------------------------- worked examples
 
 def test_worked_examples_electricity():
-    assert kgce_factors("electricity") == (0.1229, 1.0), "spec factor changed: update the arithmetic below"
+    assert kgce_factors("electricity", PRESET, SPEC) == (0.1229, 1.0), \
+        "spec factor changed: update the arithmetic below"
     # 1000 kWh × 0.1229 kgce/kWh × 1 = 122.9 kgce
     assert JY_KGCE(1000, "电") == 122.9
     # CO2: 1000 kWh = 1 MWh × 0.5703 tCO2/MWh = 0.5703 t (4 places)
@@ -78,8 +80,8 @@ def test_worked_examples_electricity():
 
 
 def test_worked_examples_fuel_and_coal():
-    assert kgce_factors("coal") == (0.7143, 1000.0)
-    assert kgce_factors("gasoline") == (1.4714, 0.73)
+    assert kgce_factors("coal", PRESET, SPEC) == (0.7143, 1000.0)
+    assert kgce_factors("gasoline", PRESET, SPEC) == (1.4714, 0.73)
     # 2 t raw coal × 0.7143 kgce/kg × 1000 kg/t = 1428.6 kgce
     assert JY_KGCE(2, "原煤") == 1428.6
     # 100 L gasoline × 1.4714 kgce/kg × 0.73 kg/L = 107.4122 → ROUND(…, 2) = 107.41
@@ -87,7 +89,7 @@ def test_worked_examples_fuel_and_coal():
 
 
 def test_worked_examples_change_and_decline():
-    assert target_pct("energy_per_capita") == -1.40
+    assert target_pct("energy_per_capita", YEAR, SPEC) == -1.40
     # (98.6 − 100) ÷ 100 × 100 = −1.40 %: exactly on the target −1.40 → met
     assert JY_CHANGE(100, 98.6) == -1.4
     assert JY_DECLINE_OK(100, 98.6, "人均综合能耗") is True
@@ -163,8 +165,8 @@ def test_numpy_arrays_are_accepted():
 
 def test_kgce_and_co2_equal_the_core_on_every_row():
     for it in SPEC.factor_items:
-        assert_same(JY_KGCE(MIXED, it.key), grid_map(lambda v: cell(to_kgce(v, it.key)), MIXED))
-        assert_same(JY_CO2(MIXED, it.key), grid_map(lambda v: cell(to_co2_t(v, it.key)), MIXED))
+        assert_same(JY_KGCE(MIXED, it.key), grid_map(lambda v: cell(to_kgce(v, it.key, PRESET, SPEC)), MIXED))
+        assert_same(JY_CO2(MIXED, it.key), grid_map(lambda v: cell(to_co2_t(v, it.key, PRESET, spec=SPEC)), MIXED))
 
 
 def test_div_equals_safe_div():
@@ -177,7 +179,7 @@ def test_div_equals_safe_div():
 
 def test_change_equals_change_pct():
     cur = [[1010, 5, 3], [12.4, 6, 1], [7, 8, 9], [1e-9, 123456789.0, 2.68]]
-    expected = [[cell(change_pct(p, c)) for p, c in zip(rp, rc)] for rp, rc in zip(MIXED, cur)]
+    expected = [[cell(change_pct(p, c, SPEC)) for p, c in zip(rp, rc)] for rp, rc in zip(MIXED, cur)]
     assert_same(JY_CHANGE(MIXED, cur), expected)
 
 
@@ -185,20 +187,20 @@ def test_decline_ok_equals_core_for_every_indicator():
     prev = [[100, 100, 100], [0, None, "x"], [100, -100, 100]]
     cur = [[98.6, 98.5, 99], [1, 100, 100], [True, -99, 101]]
     for it in SPEC.decline_intensities:
-        t = target_pct(it.key)
-        expected = [[cell(decline_ok(change_pct(p, c), t)) for p, c in zip(rp, rc)] for rp, rc in zip(prev, cur)]
+        t = target_pct(it.key, YEAR, SPEC)
+        expected = [[cell(decline_ok(change_pct(p, c, SPEC), t)) for p, c in zip(rp, rc)] for rp, rc in zip(prev, cur)]
         for name in (it.key, it.label, it.decline_label):
             assert_same(JY_DECLINE_OK(prev, cur, name), expected)
 
 
 def test_score_ok_against_legal_values_for_every_indicator():
     for ind in SPEC.indicators:
-        legal = list(legal_values(ind))
+        legal = list(legal_values(ind, spec=SPEC))
         illegal = [max(legal) + 1, -1, 0.25 if 0.25 not in legal else 0.3]
         got = JY_SCORE_OK(ind.id, [[v] for v in legal + illegal])
         assert got == [[True]] * len(legal) + [[False]] * len(illegal), ind.id
         scores = [v for row in MIXED for v in row] + legal
-        expected = [(counted_score(ind, s) is not None)
+        expected = [(counted_score(ind, s, spec=SPEC) is not None)
                     if isinstance(s, (int, float)) and not isinstance(s, bool) else "" for s in scores]
         assert_same(JY_SCORE_OK(ind.id, scores), expected)
 
@@ -221,7 +223,7 @@ def test_composite_equals_core():
         ("未知层级", 80, 85, 90, 95), (None, 80, 85, 90, 95), ("county", True, 85, 90, None),
     ]
     columns = [[[r[i]] for r in rows] for i in range(5)]
-    expected = [[core_or_blank(composite_score, *r)] for r in rows]
+    expected = [[core_or_blank(composite_score, *r, spec=SPEC)] for r in rows]
     assert_same(JY_COMPOSITE(*columns), expected)
     assert JY_COMPOSITE("地州市级", 80, prefecture=90) == 88.0     # optional reviewers may be left out
     assert JY_COMPOSITE("地州市级", 80) == ""
@@ -232,7 +234,7 @@ def test_composite_equals_core():
 
 def test_item_aliases_resolve():
     for it in SPEC.factor_items:
-        want = to_kgce(1000, it.key)
+        want = to_kgce(1000, it.key, PRESET, SPEC)
         label = it.label.removeprefix("其中：")
         ambiguous = sum(1 for other in SPEC.items if other.label == it.label) > 1
         names = [it.key, it.name, it.key.upper(), f"  {it.name} "]
@@ -240,8 +242,8 @@ def test_item_aliases_resolve():
             names += [it.label, label, label.removesuffix("消耗量"), it.label.replace("：", ":")]
         for name in names:
             assert JY_KGCE(1000, name) == want, name
-            assert JY_CO2(1000, name) == to_co2_t(1000, it.key), name
-    assert JY_KGCE(1000, "其中：供热面积") == to_kgce(1000, "heated_area")
+            assert JY_CO2(1000, name) == to_co2_t(1000, it.key, PRESET, spec=SPEC), name
+    assert JY_KGCE(1000, "其中：供热面积") == to_kgce(1000, "heated_area", PRESET, SPEC)
     assert JY_KGCE(1000, "电") == JY_KGCE(1000, "电消耗量") == JY_KGCE(1000, "electricity_kwh")
 
 
@@ -295,15 +297,15 @@ def test_overflow_is_blank_never_inf():
     assert JY_DIV(1e308, 1e-10) == ""
     assert JY_CHANGE(1e-300, 1e300) == ""
     assert JY_KGCE(1e308, "原煤") == ""              # 1e308 × 0.7143 × 1000 overflows
-    assert JY_KGCE(float(2**53), "电") == core_or_blank(to_kgce, float(2**53), "electricity")
+    assert JY_KGCE(float(2**53), "电") == core_or_blank(to_kgce, float(2**53), "electricity", PRESET, SPEC)
 
 
 def test_huge_values_blank_only_their_own_cell():
     # The core cannot round every huge value (see the report); whatever it does, the other cells survive.
     got = JY_KGCE([[1e30], [1000], [10**400]], "电")
     assert got[1] == [122.9]
-    assert got[0] == [core_or_blank(to_kgce, 1e30, "electricity")]
-    assert got[2] == [core_or_blank(to_kgce, 10**400, "electricity")]
+    assert got[0] == [core_or_blank(to_kgce, 1e30, "electricity", PRESET, SPEC)]
+    assert got[2] == [core_or_blank(to_kgce, 10**400, "electricity", PRESET, SPEC)]
 
 
 def test_a_failing_kernel_blanks_only_the_failing_cells():
@@ -321,7 +323,7 @@ def test_a_failing_kernel_blanks_only_the_failing_cells():
 def test_huge_values_round_like_the_scalar_core():
     # 2 253 990 903 245 L × 0.002972064 tCO2/L = 6 699 005 219.861947…; to 15 digits 6699005219.86195,
     # which Excel's ROUND (and round_excel) takes up to …219.8620, the array path down to …219.8619.
-    assert JY_CO2(2253990903245, "diesel") == to_co2_t(2253990903245, "diesel")
+    assert JY_CO2(2253990903245, "diesel") == to_co2_t(2253990903245, "diesel", PRESET, spec=SPEC)
 
 
 CELLS = st.one_of(
@@ -357,7 +359,7 @@ def test_property_kgce_co2_never_escape_and_match_the_core(pair, item):
         if key in {it.key for it in SPEC.factor_items}:
             for got_row, row in zip(got, qty):
                 for g, v in zip(got_row, row):
-                    assert g == core_or_blank(core, v, key), (v, key)
+                    assert g == core_or_blank(core, v, key, PRESET, spec=SPEC), (v, key)
         else:
             assert all(v == "" for row in got for v in row)
         assert_cells_clean(fn(qty, items))          # any junk as the item range
@@ -374,7 +376,7 @@ def test_property_div_change_never_escape_and_match_the_core(pair):
     assert got_div == [[core_or_blank(safe_div, x, y) for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
     for got_row, ra, rb in zip(got_change, a, b):
         for g, x, y in zip(got_row, ra, rb):
-            assert g == core_or_blank(change_pct, x, y), (x, y)
+            assert g == core_or_blank(change_pct, x, y, SPEC), (x, y)
 
 
 @settings(max_examples=100, deadline=None)
@@ -394,8 +396,8 @@ def test_property_bool_and_composite_never_escape(pair, other, data):
         assert_cells_clean(got)
     for r, row in enumerate(results[0]):
         for k, v in enumerate(row):
-            expected = core_or_blank(lambda p, q: decline_ok(change_pct(p, q), target_pct("energy_per_capita")),
-                                     a[r][k], b[r][k])
+            target = target_pct("energy_per_capita", YEAR, SPEC)
+            expected = core_or_blank(lambda p, q: decline_ok(change_pct(p, q, SPEC), target), a[r][k], b[r][k])
             assert v == expected and type(v) is type(expected)
 
 

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 import udfs
-from generator.layout import sheet_names
 from workbook_templates import load_spec
+from workbook_templates.contract import sheet_names
 
 from tests.libreoffice import recalculate
 from tests.workbooks import (fill, fill_states, is_error, mismatches, named_locations, plain, plan, plan_cells,
@@ -122,7 +122,7 @@ def test_named_outputs_equal_udfs_evaluate(recalculated, label):
 def test_complete_unit_is_actually_computed(recalculated):
     """Guards the comparison itself: LibreOffice did recalculate (a stale file would show the blank state)."""
     got = named_values(recalculated["complete_unit"])
-    expected = udfs.evaluate(STATE["complete_unit"])
+    expected = udfs.evaluate(STATE["complete_unit"], SPEC.default_year, SPEC.default_preset, spec=SPEC)
     assert expected["self_total"] is not None and got["self_total"] == expected["self_total"]
     assert got["cur_energy_per_capita"] == expected["cur_energy_per_capita"] is not None
     assert isinstance(got["ok_energy_per_capita"], bool)
@@ -197,11 +197,12 @@ def test_illegal_scores_are_named_and_blank_ones_asked_for(recalculated):
 def test_unit_7_selector_decides_the_legal_scores(recalculated):
     """The same 7.1.1 score counts or not depending on 是/否, as udfs says; blank selector allows either."""
     ind = SPEC.indicator("7.1.1")
-    yes, no = set(udfs.legal_values(ind, "是")), set(udfs.legal_values(ind, "否"))
+    yes, no = set(udfs.legal_values(ind, "是", spec=SPEC)), set(udfs.legal_values(ind, "否", spec=SPEC))
     for label, legal in (("unit7_yes_max", yes), ("unit7_no_max", no)):
         got = named_values(recalculated[label])
         assert STATE[label]["self_7_1_1"] in legal
-        assert got["self_unit_7"] == udfs.evaluate(STATE[label])["self_unit_7"] is not None
+        expected = udfs.evaluate(STATE[label], SPEC.default_year, SPEC.default_preset, spec=SPEC)
+        assert got["self_unit_7"] == expected["self_unit_7"] is not None
     blank = recalculated["unit7_blank_selector"]
     assert self_note(blank, "self_7_1_1") == ""
     title, ref = named_locations()["canteen_evaluation_implemented"]

@@ -134,7 +134,7 @@ def test_model_loads_every_sheet_and_name(model):
 def test_named_outputs_equal_udfs_evaluate(model, label):
     inputs = STATE[label]
     got = named(_solve(model, label))
-    expected = udfs.evaluate(inputs)
+    expected = udfs.evaluate(inputs, SPEC.default_year, SPEC.default_preset, spec=SPEC)   # the blank template's
     wrong = [m for m in mismatches(got, inputs, rel=1e-9)
              if not round_tie_short(m.split(":")[0], got[m.split(":")[0]], expected[m.split(":")[0]])]
     assert not wrong, f"{label}: inputs {inputs}\n" + "\n".join(wrong)

@@ -21,8 +21,9 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 import generator
 import udfs
 from generator.formulas import ALLOWED_FUNCTIONS
-from generator.layout import PERSONALISED, sheet_names
+from generator.layout import PREFILLED_NOTE, UNIT_HEADER
 from workbook_templates import SLOTS, contract_names, load_spec
+from workbook_templates.contract import TEMPLATE_VERSION, UNIT_NAMES, sheet_names
 
 from tests import workbooks
 from tests.workbooks import (INPUT_STYLES, MAIN, VOLATILE_OR_HIDING, blank_bytes, conditional_rules,
@@ -79,10 +80,11 @@ def test_sheets_in_order_with_their_visibility():
 def test_energy_sheets_are_the_two_years_before_the_assessment_year():
     assert sheet_names(2024)["prev"] == "能耗数据2022" and sheet_names(2024)["cur"] == "能耗数据2023"
     if 2024 in SPEC.years:
-        assert open_workbook(generator.template_bytes(2024)).sheetnames[2:4] == ["能耗数据2022", "能耗数据2023"]
+        assert open_workbook(generator.template_bytes(SPEC, 2024, SPEC.default_preset)).sheetnames[2:4] == [
+            "能耗数据2022", "能耗数据2023"]
     else:      # no 2024 targets in the spec: refuse, in Chinese, rather than write a workbook without targets
         with pytest.raises(KeyError) as err:
-            generator.template_bytes(2024)
+            generator.template_bytes(SPEC, 2024, SPEC.default_preset)
         assert "2024" in str(err.value) and CJK.search(str(err.value))
 
 
@@ -190,7 +192,7 @@ def test_self_scores_offer_exactly_the_legal_values():
         dv = by_cell[loc[ind.score_name][1]][0]
         assert dv.type == "list", ind.id
         offered = [float(v) for v in list_values(dv.formula1)]
-        assert offered == list(udfs.legal_values(ind)), ind.id          # unit 7: the union of both paths
+        assert offered == list(udfs.legal_values(ind, spec=SPEC)), ind.id   # unit 7: the union of both paths
     selector = next(ind.rule.selector for ind in SPEC.indicators if ind.rule.selector)
     dv = by_cell[loc[selector][1]][0]
     assert dv.type == "list" and list_values(dv.formula1) == ["是", "否"]
@@ -234,7 +236,7 @@ def test_meta_and_targets_hold_the_spec_values():
         title, ref = loc[name]
         return wb()[title][ref].value
     year = SPEC.year(None)
-    assert value("template_version") == generator.TEMPLATE_VERSION
+    assert value("template_version") == TEMPLATE_VERSION
     assert value("assessment_year") == year.year
     assert value("factor_preset") == SPEC.preset(None).id
     assert value("spec_digest") == SPEC.digest
@@ -388,13 +390,16 @@ def test_heated_area_and_heat_both_filled_is_flagged(slot):
 
 # ---------------------------------------------------------------- 自评表
 
-def test_inferred_unit_5_indicators_are_marked_unverified():
+def test_inferred_unit_5_indicators_read_as_plain_text():
+    """The spec marks unit 5's texts as inferred (「（推断）」, provenance = inferred): that stays with the spec and the
+    administrator; the unit reads the text without the tag, like any other indicator."""
     ws = wb()[names()["self"]]
-    marked = {ws.cell(r, 1).value for r in range(1, ws.max_row + 1)
-              if isinstance(ws.cell(r, 2).value, str) and ws.cell(r, 2).value.startswith("【待核实】")}
-    expected = {ind.id for ind in SPEC.indicators if ind.unverified}
-    assert marked == expected
-    assert len(expected) == 7 and all(i.startswith("5.") for i in expected)
+    texts = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(1, ws.max_row + 1)}
+    inferred = [ind for ind in SPEC.indicators if ind.unverified]
+    assert len(inferred) == 7 and all(ind.id.startswith("5.") for ind in inferred)
+    for ind in inferred:
+        assert ind.text.startswith("（推断）"), ind.id
+        assert texts[ind.id] == ind.text.removeprefix("（推断）"), ind.id
 
 
 def test_unit_7_has_a_yes_no_selector():
@@ -479,8 +484,8 @@ def test_no_calculated_figure_shows_0_before_anything_is_filled():
 def personalised(how: str) -> bytes:
     """One unit's workbook, rendered with the unit (`render`) or patched into the prebuilt template (`zip`)."""
     if how == "render":
-        return generator.template_bytes(unit=UNIT)
-    return generator.Personaliser().workbook(UNIT)
+        return generator.template_bytes(SPEC, SPEC.default_year, SPEC.default_preset, unit=UNIT)
+    return generator.Personaliser(SPEC, SPEC.default_year, SPEC.default_preset).workbook(UNIT)
 
 
 PERSONALISERS = ["render", "zip"]
@@ -489,7 +494,7 @@ PERSONALISERS = ["render", "zip"]
 @pytest.mark.parametrize("how", PERSONALISERS)
 def test_personalised_cells_hold_the_unit_locked_and_unvalidated(how):
     book = open_workbook(personalised(how))
-    assert set(UNIT) == set(PERSONALISED)
+    assert set(UNIT) == set(UNIT_NAMES)
     for name, value in UNIT.items():
         title, ref = named_locations()[name]
         (t2, r2), = list(book.defined_names[name].destinations)
@@ -515,6 +520,10 @@ def test_personalisation_changes_nothing_else(how):
     blank, mine = wb(), open_workbook(personalised(how))
     assert mine.sheetnames == blank.sheetnames
     changed = {named_locations()[n] for n in UNIT}
+    notes = {(title, "C" + ref[1:]) for title, ref in changed}      # each one's 说明: prefilled, no longer how to fill
+    for title, ref in notes:
+        assert mine[title][ref].value == PREFILLED_NOTE, ref
+    changed |= notes
     for a, b in zip(blank.worksheets, mine.worksheets):
         assert (a.sheet_state, a.protection.sheet, a.freeze_panes, a.print_title_rows) == \
                (b.sheet_state, b.protection.sheet, b.freeze_panes, b.print_title_rows), a.title
@@ -528,13 +537,21 @@ def test_personalisation_changes_nothing_else(how):
         assert [(r, f) for r, f, _ in conditional_rules(a)] == [(r, f) for r, f, _ in conditional_rules(b)], a.title
     assert {k: str(v.attr_text) for k, v in blank.defined_names.items()} == \
            {k: str(v.attr_text) for k, v in mine.defined_names.items()}
-    # The raw parts too: every other sheet, the workbook part (names, protection, calc) byte for byte.
+    # The raw parts too: every other sheet, the workbook part (names, protection, calc) byte for byte — but for the
+    # running head of the printed sheets, which names the unit instead of the blank line.
     info_part = sheet_xml_parts(personalised(how))[names()["info"]]
     za, zb = (zipfile.ZipFile(io.BytesIO(d)) for d in (blank_bytes(), personalised(how)))
     assert za.namelist() == zb.namelist()
+    headed = 0
     for part in za.namelist():       # style ids may be renumbered (the cell styles are compared above)
         if part in (info_part, "xl/styles.xml", "docProps/core.xml"):
             continue
         a, b = (re.sub(rb'\ss="\d+"', b"", z.read(part)) for z in (za, zb))
+        heads = [re.findall(rb"<oddHeader>(.*?)</oddHeader>", x) for x in (a, b)]
+        if heads[0]:
+            headed += 1
+            assert heads[0] == [heads[1][0].replace(UNIT["unit_name"].encode(), UNIT_HEADER.encode())], part
+        a, b = (re.sub(rb"<oddHeader>.*?</oddHeader>", b"", x) for x in (a, b))
         assert a == b, part
+    assert headed == len([ws for ws in blank.worksheets if ws.sheet_state == "visible"]) - 1   # and 单位信息
     assert _cached(personalised(how)) == _cached(blank_bytes())

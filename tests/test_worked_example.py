@@ -21,6 +21,8 @@ import pytest
 from udfs import evaluate
 from workbook_templates import load_spec
 
+SPEC = load_spec()
+
 # ------------------------------------------------------------------ the inputs
 
 PREV = {                                 # 2021
@@ -176,7 +178,7 @@ EXPECTED = PREV_ROWS | CUR_ROWS | TOTALS | INTENSITIES | DECLINE | SCORES
 
 @pytest.fixture(scope="module")
 def result():
-    return evaluate(INPUTS, 2023, "xj-2023")
+    return evaluate(INPUTS, 2023, "xj-2023", spec=SPEC)
 
 
 def test_data_years_of_assessment_2023():
@@ -204,7 +206,7 @@ def test_sub_rows_are_not_added_to_totals(result):
     assert result["prev_total_kgce"] == 258534.60
     assert result["prev_total_kgce"] != 265628.72
     # heating coal has no figures of its own and changes nothing
-    other = evaluate(INPUTS | {"prev_heating_coal_t": 0, "cur_heating_coal_t": 9.5}, 2023, "xj-2023")
+    other = evaluate(INPUTS | {"prev_heating_coal_t": 0, "cur_heating_coal_t": 9.5}, 2023, "xj-2023", spec=SPEC)
     assert other == result
     assert not any(k.endswith("heating_coal_kgce") or k.endswith("heating_coal_co2_t") for k in result)
 
@@ -237,7 +239,7 @@ def test_every_figure_is_as_worked_by_hand(result):
 
 def test_preset_gbt2589_changes_diesel_and_heat_rows():
     """gbt2589-2020: diesel 附加系数 0.86 (not 0.96), heat 34.12 kgce/GJ (not 34.1); all else as xj-2023."""
-    r = evaluate(INPUTS, 2023, "gbt2589-2020")
+    r = evaluate(INPUTS, 2023, "gbt2589-2020", spec=SPEC)
     changed = {
         # diesel 5000 L: 5000 × 1.4571 × 0.86 = 7285.5 × 0.86 = 6265.53; CO2 5000 × 0.86 × 3.0959 ÷ 1000 = 13.31237
         "prev_diesel_kgce": 6265.53, "cur_diesel_kgce": 6265.53,
@@ -280,7 +282,7 @@ def test_preset_gbt2589_changes_diesel_and_heat_rows():
 
 def test_building_energy_switch_official_vehicle_fuel():
     """building_energy = official_vehicle_fuel: only the 公务用车 rows are subtracted from the total."""
-    r = evaluate(INPUTS, 2023, "xj-2023", switches={"building_energy": "official_vehicle_fuel"})
+    r = evaluate(INPUTS, 2023, "xj-2023", switches={"building_energy": "official_vehicle_fuel"}, spec=SPEC)
     changed = {
         "prev_vehicle_fuel_kgce": 7094.12,    # 4296.49 + 2797.63
         "cur_vehicle_fuel_kgce": 9242.36,     # 6444.73 + 2797.63
@@ -301,7 +303,7 @@ def test_building_energy_switch_official_vehicle_fuel():
 def test_co2_switch_excluding_vehicle_fuel():
     """co2_per_area = excluding_vehicle_fuel: the vehicle-fuel CO2 (same scope as building energy) is
     subtracted before dividing by the area; building energy itself is unchanged."""
-    r = evaluate(INPUTS, 2023, "xj-2023", switches={"co2_per_area": "excluding_vehicle_fuel"})
+    r = evaluate(INPUTS, 2023, "xj-2023", switches={"co2_per_area": "excluding_vehicle_fuel"}, spec=SPEC)
     changed = {
         "prev_area_co2_t": 922.8715,      # 959.0850 − 36.2135
         "cur_area_co2_t": 883.3565,       # 932.3820 − 49.0255
@@ -316,7 +318,7 @@ def test_co2_switch_excluding_vehicle_fuel():
 
 def test_both_switches_subtract_official_fuel_co2():
     r = evaluate(INPUTS, 2023, "xj-2023", switches={"building_energy": "official_vehicle_fuel",
-                                                    "co2_per_area": "excluding_vehicle_fuel"})
+                                                    "co2_per_area": "excluding_vehicle_fuel"}, spec=SPEC)
     assert r["prev_area_co2_t"] == 944.5996     # 959.0850 − 14.4854
     assert r["cur_area_co2_t"] == 913.6260      # 932.3820 − 18.7560
     assert r["prev_co2_per_area"] == 94.4600    # 944.5996 × 1000 ÷ 10000 = 94.45996 → 94.4600
@@ -327,7 +329,7 @@ def test_both_switches_subtract_official_fuel_co2():
 
 def test_grid_factor_northwest_2022_changes_electricity_co2():
     """grid_factor northwest-2022 = 0.5857 tCO2/MWh instead of 0.5703: only electricity CO2 and what adds it up."""
-    r = evaluate(INPUTS, 2023, "xj-2023", grid_factor="northwest-2022")
+    r = evaluate(INPUTS, 2023, "xj-2023", grid_factor="northwest-2022", spec=SPEC)
     changed = {
         "prev_electricity_co2_t": 585.7000,   # 1 000 000 × 0.5857 ÷ 1000
         "cur_electricity_co2_t": 556.4150,    # 950 000 × 0.5857 ÷ 1000
@@ -347,7 +349,7 @@ def test_grid_factor_northwest_2022_changes_electricity_co2():
 
 def test_all_targets_met_scores_10():
     """Give 2022 the same vehicle fuel as 2021 (gasoline 10000 L): energy per capita then falls enough."""
-    r = evaluate(INPUTS | {"cur_gasoline_l": 10000, "cur_official_gasoline_l": 4000}, 2023, "xj-2023")
+    r = evaluate(INPUTS | {"cur_gasoline_l": 10000, "cur_official_gasoline_l": 4000}, 2023, "xj-2023", spec=SPEC)
     # cur total = 255424.33 − 17185.95 + 10741.22 = 248979.60; ÷ 200 = 1244.898
     assert r["cur_total_kgce"] == 248979.60
     assert r["cur_energy_per_capita"] == 1244.898

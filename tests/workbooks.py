@@ -40,12 +40,15 @@ RANDOM_SEED = 20230803
 
 @lru_cache(maxsize=None)
 def plan() -> WorkbookPlan:
-    return generator.build_plan()
+    """The blank template's design: the spec's latest year and default preset."""
+    spec = _spec()
+    return generator.build_plan(spec, spec.default_year, spec.default_preset)
 
 
 @lru_cache(maxsize=None)
 def blank_bytes() -> bytes:
-    return generator.template_bytes()
+    spec = _spec()
+    return generator.template_bytes(spec, spec.default_year, spec.default_preset)
 
 
 def open_workbook(data: bytes, **kwargs) -> openpyxl.Workbook:
@@ -134,8 +137,10 @@ def same_value(name: str, got: Any, expected: Any, rel: float = 0.0) -> bool:
 
 
 def mismatches(results: Mapping[str, Any], inputs: Mapping[str, Any], rel: float = 0.0) -> list[str]:
-    """Every derived contract name whose workbook value differs from `udfs.evaluate(inputs)`."""
-    expected = udfs.evaluate(inputs)
+    """Every derived contract name whose workbook value differs from `udfs.evaluate(inputs)` for the spec's
+    default year and preset (those of the blank template)."""
+    spec = _spec()
+    expected = udfs.evaluate(inputs, spec.default_year, spec.default_preset, spec=spec)
     out = []
     for name, want in expected.items():
         got = results.get(name, "<missing>")
@@ -163,7 +168,7 @@ def _energy_names(slot: str) -> dict[str, str]:
 
 def legal_scores() -> dict[str, tuple[float, ...]]:
     """Self-score input name → its legal values (unit 7: either path)."""
-    return {ind.score_name: udfs.legal_values(ind) for ind in _spec().indicators
+    return {ind.score_name: udfs.legal_values(ind, spec=_spec()) for ind in _spec().indicators
             if ind.rule.type != "computed_target"}
 
 
@@ -204,8 +209,8 @@ def edge_states() -> list[tuple[str, dict[str, Any]]]:
         ("unit7_yes", {**full, selector: "是"}),
         ("unit7_no", {**full, selector: "否"}),
         ("unit7_blank_selector", _without(full, keys=(selector,))),
-        ("unit7_yes_max", {**full, selector: "是", "self_7_1_1": max(udfs.legal_values(spec.indicator("7.1.1"), "是"))}),
-        ("unit7_no_max", {**full, selector: "否", "self_7_1_1": max(udfs.legal_values(spec.indicator("7.1.1"), "否"))}),
+        ("unit7_yes_max", {**full, selector: "是", "self_7_1_1": max(udfs.legal_values("7.1.1", "是", spec=spec))}),
+        ("unit7_no_max", {**full, selector: "否", "self_7_1_1": max(udfs.legal_values("7.1.1", "否", spec=spec))}),
         ("illegal_scores", {**full, "self_2_1_1": 2.7, "self_2_1_2": "3", "self_2_2_1": 4, "self_2_3_2": 1.004,
                             "self_3_3_1": -1.5, "self_8_2_3": 0.25}),
         ("all_max_scores", {**full, **{k: max(v) for k, v in scores.items()}, selector: "否"}),

@@ -26,10 +26,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
-from workbook_templates import SLOTS, Spec, contract_names, load_spec
+from workbook_templates import SLOTS, Spec, contract_names
 from workbook_templates.model import EnergyItem, Indicator, YearTargets
 from workbook_templates.names import SLOT_MEANING
 
+from .choices import preset_of, year_of
 from .energy import co2_t_per_unit
 from .evaluate import columns_to_records, evaluate_columns
 from .intake import Extracted, Finding
@@ -372,11 +373,11 @@ def check_self_scores(ctx: Context) -> Iterable[Finding]:
         p = ctx.parsed[n]
         selector = ctx.selected.get(ind.rule.selector) if ind.rule.selector else None
         if p.status == "blank":
-            allowed = "、".join(f"{v:g}" for v in legal_values(ind, selector))
+            allowed = "、".join(f"{v:g}" for v in legal_values(ind, selector, spec=ctx.spec))
             yield ctx.finding("W209", f"指标 {ind.id} 尚未评分：请从 {allowed} 中选择（未评分的指标不得分，总分相应偏低）", n)
         elif p.value is not None:
             shown = int(p.value) if abs(p.value) < 1e15 and p.value == int(p.value) else p.value
-            problem = validate_score(ind, shown, selector, ctx.spec)
+            problem = validate_score(ind, shown, selector, spec=ctx.spec)
             if problem:
                 yield ctx.finding("E207", problem, n)
 
@@ -454,7 +455,7 @@ _PARAM_LABEL = {"factor": "折标系数", "extra": "附加系数", "co2": "碳�
 
 def check_factors(ctx: Context) -> Iterable[Finding]:
     """W303: a factor on the hidden 参数 sheet differs from the preset (edited); figures use the spec's."""
-    p = ctx.spec.preset(ctx.preset)
+    p = preset_of(ctx.spec, ctx.preset)
     for item in ctx.spec.items:
         if item.factor_of != item.key:
             continue
@@ -553,17 +554,17 @@ def _selector_value(value: Any, options: Iterable[str]) -> tuple[Any, str | None
     return value, None
 
 
-def check_extracted(ex: Extracted, spec: Spec | None = None, *, year: int | None = None,
-                    preset: str | None = None, run_digest: str | None = None) -> CheckResult:
-    """Clean inputs, recomputed figures and every finding of one returned workbook (see the module doc)."""
+def check_extracted(ex: Extracted, spec: Spec, *, year: int, preset: str, run_digest: str | None = None
+                    ) -> CheckResult:
+    """Clean inputs, recomputed figures and every finding of one returned workbook (see the module doc), recomputed
+    for the assessment `year` with the factor `preset` (the caller decides them: the file's own, or the run's)."""
     return check_many([ex], spec, year=year, preset=preset, run_digest=run_digest)[0]
 
 
-def check_many(extracted: Sequence[Extracted], spec: Spec | None = None, *, year: int | None = None,
-               preset: str | None = None, run_digest: str | None = None) -> list[CheckResult]:
-    """`check_extracted` for many files, with one vectorised `evaluate_columns` pass for all of them
-    (the recomputation is most of a check's cost when done one unit at a time)."""
-    spec = spec or load_spec()
+def check_many(extracted: Sequence[Extracted], spec: Spec, *, year: int, preset: str,
+               run_digest: str | None = None) -> list[CheckResult]:
+    """`check_extracted` for many files of the same `year` and `preset`, with one vectorised `evaluate_columns`
+    pass for all of them (the recomputation is most of a check's cost when done one unit at a time)."""
     ctxs = [_prepare(ex, spec, year, preset, run_digest) for ex in extracted]
     if not ctxs:
         return []
@@ -591,10 +592,10 @@ def _evaluate_all(inputs: list[dict[str, Any]], year: int, preset: str, spec: Sp
     return columns_to_records(evaluate_columns(columns, year, preset, spec=spec))
 
 
-def _prepare(ex: Extracted, spec: Spec, year: int | None, preset: str | None, run_digest: str | None) -> "Context":
+def _prepare(ex: Extracted, spec: Spec, year: int, preset: str, run_digest: str | None) -> "Context":
     names = _names(spec)
-    years = spec.year(year)
-    preset_id = spec.preset(preset).id
+    years = year_of(spec, year)
+    preset_id = preset_of(spec, preset).id
     values = ex.values
     parsed = {n: parse_number(None if n in ex.errors else values.get(n))
               for n in (*(q[0] for q in names.quantities), *(s[0] for s in names.scores))}

@@ -5,14 +5,14 @@ from typing import Any
 
 import numpy as np
 
-from workbook_templates import Spec, load_spec
+from workbook_templates import Spec
 
+from .choices import year_of
 from .numbers import as_number, div_array, round_excel, round_excel_array, safe_div
 
 
-def change_pct(prev: Any, cur: Any, spec: Spec | None = None) -> float | None:
+def change_pct(prev: Any, cur: Any, spec: Spec) -> float | None:
     """(cur − prev) ÷ prev × 100, ROUNDed to the spec's places; blank if either is blank or prev is 0."""
-    spec = spec or load_spec()
     p, c = as_number(prev), as_number(cur)
     if p is None or c is None:
         return None
@@ -34,7 +34,6 @@ def decline_ok(change: Any, target: Any) -> bool | None:
     return c <= t
 
 
-def target_pct(intensity: str, year: int | None = None, spec: Spec | None = None) -> float:
-    """The year's target % change for one of the decline-table intensities."""
-    spec = spec or load_spec()
-    return spec.year(year).targets[intensity]
+def target_pct(intensity: str, year: int, spec: Spec) -> float:
+    """The assessment year's target % change for one of the decline-table intensities."""
+    return year_of(spec, year).targets[intensity]

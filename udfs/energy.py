@@ -3,29 +3,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbook_templates import Spec, load_spec
+from workbook_templates import Spec
 
+from .choices import preset_of
 from .numbers import Number, as_quantity, round_excel
 
 # Unit arithmetic of the CO2 factor units in factors.toml (not factors: 1 MWh = 1000 kWh, 1 t = 1000 kg).
 _PER_TONNE = {"tCO2/MWh": 1 / 1000, "tCO2/GJ": 1.0, "kgCO2/m3": 1 / 1000}
 
 
-def _resolve(spec: Spec | None, preset: str | None):
-    spec = spec or load_spec()
-    return spec, spec.preset(preset)
-
-
-def kgce_factors(item: str, preset: str | None = None, spec: Spec | None = None) -> tuple[float, float]:
-    """(折标系数, 附加系数) of a row; a 公务用车 sub-row uses its parent's."""
-    spec, p = _resolve(spec, preset)
-    f = p.kgce[spec.item(item).factor_of]
+def kgce_factors(item: str, preset: str, spec: Spec) -> tuple[float, float]:
+    """(折标系数, 附加系数) of a row under the preset; a 公务用车 sub-row uses its parent's."""
+    f = preset_of(spec, preset).kgce[spec.item(item).factor_of]
     return f.factor, f.extra
 
 
-def co2_t_per_unit(item: str, preset: str | None = None, grid_factor: str | None = None,
-                   spec: Spec | None = None) -> float:
-    """Tonnes of CO2 per input unit of a row (e.g. per kWh, per litre), derived from the preset's factors.
+def co2_t_per_unit(item: str, preset: str, grid_factor: str | None = None, *, spec: Spec) -> float:
+    """Tonnes of CO2 per input unit of a row (e.g. per kWh, per litre), derived from the preset's factors;
+    electricity uses `grid_factor` (None: the preset's own grid factor).
 
     Kept to 15 significant digits — what a worksheet stores (openpyxl writes it, LibreOffice and Excel
     re-save it that way) — so the workbook's 参数 cell and this function multiply by the same number.
@@ -33,8 +28,8 @@ def co2_t_per_unit(item: str, preset: str | None = None, grid_factor: str | None
     return float(f"{_co2_t_per_unit(item, preset, grid_factor, spec):.15g}")
 
 
-def _co2_t_per_unit(item: str, preset: str | None, grid_factor: str | None, spec: Spec | None) -> float:
-    spec, p = _resolve(spec, preset)
+def _co2_t_per_unit(item: str, preset: str, grid_factor: str | None, spec: Spec) -> float:
+    p = preset_of(spec, preset)
     key = spec.item(item).factor_of
     if key == "electricity":
         return spec.grid_factor(grid_factor, p.id).factor / 1000          # tCO2/MWh → t per kWh
@@ -47,9 +42,8 @@ def _co2_t_per_unit(item: str, preset: str | None, grid_factor: str | None, spec
     return c.factor * _PER_TONNE[c.unit]
 
 
-def to_kgce(quantity: Any, item: str, preset: str | None = None, spec: Spec | None = None) -> Number:
+def to_kgce(quantity: Any, item: str, preset: str, spec: Spec) -> Number:
     """kgce of a row = quantity × 折标系数 × 附加系数, ROUNDed; blank for a blank, text or negative quantity."""
-    spec = spec or load_spec()
     q = as_quantity(quantity)
     if q is None:
         return None
@@ -57,11 +51,9 @@ def to_kgce(quantity: Any, item: str, preset: str | None = None, spec: Spec | No
     return round_excel(q * factor * extra, spec.precision.kgce)
 
 
-def to_co2_t(quantity: Any, item: str, preset: str | None = None, grid_factor: str | None = None,
-             spec: Spec | None = None) -> Number:
+def to_co2_t(quantity: Any, item: str, preset: str, grid_factor: str | None = None, *, spec: Spec) -> Number:
     """CO2 in tonnes of a row = quantity × `co2_t_per_unit`, ROUNDed; blank for a blank, text or negative quantity."""
-    spec = spec or load_spec()
     q = as_quantity(quantity)
     if q is None:
         return None
-    return round_excel(q * co2_t_per_unit(item, preset, grid_factor, spec), spec.precision.co2_t)
+    return round_excel(q * co2_t_per_unit(item, preset, grid_factor, spec=spec), spec.precision.co2_t)

@@ -20,8 +20,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from workbook_templates import SLOTS, Spec, load_spec
+from workbook_templates import SLOTS, Spec
+from workbook_templates.errors import UnknownChoice
 
+from .choices import preset_of, year_of
 from .decline import change_pct_array
 from .energy import co2_t_per_unit, kgce_factors
 from .numbers import div_array, from_array, plain_value, round_excel_array, sum_or_blank, to_array
@@ -32,27 +34,27 @@ def resolve_switches(spec: Spec, switches: Mapping[str, str] | None) -> dict[str
     chosen = {k: s.default for k, s in spec.switches.items()}
     for key, option in (switches or {}).items():
         if key not in spec.switches:
-            raise KeyError(f"未知的开关「{key}」，可选：{'、'.join(spec.switches)}")
+            raise UnknownChoice(f"未知的开关「{key}」，可选：{'、'.join(spec.switches)}")
         if option not in spec.switches[key].options:
-            raise KeyError(f"开关「{key}」没有选项「{option}」，可选：{'、'.join(spec.switches[key].options)}")
+            raise UnknownChoice(f"开关「{key}」没有选项「{option}」，可选：{'、'.join(spec.switches[key].options)}")
         chosen[key] = option
     return chosen
 
 
-def evaluate_columns(columns: Mapping[str, Sequence[Any]], year: int | None = None, preset: str | None = None,
-                     *, grid_factor: str | None = None, switches: Mapping[str, str] | None = None,
-                     spec: Spec | None = None) -> dict[str, np.ndarray]:
-    """Every derived contract name for many units at once. Inputs are columns keyed by contract name
-    (a missing column is all blank); results are float arrays with NaN for blank (booleans as 1.0/0.0)."""
-    spec = spec or load_spec()
-    years = spec.year(year)
-    spec.grid_factor(grid_factor, preset)   # fail early, in Chinese, on an unknown preset or grid factor
+def evaluate_columns(columns: Mapping[str, Sequence[Any]], year: int, preset: str, *, grid_factor: str | None = None,
+                     switches: Mapping[str, str] | None = None, spec: Spec) -> dict[str, np.ndarray]:
+    """Every derived contract name for many units at once, for the assessment `year` with the factor `preset`
+    (`grid_factor` None: the preset's own; `switches`: the spec's defaults unless named). Inputs are columns
+    keyed by contract name (a missing column is all blank); results are float arrays with NaN for blank
+    (booleans as 1.0/0.0)."""
+    years = year_of(spec, year)
+    spec.grid_factor(grid_factor, preset_of(spec, preset).id)   # fail early, in Chinese, on an unknown one
     chosen = resolve_switches(spec, switches)
     with np.errstate(all="ignore"):   # overflow and 0/0 become blanks below, not warnings in the log
         return _evaluate_columns(spec, columns, years, preset, grid_factor, chosen)
 
 
-def _evaluate_columns(spec: Spec, columns: Mapping[str, Sequence[Any]], years, preset: str | None,
+def _evaluate_columns(spec: Spec, columns: Mapping[str, Sequence[Any]], years, preset: str,
                       grid_factor: str | None, chosen: Mapping[str, str]) -> dict[str, np.ndarray]:
     building = spec.switches["building_energy"].options[chosen["building_energy"]]
     co2_scope = spec.switches["co2_per_area"].options[chosen["co2_per_area"]]
@@ -73,7 +75,7 @@ def _evaluate_columns(spec: Spec, columns: Mapping[str, Sequence[Any]], years, p
             factor, extra = kgce_factors(item.key, preset, spec)
             derived[f"{item.key}_kgce"] = round_excel_array(q * factor * extra, digits.kgce)
             derived[f"{item.key}_co2_t"] = round_excel_array(
-                q * co2_t_per_unit(item.key, preset, grid_factor, spec), digits.co2_t)
+                q * co2_t_per_unit(item.key, preset, grid_factor, spec=spec), digits.co2_t)
         totals = [i.key for i in spec.items if i.in_total]
         derived["total_kgce"] = round_excel_array(sum_or_blank([derived[f"{k}_kgce"] for k in totals]), digits.kgce)
         derived["co2_t"] = round_excel_array(sum_or_blank([derived[f"{k}_co2_t"] for k in totals]), digits.co2_t)
@@ -110,14 +112,13 @@ def _evaluate_columns(spec: Spec, columns: Mapping[str, Sequence[Any]], years, p
     unit1 = {i.score_name: decline_score_array(i, ok_by_metric[i.rule.metric])
              for i in spec.indicators if i.rule.type == "computed_target"}
     out.update(unit1)
-    out.update(score_columns(columns, n, unit1, spec))
+    out.update(score_columns(columns, n, unit1, spec=spec))
     return out
 
 
-def evaluate(inputs: Mapping[str, Any], year: int | None = None, preset: str | None = None,
-             *, grid_factor: str | None = None, switches: Mapping[str, str] | None = None,
-             spec: Spec | None = None) -> dict[str, Any]:
-    """Every derived contract name for one unit.
+def evaluate(inputs: Mapping[str, Any], year: int, preset: str, *, grid_factor: str | None = None,
+             switches: Mapping[str, str] | None = None, spec: Spec) -> dict[str, Any]:
+    """Every derived contract name for one unit, for the assessment `year` with the factor `preset`.
 
     `inputs` maps contract names (`prev_electricity_kwh`, `self_2_1_1`, …) to values; a missing name, None,
     text or a negative quantity is blank. Results: floats, True/False for `ok_*` and `self_pass`, an int for

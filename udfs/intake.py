@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbook_templates import Spec, load_spec
+from workbook_templates import Spec
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,13 @@ class Finding:
     name: str = ""       # the contract name concerned ("" for the whole file)
     cell: str = ""       # where a person finds it, e.g. "能耗数据2022!C9"
 
-    def severity(self, spec: Spec | None = None) -> str:
-        return (spec or load_spec()).checks[self.code].severity
+    def severity(self, spec: Spec) -> str:
+        """错误 | 警告 | 提示, as the spec's checks.toml gives it for the code."""
+        return spec.checks[self.code].severity
 
-    def title(self, spec: Spec | None = None) -> str:
-        return (spec or load_spec()).checks[self.code].title
+    def title(self, spec: Spec) -> str:
+        """The code's short title in the spec's checks.toml (e.g. 文本型数字)."""
+        return spec.checks[self.code].title
 
 
 @dataclass

@@ -6,11 +6,13 @@ ROUND (half away from zero on the 15-significant-digit decimal value), never Pyt
 Excel, WPS, LibreOffice and this code agree on the last displayed digit.
 
 Blank is `None` in scalar results and NaN inside arrays; `from_array` turns NaN back into None.
+`rounded_count` takes a ratio of a number of units (摘牌, 抽查) in exact decimal arithmetic.
 """
 from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Context, Decimal
+from fractions import Fraction
 from numbers import Real
 from typing import Any, Iterable, Sequence
 
@@ -134,6 +136,22 @@ def sum_or_blank(columns: Sequence[np.ndarray]) -> np.ndarray:
     stacked = np.vstack(columns)
     total = np.nansum(stacked, axis=0)
     return np.where(np.all(np.isnan(stacked), axis=0), np.nan, total)
+
+
+ROUNDING_TEXT = {"ceil": "向上取整", "round": "四舍五入", "floor": "向下取整"}
+"""The spec's rounding options of a count (assessment.toml [elimination] and [spot_check]) as users read them."""
+
+
+def rounded_count(n: int, ratio: float, rounding: str) -> int:
+    """ratio × n as a count, rounded as `rounding` says (ceil | floor | round: half up): ceil(5 % × 931) = 47.
+
+    Exact decimal arithmetic: 7 % × 100 is 7, not 7.000000000000001 (which ceil would push to 8)."""
+    exact = Fraction(str(ratio)) * n
+    if rounding == "ceil":
+        return math.ceil(exact)
+    if rounding == "floor":
+        return math.floor(exact)
+    return math.floor(exact + Fraction(1, 2))   # half up
 
 
 def plain_value(name: str, x: float) -> Any:

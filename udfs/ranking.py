@@ -1,10 +1,8 @@
-"""Composite scores, ranking with 末位淘汰, and reproducible spot-check samples.
+"""Ranking with 末位淘汰 (摘牌): who ranks where among the units with a composite, and who is marked for removal.
 
-Rules (seed deck PART 03, open points as spec parameters):
-- composite = Σ weight × score over the unit level's scorers (县市区级 0.1 自评 + 0.3 县 + 0.6 地州市 …);
-  a missing or out-of-range score makes the composite blank.
-- Ranking is by composite, highest first, within the scope (全区, or each 地州市). Ties share a rank
-  (1, 2, 2, 4); their listed order is by 统一社会信用代码, so the output never depends on input order.
+Rules (seed deck PART 03, open points as spec parameters, assessment.toml [elimination]):
+- Ranking is by composite (`udfs.results`), highest first, within the scope (全区, or each 地州市). Ties share a
+  rank (1, 2, 2, 4); their listed order is by 统一社会信用代码, so the output never depends on input order.
 - The number eliminated is ratio × units ranked, rounded as the spec says (ceil: 931 → 47). The lowest are
   eliminated; when the cut falls inside a group of equal scores, every unit of that group is marked
   `tie_at_cut` for a person to decide — the code-order pick is only a default, never a silent one.
@@ -12,82 +10,23 @@ Rules (seed deck PART 03, open points as spec parameters):
 """
 from __future__ import annotations
 
-import math
-import random
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
-import numpy as np
+from workbook_templates import Spec
 
-from workbook_templates import Spec, load_spec
+from .numbers import as_number, rounded_count
 
-from .numbers import as_number, round_excel_array, to_array
-
-
-def level_of(level: str, spec: Spec | None = None):
-    """A unit level by key (county) or label (县市区级)."""
-    spec = spec or load_spec()
-    for lv in spec.assessment.levels.values():
-        if level in (lv.key, lv.label):
-            return lv
-    choices = "、".join(lv.label for lv in spec.assessment.levels.values())
-    raise KeyError(f"未知的单位层级「{level}」，可选：{choices}")
+SCOPE_TEXT = {"region": "全区统一排名", "prefecture": "各地州市分别排名"}
+"""The ranking scopes of assessment.toml [elimination] as users read them."""
 
 
-def composite_score(level: str, self_score: Any, county: Any = None, prefecture: Any = None, region: Any = None,
-                    spec: Spec | None = None) -> float | None:
-    """综合得分 of one unit: the level's weights times self and reviewer scores, ROUNDed.
-
-    县市区级 0.1×80 + 0.3×85 + 0.6×90 = 87.5. Blank when a score the level needs is blank, not a number,
-    or outside 0–100. An unknown level raises KeyError (with the levels to choose from).
-    """
-    spec = spec or load_spec()
-    lv = level_of(level, spec)
-    x = composite_columns([lv.key], [self_score], [county], [prefecture], [region], spec)[0]
-    return None if x != x else float(x)
-
-
-def composite_columns(levels: Sequence[Any], self_scores: Sequence[Any], county: Sequence[Any] | None = None,
-                      prefecture: Sequence[Any] | None = None, region: Sequence[Any] | None = None,
-                      spec: Spec | None = None) -> np.ndarray:
-    """`composite_score` for many units (NaN = blank; an unknown level is blank here, not an error)."""
-    spec = spec or load_spec()
-    n = len(levels)
-    top = spec.assessment.total_points
-    scores = {}
-    for who, column in (("self", self_scores), ("county", county), ("prefecture", prefecture), ("region", region)):
-        a = to_array(column) if column is not None else np.full(n, np.nan)
-        scores[who] = np.where((a >= 0) & (a <= top), a, np.nan)
-    level_list = list(spec.assessment.levels.values())
-    index = {name: k for k, lv in enumerate(level_list) for name in (lv.key, lv.label)}
-    chosen = np.fromiter((index.get(v.strip(), -1) if isinstance(v, str) else -1 for v in levels),
-                         dtype=int, count=n)
-    out = np.full(n, np.nan)
-    for k, lv in enumerate(level_list):
-        rows = chosen == k
-        total = np.zeros(int(rows.sum()))
-        for who, weight in lv.weights.items():   # the same order and arithmetic as Σ weight × score by hand
-            total = total + weight * scores[who][rows]
-        out[rows] = total
-    return round_excel_array(out, spec.precision.score)
-
-
-def _rounded_count(n: int, ratio: float, rounding: str) -> int:
-    exact = Fraction(str(ratio)) * n      # Fraction: 0.07 × 100 is 7, not 7.000000000000001 (→ ceil 8)
-    if rounding == "ceil":
-        return math.ceil(exact)
-    if rounding == "floor":
-        return math.floor(exact)
-    return math.floor(exact + Fraction(1, 2))   # half up
-
-
-def elimination_count(units_ranked: int, ratio: float | None = None, rounding: str | None = None,
-                      spec: Spec | None = None) -> int:
-    """How many of `units_ranked` are eliminated: ceil(5 % × 931) = 47 with the defaults."""
-    spec = spec or load_spec()
+def elimination_count(units_ranked: int, ratio: float | None = None, rounding: str | None = None, *,
+                      spec: Spec) -> int:
+    """How many of `units_ranked` are eliminated: ceil(5 % × 931) = 47 with the spec's ratio and rounding
+    (`ratio` and `rounding` override them)."""
     e = spec.assessment.elimination
-    return _rounded_count(units_ranked, e.ratio if ratio is None else ratio, rounding or e.rounding)
+    return rounded_count(units_ranked, e.ratio if ratio is None else ratio, rounding or e.rounding)
 
 
 @dataclass(frozen=True)
@@ -103,12 +42,12 @@ class RankedUnit:
 
 def rank_units(units: Iterable[Mapping[str, Any]], *, scope: str | None = None, ratio: float | None = None,
                rounding: str | None = None, below_pass_line_eliminated: bool | None = None,
-               spec: Spec | None = None) -> list[RankedUnit]:
+               spec: Spec) -> list[RankedUnit]:
     """Rank units (mappings with `code`, `score` and, for scope=prefecture, `prefecture`) and mark 摘牌.
 
+    `scope`, `ratio`, `rounding` and `below_pass_line_eliminated` override the spec's [elimination].
     Returned in group order, then rank, then code.
     """
-    spec = spec or load_spec()
     e = spec.assessment.elimination
     scope = scope or e.scope
     below = e.below_pass_line_eliminated if below_pass_line_eliminated is None else below_pass_line_eliminated
@@ -125,7 +64,7 @@ def rank_units(units: Iterable[Mapping[str, Any]], *, scope: str | None = None, 
     for group in sorted(groups):
         members = groups[group]
         scored = sorted(((c, s) for c, s in members if s is not None), key=lambda cs: (-cs[1], cs[0]))
-        k = elimination_count(len(scored), ratio, rounding, spec)
+        k = elimination_count(len(scored), ratio, rounding, spec=spec)
         cut_score = scored[len(scored) - k][1] if k else None
         tied_at_cut = (k and sum(1 for _, s in scored if s == cut_score) > 1
                        and any(s == cut_score for _, s in scored[:len(scored) - k]))
@@ -143,15 +82,3 @@ def rank_units(units: Iterable[Mapping[str, Any]], *, scope: str | None = None, 
             result.append(RankedUnit(code=code, group=group, score=None, rank=None, eliminated=False,
                                      tie_at_cut=False, reason="缺少综合得分，未参与排名"))
     return result
-
-
-def spot_check_sample(codes: Sequence[str], ratio: float, seed: int | str,
-                      rounding: str | None = None, spec: Spec | None = None) -> list[str]:
-    """A reproducible sample of at least `ratio` of the units (ceil by default), sorted by code.
-
-    The same codes, ratio and seed always give the same sample, whatever the input order.
-    """
-    spec = spec or load_spec()
-    population = sorted(set(map(str, codes)))
-    k = _rounded_count(len(population), ratio, rounding or spec.assessment.spot_check.rounding)
-    return sorted(random.Random(str(seed)).sample(population, k))

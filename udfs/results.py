@@ -1,6 +1,8 @@
-"""复验结果：各级评审评分如何计入综合得分，待评审、自治区复核、排名与摘牌 — plain functions of plain values.
+"""复验结果：综合得分，各级评审评分如何计入、待评审、自治区复核，及每个单位的排名与摘牌 — plain functions of plain values.
 
 Rules (seed deck PART 03; every weight, ratio and option from assessment.toml):
+- composite = Σ weight × score over the unit level's scorers (县市区级 0.1 自评 + 0.3 县 + 0.6 地州市 …), ROUNDed;
+  a missing or out-of-range score makes the composite blank.
 - A unit's composite (综合得分) needs its self total and a *complete* total from every reviewer its level weighs
   (县市区级: 县市区 and 地州市; 地州市级: 地州市; 自治区本级: 自治区). A reviewer score that is missing or still
   incomplete makes the unit 待评审 — it is never counted as 0 and the unit is not ranked.
@@ -14,20 +16,60 @@ Rules (seed deck PART 03; every weight, ratio and option from assessment.toml):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
-from workbook_templates import Spec, load_spec
+import numpy as np
 
-from .numbers import as_number
-from .ranking import composite_score, level_of, rank_units
+from workbook_templates import Spec
+
+from .levels import find_level, level_of
+from .numbers import as_number, round_excel_array, to_array
+from .ranking import rank_units
 
 REVIEWED, WAITING, NOT_RANKED = "已评审", "待评审", "有错误，不参与排名"
 
 RECHECK_RULE_TEXT = {"replace_top": "自治区的完整复核评分替代该单位权重中最高一级评审部门（地州市）的评分，未收到该级评分时代替之",
                      "none": "自治区的复核评分只列示，不计入综合得分"}
-SCOPE_TEXT = {"region": "全区统一排名", "prefecture": "各地州市分别排名"}
-ROUNDING_TEXT = {"ceil": "向上取整", "round": "四舍五入", "floor": "向下取整"}
-"""The spec's option values as users read them (assessment.toml [recheck] and [elimination])."""
+"""The spec's re-check rules (assessment.toml [recheck]) as users read them."""
+
+
+def composite_score(level: str, self_score: Any, county: Any = None, prefecture: Any = None, region: Any = None, *,
+                    spec: Spec) -> float | None:
+    """综合得分 of one unit: the level's weights times self and reviewer scores, ROUNDed.
+
+    县市区级 0.1×80 + 0.3×85 + 0.6×90 = 87.5. Blank when a score the level needs is blank, not a number,
+    or outside 0–100. An unknown level raises KeyError (with the levels to choose from).
+    """
+    lv = level_of(level, spec)
+    x = composite_columns([lv.key], [self_score], [county], [prefecture], [region], spec=spec)[0]
+    return None if x != x else float(x)
+
+
+def composite_columns(levels: Sequence[Any], self_scores: Sequence[Any], county: Sequence[Any] | None = None,
+                      prefecture: Sequence[Any] | None = None, region: Sequence[Any] | None = None, *,
+                      spec: Spec) -> np.ndarray:
+    """`composite_score` for many units (NaN = blank; an unknown level is blank here, not an error)."""
+    n = len(levels)
+    top = spec.assessment.total_points
+    scores = {}
+    for who, column in (("self", self_scores), ("county", county), ("prefecture", prefecture), ("region", region)):
+        a = to_array(column) if column is not None else np.full(n, np.nan)
+        scores[who] = np.where((a >= 0) & (a <= top), a, np.nan)
+    level_list = list(spec.assessment.levels.values())
+    index: dict[Any, int] = {}          # each distinct text looked up once, as `find_level` reads it
+    for v in levels:
+        if isinstance(v, str) and v not in index:
+            found = find_level(v, spec)
+            index[v] = -1 if found is None else level_list.index(found)
+    chosen = np.fromiter((index.get(v, -1) if isinstance(v, str) else -1 for v in levels), dtype=int, count=n)
+    out = np.full(n, np.nan)
+    for k, lv in enumerate(level_list):
+        rows = chosen == k
+        total = np.zeros(int(rows.sum()))
+        for who, weight in lv.weights.items():   # the same order and arithmetic as Σ weight × score by hand
+            total = total + weight * scores[who][rows]
+        out[rows] = total
+    return round_excel_array(out, spec.precision.score)
 
 
 @dataclass(frozen=True)
@@ -59,11 +101,9 @@ class UnitResult:
     below_pass: bool | None = None              # composite < pass line (不达标); None without a composite
 
 
-def counted_scores(unit: UnitScores, spec: Spec | None = None) -> tuple[dict[str, float], tuple[str, ...],
-                                                                         tuple[str, ...], str]:
+def counted_scores(unit: UnitScores, spec: Spec) -> tuple[dict[str, float], tuple[str, ...], tuple[str, ...], str]:
     """(weight key → score counted, reviewers still waited for, reviewers shown but not counted, re-check note)
     for one unit, by the rules above. An unknown level raises KeyError naming the levels."""
-    spec = spec or load_spec()
     level = level_of(unit.level, spec)
     order = list(spec.assessment.reviewers)
     reviews = {k: as_number(v) for k, v in unit.reviews.items()}
@@ -91,11 +131,9 @@ def counted_scores(unit: UnitScores, spec: Spec | None = None) -> tuple[dict[str
     return used, waiting, not_counted, note
 
 
-def review_results(units: Iterable[UnitScores], *, scope: str | None = None,
-                   spec: Spec | None = None) -> list[UnitResult]:
+def review_results(units: Iterable[UnitScores], *, scope: str | None = None, spec: Spec) -> list[UnitResult]:
     """Composite, state, rank and 摘牌 of every unit, in the order given. `scope`: region (全区统一排名) or
     prefecture (各地州市分别排名); default from the spec."""
-    spec = spec or load_spec()
     units = list(units)
     partial = []
     for u in units:
@@ -109,7 +147,7 @@ def review_results(units: Iterable[UnitScores], *, scope: str | None = None,
         composite = None
         if "self" in used and not waiting:
             composite = composite_score(level.key, used["self"], used.get("county"), used.get("prefecture"),
-                                        used.get("region"), spec)
+                                        used.get("region"), spec=spec)
         state = NOT_RANKED if not u.ranked else REVIEWED if composite is not None else WAITING
         partial.append(UnitResult(code=u.code, state=state, composite=composite, used=used, waiting=waiting,
                                   not_counted=not_counted, recheck=note,
@@ -128,5 +166,5 @@ def review_results(units: Iterable[UnitScores], *, scope: str | None = None,
     return out
 
 
-__all__ = ["UnitScores", "UnitResult", "counted_scores", "review_results", "REVIEWED", "WAITING", "NOT_RANKED",
-           "RECHECK_RULE_TEXT", "SCOPE_TEXT", "ROUNDING_TEXT"]
+__all__ = ["UnitScores", "UnitResult", "composite_score", "composite_columns", "counted_scores", "review_results",
+           "REVIEWED", "WAITING", "NOT_RANKED", "RECHECK_RULE_TEXT"]

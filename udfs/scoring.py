@@ -8,10 +8,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from workbook_templates import Spec, load_spec
+from workbook_templates import Spec
 from workbook_templates.model import Indicator, Rule, RulePath
 
-from .numbers import as_number, plain_value, round_excel, round_excel_array, sum_or_blank, to_array
+from .numbers import as_number, plain_value, round_excel_array, sum_or_blank, to_array
 
 
 def _steps(top: Fraction, step: Fraction) -> set[Fraction]:
@@ -51,48 +51,46 @@ def _legal(indicator: Indicator, selector: str | None) -> tuple[float, ...]:
     return tuple(sorted(float(v) for v in values))
 
 
-def legal_values(indicator: Indicator | str, selector: str | None = None, spec: Spec | None = None) -> tuple[float, ...]:
-    """Every score the indicator's rule can give, ascending.
+def legal_values(indicator: Indicator | str, selector: str | None = None, *, spec: Spec) -> tuple[float, ...]:
+    """Every score the indicator's rule (an indicator or its id in `spec`) can give, ascending.
 
     per_item step 1 max 3 → (0, 1, 2, 3); deduction 1.5 step 0.5 → (0, 0.5, 1, 1.5); for unit 7 the
     selector (是/否) picks the path, and a blank selector allows either path.
     """
-    ind = indicator if isinstance(indicator, Indicator) else (spec or load_spec()).indicator(indicator)
+    ind = indicator if isinstance(indicator, Indicator) else spec.indicator(indicator)
     return _legal(ind, selector if isinstance(selector, str) else None)
 
 
-def counted_score(indicator: Indicator, score: Any, selector: str | None = None,
-                  spec: Spec | None = None) -> float | None:
+def counted_score(indicator: Indicator, score: Any, selector: str | None = None, *, spec: Spec) -> float | None:
     """The score as it counts toward totals: a legal value, else None (blank, text or not allowed by the rule)."""
     x = as_number(score)
     # Exact membership: 1.004 is not 1 — only the listed values count (each is already at the score precision).
-    return x if x is not None and x in legal_values(indicator, selector, spec) else None
+    return x if x is not None and x in legal_values(indicator, selector, spec=spec) else None
 
 
-def counted_array(indicator: Indicator, scores: np.ndarray, selectors: Sequence[Any] | None = None,
-                  spec: Spec | None = None) -> np.ndarray:
+def counted_array(indicator: Indicator, scores: np.ndarray, selectors: Sequence[Any] | None = None, *,
+                  spec: Spec) -> np.ndarray:
     """`counted_score` over an array of scores (NaN = blank); `selectors` gives unit 7's 是/否 per row."""
-    spec = spec or load_spec()
     scores = np.asarray(scores, dtype=float)
     digits = spec.precision.score
     exact = np.where(round_excel_array(scores, digits) == scores, scores, np.nan)
     if indicator.rule.selector is None or selectors is None:
-        return np.where(np.isin(exact, legal_values(indicator)), exact, np.nan)
+        return np.where(np.isin(exact, legal_values(indicator, spec=spec)), exact, np.nan)
     chosen = [c if isinstance(c, str) else None for c in selectors]
     legal = np.zeros(len(scores), dtype=bool)
     for value in set(chosen):
         rows = np.fromiter((c == value for c in chosen), dtype=bool, count=len(chosen))
-        legal |= rows & np.isin(exact, legal_values(indicator, value))
+        legal |= rows & np.isin(exact, legal_values(indicator, value, spec=spec))
     return np.where(legal, exact, np.nan)
 
 
-def validate_score(indicator: Indicator | str, score: Any, selector: str | None = None,
-                   spec: Spec | None = None) -> str | None:
+def validate_score(indicator: Indicator | str, score: Any, selector: str | None = None, *,
+                   spec: Spec) -> str | None:
     """None if the score is legal; otherwise a Chinese message saying what to enter instead."""
-    ind = indicator if isinstance(indicator, Indicator) else (spec or load_spec()).indicator(indicator)
-    if counted_score(ind, score, selector) is not None:
+    ind = indicator if isinstance(indicator, Indicator) else spec.indicator(indicator)
+    if counted_score(ind, score, selector, spec=spec) is not None:
         return None
-    allowed = "、".join(f"{v:g}" for v in legal_values(ind, selector))
+    allowed = "、".join(f"{v:g}" for v in legal_values(ind, selector, spec=spec))
     if score is None or (isinstance(score, str) and not score.strip()):
         return f"指标 {ind.id} 尚未评分：请从 {allowed} 中选择"
     if as_number(score) is None:
@@ -111,15 +109,14 @@ def decline_score_array(indicator: Indicator, met: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(met), np.nan, np.where(met == 1, indicator.points, 0.0))
 
 
-def score_columns(columns: Mapping[str, Any], n: int, unit1: Mapping[str, np.ndarray] | None = None,
-                  spec: Spec | None = None) -> dict[str, np.ndarray]:
+def score_columns(columns: Mapping[str, Any], n: int, unit1: Mapping[str, np.ndarray] | None = None, *,
+                  spec: Spec) -> dict[str, np.ndarray]:
     """Unit subtotals, total, missing count and pass for `n` units at once (NaN = blank).
 
     `columns` holds self-scores by contract name (`self_2_1_1` …) and unit 7's selector; `unit1` the
     computed unit-1 scores. Only legal scores count; a unit with no counted score is blank, and so is a
     total with none.
     """
-    spec = spec or load_spec()
     digits = spec.precision.score
     unit1 = unit1 or {}
     out: dict[str, np.ndarray] = {}
@@ -148,18 +145,17 @@ def _counted_column(ind: Indicator, columns: Mapping[str, Any], n: int, spec: Sp
     selectors = columns.get(ind.rule.selector) if ind.rule.selector else None
     if isinstance(selectors, str):
         selectors = [selectors] * n
-    return counted_array(ind, scores, [None] * n if ind.rule.selector and selectors is None else selectors, spec)
+    return counted_array(ind, scores, [None] * n if ind.rule.selector and selectors is None else selectors,
+                         spec=spec)
 
 
-def unit_totals(scores: Mapping[str, Any], spec: Spec | None = None) -> dict[str, Any]:
+def unit_totals(scores: Mapping[str, Any], spec: Spec) -> dict[str, Any]:
     """`score_columns` for one unit: scores and selector keyed by contract name, results as plain values."""
-    spec = spec or load_spec()
     out = score_columns({k: [v] for k, v in scores.items()}, 1, spec=spec)
     return {k: plain_value(k, v[0]) for k, v in out.items()}
 
 
-def passes(total: Any, spec: Spec | None = None) -> bool | None:
+def passes(total: Any, spec: Spec) -> bool | None:
     """Total ≥ the pass line (80); blank when there is no total."""
-    spec = spec or load_spec()
     t = as_number(total)
     return None if t is None else t >= spec.assessment.pass_line

@@ -25,6 +25,10 @@ class InputError(JieyueError):
     """A command-line choice or input path that cannot be used (unknown level, missing folder …)."""
 
 
+class UnknownChoice(InputError, KeyError):
+    """A year, preset, level or other choice the spec does not have (a `KeyError` too: it is a failed lookup)."""
+
+
 class OutputError(JieyueError):
     """An output path that cannot be written (wrong suffix, missing folder, a folder where a file goes …)."""
 

@@ -133,7 +133,8 @@ def load_spec(directory: str | Path | None = None) -> Spec:
     return Spec(checks=frozen_map(checks), plausibility=plausibility, items=items, presets=frozen_map(presets), default_preset=default_preset,
                 grid_factors=frozen_map(grids), precision=precision, intensities=intensities,
                 switches=frozen_map(switches), years=frozen_map(years), units=units,
-                assessment=assessment, digest=digest.hexdigest())
+                assessment=assessment, digest=digest.hexdigest(),
+                directory=str(directory.resolve()))
 
 
 # ---------------------------------------------------------------- energy.toml

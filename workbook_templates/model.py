@@ -10,6 +10,8 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping
 
+from .errors import UnknownChoice
+
 SLOTS: tuple[str, str] = ("prev", "cur")
 """Data-year slots: `prev` = assessment year − 2, `cur` = assessment year − 1."""
 
@@ -218,7 +220,8 @@ class Indicator:
 
     @property
     def unverified(self) -> bool:
-        """Text or points are our inference: shown as 待核实 wherever the indicator appears."""
+        """Text or points are our inference: listed to administrators as 待核实 (`jieyue demo`, the spec's provenance);
+        units and reviewers read the text without the tag (`generator.wording`)."""
         return self.provenance == "inferred"
 
 
@@ -333,6 +336,7 @@ class Spec:
     checks: Mapping[str, CheckCode]
     plausibility: Plausibility
     digest: str                     # SHA-256 of the spec files, recorded in every workbook's _meta
+    directory: str = ""             # where it was read from: worker processes load the same spec from here
 
     def item(self, key: str) -> EnergyItem:
         for it in self.items:
@@ -372,7 +376,7 @@ class Spec:
         try:
             return self.presets[pid]
         except KeyError:
-            raise KeyError(f"未知的系数预设「{pid}」，可选：{'、'.join(self.presets)}") from None
+            raise UnknownChoice(f"未知的系数预设「{pid}」，可选：{'、'.join(self.presets)}") from None
 
     def grid_factor(self, grid_id: str | None = None, preset_id: str | None = None) -> GridFactor:
         """An electricity CO2 factor by id; None means the preset's default."""
@@ -380,11 +384,11 @@ class Spec:
         try:
             return self.grid_factors[gid]
         except KeyError:
-            raise KeyError(f"未知的电力排放因子「{gid}」，可选：{'、'.join(self.grid_factors)}") from None
+            raise UnknownChoice(f"未知的电力排放因子「{gid}」，可选：{'、'.join(self.grid_factors)}") from None
 
     def year(self, year: int | None = None) -> YearTargets:
         y = self.default_year if year is None else int(year)
         try:
             return self.years[y]
         except KeyError:
-            raise KeyError(f"规格中没有{y}年复验的目标，已有：{'、'.join(map(str, self.years))}") from None
+            raise UnknownChoice(f"规格中没有{y}年复验的目标，已有：{'、'.join(map(str, self.years))}") from None

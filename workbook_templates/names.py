@@ -6,26 +6,31 @@ names everywhere at once. Names listed here may be added to, never renamed.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from typing import Iterable
 
+from .contract import META_NAMES, UNIT_NAMES
 from .load import SpecError
 from .model import SLOTS, Spec
 
 SLOT_MEANING = {"prev": "上一数据年度（复验年度−2）", "cur": "本数据年度（复验年度−1）"}
 
-META = (
-    ("unit_name", "单位名称", ""),
-    ("unit_code", "统一社会信用代码", ""),
-    ("unit_level", "单位层级（县市区级 / 地州市级 / 自治区本级）", ""),
-    ("unit_region", "所属地区", ""),
-    ("template_version", "模板版本", ""),
-    ("assessment_year", "复验年度", "年"),
-    ("factor_preset", "系数预设", ""),
-    ("spec_digest", "规格摘要（SHA-256，生成工作簿时的规格）", ""),
-    ("contact_name", "联系人", ""),
-    ("contact_phone", "联系电话", ""),
-    ("fill_date", "填报日期", ""),
-)
+_MEANING = {
+    "unit_name": ("单位名称", ""),
+    "unit_code": ("统一社会信用代码", ""),
+    "unit_level": ("单位层级（县市区级 / 地州市级 / 自治区本级）", ""),
+    "unit_region": ("所属地区", ""),
+    "template_version": ("模板版本", ""),
+    "assessment_year": ("复验年度", "年"),
+    "factor_preset": ("系数预设", ""),
+    "spec_digest": ("规格摘要（SHA-256，生成工作簿时的规格）", ""),
+    "contact_name": ("联系人", ""),
+    "contact_phone": ("联系电话", ""),
+    "fill_date": ("填报日期", ""),
+}
+META = tuple((n, *_MEANING[n]) for n in (*UNIT_NAMES, *META_NAMES, "contact_name", "contact_phone", "fill_date"))
+"""(name, meaning, unit) of the names that are not figures: the unit's identity, the `_meta` names, the contact."""
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,8 @@ def slot_figures(spec: Spec) -> list[tuple[str, str, str]]:
     return rows
 
 
-def contract_names(spec: Spec | None = None) -> list[ContractName]:
+def contract_names(spec: Spec) -> list[ContractName]:
     """Every contract name, in workbook order: meta, both data years, decline, scores."""
-    if spec is None:
-        from . import load_spec
-        spec = load_spec()
     names = [ContractName(n, m, u, "meta") for n, m, u in META]
     for slot in SLOTS:
         when = SLOT_MEANING[slot]
@@ -86,9 +88,14 @@ def contract_names(spec: Spec | None = None) -> list[ContractName]:
         ContractName("self_missing_count", "尚未评分（或分值不合规）的指标数", "项", "score-derived"),
         ContractName("self_pass", f"自评总分是否达到{spec.assessment.pass_line:g}分", "是/否", "score-derived"),
     ]
-    seen: set[str] = set()
-    clashes = sorted({n.name for n in names if n.name in seen or seen.add(n.name)})
-    if clashes:
-        # e.g. an energy row keyed "area" with a factor would make <slot>_area_co2_t mean two things.
-        raise SpecError("energy.toml", "item", f"数据约定名称重复：{'、'.join(clashes)}（请改用不同的 key）")
+    # e.g. an energy row keyed "area" with a factor would make <slot>_area_co2_t mean two things.
+    check_unique((n.name for n in names), "energy.toml", "item", "数据约定名称", "请改用不同的 key")
     return names
+
+
+def check_unique(names: Iterable[str], file: str, key: str, what: str, fix: str) -> None:
+    """Raise SpecError (naming `file` and `key`) when a name occurs more than once: every name of a contract
+    must mean one thing. `what` names the contract (数据约定名称, 评审包名称), `fix` says what to change."""
+    clashes = sorted(name for name, count in Counter(names).items() if count > 1)
+    if clashes:
+        raise SpecError(file, key, f"{what}重复：{'、'.join(clashes)}（{fix}）")

@@ -13,26 +13,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .contract import REVIEW_META_NAMES, SCORECARD_KEY, WORKBOOK_KIND
 from .load import SpecError
 from .model import Spec
+from .names import check_unique
 
-WORKBOOK_KIND = "review"
-"""`_meta` workbook_kind of a review pack (a fill-in workbook has no workbook_kind)."""
-
-META = (
-    ("template_version", "评审包模板版本", ""),
-    ("workbook_kind", f"工作簿类型（评审包为 {WORKBOOK_KIND}）", ""),
-    ("review_level", "评审部门层级（county / prefecture / region，见 assessment.toml [reviewer.*]）", ""),
-    ("review_region", "评审范围限定的地区（空：未限定）", ""),
-    ("assessment_year", "复验年度", "年"),
-    ("factor_preset", "重算第一单元所用的系数预设", ""),
-    ("spec_digest", "规格摘要（SHA-256，生成评审包时的规格）", ""),
-    ("spot_check_seed", "抽查名单的随机种子（空：未标注抽查）", ""),
-)
+_META_MEANING = {
+    "template_version": ("评审包模板版本", ""),
+    "workbook_kind": (f"工作簿类型（评审包为 {WORKBOOK_KIND}）", ""),
+    "review_level": ("评审部门层级（county / prefecture / region，见 assessment.toml [reviewer.*]）", ""),
+    "review_region": ("评审范围限定的地区（空：未限定）", ""),
+    "assessment_year": ("复验年度", "年"),
+    "factor_preset": ("重算第一单元所用的系数预设", ""),
+    "spec_digest": ("规格摘要（SHA-256，生成评审包时的规格）", ""),
+    "spot_check_seed": ("抽查名单的随机种子（空：未标注抽查）", ""),
+}
+META = tuple((n, *_META_MEANING[n]) for n in REVIEW_META_NAMES)
+"""(name, meaning, unit) of the review pack's `_meta` names, in row order (`contract.REVIEW_META_NAMES`)."""
 
 UNIT = (
     ("rev_unit_name", "单位名称（来自单位交回的工作簿）", "", "unit"),
-    ("rev_unit_code", "统一社会信用代码（来自单位交回的工作簿）：读取者据此识别本评分表是哪个单位", "", "unit"),
+    (SCORECARD_KEY, "统一社会信用代码（来自单位交回的工作簿）：读取者据此识别本评分表是哪个单位", "", "unit"),
     ("rev_unit_level", "单位层级", "", "unit"),
     ("rev_unit_region", "所属地区", "", "unit"),
     ("rev_self_total", "自评总分（按单位数据重算）", "分", "unit"),
@@ -112,8 +113,5 @@ def review_names(spec: Spec, level: str) -> list[ReviewName]:
         ReviewName(total_name(level), f"{who} 总分（有未评分的指标时为「尚有N项未评分」）", "分", "derived", "scorecard"),
         ReviewName(missing_name(level), f"{who} 尚未评分（或分值、处数不合规）的指标数", "项", "derived", "scorecard"),
     ]
-    seen: set[str] = set()
-    clashes = sorted({n.name for n in names if n.name in seen or seen.add(n.name)})
-    if clashes:
-        raise SpecError("standard.toml", "indicator", f"评审包名称重复：{'、'.join(clashes)}（请检查指标编号）")
+    check_unique((n.name for n in names), "standard.toml", "indicator", "评审包名称", "请检查指标编号")
     return names

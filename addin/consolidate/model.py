@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 from udfs.intake import Finding
 
@@ -23,9 +23,9 @@ class Rendered:
     """A consolidated file's figures rendered once, in the process that read the file, and kept in the ledger:
     the outputs join these instead of rendering every unit again on every run."""
 
-    inputs_json: str                   # the inputs as the JSON report writes them (`report.JSON_OPTIONS`)
+    inputs_json: str                   # the inputs as the JSON report writes them (`report_json.JSON_OPTIONS`)
     results_json: str                  # the recomputed figures, likewise
-    summary_cells: str                 # the figures' cells in 汇总 (`summary.unit_cells`)
+    summary_cells: str                 # the figures' cells in 汇总 (`prerender.unit_cells`)
 
 
 class StoredFigures(Mapping[str, Any]):
@@ -126,13 +126,21 @@ class ReviewCard:
     matched: bool = True               # False: no consolidated return with this unit code
     blank: bool = False                # nothing entered: no review (a pack covers more units than are scored)
 
+    @property
+    def chosen(self) -> bool:
+        """The one scorecard that counts for its unit and level: chosen among duplicates, matched to a
+        consolidated return, and not left untouched."""
+        return self.used and self.matched and not self.blank
+
 
 @dataclass
 class ConsolidationRun:
     folder: str
-    year: int
-    preset: str
+    year: int                          # the assessment year of this run (`year_source` says where it came from)
+    preset: str | None                 # the only preset accepted (`--preset`), None: each file's own is accepted
     files: list[FileOutcome]           # every file seen, sorted by path
+    year_source: str = "returns"       # option (--year) | returns (the most common year) | spec (no returns)
+    presets_used: dict[str, list[str]] = field(default_factory=dict)   # preset → returns recomputed with it
     roster: list[RosterEntry] | None = None
     duplicates: list[DuplicateGroup] = field(default_factory=list)
     not_returned: list[RosterEntry] = field(default_factory=list)
@@ -141,8 +149,6 @@ class ConsolidationRun:
     scope: str = "region"              # the ranking scope used: region | prefecture
     review_cards: list[ReviewCard] = field(default_factory=list)   # every scorecard of the consolidated packs
     results: dict[str, Any] = field(default_factory=dict)   # unit code → udfs.results.UnitResult
-    # Called once the outputs are written (the ledger commits then, so a failed write loses nothing).
-    on_written: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def accounting(self) -> dict[str, int]:

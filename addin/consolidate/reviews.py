@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from udfs.intake import Finding
 from udfs.results import UnitResult, UnitScores, review_results
-from udfs.review_checks import check_scorecard, is_blank, level_label
+from udfs.levels import find_level, reviewer_label
+from udfs.review_checks import check_scorecard, is_blank
 from udfs.unit_code import normalize_unit_code
 from workbook_templates import Spec
 
@@ -40,7 +41,7 @@ def score_reviews(run: ConsolidationRun, spec: Spec, mtimes: dict[str, int], sco
                 # An untouched card is no review: only worth a word where this reviewer's score is needed.
                 weighs = unit is not None and level in _weights(unit, spec)
                 findings = [Finding(
-                    "R601", f"{label}：评审包已交回，但{level_label(level, spec)}没有填写该单位的评分表，该单位暂列"
+                    "R601", f"{label}：评审包已交回，但{reviewer_label(level, spec)}没有填写该单位的评分表，该单位暂列"
                             "「待评审」：请评审部门评分后重新交回评审包", "rev_unit_code",
                     cells.get("rev_unit_code", ""))] if weighs else []
                 items, total, missing = {}, None, len(spec.indicators)
@@ -51,7 +52,7 @@ def score_reviews(run: ConsolidationRun, spec: Spec, mtimes: dict[str, int], sco
                 findings, card = checked.findings, checked.card
                 if unit is None:
                     findings = [f for f in findings if f.code == "R602"] + [Finding(
-                        "R604", f"{label}：本次汇总中没有该单位交回的工作簿，{level_label(level, spec)}的评分无法计入："
+                        "R604", f"{label}：本次汇总中没有该单位交回的工作簿，{reviewer_label(level, spec)}的评分无法计入："
                                 "请核对评分表中的统一社会信用代码，或先汇总该单位交回的工作簿",
                         "rev_unit_code", cells.get("rev_unit_code", ""))]
                 items, total, missing = dict(card.items), None if card.missing else card.total, card.missing
@@ -63,7 +64,7 @@ def score_reviews(run: ConsolidationRun, spec: Spec, mtimes: dict[str, int], sco
     _choose(scored, mtimes)
     run.review_cards = [c for c, _ in scored]
 
-    chosen = {(c.unit_code, c.level): c for c in run.review_cards if c.used and c.matched and not c.blank}
+    chosen = {(c.unit_code, c.level): c for c in run.review_cards if c.chosen}
     totals: dict[str, dict[str, float | None]] = {}
     for (code, lv), c in chosen.items():
         totals.setdefault(code, {})[lv] = c.total
@@ -81,11 +82,11 @@ def score_reviews(run: ConsolidationRun, spec: Spec, mtimes: dict[str, int], sco
             unit = units[r.code]
             packs[c.path].findings.append(Finding(
                 "R607", f"「{c.unit_name}」（{c.unit_code}）是{unit.unit.get('unit_level')}单位，其综合得分不含"
-                        f"{level_label(lv, spec)}的评分：本评分表只列示，不计入", "rev_unit_code", f"{c.sheet}"))
+                        f"{reviewer_label(lv, spec)}的评分：本评分表只列示，不计入", "rev_unit_code", f"{c.sheet}"))
 
 
 def _weights(unit: FileOutcome, spec: Spec) -> dict[str, float]:
-    level = next((lv for lv in spec.assessment.levels.values() if lv.label == unit.unit.get("unit_level")), None)
+    level = find_level(unit.unit.get("unit_level"), spec)
     return dict(level.weights) if level else {}
 
 

@@ -1,6 +1,6 @@
 """The summary workbook of a consolidation run (XlsxWriter: output only, native charts).
 
-It renders `report.content(run)` — the same data as the JSON report — on these sheets, all labels Chinese:
+It renders `content.content(run)` — the same data as the JSON report — on these sheets, all labels Chinese:
 
 汇总      one row per unit: two header rows, the meaning (row 1) and the contract name (row 2), so a column
           is found by the same name as in the fill-in workbook, `udfs.evaluate` and the JSON report
@@ -15,20 +15,24 @@ It is written atomically, so a failure leaves the previous summary in place.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator
 
 import xlsxwriter
 
+from generator.ooxml import write_atomically
 from udfs.results import WAITING
-from workbook_templates import SLOTS, Spec, contract_names, load_spec
+from workbook_templates import Spec, contract_names
+from workbook_templates.contract import UNIT_NAMES
 
-from . import review_report as rr, sheetxml
-from .model import CONSOLIDATED, REJECTED, REVIEW, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome
-from .report import BLOCKED, NOT_USED, accounting_line, content
-from .review_report import NOT_RECEIVED, NOT_STARTED, UNFINISHED
+from . import review_content as rc, sheetxml
+from .columns import figure_columns, short_label, summary_columns, workbook_formats, style_indices
+from .content import BLOCKED, NOT_USED, accounting_line
+from .model import CONSOLIDATED, REJECTED, REVIEW, SKIPPED, STATUS_LABEL
+from .prerender import unit_cells
+from .report_json import RENDERED
+from .review_content import NOT_RECEIVED, NOT_STARTED, UNFINISHED
 from .reviews import CARD_RULE
 
 # A fixed document date: the file must not change when nothing else did.
@@ -40,125 +44,6 @@ NO_ROSTER = "未提供名单，无法判断未报送单位"
 NO_ROSTER_OUTSIDE = "未提供名单，无法判断名单外单位"
 DISAPPEARED = "上次汇总后被删除的文件"
 
-RED = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
-YELLOW = {"bg_color": "#FFEB9C", "font_color": "#9C5700"}
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str            # row 2 of 汇总: the contract name (or the report's key for status, counts and file)
-    label: str          # row 1: the meaning, in Chinese
-    source: str         # where a unit's value is: "unit" (top level of the unit), "inputs" or "results"
-    fmt: str = "text"   # a key of the workbook's formats
-    width: float = 14
-
-
-def _digits(places: int, thousands: bool = False) -> str:
-    base = "#,##0" if thousands else "0"
-    return base + ("." + "0" * places if places else "")
-
-
-def number_formats(spec: Spec) -> dict[str, str]:
-    p = spec.precision
-    return {"kgce": _digits(p.kgce, True), "co2": _digits(p.co2_t, True), "intensity": "0.00",
-            "change": _digits(p.change_pct), "score": _digits(p.score), "count": "#,##0", "quantity": "#,##0.00",
-            "percent": "0.0%"}
-
-
-def _kind(name: str, unit: str, spec: Spec) -> str:
-    """Which number format a contract name's column takes."""
-    bare = name.split("_", 1)[1] if name.startswith(tuple(f"{s}_" for s in SLOTS)) else name
-    if unit == "是/否":
-        return "yesno"
-    if name.startswith(("chg_", "target_")):
-        return "change"
-    if bare in {i.key for i in spec.intensities}:
-        return "intensity"
-    if name.endswith("_kgce"):
-        return "kgce"
-    if name.endswith("co2_t"):
-        return "co2"
-    if name == "self_missing_count" or unit in ("人", "辆"):
-        return "count"
-    if name.startswith("self_"):
-        return "score"
-    return "quantity"
-
-
-def summary_columns(spec: Spec) -> list[Column]:
-    """The columns of 汇总, in order: unit, status, both data years (inputs then figures), decline, scores, file."""
-    names = contract_names(spec)
-    by_name = {n.name: n for n in names}
-
-    def named(name: str, source: str) -> Column:
-        n = by_name[name]
-        label = f"{n.meaning}（{n.unit}）" if n.unit and n.unit != "是/否" else n.meaning
-        kind = _kind(name, n.unit, spec)
-        return Column(name, label, source, kind, 12 if kind == "yesno" else 14)
-
-    widths = {"unit_name": 30, "unit_code": 22, "unit_level": 12, "unit_region": 12}
-    cols = [Column(k, by_name[k].meaning, "unit", "text", w) for k, w in widths.items()]
-    cols += [Column("state", "状态", "unit", "text", 20), Column("errors", "错误数", "unit", "count", 8),
-             Column("warnings", "警告数", "unit", "count", 8)]
-    slotted = tuple(f"{s}_" for s in SLOTS)
-    cols += [named(n.name, "inputs" if n.kind == "input" else "results") for n in names
-             if n.kind in ("input", "derived") and n.name.startswith(slotted)]
-    cols += [named(n.name, "results") for n in names if n.kind == "decline"]
-    cols += [named(u.score_name, "results") for u in spec.units]
-    cols += [named(k, "results") for k in ("self_total", "self_missing_count", "self_pass")]
-    cols.append(Column("file", "文件", "unit", "text", 40))
-    return cols
-
-
-def _short(meaning: str) -> str:
-    return meaning.split("（", 1)[0]
-
-
-def _formats(wb: xlsxwriter.Workbook, spec: Spec) -> tuple[dict[str, Any], dict[str, int]]:
-    """The workbook's formats by name, each given its style index (xf) in this fixed order — so that cells
-    rendered elsewhere (`unit_cells`, in the worker that read the file) can name the same styles."""
-    add = wb.add_format
-    f = {k: add({"num_format": v, "valign": "top"}) for k, v in number_formats(spec).items()}
-    f["text"] = add({"valign": "top"})
-    f["wrap"] = add({"valign": "top", "text_wrap": True})
-    f["yesno"] = add({"align": "center", "valign": "top"})
-    f["head"] = add({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7",
-                     "border": 1, "border_color": "#9BC2E6"})
-    f["name"] = add({"font_size": 9, "font_color": "#595959", "bg_color": "#F2F2F2", "border": 1,
-                     "border_color": "#BFBFBF"})
-    f["title"] = add({"bold": True, "font_size": 14})
-    f["note"] = add({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
-    f["bold"] = add({"bold": True})
-    f["total"] = add({"bold": True, "top": 1})
-    for k, v in number_formats(spec).items():
-        f[f"total_{k}"] = add({"bold": True, "top": 1, "num_format": v})
-    f["red"] = add(RED)
-    f["yellow"] = add(YELLOW)
-    # XlsxWriter numbers a format the first time a cell uses it (formats that look the same share a number);
-    # asking now fixes the numbers in this order.
-    return f, {k: fmt._get_xf_index() for k, fmt in f.items()}
-
-
-_BY_SPEC: dict[tuple[str, str], Any] = {}
-
-
-def _per_spec(kind: str, spec: Spec, make: Callable[[], Any]) -> Any:
-    """`make()` once per spec (by its digest: a Spec is not hashable)."""
-    key = (kind, spec.digest)
-    if key not in _BY_SPEC:
-        _BY_SPEC[key] = make()
-    return _BY_SPEC[key]
-
-
-def style_indices(spec: Spec) -> dict[str, int]:
-    """Format name → style index in the summary workbook (the same in every process: `_formats` fixes them)."""
-    def make() -> dict[str, int]:
-        wb = xlsxwriter.Workbook(io.BytesIO())
-        try:
-            return _formats(wb, spec)[1]
-        finally:
-            wb.fileclosed = True        # never written: nothing to close
-    return _per_spec("styles", spec, make)
 
 
 class _Book:
@@ -173,7 +58,7 @@ class _Book:
                                                "strings_to_numbers": False})
         self.wb.set_properties({"title": title, "subject": "节约型机关复验 汇总", "author": "jieyue",
                                 "created": CREATED, "comments": "由 jieyue 汇总生成；同一批文件每次生成的文件相同"})
-        self.f, self.style = _formats(self.wb, spec)
+        self.f, self.style = workbook_formats(self.wb, spec)
         if self.style != style_indices(spec):
             raise RuntimeError("汇总表的样式编号与预先生成的单元格不一致：这是程序错误，请报告")
         self.sheets = {name: self.wb.add_worksheet(name) for name in SHEETS}
@@ -233,34 +118,13 @@ class _Book:
 
 # ---------------------------------------------------------------- sheets
 
-def unit_cells(inputs: Mapping[str, Any], results: Mapping[str, Any], spec: Spec) -> str:
-    """The 汇总 cells of one unit's figures (both data years, decline, scores): rendered once per file read and
-    kept in the ledger, so a re-run joins them instead of rendering every unit again."""
-    style = style_indices(spec)
-    text, yes_no = style["text"], style["yesno"]
-    out = []
-    for col in _figure_columns(spec):
-        value = (inputs if col.source == "inputs" else results).get(col.key)
-        out.append(sheetxml.cell(value, style.get(col.fmt, text), text, yes_no, col.fmt == "yesno"))
-    return "".join(out)
+def _unit_figures(unit: dict[str, Any], spec: Spec) -> str:
+    """A unit's figure cells: as the pre-render stage made them where the file was read, or rendered now."""
+    rendered = unit.get(RENDERED)
+    return rendered.summary_cells if rendered else unit_cells(unit["inputs"], unit["results"], spec)
 
 
-def _figure_columns(spec: Spec) -> tuple[Column, ...]:
-    """The columns of 汇总 that come from the file's figures: one block between the unit's columns and `file`."""
-    def make() -> tuple[Column, ...]:
-        cols = summary_columns(spec)
-        figures = [i for i, c in enumerate(cols) if c.source != "unit"]
-        if figures != list(range(figures[0], figures[-1] + 1)):
-            raise RuntimeError("汇总表的数据列应连续：这是程序错误，请报告")
-        return tuple(cols[i] for i in figures)
-    return _per_spec("figure columns", spec, make)
-
-
-def _unit_figures(f: FileOutcome, spec: Spec) -> str:
-    return f.rendered.summary_cells if f.rendered else unit_cells(f.inputs, f.results, spec)
-
-
-def _summary(b: _Book, run: ConsolidationRun, data: dict[str, Any], spec: Spec) -> None:
+def _summary(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     ws = b.sheets["汇总"]
     cols = summary_columns(spec)
     ws.set_row(0, 90)
@@ -270,15 +134,15 @@ def _summary(b: _Book, run: ConsolidationRun, data: dict[str, Any], spec: Spec) 
     for c, col in enumerate(cols):
         ws.write_string(1, c, col.key, b.f["name"])
     first = [c for c in cols if c.source == "unit" and c.key != "file"]
-    if cols.index(first[-1]) + 1 != cols.index(_figure_columns(spec)[0]) or cols[-1].key != "file":
+    if cols.index(first[-1]) + 1 != cols.index(figure_columns(spec)[0]) or cols[-1].key != "file":
         raise RuntimeError("汇总表的列顺序与写入方式不一致：这是程序错误，请报告")
     style, text, yes_no = b.style, b.style["text"], b.style["yesno"]
 
     def rows() -> Iterator[str]:
-        for r, (unit, f) in enumerate(zip(data["units"], run.units), start=3):
+        for r, unit in enumerate(data["units"], start=3):
             head = "".join(sheetxml.cell(unit.get(c.key), style.get(c.fmt, text), text, yes_no) for c in first)
             tail = sheetxml.cell(unit["file"], text, text, yes_no)
-            yield sheetxml.row(r, (head, _unit_figures(f, spec), tail))
+            yield sheetxml.row(r, (head, _unit_figures(unit, spec), tail))
     last = len(data["units"]) + 2
     if data["units"]:
         b.splices[b.part(ws)] = (rows(), last, len(cols))
@@ -310,7 +174,7 @@ def _findings(b: _Book, data: dict[str, Any]) -> None:
 
 def _unit_labels(spec: Spec) -> dict[str, str]:
     by_name = {n.name: n for n in contract_names(spec)}
-    return {k: _short(by_name[k].meaning) for k in ("unit_name", "unit_code", "unit_level", "unit_region")}
+    return {k: short_label(by_name[k].meaning) for k in UNIT_NAMES}
 
 
 def _without_roster(b: _Book, ws, data: dict[str, Any], note: str) -> bool:
@@ -552,7 +416,7 @@ def _averages(b: _Book, data: dict[str, Any]) -> None:
     for r, a in enumerate(averages, start=2):
         for c, (key, _, _, fmt) in enumerate(AVERAGE_COLUMNS):
             b.put(ws, r, c, a[key], fmt)
-    low = rr.lowest(averages)
+    low = rc.lowest(averages)
     at = len(averages) + 4
     ws.write_string(at, 0, f"得分率最低的 {len(low)} 项（按评审得分率，无评审时按自评得分率）", b.f["bold"])
     b.header(ws, at + 1, ["指标", "评审得分率", "自评得分率"], [8, 11, 11])
@@ -600,14 +464,28 @@ def _review_notes(b: _Book, ws, r: int, data: dict[str, Any], spec: Spec) -> int
     return r + 1
 
 
+YEAR_SOURCE = {"option": "按命令参数 --year 指定；其他年度的文件报 F111",
+               "returns": "交回的工作簿中最多的年度；其他年度的文件报 F111",
+               "spec": "没有交回的工作簿，按规格的最新年度"}
+
+
+def presets_line(data: dict[str, Any]) -> str:
+    """Which presets the returns were recomputed with: each file with the preset it was made for."""
+    used = data["presets_used"]
+    counts = "、".join(f"{p}（{len(paths)} 个工作簿）" for p, paths in used.items()) or "（没有可重算的工作簿）"
+    only = f"；本次只接受 {data['preset']}（--preset），其他预设的文件报 F113" if data["preset"] else ""
+    mixed = "；混用了不同的预设，见「问题清单」D503" if len(used) > 1 else ""
+    return f"每个工作簿按其生成时的系数预设重算：{counts}{only}{mixed}"
+
+
 def _notes(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     ws = b.sheets["说明"]
     acc = data["accounting"]
     ws.set_column(0, 0, 26)
     ws.set_column(1, 1, 70)
     ws.write_string(0, 0, f"{data['year']}年节约型机关复验 汇总说明", b.f["title"])
-    rows = [("复验年度", data["year"]), ("系数预设", data["preset"]), ("回收目录", data["folder"]),
-            ("文件核算", accounting_line(acc))]
+    rows = [("复验年度", f"{data['year']}（{YEAR_SOURCE[data['year_source']]}）"),
+            ("系数预设", presets_line(data)), ("回收目录", data["folder"]), ("文件核算", accounting_line(acc))]
     r = 2
     for label, value in rows:
         ws.write_string(r, 0, label, b.f["bold"])
@@ -649,13 +527,11 @@ def _notes(b: _Book, data: dict[str, Any], spec: Spec) -> None:
         r += 1
 
 
-def render(run: ConsolidationRun, spec: Spec | None = None, data: dict | None = None) -> bytes:
-    """The summary workbook's bytes (`data`: `report.content(run)`, when the caller already built it)."""
-    spec = spec or load_spec()
-    data = data if data is not None else content(run, spec)
+def render(data: dict[str, Any], spec: Spec) -> bytes:
+    """The summary workbook's bytes for `content(run)`."""
     buffer = io.BytesIO()
-    b = _Book(buffer, spec, f"{run.year}年节约型机关复验 汇总表")
-    _summary(b, run, data, spec)
+    b = _Book(buffer, spec, f"{data['year']}年节约型机关复验 汇总表")
+    _summary(b, data, spec)
     _results(b, data, spec)
     _progress(b, data)
     _averages(b, data)
@@ -674,8 +550,7 @@ def render(run: ConsolidationRun, spec: Spec | None = None, data: dict | None = 
     return out.getvalue()
 
 
-def write_summary(run: ConsolidationRun, path: str | Path, spec: Spec | None = None,
-                  data: dict | None = None) -> None:
-    """The summary workbook at `path`, written atomically: the previous summary stays until the new one is whole."""
-    from generator.personalise import write_atomically
-    write_atomically(path, render(run, spec, data))
+def write_summary(data: dict[str, Any], path: str | Path, spec: Spec) -> None:
+    """The summary workbook of `content(run)` at `path`, written atomically: the previous summary stays until
+    the new one is whole."""
+    write_atomically(path, render(data, spec))

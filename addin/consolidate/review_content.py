@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from udfs.numbers import round_excel, to_array
-from udfs.results import RECHECK_RULE_TEXT, REVIEWED, ROUNDING_TEXT, SCOPE_TEXT, WAITING, UnitResult
+from udfs.numbers import ROUNDING_TEXT, round_excel, to_array
+from udfs.ranking import SCOPE_TEXT
+from udfs.results import RECHECK_RULE_TEXT, REVIEWED, WAITING, UnitResult
 from udfs.scoring import counted_array
 from workbook_templates import Spec
 
@@ -29,7 +30,7 @@ def _unit_fields(f: FileOutcome) -> dict[str, Any]:
 def review_results(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]]:
     """One entry per unit (the run's units, in order): each reviewer's counted total, composite, state, rank,
     达标 (composite ≥ pass line) and 拟摘牌 with its reason."""
-    chosen = {(c.unit_code, c.level): c for c in run.review_cards if c.used and c.matched and not c.blank}
+    chosen = {(c.unit_code, c.level): c for c in run.review_cards if c.chosen}
     out = []
     for f in run.units:
         r: UnitResult | None = run.results.get(f.code)
@@ -50,7 +51,7 @@ def review_progress(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]]:
     """Who has reviewed what: for every unit, each reviewer its level weighs (and 自治区 where it re-checked):
     已评完 / 未评完 (N items left) / 未收到, with the scorecard used."""
     levels = {lv.label: lv for lv in spec.assessment.levels.values()}
-    cards = {(c.unit_code, c.level): c for c in run.review_cards if c.used and c.matched and not c.blank}
+    cards = {(c.unit_code, c.level): c for c in run.review_cards if c.chosen}
     blank = {(c.unit_code, c.level) for c in run.review_cards if c.matched and c.blank}
     rows = []
     for f in run.units:
@@ -81,7 +82,7 @@ def indicator_averages(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]
     """Per indicator: the average self score of the units without errors and the average counted score of
     the complete scorecards used, each also as a rate of the indicator's points (a blank counts 0)."""
     units = [f for f in run.units if not f.blocking]
-    cards = [c for c in run.review_cards if c.used and c.matched and not c.blank and c.missing == 0]
+    cards = [c for c in run.review_cards if c.chosen and c.missing == 0]
     digits = spec.precision.score
     out = []
     inputs, results = [f.inputs for f in units], [f.results for f in units]
@@ -92,7 +93,7 @@ def indicator_averages(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]
         else:               # one vectorised pass per indicator: thousands of units
             selector = ind.rule.selector
             own = counted_array(ind, to_array([i.get(name) for i in inputs]),
-                                [i.get(selector) for i in inputs] if selector else None, spec)
+                                [i.get(selector) for i in inputs] if selector else None, spec=spec)
         self_avg = _average(own, digits)
         review_avg = _average(to_array([c.items.get(ind.id) for c in cards]), digits)
         out.append({"indicator": ind.id, "text": ind.text, "points": ind.points,

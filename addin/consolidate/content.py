@@ -1,25 +1,22 @@
-"""What a consolidation run produced, as plain data: the JSON report, and the content the summary workbook shows.
+"""What a consolidation run produced, as plain data: the content both outputs render.
 
-`content(run)` is the single place where a `ConsolidationRun` becomes rows and figures; `write_report` dumps
-it as JSON and `summary.write_summary` renders the same dict as a workbook, so the two outputs cannot drift
-apart. `statistics(run)` is the one computation of the 统计 tables and charts.
+`content(run)` is the single place where a `ConsolidationRun` becomes rows and figures; `report_json` writes
+it as JSON and `summary` renders the same dict as a workbook, so the two outputs cannot drift apart — neither
+reads the run itself. `statistics(run)` is the one computation of the 统计 tables and charts.
 
 Keys are contract names wherever a contract name exists (unit_name, unit_code, prev_area_m2 …).
 """
 from __future__ import annotations
 
-import io
-import json
-from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable
 
-from workbook_templates import Spec, load_spec
+from workbook_templates import Spec
+from workbook_templates.contract import UNIT_NAMES
 
-from . import review_report as rr
+from . import review_content as rc
 from .model import (CONSOLIDATED, KIND_LABEL, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome,
-                    Rendered, RosterEntry)
-
-UNIT_FIELDS = ("unit_name", "unit_code", "unit_level", "unit_region")
+                    RosterEntry)
+from .report_json import RENDERED
 
 VALID, BLOCKED, NOT_USED = "有效", "有错误，不参与排名", "重复报送，未采用"
 UNFILLED = "（未填）"        # the group of units whose region or level is blank
@@ -71,13 +68,13 @@ def outcome_line(run: ConsolidationRun) -> str:
     if run.disappeared:
         line += f"，上次汇总后删除了 {len(run.disappeared)} 个文件"
     if run.packs or run.review_cards:
-        n = rr.review_summary(run)
+        n = rc.review_summary(run)
         line += f"；评审包 {len(run.packs)} 份，已评审 {n['reviewed']} 个、待评审 {n['waiting']} 个，拟摘牌 {n['eliminated']} 个"
     return line
 
 
 def _unit(f: FileOutcome) -> dict[str, Any]:
-    return {k: f.unit.get(k) for k in UNIT_FIELDS}
+    return {k: f.unit.get(k) for k in UNIT_NAMES}
 
 
 def _roster(e: RosterEntry) -> dict[str, str]:
@@ -114,7 +111,7 @@ def _grouped(units: list[FileOutcome], field: str, order: Iterable[str], spec: S
     return [{"group": g, **_tally(groups[g], spec)} for g in keys]
 
 
-def statistics(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
+def statistics(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
     """The 统计 figures, over the units of the run (one used consolidated file per unit).
 
     returned: units consolidated; valid: of those, without a 错误; the rest count valid units only —
@@ -122,7 +119,6 @@ def statistics(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any
     self_pass (self total ≥ the pass line), pass_rate = self_pass ÷ valid. Regions are in text order, levels in
     the spec's order, a blank region or level last as 「（未填）」. Score buckets include their low end.
     """
-    spec = spec or load_spec()
     units = run.units
     valid_totals = [f.results["self_total"] for f in units
                     if not f.blocking and f.results.get("self_total") is not None]
@@ -155,10 +151,10 @@ def findings(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]]:
     return rows
 
 
-def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
-    """The whole outcome of a run as JSON-ready data; both writers render this."""
-    spec = spec or load_spec()
-    results = rr.review_results(run, spec)
+def content(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
+    """The whole outcome of a run as JSON-ready data; both writers render this (each unit entry also carries
+    its pre-rendered figures under `rendered`, which the writers use and the report does not show)."""
+    results = rc.review_results(run, spec)
     acc = accounting(run)
     units = []
     for f in run.units:
@@ -166,7 +162,7 @@ def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
         # The figures by reference, not copied: nothing here changes them, and a 5 000-unit run stays light.
         units.append({**_unit(f), "state": state(f), "blocking": f.blocking, "errors": errors,
                       "warnings": warnings, "inputs": f.inputs, "results": f.results, "meta": f.meta,
-                      "file": f.path})
+                      "file": f.path, RENDERED: f.rendered})
     files = []
     for f in run.files:
         errors, warnings = counts(f, spec)
@@ -179,7 +175,9 @@ def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
                       "errors": errors, "warnings": warnings})
     return {
         "year": run.year,
+        "year_source": run.year_source,
         "preset": run.preset,
+        "presets_used": {p: list(paths) for p, paths in sorted(run.presets_used.items())},
         "folder": run.folder,
         "accounting": acc,
         "units": units,
@@ -193,80 +191,12 @@ def content(run: ConsolidationRun, spec: Spec | None = None) -> dict[str, Any]:
                            for f in run.outside_roster],
         "disappeared": sorted(run.disappeared),
         "statistics": statistics(run, spec),
-        "reviews": rr.reviews(run, spec),
+        "reviews": rc.reviews(run, spec),
         "review_results": results,
-        "review_summary": rr.review_summary(run),
-        "review_rules": rr.review_rules(run, spec),
-        "review_progress": rr.review_progress(run, spec),
-        "indicator_averages": rr.indicator_averages(run, spec),
+        "review_summary": rc.review_summary(run),
+        "review_rules": rc.review_rules(run, spec),
+        "review_progress": rc.review_progress(run, spec),
+        "indicator_averages": rc.indicator_averages(run, spec),
     }
 
 
-JSON_OPTIONS = {"ensure_ascii": False, "sort_keys": True, "separators": (",", ":"), "allow_nan": False}
-"""Deterministic, compact JSON: sorted keys, Chinese as is; NaN or inf is an error, never written."""
-
-FIGURE_KEYS = ("inputs", "meta", "results")
-"""A unit's per-file figures in its report entry: adjacent in sorted key order, so they are written as one
-fragment — from the figures rendered where the file was read (`Rendered`), when there are."""
-
-
-def to_json(value: Any) -> str:
-    """`value` as the report writes it (`JSON_OPTIONS`)."""
-    return json.dumps(value, **JSON_OPTIONS)
-
-
-def figures_json(inputs: Mapping[str, Any], meta: Mapping[str, Any], results: Mapping[str, Any],
-                 rendered: Rendered | None = None) -> str:
-    """'"inputs":{…},"meta":{…},"results":{…}' exactly as `dumps` writes them inside a unit's entry."""
-    if rendered is not None:
-        return f'"inputs":{rendered.inputs_json},"meta":{to_json(meta)},"results":{rendered.results_json}'
-    return to_json({"inputs": dict(inputs), "meta": dict(meta), "results": dict(results)})[1:-1]
-
-
-def dumps(data: dict[str, Any]) -> str:
-    """The report's text for `content(run)` (what `write_report` writes, given no rendered figures)."""
-    out = io.StringIO()
-    _write(data, out.write, None)
-    return out.getvalue()
-
-
-def _write(data: dict[str, Any], write: Callable[[str], Any], figures: list[str | None] | None) -> None:
-    """`json.dumps(data, **JSON_OPTIONS)` + newline, written piecewise: each unit's figures from `figures`
-    (rendered already) where given. The text is the same either way (tests hold it to that)."""
-    write("{")
-    for i, key in enumerate(sorted(data)):
-        write(("," if i else "") + json.dumps(key, ensure_ascii=False) + ":")
-        if key != "units":
-            write(to_json(data[key]))
-            continue
-        write("[")
-        for j, unit in enumerate(data["units"]):
-            fragment = figures[j] if figures else None
-            if fragment is None:
-                fragment = figures_json(unit["inputs"], unit["meta"], unit["results"])
-            before = {k: v for k, v in unit.items() if k < FIGURE_KEYS[0]}
-            after = {k: v for k, v in unit.items() if k > FIGURE_KEYS[-1]}
-            if len(before) + len(after) + len(FIGURE_KEYS) != len(unit):
-                raise AssertionError(f"报告中单位条目的键与数据片段重叠：{sorted(unit)}")
-            parts = [to_json(before)[1:-1], fragment, to_json(after)[1:-1]]
-            write(("," if j else "") + "{" + ",".join(p for p in parts if p) + "}")
-        write("]")
-    write("}\n")
-
-
-def _dump(data: dict[str, Any], binary, figures: list[str | None] | None = None) -> None:
-    """The report streamed: a 5 000-unit report is never one string in memory."""
-    text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
-    _write(data, text.write, figures)
-    text.flush()
-    text.detach()
-
-
-def write_report(run: ConsolidationRun, path: str | Path, spec: Spec | None = None,
-                 data: dict | None = None) -> None:
-    """The JSON report, written atomically: `path` is the previous report or the complete new one."""
-    from generator.personalise import write_atomically
-    if data is None:
-        data = content(run, spec)  # checks the accounting first: an unbalanced run writes nothing
-    figures = [figures_json(f.inputs, f.meta, f.results, f.rendered) for f in run.units]
-    write_atomically(path, lambda out: _dump(data, out, figures))

@@ -1,0 +1,264 @@
+"""Pre-flight: what a file's bytes and its zip must be before any XML is parsed (F101–F107).
+
+1. the bytes (read once, bounded): too large (F105), empty (F101), an OLE file — an encrypted OOXML workbook
+   (F104) or a legacy .xls / WPS .et (F103) —, not a zip at all (F102, saying what it looks like);
+2. the zip's central directory: entry count, declared sizes, compression ratios, zip-level encryption (F106,
+   F104), and what the zip holds (F102 for .ods, .docx, .xlsb, Strict Open XML or a plain archive);
+3. macros: a `vbaProject.bin` part or a macro-enabled content type (F107).
+
+`Package` is the checked zip with a bounded part reader: a part may not inflate past its declared size or the
+file's remaining budget, whatever its header says.
+"""
+from __future__ import annotations
+
+import io
+import math
+import posixpath
+import struct
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+from .rejected import AGAIN, Rejected, exc_text
+from .xmlscan import T_REL, parse_xml
+
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_SIGNATURE = b"PK\x03\x04"
+ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one returned file may be. A filled workbook is about 50 KB with about 20 zip entries, inflating to
+    about 400 KB; a returned review pack holds one sheet per unit — 931 units: 14 MB, 943 entries, 94 MB inflated.
+    The file size, entry count and declared total allow a pack of some 2 000 units; what may actually be
+    inflated is a unit's return's budget unless the workbook says it is a review pack."""
+
+    max_bytes: int = 64 * 1024 * 1024                 # the file itself (F105)
+    max_entries: int = 5000                           # zip entries (F106)
+    max_total_uncompressed: int = 512 * 1024 * 1024   # declared in the central directory (F106)
+    inflate_budget: int = 100 * 1024 * 1024           # actually inflated, a unit's return (F106)
+    review_inflate_budget: int = 512 * 1024 * 1024    # actually inflated, a review pack (F106)
+    max_ratio: float = 200.0                          # per entry, for entries larger than ratio_min_size
+    ratio_min_size: int = 1024 * 1024
+
+
+
+def read_bytes(path: Path, limits: Limits) -> tuple[bytes, int]:
+    """The file's bytes, read once and never more than the limit (F105 without reading a huge file)."""
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise _too_large(size, limits, size)
+    with path.open("rb") as f:
+        data = f.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:                    # grew since stat
+        raise _too_large(len(data), limits, size)
+    return data, len(data)
+
+
+def _too_large(size: int, limits: Limits, stat_size: int) -> Rejected:
+    return Rejected("F105", f"文件大小 {_size(size)}，超过上限 {_size(limits.max_bytes)}（填报工作簿通常不到 1 MB）："
+                            "请删除粘贴进去的图片、多余的工作表后另存为 .xlsx 重新提交", size=stat_size)
+
+
+def _size(n: float) -> str:
+    return f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{n / 1024:.0f} KB"
+
+
+def check_empty(data: bytes) -> None:
+    """F101: zero bytes (an interrupted copy or download)."""
+    if not data:
+        raise Rejected("F101", "文件是空的（0 字节），可能复制或下载时中断：请重新发送填好的工作簿")
+
+
+def check_ole(data: bytes) -> None:
+    """F104 / F103: an OLE compound file is either an encrypted OOXML workbook or a legacy .xls / .et."""
+    if not data.startswith(OLE_SIGNATURE):
+        return
+    if ENCRYPTION_INFO in data:
+        raise Rejected("F104", "文件设置了打开密码（已加密），无法读取：请在 Excel 中取消密码"
+                               "（文件 → 信息 → 保护工作簿 → 用密码进行加密，清空密码）后另存为 .xlsx 重新提交")
+    raise Rejected("F103", "这是旧版 Excel 97-2003 (.xls) 或 WPS (.et) 格式的文件：请用 Excel 或 WPS 打开后"
+                           "另存为「Excel 工作簿 (*.xlsx)」格式（不含宏）再提交")
+
+
+def check_zip_signature(data: bytes) -> None:
+    """F102: not a zip at all — often a CSV, an HTML page or a text file renamed to .xlsx."""
+    if data.startswith(ZIP_SIGNATURE) or data.startswith(b"PK\x05\x06"):
+        return
+    raise Rejected("F102", f"这不是 xlsx 工作簿（{looks_like(data)}），可能只是把扩展名改成了 .xlsx：{AGAIN}")
+
+
+def looks_like(data: bytes) -> str:
+    """What a non-zip file seems to be, in a few words."""
+    head = data[:4096]
+    stripped = head.lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n")
+    low = stripped[:512].lower()
+    if stripped.startswith(b"%PDF"):
+        return "看起来是 PDF 文件"
+    if stripped.startswith(b"Rar!") or stripped.startswith(b"7z\xbc\xaf") or stripped.startswith(b"\x1f\x8b"):
+        return "看起来是 RAR/7z/gzip 压缩包"
+    if stripped.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+        return "看起来是图片"
+    if low.startswith(b"<"):
+        if b"urn:schemas-microsoft-com:office:spreadsheet" in head:
+            return "看起来是 Excel 2003 XML 表格"
+        if b"<html" in low or b"<!doctype html" in low or b"<table" in low or b"<meta" in low:
+            return "看起来是网页（HTML）文件，例如从网页或系统导出的表格"
+        return "看起来是 XML 或网页（HTML）文件"
+    text = _as_text(head)
+    if text is not None:
+        lines = [ln for ln in text.splitlines()[:5] if ln.strip()]
+        if lines and all(("," in ln or "\t" in ln or "，" in ln) for ln in lines):
+            return "看起来是 CSV 或文本表格"
+        return "看起来是文本文件"
+    return "无法识别的文件内容，或文件已损坏"
+
+
+def _as_text(head: bytes) -> str | None:
+    if b"\x00" in head:
+        try:
+            return head.decode("utf-16") if head[:2] in (b"\xff\xfe", b"\xfe\xff") else None
+        except UnicodeDecodeError:
+            return None
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return head.decode(encoding)
+        except UnicodeDecodeError as e:
+            if e.start >= len(head) - 4:                 # cut in the middle of a character at 4 KB
+                return head[:e.start].decode(encoding, errors="ignore")
+    return None
+
+
+# ---------------------------------------------------------------- the zip
+
+class Package:
+    """The zip, checked against `Limits` from its central directory, with a bounded part reader."""
+
+    def __init__(self, data: bytes, limits: Limits):
+        self.limits = limits
+        entries = _declared_entries(data)
+        if entries is not None and entries > limits.max_entries:
+            raise _bomb(f"压缩包中有 {entries} 个条目（上限 {limits.max_entries}）")
+        try:
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile as e:
+            raise Rejected("F102", f"文件不完整或已损坏，不是有效的 xlsx 压缩包（{e}），可能发送或下载时中断："
+                                   "请重新保存后再发送") from None
+        infos = self.zip.infolist()
+        check_zip_entries(infos, limits)
+        self.names = {i.filename: i for i in infos}
+        self.lower = {i.filename.lower(): i for i in infos}
+        self.budget = limits.inflate_budget
+        check_contents(self)
+
+    def info(self, name: str) -> zipfile.ZipInfo | None:
+        return self.names.get(name) or self.lower.get(name.lower())
+
+    def has(self, name: str) -> bool:
+        return self.info(name) is not None
+
+    def read(self, name: str) -> bytes:
+        """A part's bytes, never inflating past its declared size nor the file's remaining budget."""
+        info = self.info(name)
+        if info is None:
+            raise KeyError(name)
+        limit = min(info.file_size, self.budget)
+        try:
+            with self.zip.open(info) as f:
+                out = f.read(limit + 1)
+        except Exception as e:   # noqa: BLE001 — bad CRC, zlib/bz2/lzma errors, unsupported methods…
+            raise _bomb(f"读取 {name} 时压缩数据异常（{exc_text(e)}）") from None
+        if len(out) > limit:
+            raise _bomb(f"{name} 解压后超过 {limit} 字节")
+        self.budget -= len(out)
+        return out
+
+
+def _bomb(detail: str) -> Rejected:
+    return Rejected("F106", f"压缩包异常（{detail}），疑似压缩炸弹或文件已损坏：{AGAIN}")
+
+
+def _declared_entries(data: bytes) -> int | None:
+    """The entry count of the end-of-central-directory record, before zipfile parses every entry."""
+    pos = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
+    if pos < 0 or pos + 22 > len(data):
+        return None
+    (count,) = struct.unpack_from("<H", data, pos + 10)
+    return None if count == 0xFFFF else count           # zip64: zipfile reads the real count
+
+
+def check_zip_entries(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """F106 / F104 from the central directory: count, declared total size, per-entry ratio, encryption."""
+    if len(infos) > limits.max_entries:
+        raise _bomb(f"压缩包中有 {len(infos)} 个条目（上限 {limits.max_entries}）")
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_total_uncompressed:
+        raise _bomb(f"解压后共 {_size(total)}（上限 {_size(limits.max_total_uncompressed)}）")
+    for i in infos:
+        if i.flag_bits & 0x1:
+            raise Rejected("F104", f"压缩包中的 {i.filename} 已加密，无法读取：请取消密码后另存为 .xlsx 重新提交")
+        if i.file_size > limits.ratio_min_size:
+            ratio = i.file_size / i.compress_size if i.compress_size else math.inf
+            if ratio > limits.max_ratio:
+                raise _bomb(f"{i.filename} 的压缩比为 {ratio:.0f}:1（上限 {limits.max_ratio:.0f}:1）")
+
+
+def check_contents(package: Package) -> None:
+    """F102: a zip that is not an .xlsx workbook (.ods, .docx, .xlsb, an archive of files…)."""
+    names = package.names
+    if package.has("xl/workbook.xml") or package.has("[Content_Types].xml") and office_document(package):
+        return
+    todo = AGAIN
+    if "mimetype" in names:
+        kind = "OpenDocument 表格（如 WPS/LibreOffice 保存的 .ods）"
+    elif package.has("xl/workbook.bin"):
+        kind = "Excel 二进制工作簿（.xlsb）"
+    elif package.has("word/document.xml"):
+        kind = "Word 文档"
+    elif package.has("ppt/presentation.xml"):
+        kind = "PowerPoint 演示文稿"
+    elif names:
+        kind, todo = "一个普通压缩包", "请解压后直接提交其中的 .xlsx 工作簿，不要压缩或改名"
+    else:
+        kind = "一个空的压缩包"
+    raise Rejected("F102", f"这不是 xlsx 工作簿，而是{kind}：{todo}")
+
+
+def office_document(package: Package) -> str | None:
+    """The workbook part named by _rels/.rels (when it is not xl/workbook.xml)."""
+    if not package.has("_rels/.rels"):
+        return None
+    root = parse_xml(package.read("_rels/.rels"), "_rels/.rels")
+    for rel in root.iter(T_REL):
+        if rel.get("Type", "").endswith("/officeDocument"):
+            target = resolve_part("", rel.get("Target", ""))
+            if package.has(target) and target.lower().endswith(".xml"):
+                return target
+    return None
+
+
+def check_macros(package: Package) -> None:
+    """F107: a VBA project part, or a macro-enabled content type (an .xlsm renamed .xlsx)."""
+    for name in package.names:
+        if name.lower().endswith("vbaproject.bin"):
+            raise _macros(f"含有 VBA 宏（{name}）")
+    if package.has("[Content_Types].xml"):
+        types = package.read("[Content_Types].xml")
+        if b"macroenabled" in types.lower():
+            raise _macros("内容类型为启用宏的工作簿（.xlsm）")
+
+
+def _macros(detail: str) -> Rejected:
+    return Rejected("F107", f"文件{detail}，可能是 .xlsm 改了扩展名：为安全起见不读取含宏的文件，"
+                            "请用 Excel 另存为「Excel 工作簿 (*.xlsx)」格式（不含宏）后重新提交")
+
+
+def resolve_part(base: str, target: str) -> str:
+    """A relationship target as a zip part name ("/xl/x.xml" is absolute; others relative to `base`)."""
+    if "%" in target:
+        target = unquote(target)
+    if target.startswith("/"):
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join(base, target))

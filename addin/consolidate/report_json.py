@@ -1,0 +1,81 @@
+"""The JSON report: `content(run)` written as deterministic, compact JSON, streamed and atomically.
+
+Each unit's figures are written from the text the pre-render stage made where the file was read (`Rendered`,
+carried in the unit's entry), or rendered here when there is none: the text is the same either way.
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from generator.ooxml import write_atomically
+
+from .model import Rendered
+
+
+JSON_OPTIONS = {"ensure_ascii": False, "sort_keys": True, "separators": (",", ":"), "allow_nan": False}
+"""Deterministic, compact JSON: sorted keys, Chinese as is; NaN or inf is an error, never written."""
+
+FIGURE_KEYS = ("inputs", "meta", "results")
+"""A unit's per-file figures in its report entry: adjacent in sorted key order, so they are written as one
+fragment — from the figures rendered where the file was read (`Rendered`), when there are."""
+
+
+def to_json(value: Any) -> str:
+    """`value` as the report writes it (`JSON_OPTIONS`)."""
+    return json.dumps(value, **JSON_OPTIONS)
+
+
+def figures_json(inputs: Mapping[str, Any], meta: Mapping[str, Any], results: Mapping[str, Any],
+                 rendered: Rendered | None = None) -> str:
+    """'"inputs":{…},"meta":{…},"results":{…}' exactly as `dumps` writes them inside a unit's entry."""
+    if rendered is not None:
+        return f'"inputs":{rendered.inputs_json},"meta":{to_json(meta)},"results":{rendered.results_json}'
+    return to_json({"inputs": dict(inputs), "meta": dict(meta), "results": dict(results)})[1:-1]
+
+
+RENDERED = "rendered"
+"""A unit entry's pre-rendered figures (`Rendered` or None): the writers use them, the report never shows the key."""
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """The report's text for `content(run)` (what `write_report` writes)."""
+    out = io.StringIO()
+    _write(data, out.write)
+    return out.getvalue()
+
+
+def _write(data: dict[str, Any], write: Callable[[str], Any]) -> None:
+    """`json.dumps(data, **JSON_OPTIONS)` + newline (without each unit's `rendered`), written piecewise: each
+    unit's figures from its pre-rendered text where there is one. The text is the same either way (tests
+    hold it to that)."""
+    write("{")
+    for i, key in enumerate(sorted(data)):
+        write(("," if i else "") + json.dumps(key, ensure_ascii=False) + ":")
+        if key != "units":
+            write(to_json(data[key]))
+            continue
+        write("[")
+        for j, unit in enumerate(data["units"]):
+            fragment = figures_json(unit["inputs"], unit["meta"], unit["results"], unit.get(RENDERED))
+            before = {k: v for k, v in unit.items() if k < FIGURE_KEYS[0]}
+            after = {k: v for k, v in unit.items() if k > FIGURE_KEYS[-1] and k != RENDERED}
+            if len(before) + len(after) + len(FIGURE_KEYS) + (RENDERED in unit) != len(unit):
+                raise AssertionError(f"报告中单位条目的键与数据片段重叠：{sorted(unit)}")
+            parts = [to_json(before)[1:-1], fragment, to_json(after)[1:-1]]
+            write(("," if j else "") + "{" + ",".join(p for p in parts if p) + "}")
+        write("]")
+    write("}\n")
+
+
+def write_report(data: dict[str, Any], path: str | Path) -> None:
+    """The JSON report of `content(run)`, streamed (a 5 000-unit report is never one string in memory) and
+    written atomically: `path` is the previous report or the complete new one."""
+    def dump(binary) -> None:
+        text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+        _write(data, text.write)
+        text.flush()
+        text.detach()
+    write_atomically(path, dump)

@@ -1,0 +1,146 @@
+"""Print layout shared by every workbook the generator writes (the fill-in workbook and the review pack): row
+heights for wrapped text, the page setup and the running header and footer.
+
+Excel grows a row to fit wrapped text only while nobody has set its height, and LibreOffice and WPS do not
+reliably do it at all when they open a generated file: the lines of a long 评价内容 then overlap and cannot be read
+on screen or on paper. So every row holding wrapped text gets an explicit height, estimated from the text and the
+width it wraps in (`row_height`): a CJK (wide) character takes two column-width units, any other one, and each line
+takes `LINE_HEIGHT` × the font size in points — enough for SimSun in Excel and WPS and for the Noto CJK fallback
+LibreOffice uses. The estimate errs on the tall side: a little white space, never a cut line.
+
+Every printed page carries the same running head (`header_footer`): the unit's name (or the reviewer's) on the
+left, the sheet name on the right, 「第 N 页 共 M 页」 at the foot; `PAGE_MARGINS` leave room for them on A4.
+"""
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from typing import Mapping
+
+LINE_HEIGHT = 1.4
+"""Points of row height per point of font size, for one line of text (SimSun in Excel: 1.3; LibreOffice's Noto CJK:
+1.45, which `ROW_PADDING` makes up for up to four lines)."""
+
+ROW_PADDING = 2.0
+"""Points added to every estimated height (the cell's top and bottom margin)."""
+
+CELL_PADDING = 1.0
+"""Column-width units a cell loses to its left and right margins."""
+
+WIDTH_FACTOR = 0.95
+"""The share of a column's width a line of text may fill: a CJK character in SimSun 11 pt is 14.7 px, a little more
+than the two 7-px units it is counted as, so a line holds slightly fewer than width ÷ 2 of them."""
+
+DEFAULT_WIDTH = 8.43
+"""Excel's width of a column whose width is not set."""
+
+DEFAULT_FONT_SIZE = 11.0
+
+PAGE_MARGINS = {"left": 0.5, "right": 0.5, "top": 0.75, "bottom": 0.75, "header": 0.3, "footer": 0.3}
+"""Inches: narrower sides than Excel's default (0.7) leave more width for text; room for the header and footer."""
+
+PORTRAIT_WIDTH = 99
+"""Column-width units across a portrait A4 page within `PAGE_MARGINS` (in Excel, 7 px a unit): a sheet whose
+printed columns are wider is laid out landscape."""
+
+PAGE_NUMBER = "第 &P 页 共 &N 页"
+"""The footer, in Excel's header/footer codes (&P page, &N pages)."""
+
+
+def char_width(ch: str) -> int:
+    """Column-width units of one character: 2 for CJK and other wide or full-width characters, else 1."""
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def text_width(text: str) -> int:
+    """Column-width units `text` takes on one line."""
+    return sum(char_width(ch) for ch in text)
+
+
+@lru_cache(maxsize=65536)
+def line_count(text: str, width: float) -> int:
+    """How many lines `text` wraps into in a cell `width` units wide (each paragraph starts a new line)."""
+    usable = max(width * WIDTH_FACTOR - CELL_PADDING, 1.0)
+    lines = 0
+    for paragraph in str(text).split("\n"):
+        lines += max(1, _wrapped_lines(paragraph, usable))
+    return lines
+
+
+def _wrapped_lines(paragraph: str, usable: float) -> int:
+    """Lines of one paragraph: CJK text breaks between any two characters; a run of other characters (a word, a
+    number) moves to the next line whole when it does not fit on the current one."""
+    lines, used = 1, 0
+    for token in _tokens(paragraph):
+        w = text_width(token)
+        if used + w <= usable:
+            used += w
+            continue
+        if token.isspace():
+            continue
+        if w <= usable:
+            lines, used = lines + 1, w
+        else:                                    # longer than a line: broken character by character
+            for ch in token:
+                cw = char_width(ch)
+                if used + cw > usable:
+                    lines, used = lines + 1, 0
+                used += cw
+    return lines
+
+
+def _tokens(paragraph: str) -> list[str]:
+    """The paragraph as wrapping units: each wide character alone, runs of narrow non-space characters, spaces."""
+    out: list[str] = []
+    for ch in paragraph:
+        narrow_word = char_width(ch) == 1 and not ch.isspace()
+        if out and narrow_word and char_width(out[-1][-1]) == 1 and not out[-1][-1].isspace():
+            out[-1] += ch
+        else:
+            out.append(ch)
+    return out
+
+
+def line_height(font_size: float = DEFAULT_FONT_SIZE) -> float:
+    """Points one line of text in `font_size` takes."""
+    return LINE_HEIGHT * font_size
+
+
+def row_height(texts_by_column: Mapping[str, str | tuple[str, float]], widths: Mapping[str, float]) -> float:
+    """The height in points a row needs so that every one of its wrapped texts shows whole.
+
+    `texts_by_column` maps a column (or any key of `widths`) to its text, or to (text, font size in points);
+    `widths` maps the same keys to the width the text wraps in (a merged cell's is the sum of its columns'),
+    in Excel's column-width units; a key without a width has Excel's default width."""
+    needed = 0.0
+    for column, entry in texts_by_column.items():
+        text, size = entry if isinstance(entry, tuple) else (entry, DEFAULT_FONT_SIZE)
+        if text is None or text == "":
+            continue
+        lines = line_count(text, widths.get(column, DEFAULT_WIDTH))
+        needed = max(needed, lines * line_height(size))
+    return round(needed + ROW_PADDING, 1) if needed else 0.0
+
+
+HEAD_FONT_SIZE = 9
+
+
+def header_text(text: str) -> str:
+    """Literal text for a header or footer: Excel reads `&` as the start of a code, so it is doubled."""
+    return text.replace("&", "&&")
+
+
+def running_head(left: str) -> dict[str, dict[str, str]]:
+    """What every printed page carries, by part (header, footer) and section (left, center, right), in Excel's
+    header/footer codes: `left` (literal text) at the top left, the sheet name at the top right, the page number
+    centred at the foot."""
+    return {"header": {"left": header_text(left), "right": "&A"}, "footer": {"center": PAGE_NUMBER}}
+
+
+def fits_lines(height: float, lines: int, font_size: float = DEFAULT_FONT_SIZE) -> bool:
+    """Whether a row of `height` points shows `lines` lines of `font_size` text (what the tests check)."""
+    return height + 1e-6 >= lines * line_height(font_size)
+
+
+__all__ = ["LINE_HEIGHT", "PAGE_MARGINS", "PAGE_NUMBER", "PORTRAIT_WIDTH", "char_width", "text_width", "line_count", "line_height",
+           "row_height", "header_text", "running_head", "fits_lines"]

@@ -1,0 +1,364 @@
+"""What people see and print (issue 11), proved on the files themselves: the blank fill-in workbook, one
+personalised from a roster, and a review pack built from a folder of returns (`tests/reviews.py`).
+
+On every visible sheet: no raw year placeholder (`{cur_year}` …), no provenance tag of the spec (「（seed）」
+「（inferred）」「（推断）」「【待核实】」), no doubt about a coefficient (「疑为课件笔误」「未经核实」) and no developer
+word (file, module or function names); a deliberate print setup — A4, portrait or landscape by the width of its
+columns, fit to the page width, the header rows repeated on every page, a running head with the unit's name (the
+reviewer's for a pack), the sheet name and 「第 &P 页 共 &N 页」; an explicit height on every row holding wrapped text,
+at least the estimated lines × the line height (`generator.print_layout`); and the signature lines on the pages a
+unit or a reviewer signs. 单位信息 checks the phone number and the date. The LibreOffice tests print to PDF: one
+unit's workbook has at most `MAX_UNIT_PAGES` pages with the unit's name on every one and the whole of 填表说明 on
+them (nothing cut at the right edge); a review pack has at most `MAX_PACK_PAGES` and the reviewer on every page.
+"""
+from __future__ import annotations
+
+import datetime
+import io
+import os
+import re
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+from generator import fill_workbook, template_bytes
+from generator.layout import GUIDE_WIDTH, PREFILLED_NOTE, SIGNATURE, UNIT_HEADER
+from generator.personalise import Personaliser
+from generator.print_layout import DEFAULT_WIDTH, PAGE_NUMBER, PORTRAIT_WIDTH, fits_lines, line_count
+from generator.review_layout import GUIDE as PACK_GUIDE
+from generator.review_layout import REVIEW_SIGNATURE
+from workbook_templates import load_spec
+from workbook_templates.contract import sheet_names
+
+from tests.libreoffice import convert, recalculate
+from tests.reviews import build_packs, write_returns
+
+SPEC = load_spec()
+YEAR = SPEC.default_year
+PRESET = SPEC.default_preset
+UNIT = {"unit_name": "天池县人民法院", "unit_code": "11652327190572418X", "unit_level": "县市区级",
+        "unit_region": "昌吉回族自治州"}
+NAMES = sheet_names(YEAR)
+
+MAX_UNIT_PAGES = 10
+"""One unit's fill-in workbook on A4: 填表说明 1, 单位信息 1, each 能耗数据 1, 强度指标下降率 1, 自评表 4–5."""
+MAX_PAGES_PER_SCORECARD = 6
+"""A review pack: 说明 and 总览 (at most 2 pages each), then at most this many per unit's scorecard."""
+
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+PROVENANCE = ("（seed）", "（inferred）", "（推断）", "【待核实】")
+DOUBTS = ("疑为课件笔误", "未经核实", "待核实", "推断")
+DEVELOPER = ("assessment.toml", ".toml", "Python", "sorted", "random.Random", "udfs.", "docs/", ".csv",
+             "workbook_kind", "_meta", "--region", "--seed", "spec")
+_LITERAL = re.compile(r'"((?:[^"]|"")*)"')
+
+
+# ---------------------------------------------------------------- the files
+
+@lru_cache(maxsize=None)
+def unit_bytes() -> bytes:
+    return Personaliser(SPEC, YEAR, PRESET).workbook(UNIT)
+
+
+@lru_cache(maxsize=None)
+def blank_bytes() -> bytes:
+    return template_bytes(SPEC, YEAR, PRESET)
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory):
+    """The 地州市 pack of 昌吉回族自治州 (with a unit left out for an error) and its 自治区 pack."""
+    packs = build_packs(write_returns(tmp_path_factory.mktemp("returns") / "回收的工作簿"))
+    return packs["prefecture_changji"]
+
+
+def book(data: bytes, **kwargs) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(io.BytesIO(data), **kwargs)
+
+
+def visible(wb: openpyxl.Workbook):
+    return [ws for ws in wb.worksheets if ws.sheet_state == "visible"]
+
+
+def texts(data: bytes):
+    """(sheet, cell, text) for every text a visible sheet shows or may show: constants, cached formula results
+    and the string literals of formulas (the messages a status cell chooses among)."""
+    formulas, cached = book(data), book(data, data_only=True)
+    for ws in visible(formulas):
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    for m in _LITERAL.finditer(c.value):
+                        yield ws.title, c.coordinate, m.group(1)
+                    shown = cached[ws.title][c.coordinate].value
+                    if isinstance(shown, str):
+                        yield ws.title, c.coordinate, shown
+                elif isinstance(c.value, str):
+                    yield ws.title, c.coordinate, c.value
+
+
+FILES = {"blank": blank_bytes, "unit": unit_bytes}
+
+
+# ---------------------------------------------------------------- words
+
+@pytest.mark.parametrize("which", FILES)
+def test_fill_in_workbook_speaks_to_the_unit(which):
+    bad = [(t, ref, text) for t, ref, text in texts(FILES[which]())
+           if PLACEHOLDER.search(text) or any(w in text for w in PROVENANCE + DOUBTS + DEVELOPER)]
+    assert not bad, bad[:10]
+
+
+def test_the_evidence_names_the_real_years():
+    evidence = [text for t, _, text in texts(unit_bytes()) if t == NAMES["self"]]
+    assert any(f"{YEAR - 2}、{YEAR - 1}年度" in t for t in evidence)
+    assert any(f"{YEAR}年以来" in t for t in evidence)
+
+
+def test_review_pack_speaks_to_the_reviewer(pack):
+    bad = [(t, ref, text) for t, ref, text in texts(pack.data)
+           if PLACEHOLDER.search(text) or any(w in text for w in PROVENANCE + DOUBTS + DEVELOPER)]
+    assert not bad, bad[:10]
+
+
+def test_the_guide_tells_units_what_to_do_not_what_is_doubted():
+    guide = [text for t, _, text in texts(blank_bytes()) if t == NAMES["guide"]]
+    joined = "\n".join(guide)
+    assert "0.96" in joined and "0.98" in joined              # the factors, as plain values
+    assert "签字" in joined and "盖章" in joined and "页码" in joined
+
+
+# ---------------------------------------------------------------- 单位信息
+
+def _validations(ws) -> dict[str, object]:
+    return {ref: dv for dv in ws.data_validations.dataValidation for ref in str(dv.sqref).split()}
+
+
+def test_phone_and_date_are_validated_with_excel_2007_formulas():
+    ws = book(blank_bytes())[NAMES["info"]]
+    dvs = _validations(ws)
+    phone, date = dvs["B8"], dvs["B9"]
+    assert phone.type == "custom" and len(phone.formula1) <= 255
+    assert "LEN(B8)>=7" in phone.formula1 and "LEN(B8)<=20" in phone.formula1
+    assert all(f'"{ch}"' in phone.formula1 for ch in "0123456789-")
+    assert phone.showErrorMessage and "数字和连字符" in phone.error
+    assert (date.type, date.operator) == ("date", "between")
+    assert (date.formula1, date.formula2) == (f"DATE({YEAR - 2},1,1)", f"DATE({YEAR},12,31)")
+    assert date.showErrorMessage and f"{YEAR - 2}-01-01" in date.error and f"{YEAR}-12-31" in date.error
+    assert ws["B9"].number_format == "yyyy-mm-dd"
+
+
+def test_prefilled_unit_cells_say_so():
+    """A roster-generated workbook's locked identity cells do not ask to pick from a list."""
+    mine, blank = book(unit_bytes())[NAMES["info"]], book(blank_bytes())[NAMES["info"]]
+    assert blank["C5"].value == "从下拉列表选择"
+    assert [mine[f"C{r}"].value for r in range(3, 7)] == [PREFILLED_NOTE] * 4
+    assert not any("下拉" in str(mine[f"C{r}"].value) for r in range(3, 7))
+
+
+@pytest.mark.libreoffice
+def test_phone_and_date_status_in_libreoffice(tmp_path):
+    """The status beside the phone and the date, recalculated: a hint while blank, nothing when right, what is
+    wrong otherwise — never an error value."""
+    cases = {
+        "blank": ({}, ("如 0994-2345678 或 13912345678", f"如 {YEAR}-08-10")),
+        "right": ({"contact_phone": "0994-2345678", "fill_date": datetime.date(YEAR, 8, 10)}, ("", "")),
+        "mobile": ({"contact_phone": "13912345678", "fill_date": datetime.date(YEAR - 2, 1, 1)}, ("", "")),
+        "wrong": ({"contact_phone": "0994 234", "fill_date": datetime.date(YEAR + 1, 1, 1)},
+                  ("只能填写数字和连字符（-），7至20位", f"应在 {YEAR - 2}-01-01 至 {YEAR}-12-31 之间")),
+        "short": ({"contact_phone": "12345", "fill_date": "八月十日"},
+                  ("只能填写数字和连字符（-），7至20位", f"请填写日期，如 {YEAR}-08-10")),
+    }
+    files = []
+    for name, (inputs, _) in cases.items():
+        path = tmp_path / "in" / f"{name}.xlsx"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(fill_workbook(blank_bytes(), inputs))
+        files.append(path)
+    for path, (name, (_, expected)) in zip(recalculate(files, tmp_path / "out"), cases.items()):
+        ws = openpyxl.load_workbook(path, data_only=True)[NAMES["info"]]
+        assert (ws["C8"].value or "", ws["C9"].value or "") == expected, name
+
+
+# ---------------------------------------------------------------- print setup
+
+def _widths(ws) -> dict[str, float]:
+    """Column → width as printed (hidden columns 0), for the columns the sheet uses."""
+    out = {}
+    for i in range(1, ws.max_column + 1):
+        col = get_column_letter(i)
+        dim = ws.column_dimensions.get(col)
+        out[col] = 0.0 if dim is not None and dim.hidden else (dim.width if dim is not None and dim.customWidth
+                                                               else DEFAULT_WIDTH)
+    return out
+
+
+def _first_header_row(plan_sheet) -> int | None:
+    rows = [int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) for ref, c in plan_sheet.cells.items() if c.style == "header"]
+    return min(rows) if rows else None
+
+
+def check_print_setup(data: bytes, plan, left: str) -> None:
+    wb = book(data)
+    for ws in wb.worksheets:
+        assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4), ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (int(ws.page_setup.fitToWidth), int(ws.page_setup.fitToHeight)) == (1, 0), ws.title
+    for ws in visible(wb):
+        width = sum(_widths(ws).values())
+        assert ws.page_setup.orientation == ("landscape" if width > PORTRAIT_WIDTH else "portrait"), (ws.title, width)
+        header_row = _first_header_row(plan.sheet(ws.title))
+        if header_row is not None and header_row <= 10:
+            assert ws.print_title_rows, f"{ws.title}: header rows not repeated on every page"
+            first, last = (int(x.strip("$")) for x in ws.print_title_rows.split(":"))
+            assert first <= header_row <= last, ws.title
+        assert ws.oddHeader.left.text == left.replace("&", "&&"), ws.title
+        assert ws.oddHeader.right.text == "&A", ws.title
+        assert ws.oddFooter.center.text == PAGE_NUMBER, ws.title
+        assert "&P" in PAGE_NUMBER and "&N" in PAGE_NUMBER
+
+
+def test_fill_in_print_setup():
+    from tests.workbooks import plan
+    check_print_setup(blank_bytes(), plan(), UNIT_HEADER)
+    check_print_setup(unit_bytes(), plan(), UNIT["unit_name"])
+
+
+def test_review_pack_print_setup(pack):
+    check_print_setup(pack.data, pack.plan, pack.reviewer.label + f"（{pack.region}）")
+
+
+def test_single_column_guides_fit_a_portrait_page():
+    """LibreOffice scales a sheet to the page width only across columns: a guide's one column must fit as is."""
+    assert GUIDE_WIDTH <= 74
+    assert book(blank_bytes())[NAMES["guide"]].column_dimensions["A"].width == GUIDE_WIDTH
+
+
+# ---------------------------------------------------------------- row heights
+
+def check_row_heights(data: bytes) -> int:
+    """Every wrapped text's row is at least as tall as its estimated lines; returns how many cells were checked."""
+    wb, cached = book(data), book(data, data_only=True)
+    checked = 0
+    for ws in visible(wb):
+        widths = _widths(ws)
+        merged = {}
+        for rng in ws.merged_cells.ranges:
+            c1, r1, c2, _ = range_boundaries(str(rng))
+            merged[f"{get_column_letter(c1)}{r1}"] = sum(widths.get(get_column_letter(i), DEFAULT_WIDTH)
+                                                         for i in range(c1, c2 + 1))
+        for row in ws.iter_rows():
+            for c in row:
+                if not c.alignment.wrap_text or c.value is None:
+                    continue
+                width = merged.get(c.coordinate, widths.get(c.column_letter, DEFAULT_WIDTH))
+                if width == 0:
+                    continue
+                candidates = [cached[ws.title][c.coordinate].value]
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    candidates += [m.group(1) for m in _LITERAL.finditer(c.value)]
+                else:
+                    candidates = [c.value]
+                lines = max(line_count(str(t), width) for t in candidates if t not in (None, ""))
+                height = ws.row_dimensions[c.row].height
+                assert height is not None, f"{ws.title}!{c.coordinate}: wrapped text in a row without a height"
+                assert fits_lines(height, lines, c.font.sz or 11), \
+                    f"{ws.title}!{c.coordinate}: {lines} lines need more than {height} pt"
+                checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("which", FILES)
+def test_fill_in_wrapped_rows_have_their_height(which):
+    assert check_row_heights(FILES[which]()) > 200
+
+
+def test_review_pack_wrapped_rows_have_their_height(pack):
+    assert check_row_heights(pack.data) > 200
+
+
+# ---------------------------------------------------------------- signatures
+
+def sheet_text(ws) -> str:
+    return "\n".join(str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
+
+
+def test_the_pages_a_unit_signs_carry_the_signature_block():
+    wb = book(unit_bytes())
+    for key in ("prev", "cur", "self"):
+        text = sheet_text(wb[NAMES[key]])
+        for words in ("单位负责人（签字）", "填报人", "联系电话", "填报日期", "（单位盖章）"):
+            assert words in text, (key, words)
+        assert all(line in text for line in SIGNATURE)
+
+
+def test_every_scorecard_carries_the_reviewer_signature(pack):
+    wb = book(pack.data)
+    cards = [ws for ws in visible(wb) if "rev_unit_code" in ws.defined_names]
+    assert len(cards) == len(pack.units)
+    for ws in cards:
+        text = sheet_text(ws)
+        assert "评审人（签字）" in text and "日期" in text and REVIEW_SIGNATURE[0] in text, ws.title
+
+
+# ---------------------------------------------------------------- printed by LibreOffice
+
+def _poppler() -> None:
+    if shutil.which("pdftotext") and shutil.which("pdfinfo"):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true: poppler-utils (pdftotext, pdfinfo) must be installed")
+    pytest.skip("poppler-utils (pdftotext, pdfinfo) not installed")
+
+
+def pdf_pages(pdf: Path) -> list[str]:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    n = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    return [subprocess.run(["pdftotext", "-f", str(i), "-l", str(i), str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout for i in range(1, n + 1)]
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.libreoffice
+def test_a_unit_workbook_prints_on_a_few_pages_with_its_name_on_each(tmp_path):
+    _poppler()
+    path = tmp_path / "unit.xlsx"
+    path.write_bytes(unit_bytes())
+    pages = pdf_pages(convert([path], tmp_path / "pdf", "pdf")[0])
+    assert 7 <= len(pages) <= MAX_UNIT_PAGES, len(pages)
+    for i, page in enumerate(pages, start=1):
+        assert UNIT["unit_name"] in page, f"page {i} does not name the unit"
+        assert f"第{i}页共{len(pages)}页" in squeeze(page), f"page {i} has no page number"
+    # Nothing cut at the right edge: every text of 填表说明 is on its pages, whole.
+    guide = squeeze("".join(p for p in pages if NAMES["guide"] in p))
+    wb = book(unit_bytes())
+    missing = [c.value for row in wb[NAMES["guide"]].iter_rows() for c in row
+               if isinstance(c.value, str) and squeeze(c.value) not in guide]
+    assert not missing, missing
+    # The signature block is printed with the sheets it belongs to.
+    assert sum("单位负责人（签字）" in p for p in pages) == 3
+
+
+@pytest.mark.libreoffice
+def test_a_review_pack_prints_with_the_reviewer_on_each_page(tmp_path, pack):
+    _poppler()
+    path = tmp_path / "pack.xlsx"
+    path.write_bytes(pack.data)
+    pages = pdf_pages(convert([path], tmp_path / "pdf", "pdf")[0])
+    assert len(pages) <= 4 + MAX_PAGES_PER_SCORECARD * len(pack.units), len(pages)
+    for i, page in enumerate(pages, start=1):
+        assert pack.reviewer.label in page and f"第{i}页共{len(pages)}页" in squeeze(page), i
+    guide = squeeze("".join(p for p in pages if PACK_GUIDE in p))
+    wb = book(pack.data)
+    missing = [c.value for row in wb[PACK_GUIDE].iter_rows() for c in row
+               if isinstance(c.value, str) and squeeze(c.value) not in guide]
+    assert not missing, missing
+    assert sum("评审人（签字）" in p for p in pages) == len(pack.units)

@@ -1,0 +1,73 @@
+"""The fixed parts of the data contract that are not in the TOML: what a generated workbook is recognised and read
+by, whatever the spec says. The template versions (and the versions a reader accepts), the sheet names, where the
+factors sit on the 参数 sheet, the names that identify a unit, and the `_meta` names of a fill-in workbook and of a
+review pack. The generator lays the workbooks out from these constants and the reader of returns checks against
+them, so neither copies the other; this module imports nothing (no openpyxl, no spec).
+"""
+from __future__ import annotations
+
+# ---------------------------------------------------------------- versions
+
+TEMPLATE_VERSION = "1.0"
+"""The fill-in workbook's layout version: bump it when a cell moves or a formula changes, so returned files can be
+recognised (and add the old one to KNOWN_TEMPLATE_VERSIONS only if the reader still reads it)."""
+
+KNOWN_TEMPLATE_VERSIONS = frozenset({TEMPLATE_VERSION})
+"""The fill-in workbook versions the reader of returns accepts (F110 otherwise)."""
+
+REVIEW_TEMPLATE_VERSION = "review-1.0"
+"""The review pack's layout version (never equal to a fill-in workbook's): bump it when a cell moves."""
+
+KNOWN_REVIEW_VERSIONS = frozenset({REVIEW_TEMPLATE_VERSION})
+"""The review pack versions the reader of returned packs accepts."""
+
+# ---------------------------------------------------------------- sheets
+
+PARAMS_SHEET = "参数"
+"""The very hidden sheet of factors and legal-value lists (both workbooks; the title does not depend on the year)."""
+
+META_SHEET = "_meta"
+"""The hidden sheet whose workbook-scoped names say what the workbook is (META_NAMES / REVIEW_META_NAMES)."""
+
+
+def sheet_names(year: int) -> dict[str, str]:
+    """The fill-in workbook's sheet titles by role, for assessment `year` (the data sheets are named by year)."""
+    return {"guide": "填表说明", "info": "单位信息", "prev": f"能耗数据{year - 2}", "cur": f"能耗数据{year - 1}",
+            "decline": "强度指标下降率", "self": "自评表", "params": PARAMS_SHEET, "meta": META_SHEET}
+
+
+REVIEW_SHEETS = {"guide": "说明", "overview": "总览", "params": PARAMS_SHEET, "meta": META_SHEET}
+"""The review pack's fixed sheet titles by role; every other sheet is one unit's scorecard."""
+
+# ---------------------------------------------------------------- the 参数 sheet
+
+PARAM_KEY_COLUMN = "A"
+"""Column of the 参数 sheet holding each energy row's key (electricity, diesel …)."""
+
+PARAM_FIRST_ROW = 2
+"""The first energy row on the 参数 sheet (row 1 holds the headers); rows follow without a gap."""
+
+PARAM_COLUMNS = {"C": "factor", "D": "extra", "E": "co2"}
+"""Column of the 参数 sheet → the factor it holds on each energy row: 折标系数, 附加系数, 每单位碳排放(吨)."""
+
+# ---------------------------------------------------------------- names
+
+UNIT_NAMES = ("unit_name", "unit_code", "unit_level", "unit_region")
+"""The names that identify a unit: the 单位信息 cells a generated workbook has pre-filled and locked, in order."""
+
+META_NAMES = ("template_version", "assessment_year", "factor_preset", "spec_digest")
+"""The fill-in workbook's `_meta` names, in row order: a return is recomputed with its own year and preset."""
+
+WORKBOOK_KIND = "review"
+"""`_meta` workbook_kind of a review pack (a fill-in workbook has no workbook_kind)."""
+
+REVIEW_META_NAMES = ("template_version", "workbook_kind", "review_level", "review_region", "assessment_year",
+                     "factor_preset", "spec_digest", "spot_check_seed")
+"""The review pack's `_meta` names, in row order."""
+
+SCORECARD_KEY = "rev_unit_code"
+"""The sheet-local name on every scorecard of a review pack that says which unit (统一社会信用代码) it is."""
+
+__all__ = ["TEMPLATE_VERSION", "KNOWN_TEMPLATE_VERSIONS", "REVIEW_TEMPLATE_VERSION", "KNOWN_REVIEW_VERSIONS",
+           "PARAMS_SHEET", "META_SHEET", "sheet_names", "REVIEW_SHEETS", "PARAM_KEY_COLUMN", "PARAM_FIRST_ROW",
+           "PARAM_COLUMNS", "UNIT_NAMES", "META_NAMES", "WORKBOOK_KIND", "REVIEW_META_NAMES", "SCORECARD_KEY"]
