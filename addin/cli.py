@@ -14,11 +14,26 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from workbook_templates import JieyueError, Spec, contract_names, load_spec
+from workbook_templates import InputError, JieyueError, Spec, contract_names, load_spec
+
+from .cli_text import ChineseArgumentParser
 
 
 def _spec(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec_dir)
+    if args.copy_to:
+        import shutil
+        from workbook_templates.load import SPEC_FILES
+        target = Path(args.copy_to)
+        if target.exists() and any(target.iterdir()):
+            print(f"错误：目录「{target}」已存在且不是空的：请换一个新目录，以免覆盖已修改的规格", file=sys.stderr)
+            return 2
+        target.mkdir(parents=True, exist_ok=True)
+        for name in SPEC_FILES:
+            shutil.copyfile(Path(spec.directory) / name, target / name)
+        print(f"已把规格复制到 {target}（{len(SPEC_FILES)} 个文件）：修改后用 jieyue spec --spec-dir {target} 检查，"
+              f"各命令加 --spec-dir {target} 使用（见 docs/新年度.md）")
+        return 0
     if args.names:
         from generator import build_plan
         # Where each name sits in the workbook of the spec's latest year (sheet titles carry the data years).
@@ -47,15 +62,30 @@ def _spec(args: argparse.Namespace) -> int:
     print(f"规格有效：{units} 个评价单元，{len(spec.indicators)} 项指标，"
           f"满分 {spec.assessment.total_points:g}，合格线 {spec.assessment.pass_line:g}")
     print(f"复验年度：{'、'.join(map(str, spec.years))}；系数预设：{'、'.join(spec.presets)}（默认 {spec.default_preset}）")
+    for line in year_lines(spec):
+        print(line)
     print(f"规格摘要（SHA-256）：{spec.digest}")
     return 0
+
+
+def year_lines(spec: Spec) -> list[str]:
+    """Each assessment year's choices as `jieyue spec` lists them, each followed by what the administrator should
+    check (`Spec.year_flags`: factors reused from the year before, an unverified standard version)."""
+    lines = []
+    for y in spec.years.values():
+        digits = spec.precision.change_pct
+        targets = "、".join(f"{i.decline_label} {y.targets[i.key]:.{digits}f}%" for i in spec.decline_intensities)
+        lines.append(f"  {y.year}年复验（数据年度 {y.prev_year}、{y.cur_year}）：系数预设 {y.preset}，电力排放因子 "
+                     f"{y.grid_factor}，评价标准 {y.standard}；目标 {targets}")
+        lines += [f"    请核实：{flag}" for flag in spec.year_flags(y.year)]
+    return lines
 
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import load_sample, render, run_flow
     spec = load_spec(args.spec_dir)
     switches = dict(s.split("=", 1) for s in args.switch)
-    preset = spec.preset(args.preset).id
+    preset = spec.preset(args.preset).id if args.preset else None     # None: the sample year's own preset
     print(render(load_sample(), spec, preset=preset, grid_factor=args.grid_factor, switches=switches))
     if args.output:
         print()
@@ -64,8 +94,28 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _choices(spec: Spec, args: argparse.Namespace) -> tuple[int, str]:
-    """The year and preset a command makes workbooks for: as given, else the spec's latest year and default."""
-    return spec.year(args.year).year, spec.preset(args.preset).id
+    """The year and preset a command makes workbooks for: the year as given, the preset as given, else the one
+    the year names (targets.toml [year.<y>] preset)."""
+    year = spec.year(args.year)
+    return year.year, spec.preset(args.preset or year.preset).id
+
+
+def _workbook_choices(spec: Spec, args: argparse.Namespace, year: int) -> dict:
+    """The other choices a fill-in workbook is made with (recorded in its `_meta`): the grid factor, the switches
+    and the standard version as given, else what the year names (the spec's default switches)."""
+    from udfs.choices import parse_switches
+    y = spec.year(year)
+    switches = parse_switches(";".join(args.switch), spec) if args.switch else {}
+    return {"grid_factor": spec.grid_factor(args.grid_factor or y.grid_factor).id, "switches": switches,
+            "standard": spec.standard(args.standard, year).id}
+
+
+def _choice_options(parser: argparse.ArgumentParser) -> None:
+    """--grid-factor, --switch and --standard of `template` and `generate` (each recorded in the workbook)."""
+    parser.add_argument("--grid-factor", metavar="因子", help="电力排放因子（默认按规格中该年度所列；可选值见 jieyue spec --factors）")
+    parser.add_argument("--switch", action="append", default=[], metavar="开关=选项",
+                        help="口径开关，如 building_energy=official_vehicle_fuel（可多次给出；默认按规格）")
+    parser.add_argument("--standard", metavar="版本", help="评价标准版本（默认按规格中该年度所列，如 xj-2023、gbt29118-2023）")
 
 
 def _template(args: argparse.Namespace) -> int:
@@ -73,9 +123,11 @@ def _template(args: argparse.Namespace) -> int:
     from generator.ooxml import check_output, write_atomically
     spec = load_spec(args.spec_dir)
     year, preset = _choices(spec, args)
+    choices = _workbook_choices(spec, args, year)
     out = check_output(args.output, ".xlsx", "模板")
-    write_atomically(out, template_bytes(spec, year, preset))
-    print(f"已生成空白工作簿：{out}（{year}年复验，系数预设 {preset}）")
+    write_atomically(out, template_bytes(spec, year, preset, **choices))
+    print(f"已生成空白工作簿：{out}（{year}年复验，系数预设 {preset}，电力排放因子 {choices['grid_factor']}，"
+          f"评价标准 {choices['standard']}）")
     return 0
 
 
@@ -102,8 +154,17 @@ def _generate(args: argparse.Namespace) -> int:
     if not roster.units:
         print("名单中没有有效的单位，未生成任何工作簿。", file=sys.stderr)
         return 2
-    personaliser = Personaliser(spec, year, preset)
+    key = _key(args, args.roster)
+    choices = _workbook_choices(spec, args, year)
+    personaliser = Personaliser(spec, year, preset, key=key.key, **choices)
+    source = None
+    if args.prefill_from:
+        from .prefill import Prefilled, read_prefill
+        source = read_prefill(args.prefill_from, spec, year)
+        personaliser = Prefilled(personaliser, source, spec, year, preset, choices)
     result = write_workbooks(roster.units, out, personaliser, Progress(len(roster.units), "生成工作簿 "))
+    if source is not None:
+        print(personaliser.describe(len(roster.units)))
     for unit, reason in result.failed:
         print(f"第 {unit.row} 行「{unit.name}」：{reason}", file=sys.stderr)
     summary = f"已生成 {len(result.written)} 个工作簿到 {out}；跳过 {skipped} 行"
@@ -120,8 +181,8 @@ SCOPES = {"全区": "region", "地州市": "prefecture"}
 
 
 def _consolidate(args: argparse.Namespace) -> int:
-    from .consolidate import (Ledger, check_outputs, consolidate, ledger_path, outcome_line, read_roster_entries,
-                              write_outputs)
+    from .consolidate import (Ledger, check_outputs, claim_outputs, consolidate, ledger_path, outcome_line,
+                              read_roster_entries, write_outputs)
     from .progress import Progress
     spec = load_spec(args.spec_dir)
     out = Path(args.output)
@@ -131,12 +192,37 @@ def _consolidate(args: argparse.Namespace) -> int:
         roster, problems = read_roster_entries(args.roster, spec)
         for problem in problems:
             print(f"名单「{args.roster}」{problem}（此行未计入名单）", file=sys.stderr)
-    ledger = None if args.no_ledger else Ledger.load(ledger_path(out), spec)
-    run = consolidate(args.folder, spec=spec, roster=roster, year=args.year, preset=args.preset, ledger=ledger,
-                      progress=Progress(label="汇总 "), outputs=tuple(p for p in (out, args.json, ledger_path(out)) if p),
-                      reviews=args.reviews, scope=SCOPES[args.scope] if args.scope else None)
-    write_outputs(run, out, args.json, spec, ledger)
+    key = _key(args, args.roster)
+    with claim_outputs(out, args.json) as notices:       # the lock beside the outputs; a killed run finished
+        ledger = None if args.no_ledger else Ledger.load(ledger_path(out), spec, verify=args.verify)
+        run = consolidate(args.folder, spec=spec, roster=roster, year=args.year, preset=args.preset, ledger=ledger,
+                          progress=Progress(label="汇总 "),
+                          outputs=tuple(p for p in (out, args.json, ledger_path(out)) if p),
+                          reviews=args.reviews, scope=SCOPES[args.scope] if args.scope else None, key=key.key,
+                          final=args.final, as_of=_as_of(args.as_of))
+        run.notices[:0] = notices
+        write_outputs(run, out, args.json, spec, ledger)
+    for line in run.notices:
+        print(f"提示：{line}", file=sys.stderr)
     print(outcome_line(run) + f"。汇总表：{out}" + (f"；报告：{args.json}" if args.json else ""))
+    return 0
+
+
+def _as_of(text: str | None):
+    """`--as-of 2023-09-15` as a date (default: today — the date is an input of the run, shown in its outputs)."""
+    from datetime import date
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"--as-of「{text}」不是日期：请写作 2023-09-15（年-月-日）") from None
+
+
+def _notices(args: argparse.Namespace) -> int:
+    from .notices import summary_line, write_notices
+    written = write_notices(args.report, args.output)
+    print(summary_line(written, Path(args.output)))
     return 0
 
 
@@ -173,8 +259,10 @@ def _addin_build(args: argparse.Namespace) -> int:
 def _review_pack(args: argparse.Namespace) -> int:
     from .review.commands import run_review_pack
     spec = load_spec(args.spec_dir)
+    key = _key(args, None)
     print("\n".join(run_review_pack(args.folder, args.level, args.output, spec, region=args.region, seed=args.seed,
-                                     year=args.year, preset=args.preset, sampled_only=args.sampled_only)))
+                                     year=args.year, preset=args.preset, sampled_only=args.sampled_only,
+                                     key=key.key)))
     return 0
 
 
@@ -185,17 +273,45 @@ def _spot_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _key(args: argparse.Namespace, roster: str | None):
+    """The signing key of a command (`addin.keys.find_key`: --key, else jieyue.key beside the roster), said on
+    stderr — which file and its fingerprint, or that there is none — with any warning about the file."""
+    from .keys import find_key
+    choice = find_key(args.key, roster)
+    print(choice.describe(), file=sys.stderr)
+    for warning in choice.warnings:
+        print(f"注意：{warning}", file=sys.stderr)
+    return choice
+
+
+def _key_init(args: argparse.Namespace) -> int:
+    from .keys import DEFAULT_KEY_NAME, init_key, load_key
+    from udfs.signature import key_id
+    path = init_key(args.output, force=args.force)
+    key, _ = load_key(path)
+    private = "权限 0600，仅本人可读" if os.name == "posix" else "请放在只有管理员能访问的文件夹中"
+    print(f"已创建签名密钥：{path.resolve()}（指纹 {key_id(key)}；{private}）")
+    print(f"请把它放在名单旁（命名为 {DEFAULT_KEY_NAME}，generate 和 consolidate --roster 会自动找到），"
+          "或在 generate、review-pack、consolidate 中用 --key 指定；不要放入回收目录，不要发给填报单位或评审部门。"
+          "请另行备份：丢失后无法核验已生成的工作簿和评审包。")
+    return 0
+
+
+def _key_option(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--key", metavar="密钥文件", help=text)
+
+
 def _spec_dir(parser: argparse.ArgumentParser, text: str = "规格目录（默认为内置规格）") -> None:
     parser.add_argument("--spec-dir", metavar="目录", help=text)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jieyue", description="节约型机关创建与复验的电子表格工具")
+    parser = ChineseArgumentParser(prog="jieyue", description="节约型机关创建与复验的电子表格工具")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
 
     demo = sub.add_parser("demo", help="用内置示例数据演示一个单位两个年度的计算、下降率与自评得分")
-    demo.add_argument("--preset", help="系数预设（默认按规格）")
-    demo.add_argument("--grid-factor", help="电力排放因子（见 jieyue spec --factors）")
+    demo.add_argument("--preset", metavar="预设", help="系数预设（默认按规格）")
+    demo.add_argument("--grid-factor", metavar="因子", help="电力排放因子（见 jieyue spec --factors）")
     demo.add_argument("--switch", action="append", default=[], metavar="开关=选项",
                       help="口径开关，如 building_energy=official_vehicle_fuel")
     demo.add_argument("-o", "--output", default="jieyue-demo", metavar="目录",
@@ -206,24 +322,30 @@ def build_parser() -> argparse.ArgumentParser:
     spec = sub.add_parser("spec", help="检查规格文件，或列出数据约定名称 / 系数")
     spec.add_argument("--names", action="store_true", help="以 CSV 列出全部数据约定名称")
     spec.add_argument("--factors", action="store_true", help="以 CSV 列出全部系数及其来源")
+    spec.add_argument("--copy-to", metavar="目录", help="把规格文件复制到一个新目录，供修改（如增加新的复验年度，见 docs/新年度.md）")
     _spec_dir(spec, "检查另一个规格目录（默认为内置规格）")
     spec.set_defaults(run=_spec)
 
     template = sub.add_parser("template", help="生成空白的填报工作簿")
-    template.add_argument("--year", type=int, required=True, help="复验年度，如 2023")
-    template.add_argument("--preset", help="系数预设（默认按规格）")
+    template.add_argument("--year", type=int, metavar="年度", required=True, help="复验年度，如 2023")
+    template.add_argument("--preset", metavar="预设", help="系数预设（默认按规格）")
     template.add_argument("-o", "--output", required=True, metavar="模板.xlsx", help="输出文件")
+    _choice_options(template)
     _spec_dir(template)
     template.set_defaults(run=_template)
 
     generate = sub.add_parser("generate", help="按名单为每个单位生成预填单位信息的工作簿")
     generate.add_argument("--roster", required=True, metavar="名单.xlsx|.csv",
                           help="名单：列 单位名称、统一社会信用代码、单位层级、所属地区（顺序不限）")
-    generate.add_argument("--year", type=int, required=True, help="复验年度，如 2023")
-    generate.add_argument("--preset", help="系数预设（默认按规格）")
+    generate.add_argument("--year", type=int, metavar="年度", required=True, help="复验年度，如 2023")
+    generate.add_argument("--preset", metavar="预设", help="系数预设（默认按规格）")
     generate.add_argument("-o", "--output", required=True, metavar="输出目录", help="输出目录（不存在时创建）")
     generate.add_argument("--skip-invalid", action="store_true",
                           help="名单有问题时仍为有效的单位生成，并列出跳过的行")
+    _choice_options(generate)
+    generate.add_argument("--prefill-from", metavar="上年汇总.json|上年回收目录",
+                          help="按单位上年报送的数据预填较早的数据年度（单位可修改）：上年 jieyue consolidate --json 的报告，或上年的回收目录")
+    _key_option(generate, "签名密钥（jieyue key init 创建；默认为名单旁的 jieyue.key，没有则不签名）")
     _spec_dir(generate)
     generate.set_defaults(run=_generate)
 
@@ -232,17 +354,29 @@ def build_parser() -> argparse.ArgumentParser:
     cons.add_argument("--roster", metavar="名单.xlsx|.csv", help="名单：据此列出未报送和名单外的单位")
     cons.add_argument("-o", "--output", required=True, metavar="汇总.xlsx", help="汇总表")
     cons.add_argument("--json", metavar="report.json", help="同时输出 JSON 报告")
-    cons.add_argument("--year", type=int,
+    cons.add_argument("--year", type=int, metavar="年度",
                       help="只接受此复验年度的文件（默认：交回的工作簿中最多的年度；其他年度的文件报 F111）")
-    cons.add_argument("--preset", help="只接受用此系数预设生成的工作簿（默认都接受：每个工作簿按自己的预设重算）")
+    cons.add_argument("--preset", metavar="预设", help="只接受用此系数预设生成的工作簿（默认都接受：每个工作簿按自己的预设重算）")
     cons.add_argument("--no-ledger", action="store_true",
                       help="不使用台账（默认在汇总表旁记录每个文件，再次运行只处理新增或修改的文件）")
+    cons.add_argument("--verify", action="store_true",
+                      help="逐个计算文件的 SHA-256 与台账核对（默认认为大小和修改时间都没变的文件没有改动）")
     cons.add_argument("--reviews", metavar="评审包目录",
                       help="另存评审包的目录（回收目录中的评审包也会读取）：据此计算综合得分、排名和拟摘牌")
     cons.add_argument("--scope", choices=list(SCOPES),
                       help="排名范围（默认按规格 assessment.toml [elimination] scope）")
+    cons.add_argument("--as-of", metavar="日期",
+                      help="按此日期判断各阶段是否逾期（如 2023-09-15；默认今天），见汇总表「进度」")
+    cons.add_argument("--final", action="store_true",
+                      help="截止后的最终汇总：未报送、有错误未改正、仍待评审的单位列为「未完成复验」（由人工决定如何处理）")
+    _key_option(cons, "核验签名的密钥（默认为名单旁的 jieyue.key；没有则不核验，并在说明中注明）")
     _spec_dir(cons)
     cons.set_defaults(run=_consolidate)
+
+    notices = sub.add_parser("notices", help="按汇总的 JSON 报告生成每个单位的复验结果通知、公示名单和各地州市的结果")
+    notices.add_argument("report", metavar="汇总.json", help="jieyue consolidate --json 写出的报告")
+    notices.add_argument("-o", "--output", required=True, metavar="目录", help="输出目录（不存在时创建）")
+    notices.set_defaults(run=_notices)
 
     console = sub.add_parser("console", help="生成管理员的 Excel 汇总台：填写回收目录，点击 xlwings 的「Run main」一键汇总")
     console.add_argument("-o", "--output", required=True, metavar="汇总台.xlsx",
@@ -269,17 +403,26 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--sampled-only", action="store_true",
                         help="只放入本级单位和本级实地抽查名单上的单位（需 --seed）：自治区评审全区时不必每个单位一张评分表")
     review.add_argument("-o", "--output", required=True, metavar="评审包.xlsx", help="输出的评审包")
-    review.add_argument("--year", type=int, help="复验年度（默认按规格最新年度）")
-    review.add_argument("--preset", help="重算所用的系数预设（默认按规格）")
+    _key_option(review, "签名密钥：核验回收的工作簿并为评审包签名（不给则都不做）")
+    review.add_argument("--year", type=int, metavar="年度", help="只纳入此复验年度的工作簿（默认：交回的工作簿中最多的年度）")
+    review.add_argument("--preset", metavar="预设", help="只纳入用此系数预设生成的工作簿（默认都纳入：各按自己的预设重算）")
     _spec_dir(review)
     review.set_defaults(run=_review_pack)
+
+    key = sub.add_parser("key", help="签名密钥：为工作簿和评审包签名、汇总时核验（见 README「签名与身份」）")
+    key_sub = key.add_subparsers(dest="key_command", required=True, metavar="操作")
+    key_init = key_sub.add_parser("init", help="创建新的签名密钥文件（权限 0600；已存在时不覆盖）")
+    key_init.add_argument("-o", "--output", default="jieyue.key", metavar="路径",
+                          help="密钥文件（默认为当前文件夹中的 jieyue.key；建议放在名单旁）")
+    key_init.add_argument("--force", action="store_true", help="覆盖已有的密钥文件（用旧密钥签名的文件将无法核验）")
+    key_init.set_defaults(run=_key_init)
 
     spot = sub.add_parser("spot-check", help="按规格的比例和随机种子抽取实地抽查名单（可重做）")
     spot.add_argument("folder", metavar="回收目录", help="存放交回工作簿的目录（含子目录）")
     spot.add_argument("--seed", type=int, required=True, metavar="N", help="随机种子（整数，写在名单上，据此可重做）")
     spot.add_argument("-o", "--output", required=True, metavar="抽查名单.xlsx", help="输出的抽查名单")
-    spot.add_argument("--year", type=int, help="复验年度（默认按规格最新年度）")
-    spot.add_argument("--preset", help="系数预设（默认按规格）")
+    spot.add_argument("--year", type=int, metavar="年度", help="只纳入此复验年度的工作簿（默认：交回的工作簿中最多的年度）")
+    spot.add_argument("--preset", metavar="预设", help="只纳入用此系数预设生成的工作簿（默认都纳入）")
     _spec_dir(spot)
     spot.set_defaults(run=_spot_check)
     return parser

@@ -19,6 +19,7 @@ import io
 import keyword
 import re
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -219,9 +220,10 @@ def run_from_book(book: Any) -> None:
     Never raises for a problem of the run: the message goes into 结果!A1. The status bar is reset at the end."""
     from workbook_templates import load_spec
 
-    from .consolidate import (Ledger, check_outputs, consolidate, ledger_path, outcome_line, read_roster_entries,
-                              write_outputs)
+    from .consolidate import (Ledger, check_outputs, claim_outputs, consolidate, ledger_path, outcome_line,
+                              read_roster_entries, write_outputs)
     from .consolidate.content import content
+    from .keys import find_key
 
     sheet = book.sheets[RESULTS_SHEET]
     app = book.app
@@ -239,15 +241,20 @@ def run_from_book(book: Any) -> None:
         def progress(done: int, total: int) -> None:
             app.status_bar = f"jieyue 汇总中… {done}/{total}"
 
-        ledger = Ledger.load(ledger_path(output), spec)
-        run = consolidate(folder, spec=spec, roster=roster, ledger=ledger, progress=progress,
-                          outputs=tuple(p for p in (output, report, ledger_path(output)) if p))
-        app.status_bar = "jieyue 写入汇总表…"
-        write_outputs(run, output, report, spec, ledger)
+        key = find_key(None, roster_path)     # jieyue.key beside the roster, as `jieyue consolidate --roster`
+        key_note = f"；已用名单旁的密钥（指纹 {key.key_id}）核验签名" if key.key else "；未核验签名（名单旁没有 jieyue.key）"
+        with claim_outputs(output, report) as notices:   # as `jieyue consolidate`: the lock, a killed run finished
+            ledger = Ledger.load(ledger_path(output), spec)
+            run = consolidate(folder, spec=spec, roster=roster, ledger=ledger, progress=progress,
+                              outputs=tuple(p for p in (output, report, ledger_path(output)) if p), key=key.key,
+                              as_of=date.today())      # as `jieyue consolidate` without --as-of (进度)
+            run.notices[:0] = notices
+            app.status_bar = "jieyue 写入汇总表…"
+            write_outputs(run, output, report, spec, ledger)
         data = content(run, spec)
         reviews = {r["unit_code"]: r for r in data["review_results"]}
         sheet.range("A1").value = [
-            [outcome_line(run) + roster_note + "。"],
+            [outcome_line(run) + roster_note + key_note + "。"],
             [f"汇总表：{output}（台账：{ledger_path(output)}）"],
             [f"JSON报告：{report}" if report else "JSON报告：未设置"],
         ]

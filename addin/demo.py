@@ -50,8 +50,8 @@ def render(inputs: Mapping[str, Any], spec: Spec, preset: str | None = None, gri
            switches: Mapping[str, str] | None = None) -> str:
     """The demo report for one unit, as text."""
     year = spec.year(inputs.get("assessment_year"))
-    p = spec.preset(preset)
-    grid = spec.grid_factor(grid_factor, p.id)
+    p = spec.preset(preset or year.preset)                 # the year's own choices unless others are given
+    grid = spec.grid_factor(grid_factor or year.grid_factor)
     chosen = udfs.resolve_switches(spec, switches)
     r = udfs.evaluate(inputs, year.year, p.id, grid_factor=grid.id, switches=chosen, spec=spec)
     digits = spec.precision
@@ -61,6 +61,7 @@ def render(inputs: Mapping[str, Any], spec: Spec, preset: str | None = None, gri
                + (f"（{code_problem}）" if code_problem else "")
                + f"　{inputs.get('unit_level', '')}　{inputs.get('unit_region', '')}")
     out.append(f"复验年度 {year.year}：比较 {year.prev_year} 年（上年）与 {year.cur_year} 年（本年）的数据")
+    out.append(f"评价标准：{spec.standard(None, year.year).label}")
     out.append(f"系数预设：{p.id}　{p.label}")
     out.append(f"电力排放因子：{grid.factor} 吨CO2/兆瓦时　{grid.label}")
     for key, option in chosen.items():
@@ -113,9 +114,12 @@ def render(inputs: Mapping[str, Any], spec: Spec, preset: str | None = None, gri
 
     out.append("")
     out.append("待核实的取值（已按所列取值计算，可改选预设或口径）：")
+    out += [f"  - {line}" for line in spec.year_flags(year.year)]
     out += [f"  - {line}" for line in p.flag_lines(spec.items, grid)]
     for sw in spec.switches.values():
         out.append(f"  - {sw.question}")
+    out.append(f"  - {spec.decline.question}")
+    out.append(f"  - {spec.not_applicable.question}")
     return "\n".join(out)
 
 
@@ -167,6 +171,10 @@ DEMO_SEED = 20230815
 
 GENERATED, RETURNED, PACKS = "生成的工作簿", "回收的工作簿", "评审包"
 SUMMARY, REPORT = "汇总.xlsx", "汇总.json"
+NOTICES = "结果通知"
+AS_OF = date(2023, 8, 15)
+"""The demo's consolidation date (`--as-of`): after 8月上旬, so the units that did not return are overdue — and
+before 8月中旬, so no review stage is."""
 
 # The bad returns: few on purpose, each showing one thing the consolidation catches (by unit code; the names are
 # in addin/sample_data/名单.csv).
@@ -182,6 +190,15 @@ FIRST_VERSION = "（第一次报送）"
 UNFINISHED_REVIEW = ("region", "11650000488423203C", 3)
 """(reviewer key, unit code, blank items): the 自治区 has not finished 自治区公共机构节能监测中心's scorecard yet.
 Only the 自治区 reviews a 自治区本级 unit, so nothing else stands in for it: the unit is 待评审."""
+
+EVIDENCE_MISSING = ("1165402415832858XR", "2.2 管理制度.pdf")
+"""雪莲县人民政府办公室 lists its 管理制度 file but leaves it out of its 佐证材料 folder: 列出的文件未找到."""
+EVIDENCE_UNLISTED = ("1165052246816761XA", "其他/会议签到表.jpg")
+"""东天山县卫生健康委员会 puts a file in its folder that no indicator lists: 交回的文件未在自评表中列出."""
+EVIDENCE_ZIP = "116505001939191120"
+"""哈密市机关事务管理局 hands its 佐证材料 in as a zip instead of a folder."""
+PHOTO = ("照片/现场.jpg", "节能宣传展板")
+"""Every unit's one photo, listed with its caption (图说) under its first scored indicator."""
 
 LOWER_SHARE = 0.06
 """How often a reviewer gives one legal value less than the unit's self-score (otherwise the nearest legal one)."""
@@ -225,6 +242,46 @@ def return_one(unit: RosterUnit, path: Path, inputs: Mapping[str, Any], personal
     return path
 
 
+def plausible_evidence(inputs: Mapping[str, Any], spec: Spec) -> tuple[dict[str, str], dict[str, bytes]]:
+    """(the `evid_<id>` lists, the files by path) a unit hands in for its self-scores: each 评价内容's scored
+    indicators share one PDF named after it, and the first scored indicator also lists `PHOTO` with its caption.
+    The files are tiny stand-ins (a PDF or JPEG header), never opened by anything."""
+    from udfs.evidence import evidence_name
+    texts: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for unit in spec.units:
+        for sub in unit.subareas:
+            pdf = f"{sub.id} {sub.name}.pdf".replace("/", "、")
+            for ind in sub.indicators:
+                score = inputs.get(ind.score_name)
+                if ind.rule.type == "computed_target" or not isinstance(score, (int, float)) or score <= 0:
+                    continue
+                texts[evidence_name(ind.id)] = pdf
+                files[pdf] = b"%PDF-1.4\n% jieyue demo: " + pdf.encode("utf-8") + b"\n%%EOF\n"
+                if not files.get(PHOTO[0]):
+                    texts[evidence_name(ind.id)] += f"；{PHOTO[0]}（{PHOTO[1]}）"
+                    files[PHOTO[0]] = b"\xff\xd8\xff\xe0 jieyue demo photo \xff\xd9"
+    return texts, files
+
+
+def write_evidence(beside: Path, code: str, files: Mapping[str, bytes], as_zip: bool = False) -> Path:
+    """The unit's 佐证材料 beside its return: a folder `<code>_佐证材料/`, or a zip of that name with fixed
+    timestamps (the same bytes on every run)."""
+    import zipfile
+    from udfs.evidence import evidence_stem
+    target = beside / evidence_stem(code)
+    if as_zip:
+        target = target.with_name(target.name + ".zip")
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in sorted(files):
+                z.writestr(zipfile.ZipInfo(path, date_time=(2023, 8, 1, 0, 0, 0)), files[path])
+        return target
+    for path in sorted(files):
+        (target / path).parent.mkdir(parents=True, exist_ok=True)
+        (target / path).write_bytes(files[path])
+    return target
+
+
 def plain_returns(folder: str | Path, spec: Spec, units: Iterable[RosterUnit] | None = None) -> list[Path]:
     """Only good returns: each unit's workbook (default: every unit of the sample roster) filled with
     `plausible_inputs` and written to `folder` as `jieyue generate` names it — a clean returns folder for tests
@@ -258,8 +315,22 @@ def return_workbooks(units: list[RosterUnit], folder: Path, personaliser: Any, s
         if unit.code in NOT_RETURNED:
             continue
         inputs = plausible_inputs(unit.code, spec)
+        listed, files = plausible_evidence(inputs, spec)
+        inputs = {**inputs, **listed}
+        shown = ""
+        if unit.code == EVIDENCE_MISSING[0]:
+            files = {p: b for p, b in files.items() if p != EVIDENCE_MISSING[1]}
+            shown = f"佐证材料文件夹中缺少表中列出的「{EVIDENCE_MISSING[1]}」→ 列出的文件未找到"
+        elif unit.code == EVIDENCE_UNLISTED[0]:
+            files = {**files, EVIDENCE_UNLISTED[1]: b"\xff\xd8\xff\xe0 jieyue demo \xff\xd9"}
+            shown = f"佐证材料文件夹中多了表中没有列出的「{EVIDENCE_UNLISTED[1]}」→ 未在自评表中列出"
+        elif unit.code == EVIDENCE_ZIP:
+            shown = "佐证材料压缩成 zip 交回（与文件夹同样登记）"
+        write_evidence(folder, unit.code, files, as_zip=unit.code == EVIDENCE_ZIP)
         file_name = safe_file_name(unit.code, unit.name)
-        if unit.code == code:
+        if shown and unit.code not in (code, RETURNED_TWICE):
+            put(unit, file_name, inputs, shown)
+        elif unit.code == code:
             put(unit, file_name, {**inputs, name: text},
                 f"{where}填了「{text}」（文本，不是数字）→ E201 错误，不参与排名，也不进入评审包")
         elif unit.code == RETURNED_TWICE:
@@ -340,9 +411,11 @@ def build_packs(returned: Path, spec: Spec) -> list[ReviewPack]:
     for reviewer in regional:
         regions = sorted({str(f.unit.get("unit_region")) for f in units
                           if covers(reviewer, f.unit.get("unit_level"), spec=spec)})
-        packs += [build_review_pack(returned, reviewer.key, region=r, seed=DEMO_SEED, spec=spec, outputs=earlier)
+        packs += [build_review_pack(returned, reviewer.key, region=r, seed=DEMO_SEED, spec=spec, outputs=earlier,
+                                    pack_dir=returned / PACKS)
                   for r in regions]
-    return packs + [build_review_pack(returned, top.key, seed=DEMO_SEED, spec=spec, outputs=earlier)]
+    return packs + [build_review_pack(returned, top.key, seed=DEMO_SEED, spec=spec, outputs=earlier,
+                                      pack_dir=returned / PACKS)]
 
 
 def fill_packs(packs: list[ReviewPack], folder: Path, spec: Spec) -> list[DemoPack]:
@@ -373,7 +446,8 @@ def consolidate_all(returned: Path, out_dir: Path, spec: Spec) -> Any:
         roster, _ = read_roster_entries(path, spec)
     summary, report = out_dir / SUMMARY, out_dir / REPORT
     ledger = Ledger.load(ledger_path(summary), spec)
-    run = consolidate(returned, spec=spec, roster=roster, ledger=ledger, outputs=(summary, report, ledger_path(summary)))
+    run = consolidate(returned, spec=spec, roster=roster, ledger=ledger, outputs=(summary, report, ledger_path(summary)),
+                      as_of=AS_OF)
     write_outputs(run, summary, report, spec, ledger)
     return run
 
@@ -388,6 +462,7 @@ class DemoFlow:
     returns: list[DemoReturn]
     packs: list[DemoPack]
     run: Any                                # addin.consolidate.model.ConsolidationRun
+    notices: Any = None                     # addin.notices.Written: the results handed back (结果通知/)
 
     @property
     def generated_dir(self) -> Path:
@@ -405,12 +480,15 @@ def play_flow(out_dir: str | Path, spec: Spec) -> DemoFlow:
     from generator.personalise import Personaliser, write_workbooks
     out_dir = Path(out_dir)
     units = sample_roster(spec)
-    personaliser = Personaliser(spec, spec.default_year, spec.default_preset)   # the demo's choice
+    year = spec.year(spec.default_year)                                        # the demo's choice: the latest year
+    personaliser = Personaliser(spec, year.year, year.preset, grid_factor=year.grid_factor)
     generated = write_workbooks(units, out_dir / GENERATED, personaliser)
     returns = return_workbooks(units, out_dir / RETURNED, personaliser, spec)
     packs = fill_packs(build_packs(out_dir / RETURNED, spec), out_dir / RETURNED / PACKS, spec)
     run = consolidate_all(out_dir / RETURNED, out_dir, spec)
-    return DemoFlow(out_dir, units, generated, returns, packs, run)
+    from .notices import write_notices
+    notices = write_notices(out_dir / REPORT, out_dir / NOTICES)
+    return DemoFlow(out_dir, units, generated, returns, packs, run, notices)
 
 
 def flow_lines(flow: DemoFlow) -> list[str]:
@@ -437,6 +515,10 @@ def flow_lines(flow: DemoFlow) -> list[str]:
     lines.append(f"4. 汇总：{outcome_line(flow.run)}")
     lines.append(f"   汇总表：{flow.out_dir / SUMMARY}")
     lines.append(f"   JSON 报告：{flow.out_dir / REPORT}")
+    if flow.notices is not None:
+        from .notices import summary_line
+        lines.append(f"5. 结果通知（jieyue notices {REPORT} -o {NOTICES}）："
+                     + summary_line(flow.notices, flow.out_dir / NOTICES))
     lines.append("用 Excel 或 WPS 打开汇总表：「汇总」看每个单位，「评审结果」看综合得分、排名和拟摘牌，「评审进度」看"
                  "哪级评审还没交，「问题清单」「未报送」「重复报送」看上面演示的问题；打开任一工作簿或评审包可看到"
                  "单位和评审人填写的界面。")

@@ -1,11 +1,12 @@
 """Benchmark (not a test): personalised workbooks for a synthetic roster of 5 000 units.
 
-    python bench/bench_generate.py [--units 5000] [--naive 100] [--workers 1]
+    python bench/bench_generate.py [--units 5000] [--naive 100] [--workers 1] [--unsigned]
 
-Times the real path of `jieyue generate` — read and validate the roster, personalise at the zip level, write
-each file atomically to a temporary directory — against a naive loop that builds every workbook from scratch
-with openpyxl (`render_workbook(build_plan(spec, year, preset), unit)` and a plain write) on a sample, scaled to
-the same count.
+Times the real path of `jieyue generate` — read and validate the roster, personalise at the zip level and sign
+each unit's identity with a key (issue 10 §4; `--unsigned`: without a key), write each file atomically to a
+temporary directory — against a naive loop that builds every workbook from scratch with openpyxl
+(`render_workbook(build_plan(spec, year, preset), values)`, the same values and signature, and a plain write) on
+a sample, scaled to the same count.
 Then samples 20 of the generated files and checks their structure (protection, structure lock, defined names,
 unit cells). Targets (issue 3 §4): ≥ 500 workbooks/s and ≥ 20× the naive loop.
 """
@@ -60,14 +61,19 @@ def synthetic_roster(path: Path, n: int, seed: int = 2023) -> Path:
     return path
 
 
+KEY = bytes(range(32))
+"""A fixed key for the benchmark (the signing cost does not depend on the key)."""
+
+
 def _worker(args):
-    units, out_dir = args
-    p = Personaliser(SPEC, YEAR, PRESET)
+    units, out_dir, key = args
+    p = Personaliser(SPEC, YEAR, PRESET, key=key)
     return len(write_workbooks(units, out_dir, p).written)
 
 
-def check_structure(path: Path, unit, contract: set[str]) -> list[str]:
-    """The structure checks of issue 3 §3 that apply to a personalised copy: what fails, or []."""
+def check_structure(path: Path, unit, contract: set[str], signature: str | None = None) -> list[str]:
+    """The structure checks of issue 3 §3 that apply to a personalised copy (and its `_meta` signature): what
+    fails, or []."""
     problems = []
     data = path.read_bytes()
     z = zipfile.ZipFile(io.BytesIO(data))
@@ -85,6 +91,9 @@ def check_structure(path: Path, unit, contract: set[str]) -> list[str]:
     for name, ref in INFO_CELLS.items():
         if ws[ref].value != unit.unit_info()[name] or not ws[ref].protection.locked:
             problems.append(f"{ref} ≠ {unit.unit_info()[name]!r} or unlocked")
+    title, ref = named_cells(wb)["signature"]
+    if wb[title][ref].value != signature:
+        problems.append(f"_meta signature {wb[title][ref].value!r} ≠ {signature!r}")
     formulas_unlocked = [f"{w.title}!{c.coordinate}" for w in wb.worksheets for row in w.iter_rows() for c in row
                          if isinstance(c.value, str) and c.value.startswith("=") and not c.protection.locked]
     if formulas_unlocked:
@@ -97,9 +106,11 @@ def main() -> None:
     ap.add_argument("--units", type=int, default=5000)
     ap.add_argument("--naive", type=int, default=100, help="units built from scratch by the naive loop")
     ap.add_argument("--workers", type=int, default=1, help="also time this many processes (e.g. 2)")
+    ap.add_argument("--unsigned", action="store_true", help="generate without a signing key")
     args = ap.parse_args()
+    key = None if args.unsigned else KEY
     print(f"Python {sys.version.split()[0]}, openpyxl {openpyxl.__version__}, {os.cpu_count()} CPUs, "
-          f"{args.units} units")
+          f"{args.units} units, {'unsigned' if key is None else 'signed (HMAC-SHA256)'}")
 
     with tempfile.TemporaryDirectory(prefix="jieyue-bench-") as tmp:
         tmp = Path(tmp)
@@ -111,7 +122,7 @@ def main() -> None:
         assert roster.ok and len(roster.units) == args.units, roster.problems[:5]
 
         t0 = time.perf_counter()
-        personaliser = Personaliser(SPEC, YEAR, PRESET)
+        personaliser = Personaliser(SPEC, YEAR, PRESET, key=key)
         t_base = time.perf_counter() - t0
 
         out = tmp / "out"
@@ -142,7 +153,7 @@ def main() -> None:
             chunks = [roster.units[i::args.workers] for i in range(args.workers)]
             t0 = time.perf_counter()
             with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-                done = sum(pool.map(_worker, [(c, out2) for c in chunks]))
+                done = sum(pool.map(_worker, [(c, out2, key) for c in chunks]))
             t_mp = time.perf_counter() - t0 + t_roster
             print(f"  {args.workers} processes (spawn, each renders its base): {t_mp:.2f} s → "
                   f"{done / t_mp:,.0f} workbooks/s")
@@ -152,7 +163,7 @@ def main() -> None:
         naive_dir.mkdir()
         t0 = time.perf_counter()
         for unit in sample:
-            data = render_workbook(build_plan(SPEC, YEAR, PRESET), unit.unit_info())
+            data = render_workbook(build_plan(SPEC, YEAR, PRESET), personaliser.values(unit))
             (naive_dir / safe_file_name(unit.code, unit.name)).write_bytes(data)
         t_naive = time.perf_counter() - t0
         naive_rate = len(sample) / t_naive
@@ -167,11 +178,13 @@ def main() -> None:
         failures = {}
         for i in picks:
             unit = roster.units[i]
-            problems = check_structure(out / safe_file_name(unit.code, unit.name), unit, contract)
+            problems = check_structure(out / safe_file_name(unit.code, unit.name), unit, contract,
+                                       personaliser.values(unit).get("signature"))
             if problems:
                 failures[unit.row] = problems
         print(f"\nStructure checks on {len(picks)} sampled files (zip CRC, lockStructure, every sheet protected, "
               f"defined names = {len(contract)} contract names, unit cells hold the values and are locked, "
+              f"the signature is the unit's, "
               f"no unlocked formula): {'all pass' if not failures else failures}")
 
 

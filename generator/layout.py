@@ -12,20 +12,25 @@ from __future__ import annotations
 
 from workbook_templates import SLOTS, Spec
 from workbook_templates.contract import (META_NAMES, PARAM_COLUMNS, PARAM_FIRST_ROW, PARAM_KEY_COLUMN,
-                                         TEMPLATE_VERSION, UNIT_NAMES, sheet_names)
+                                         SIGNATURE_NAME, TEMPLATE_VERSION, UNIT_NAMES, sheet_names)
+from workbook_templates.model import StandardVersion
 
 import udfs
-from udfs.choices import preset_of, year_of
+from udfs.choices import preset_of, switches_text, year_of
+from udfs.decline import ENERGY_NUMERATOR, decline_blocker
+from udfs.evidence import evidence_name
 from udfs.scoring import legal_values
 
 from . import formulas as fx
 from .formats import number_formats
 from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan, column_letter
 from .print_layout import ROW_PADDING, line_height
-from .wording import plain, shown
+from .wording import indicator_text, plain, shown
 
 LEVELS = "level"   # 单位层级 list on 参数
 YES_NO = ("是", "否")
+EVIDENCE_ASKED = "请在「佐证材料」列写明文件名"
+"""The 提示 of an item scored above 0 with no files listed (issue 13)."""
 
 # Energy sheet columns.
 C_LABEL, C_UNIT, C_QTY, C_FACTOR, C_KGCE, C_CO2, C_EXTRA, C_NOTE, C_CLEAN = "ABCDEFGHI"
@@ -67,13 +72,15 @@ SIGNATURE_HEIGHT = 30.0
 
 
 def build_plan(spec: Spec, year: int, preset: str, grid_factor: str | None = None,
-               switches: dict[str, str] | None = None) -> WorkbookPlan:
+               switches: dict[str, str] | None = None, standard: str | None = None) -> WorkbookPlan:
     """The whole workbook for one assessment year and factor preset, both required (the command layer chooses
-    them); `grid_factor` and `switches` default to what the spec sets for the preset."""
+    them); `grid_factor` and `switches` default to what the spec sets for the preset, `standard` to the version
+    of the standard the year names. All of them are recorded in `_meta`: consolidation recomputes with them."""
     years = year_of(spec, year)
     p = preset_of(spec, preset)
     grid = spec.grid_factor(grid_factor, p.id)
     chosen = udfs.resolve_switches(spec, switches)
+    version = spec.standard(standard, years.year)
     names = sheet_names(years.year)
     params = _params_sheet(spec, p.id, grid.id, names["params"])
     info = _info_sheet(names["info"], params, years)
@@ -81,10 +88,10 @@ def build_plan(spec: Spec, year: int, preset: str, grid_factor: str | None = Non
     for slot in SLOTS:     # prev first: the current year's audit checks compare with it
         energy[slot] = _energy_sheet(spec, slot, years.data_year(slot), names[slot], params, chosen,
                                      energy.get("prev"))
-    decline = _decline_sheet(spec, years, names["decline"], energy)
-    self_eval = _self_sheet(spec, names["self"], decline, params, years.year)
-    meta = _meta_sheet(spec, years.year, p.id, names["meta"])
-    guide = _guide_sheet(spec, years, p, grid, chosen, names)
+    decline = _decline_sheet(spec, years, names["decline"], energy, version)
+    self_eval = _self_sheet(spec, names["self"], decline, params, years.year, version)
+    meta = _meta_sheet(spec, years.year, p.id, names["meta"], grid.id, chosen, version.id)
+    guide = _guide_sheet(spec, years, p, grid, chosen, names, version)
     return WorkbookPlan(sheets=[guide, info, energy["prev"].sheet, energy["cur"].sheet, decline.sheet, self_eval,
                                 params.sheet, meta],
                         template_version=TEMPLATE_VERSION, spec_digest=spec.digest)
@@ -218,6 +225,7 @@ class _Energy:
         self.row: dict[str, int] = {}          # item key → row
         self.figure: dict[str, str] = {}       # per-slot figure name (no prefix) → local cell ("E24")
         self.clean: dict[str, str] = {}        # item input name → local clean-value cell ("I6")
+        self.raw: dict[str, str] = {}          # item input name → local input cell ("C6")
         self.intensity: dict[str, str] = {}    # intensity key → local cell
 
 
@@ -260,6 +268,7 @@ def _energy_sheet(spec: Spec, slot: str, data_year: int, title: str, params: _Pa
                             validation=_quantity_validation(item.label, parent_ref, parent_label, qty)))
         sheet.put(clean, Cell(formula=fx.clean_quantity(qty), style="hidden"))
         e.clean[item.name] = clean
+        e.raw[item.name] = qty
         if item.factor_of:
             factor, extra, co2 = params.factor[item.factor_of]
             if item.factor_of == item.key:
@@ -376,18 +385,70 @@ class _Decline:
     def __init__(self, sheet: SheetPlan):
         self.sheet = sheet
         self.score: dict[str, str] = {}   # intensity key → unit-1 score cell (absolute)
+        self.status: dict[str, str] = {}  # intensity key → 结果 cell (absolute): 达标 / 未达标 / 无法计算：…
+        self.scores = ""                  # the unit-1 score column as a range (absolute), for the gate
 
 
-def _decline_sheet(spec: Spec, years, title: str, energy: dict[str, _Energy]) -> _Decline:
+def decline_note(spec: Spec, years, version: StandardVersion) -> str:
+    """The 强度指标下降率 sheet's note: where the figures come from, how a target is judged — the change is
+    rounded before it is compared (calculation.toml [decline], an open question: said where it bites) — and
+    how unit 1 counts under the year's standard version."""
+    digits = spec.precision.change_pct
+    first = spec.decline_intensities[0]
+    target = years.targets[first.key]
+    just_short = target + 0.49 * 10 ** -digits          # −1.40 → −1.3951: rounds to the target itself
+    shown_target, shown_short = (f"{x:.{d}f}".replace("-", "−") for x, d in ((target, digits), (just_short, digits + 2)))
+    rule = (f"变化率先四舍五入保留{digits}位小数，再与目标比较，不高于目标即达标"
+            f"（例如{first.decline_label}变化率 {shown_short}% 记为 {shown_target}%，视为完成 {shown_target}% 的目标）")
+    if version.gate:
+        counts = "四项目标须全部完成（符合性要求），有一项未完成即不达标；全部完成时第一单元得满分"
+    else:
+        counts = "每达标1项得分计入自评表第一单元"
+    return (f"由{years.prev_year}、{years.cur_year}年度计算表自动生成；{rule}；{counts}。"
+            "「结果」显示「无法计算」时，按其所说补全数据。")
+
+
+def _decline_status(spec: Spec, ind, years, r: int, energy: dict[str, "_Energy"]) -> str:
+    """The 结果 column: 达标 / 未达标, or what blocks the change — the same order and words as
+    `udfs.decline.decline_blocker` (missing or bad denominator, zero; then a year without its numerator; then an
+    earlier intensity of 0). Every test is guarded, so the cell never shows an error value."""
+    items = {i.name: i for i in spec.items}
+    den = items.get(ind.denominator)
+    single = items.get(ind.numerator[0]) if len(ind.numerator) == 1 else None
+    bad = "填写有误（应为不小于0的数字）"
+    chain: list[tuple[str, str]] = []
+    for slot in SLOTS:
+        if den is None:
+            break
+        e, y = energy[slot], years.data_year(slot)
+        raw, clean = f"'{e.sheet.title}'!{e.raw[den.name]}", f"'{e.sheet.title}'!{e.clean[den.name]}"
+        chain += [(f"ISBLANK({raw})", f"{y}年度{den.label}未填写"), (f"NOT(ISNUMBER({clean}))", f"{y}年度{den.label}{bad}"),
+                  (f"{clean}=0", f"{y}年度{den.label}为0")]
+    for slot, cell in (("prev", f"C{r}"), ("cur", f"D{r}")):
+        y = years.data_year(slot)
+        if single is not None:
+            e = energy[slot]
+            raw = f"'{e.sheet.title}'!{e.raw[single.name]}"
+            chain += [(f"AND(NOT(ISNUMBER({cell})),NOT(ISBLANK({raw})))", f"{y}年度{single.label}{bad}"),
+                      (f"NOT(ISNUMBER({cell}))", f"{y}年度{single.label}未填写")]
+        else:
+            chain.append((f"NOT(ISNUMBER({cell}))", f"{y}年度{ENERGY_NUMERATOR}均未填写"))
+    chain.append((f"C{r}=0", f"{years.prev_year}年度{ind.decline_label}为0"))
+    formula = fx.text("数据不全")
+    for condition, what in reversed(chain):
+        formula = f"IF({condition},{fx.text('无法计算：' + what)},{formula})"
+    return f'IF(ISNUMBER(E{r}),IF(E{r}<=F{r},"达标","未达标"),{formula})'
+
+
+def _decline_sheet(spec: Spec, years, title: str, energy: dict[str, _Energy], version: StandardVersion) -> _Decline:
     sheet = SheetPlan(title=title, freeze="A4", print_title_rows="1:3", hidden_columns=["I"],
-                      widths={"A": 26, "B": 18, "C": 14, "D": 14, "E": 12, "F": 12, "G": 12, "H": 10},
+                      widths={"A": 26, "B": 18, "C": 14, "D": 14, "E": 12, "F": 12, "G": 30, "H": 10},
                       landscape=True, header=UNIT_HEADER)
     d = _Decline(sheet)
     fmt = number_formats(spec)
     sheet.put("A1", Cell(f"{years.cur_year}年度强度指标下降率", style="title"))
     sheet.merges.append("A1:H1")
-    sheet.put("A2", Cell(f"由{years.prev_year}、{years.cur_year}年度计算表自动生成；变化率不高于目标即达标，"
-                         "每达标1项得分计入自评表第一单元。", style="note"))
+    sheet.put("A2", Cell(decline_note(spec, years, version), style="note"))
     sheet.merges.append("A2:H2")
     for col, head in zip("ABCDEFGHI", ("指标", "单位", str(years.prev_year), str(years.cur_year), "变化率(%)",
                                        "目标(%)", "结果", "得分", "是否达标")):
@@ -408,25 +469,39 @@ def _decline_sheet(spec: Spec, years, title: str, energy: dict[str, _Energy]) ->
                                 style="calc_result", name=f"chg_{ind.key}", number_format=fmt["change"]))
         sheet.put(f"F{r}", Cell(target, style="factor", name=f"target_{ind.key}",
                                 number_format=fmt["change"]))
-        sheet.put(f"G{r}", Cell(formula=f'IF(ISNUMBER(E{r}),IF(E{r}<=F{r},"达标","未达标"),"数据不全")',
-                                style="status", blank="数据不全"))
+        blocked = decline_blocker(ind, {}, {}, years, spec)
+        sheet.put(f"G{r}", Cell(formula=_decline_status(spec, ind, years, r, energy), style="status",
+                                blank=blocked.text if blocked else "数据不全"))
+        d.status[ind.key] = sheet.ref(f"G{r}")
         sheet.put(f"H{r}", Cell(formula=f'IF(ISNUMBER(E{r}),IF(E{r}<=F{r},{points:g},0),"")', style="calc",
                                 number_format=fmt["score"]))
         sheet.put(f"I{r}", Cell(formula=fx.at_most(f"E{r}", f"F{r}"), style="hidden", name=f"ok_{ind.key}"))
         sheet.conditionals.append(Conditional(f"G{r}", f'G{r}="未达标"', "bad"))
         d.score[ind.key] = sheet.ref(f"H{r}")
+    first, last = 4, 3 + len(spec.decline_intensities)
+    d.scores = f"'{sheet.title}'!$H${first}:$H${last}"
     return d
 
 
 # ---------------------------------------------------------------- 自评表
 
-def _method(ind) -> str:
-    """评分方法 in words, from the rule."""
+def _method(ind, spec: Spec | None = None, version: StandardVersion | None = None) -> str:
+    """评分方法 in words, from the rule; with the spec, what to do when the matter did not occur (the indicator's
+    `na_full_award`, standard.toml [not_applicable]); with a gate `version`, that a unit-1 target must be met."""
+    text = _rule_method(ind, version)
+    if spec is not None and ind.na_full_award in ("yes", "unknown"):
+        text += "；" + getattr(spec.not_applicable, ind.na_full_award)
+    return text
+
+
+def _rule_method(ind, version: StandardVersion | None) -> str:
     r = ind.rule
     if r.type == "computed_target":
+        if version is not None and version.gate:
+            return f"按下降率自动判定：达标得{ind.points:g}分；未达标则本单位不达标（目标管理为符合性要求）"
         return f"按下降率自动计分：达标得{ind.points:g}分，未达标0分"
     if r.type == "fixed":
-        return f"符合得{ind.points:g}分，否则0分" + ("；不适用的直接得分" if ind.na_full_award == "yes" else "")
+        return f"符合得{ind.points:g}分，否则0分"
     if r.type == "per_item":
         return f"每项{r.step:g}分，最高{ind.points:g}分"
     if r.type == "per_occurrence":
@@ -444,7 +519,8 @@ def _method(ind) -> str:
     return f"先选择「{plain(r.selector_label)}」。" + "；".join(paths)
 
 
-def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params, year: int) -> SheetPlan:
+def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params, year: int,
+                version: StandardVersion) -> SheetPlan:
     sheet = SheetPlan(title=title, freeze="A3", print_title_rows="1:2", hidden_columns=[S_COUNTED],
                       widths={S_ID: 6, S_TEXT: 56, S_POINTS: 6, S_METHOD: 24, S_EVIDENCE: 40, S_SCORE: 8,
                               S_COUNTED: 9, S_NOTE: 20, S_REMARK: 18}, landscape=True, header=UNIT_HEADER)
@@ -452,7 +528,7 @@ def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params, year
                          f"满分{spec.assessment.total_points:g}分，{spec.assessment.pass_line:g}分合格）", style="title"))
     sheet.merges.append("A1:I1")
     for col, head in zip("ABCDEFGHI", ("编号", "评价内容", "分值", "评分方法", "印证材料", "自评分", "计入得分",
-                                       "提示", "佐证材料说明")):
+                                       "提示", "佐证材料（文件名，用「；」分隔）")):
         sheet.put(f"{col}2", Cell(head, style="header"))
     fmt = number_formats(spec)
     r = 3
@@ -479,7 +555,7 @@ def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params, year
                     selector_cell = f"{S_SCORE}{r}"
                     r += 1
                 _indicator_row(sheet, r, ind, decline, params, selector_cell if ind.rule.selector else None, fmt, spec,
-                               year)
+                               year, version)
                 counted_all.append(f"{S_COUNTED}{r}")
                 r += 1
         last = r - 1
@@ -495,14 +571,31 @@ def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params, year
     sheet.put(total, Cell(formula=fx.sum_or_blank(unit_totals, spec.precision.score), style="calc_total",
                           name="self_total", number_format=fmt["score"]))
     n = len(spec.indicators)
+    missing = f"{S_SCORE}{r + 1}"
     sheet.put(f"{S_TEXT}{r + 1}", Cell("尚未评分或分值不符合规则的指标（项）", style="label_total"))
-    sheet.put(f"{S_SCORE}{r + 1}", Cell(formula=f"{n}-COUNT({','.join(_runs(counted_all))})", style="calc_total",
-                                        name="self_missing_count", blank=n))
-    sheet.put(f"{S_TEXT}{r + 2}", Cell(f"自评总分是否达到{spec.assessment.pass_line:g}分", style="label_total"))
-    sheet.put(f"{S_SCORE}{r + 2}", Cell(formula=f'IF(ISNUMBER({total}),IF({total}>={spec.assessment.pass_line:g},'
-                                                f'"是","否"),"")', style="calc_total"))
-    sheet.put(f"{S_COUNTED}{r + 2}", Cell(formula=f'IF(ISNUMBER({total}),{total}>={spec.assessment.pass_line:g},"")',
-                                          style="hidden", name="self_pass"))
+    sheet.put(missing, Cell(formula=f"{n}-COUNT({','.join(_runs(counted_all))})", style="calc_total",
+                            name="self_missing_count", blank=n))
+    sheet.put(f"{S_NOTE}{r + 1}", Cell(formula=f'IF({missing}>0,"自评未完成：尚有"&{missing}&"项未评分或分值不符合规则'
+                                                f'（见「提示」列），每一项都要评分才算完成自评","自评已完成")',
+                                       style="status", blank=f"自评未完成：尚有{n}项未评分或分值不符合规则（见「提示」列），"
+                                                             "每一项都要评分才算完成自评"))
+    sheet.merges.append(f"{S_NOTE}{r + 1}:{S_REMARK}{r + 1}")
+    line = f"{spec.assessment.pass_line:g}"
+    if version.gate:
+        # 目标管理 as a gate: any unit-1 score of 0 fails; all of them computed and none 0 lets the total decide.
+        k = len(spec.decline_intensities)
+        missed, known = f"COUNTIF({decline.scores},0)>0", f"COUNT({decline.scores})={k}"
+        label = f"是否达标（第一单元{k}项目标全部完成，且自评总分达到{line}分）"
+        shown_pass = (f'IF(ISNUMBER({total}),IF({missed},"否",IF({known},IF({total}>={line},"是","否"),'
+                      f'"目标完成情况无法判断")),"")')
+        hidden_pass = f'IF(ISNUMBER({total}),IF({missed},FALSE,IF({known},{total}>={line},"")),"")'
+    else:
+        label = f"自评总分是否达到{line}分"
+        shown_pass = f'IF(ISNUMBER({total}),IF({total}>={line},"是","否"),"")'
+        hidden_pass = f'IF(ISNUMBER({total}),{total}>={line},"")'
+    sheet.put(f"{S_TEXT}{r + 2}", Cell(label, style="label_total"))
+    sheet.put(f"{S_SCORE}{r + 2}", Cell(formula=shown_pass, style="calc_total"))
+    sheet.put(f"{S_COUNTED}{r + 2}", Cell(formula=hidden_pass, style="hidden", name="self_pass"))
     sheet.conditionals.append(Conditional(f"{S_SCORE}{r + 2}", f'{S_SCORE}{r + 2}="否"', "bad"))
     _signature(sheet, r + 3, f"{S_ID}:{S_REMARK}")
     return sheet
@@ -523,19 +616,21 @@ def _runs(cells: list[str]) -> list[str]:
 
 
 def _indicator_row(sheet: SheetPlan, r: int, ind, decline: _Decline, params: _Params, selector: str | None,
-                   fmt: dict[str, str], spec: Spec, year: int) -> None:
+                   fmt: dict[str, str], spec: Spec, year: int, version: StandardVersion) -> None:
     score = f"{S_SCORE}{r}"
     sheet.put(f"{S_ID}{r}", Cell(ind.id, style="label"))
-    sheet.put(f"{S_TEXT}{r}", Cell(shown(ind.text, year), style="wrap"))
+    sheet.put(f"{S_TEXT}{r}", Cell(indicator_text(ind, spec, year), style="wrap"))
     sheet.put(f"{S_POINTS}{r}", Cell(ind.points, style="factor", number_format=fmt["score"]))
-    sheet.put(f"{S_METHOD}{r}", Cell(_method(ind), style="wrap"))
+    sheet.put(f"{S_METHOD}{r}", Cell(_method(ind, spec, version), style="wrap"))
     sheet.put(f"{S_EVIDENCE}{r}", Cell(shown(ind.evidence, year), style="wrap"))
     if ind.rule.type == "computed_target":
         source = decline.score[ind.rule.metric]
         sheet.put(score, Cell(formula=f'IF(ISNUMBER({source}),{source},"")', style="calc", name=ind.score_name,
                               number_format=fmt["score"]))
-        sheet.put(f"{S_NOTE}{r}", Cell(formula=f'IF(ISNUMBER({score}),"","数据不全：按下降率自动计分")', style="status",
-                                       blank="数据不全：按下降率自动计分"))
+        status = decline.status[ind.rule.metric]
+        blocked = decline_blocker(spec.intensity(ind.rule.metric), {}, {}, spec.year(year), spec)
+        sheet.put(f"{S_NOTE}{r}", Cell(formula=f'IF(ISNUMBER({score}),"",{status})', style="status",
+                                       blank=blocked.text if blocked else "数据不全"))
     else:
         allowed = legal_values(ind, spec=spec)
         sheet.put(score, Cell(None, style="input_choice", name=ind.score_name,
@@ -543,9 +638,18 @@ def _indicator_row(sheet: SheetPlan, r: int, ind, decline: _Decline, params: _Pa
                                                     f"{ind.id} 只能选择评分规则允许的分值：" +
                                                     "、".join(f"{v:g}" for v in allowed))))
         rule_text = "分值不符合评分规则，请从下拉列表选择"
-        sheet.put(f"{S_NOTE}{r}", Cell(formula=f'IF(ISBLANK({score}),"请评分",IF(ISNUMBER({S_COUNTED}{r}),"",'
+        # 佐证材料 (issue 13): a score above 0 asks for the files that prove it, in the next column.
+        evid, counted = f"{S_REMARK}{r}", f"{S_COUNTED}{r}"
+        unlisted = f'LEN(SUBSTITUTE(SUBSTITUTE({evid}," ",""),"　",""))=0'          # blank, or only spaces
+        sheet.put(f"{S_NOTE}{r}", Cell(formula=f'IF(ISBLANK({score}),"请评分",IF(ISNUMBER({counted}),'
+                                                f'IF(AND({counted}>0,{unlisted}),{fx.text(EVIDENCE_ASKED)},""),'
                                                 f'{fx.text(rule_text)}))', style="status", blank="请评分"))
-        sheet.put(f"{S_REMARK}{r}", Cell(None, style="input_text"))
+        limit = spec.process.evidence.max_list_chars
+        sheet.put(evid, Cell(None, style="input_text", name=evidence_name(ind.id),
+                             validation=Validation("textLength", str(limit),
+                                                   f"{ind.id} 的「佐证材料」一格最多 {limit} 个字：请只写文件名"
+                                                   "（用「；」分隔），说明写在文件名后的括号中并尽量简短",
+                                                   operator="lessThanOrEqual")))
         sheet.conditionals.append(Conditional(score, f"ISBLANK({score})", "missing"))
     ranges = ([(p.when, params.lists[(ind.id, p.when)]) for p in ind.rule.paths] + [(None, params.lists[(ind.id, None)])]
               if ind.rule.type == "alternatives" else [(None, params.lists[(ind.id, None)])])
@@ -555,10 +659,12 @@ def _indicator_row(sheet: SheetPlan, r: int, ind, decline: _Decline, params: _Pa
 
 # ---------------------------------------------------------------- _meta, 填表说明
 
-def _meta_sheet(spec: Spec, year: int, preset: str, title: str) -> SheetPlan:
+def _meta_sheet(spec: Spec, year: int, preset: str, title: str, grid: str, chosen: dict[str, str],
+                standard: str) -> SheetPlan:
     sheet = SheetPlan(title=title, state="hidden", widths={"A": 20, "B": 70})
     values = {"template_version": TEMPLATE_VERSION, "assessment_year": year, "factor_preset": preset,
-              "spec_digest": spec.digest}
+              "spec_digest": spec.digest, SIGNATURE_NAME: None,   # signed per unit: personalise.Personaliser
+              "grid_factor": grid, "calc_switches": switches_text(chosen), "standard_version": standard}
     assert tuple(values) == META_NAMES, "the _meta names and values must match workbook_templates.contract"
     for r, (name, value) in enumerate(values.items(), start=1):
         sheet.put(f"A{r}", Cell(name))
@@ -566,7 +672,8 @@ def _meta_sheet(spec: Spec, year: int, preset: str, title: str) -> SheetPlan:
     return sheet
 
 
-def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names: dict[str, str]) -> SheetPlan:
+def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names: dict[str, str],
+                 version: StandardVersion) -> SheetPlan:
     sheet = SheetPlan(title=names["guide"], widths={"A": GUIDE_WIDTH}, header=UNIT_HEADER)
     lines = [
         ("title", f"节约型机关复验填报工作簿（{years.year}年复验）"),
@@ -576,7 +683,8 @@ def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names:
                  "没有的项目填 0，不要留空；只填数字，不要带单位或文字（例如填 20000000，不要填「2000万」）。"),
         ("wrap", "   合署办公且不承担能源资源相关费用支出的，由负责能源资源费管理的部门提供数据。"),
         ("wrap", f"3. 「{names['decline']}」：自动计算，无需填写；据此自动给出第一单元得分。"),
-        ("wrap", f"4. 「{names['self']}」：逐项从下拉列表选择自评分，并写明佐证材料；第七单元先选择是否实施评估通报制度。"),
+        ("wrap", f"4. 「{names['self']}」：逐项从下拉列表选择自评分（不得分的选 0，每一项都要评分），并写明佐证材料；"
+                 "第七单元先选择是否实施评估通报制度。"),
         ("section", "计量单位"),
         ("wrap", "面积：平方米；人数：人；车辆：辆；电：千瓦时；水：立方米（吨）；原煤、液化石油气：吨；"
                  "天然气：立方米；汽油、柴油：升；热力：吉焦。"),
@@ -587,6 +695,7 @@ def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names:
                  "供热面积与热力同时填写）"),
         ("label", "白色：自动计算或说明文字，已锁定"),
         ("section", "系数与口径"),
+        ("wrap", f"评价标准：{version.label}。"),
         ("wrap", f"系数预设：{preset.id}（{preset.label}）。来源：{preset.source}"),
         ("wrap", f"电力碳排放因子：{grid.factor} 吨CO2/兆瓦时（{grid.label}）。"),
     ]
@@ -597,7 +706,13 @@ def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names:
     extras = [f"{short[key]} {k.extra:g}" for key, k in preset.kgce.items() if k.extra != 1]
     lines.append(("wrap", "折标系数、附加系数和碳排放因子已写入两张能耗数据表，无需填写"
                           + (f"；附加系数：{'、'.join(extras)}。" if extras else "。")))
+    ev = spec.process.evidence
     lines += [
+        ("section", "佐证材料"),
+        ("wrap", f"自评分大于0的指标，在「{names['self']}」的「佐证材料」列写明文件名（用「；」分隔，图说写在括号中，如"
+                 "宣传栏.jpg（节能宣传展板）），文件放在本工作簿旁名为「统一社会信用代码_佐证材料」的文件夹（或同名 .zip）中交回。"
+                 f"可用类型：{'、'.join(sorted(ev.allowed_types))}；单个文件不超过 {ev.max_file_bytes // (1024 * 1024)} MB；"
+                 "程序、脚本和含宏的文档不予接收。"),
         ("section", "打印与盖章"),
         ("wrap", f"「{names['prev']}」「{names['cur']}」「{names['self']}」表下留有单位负责人、填报人签字和单位盖章处；"
                  "打印时每页页眉印有单位名称和工作表名称，页脚印有页码。"),

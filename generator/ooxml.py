@@ -64,17 +64,36 @@ def check_output(path: str | Path, suffix: str | None, what: str) -> Path:
 
 # ---------------------------------------------------------------- writing
 
-def write_atomically(path: str | Path, data: bytes | Callable[[BinaryIO], None]) -> None:
+def write_atomically(path: str | Path, data: bytes | Callable[[BinaryIO], None], tag: str = "") -> None:
     """Write `data` to `path` through a temporary file in the same directory, then rename it into place.
 
     `data` is the bytes, or a function that writes them to the open file (so a large output can be streamed
     instead of held in memory twice). The temporary name starts with `~$jieyue-` and ends with `.tmp`; it is
     removed on any error (including Ctrl-C). The rename is atomic, so `path` is either the old file or the
     complete new one, never a partial write. No fsync: this protects against an interrupted run, not against a
-    power cut.
+    power cut. `tag` marks the temporary as one run's (`remove_stale_temporaries`).
     """
     path = Path(path)
-    tmp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}.tmp")
+    tmp = write_temporary(path, data, tag)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def temporary_name(tag: str = "") -> str:
+    """`~$jieyue-<tag>-<random>.tmp` (or `~$jieyue-<random>.tmp` without a tag)."""
+    return f"{TEMP_PREFIX}{tag + '-' if tag else ''}{secrets.token_hex(6)}.tmp"
+
+
+def write_temporary(path: str | Path, data: bytes | Callable[[BinaryIO], None], tag: str = "") -> Path:
+    """`data` written completely to a new temporary file beside `path`, which is *not* renamed: for outputs that
+    must change together (the consolidation's summary, report and ledger), the caller renames them all once every
+    one is complete. The temporary is removed on any error while writing."""
+    path = Path(path)
+    tmp = path.with_name(temporary_name(tag))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -82,11 +101,24 @@ def write_atomically(path: str | Path, data: bytes | Callable[[BinaryIO], None])
                 data(f)
             else:
                 f.write(data)
-        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return tmp
+
+
+def remove_stale_temporaries(folder: str | Path, tag: str) -> list[Path]:
+    """Our temporaries marked `tag` in `folder` — left by a run of the same outputs that was killed (a run holds
+    its outputs' lock while its temporaries exist, so none of these is in use) — removed; the ones removed."""
+    if not tag:
+        raise ValueError("remove_stale_temporaries needs a tag: untagged temporaries may be another command's")
+    removed = []
+    for tmp in sorted(Path(folder).glob(f"{TEMP_PREFIX}{tag}-*.tmp")):          # neither has a glob character
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
 
 
 # ---------------------------------------------------------------- zip entries, raw
@@ -222,5 +254,6 @@ def with_fixed_times(data: bytes, when: datetime = FIXED_TIME) -> bytes:
     return rewrite_zip(data, fix, date_time=when.timetuple()[:6])
 
 
-__all__ = ["TEMP_PREFIX", "FIXED_TIME", "check_output", "write_atomically", "ZipEntry", "read_zip", "inflate",
+__all__ = ["TEMP_PREFIX", "FIXED_TIME", "check_output", "write_atomically", "write_temporary", "temporary_name",
+           "remove_stale_temporaries", "ZipEntry", "read_zip", "inflate",
            "Deflated", "replace_entries", "zip_parts", "rewrite_zip", "with_fixed_times"]

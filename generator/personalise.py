@@ -13,6 +13,12 @@ entry for entry, to the base except for the four cells and the unit's name in th
 `render_workbook` writes for the same unit. The zip-level reading and patching is `generator.ooxml` (`read_zip`,
 `inflate`, `replace_entries`), and every file is written with `ooxml.write_atomically`, so an interrupted run never
 leaves a half-written workbook under a real name.
+
+With a key (`addin.keys`), each unit's workbook also carries the keyed signature of its identity
+(`udfs.signature.workbook_message`: the four cells and the `_meta` version, preset and year) in `_meta`
+`signature`: one more placeholder, in the `_meta` sheet's entry, patched the same way (that entry is small, and
+HMAC-SHA256 of a short message costs microseconds, so signing hardly slows generation). Without a key the cell
+stays blank, as in the blank template.
 """
 from __future__ import annotations
 
@@ -24,8 +30,9 @@ from xml.sax.saxutils import escape
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from udfs.signature import sign, workbook_message
 from workbook_templates import Spec
-from workbook_templates.contract import UNIT_NAMES
+from workbook_templates.contract import SIGNATURE_NAME, UNIT_NAMES
 
 from .layout import build_plan
 from .ooxml import Deflated, inflate, read_zip, replace_entries, write_atomically
@@ -34,7 +41,13 @@ from .render import render_workbook
 from .roster import RosterUnit, safe_file_name
 
 TOKENS = {name: f"JYTOKEN_{name}_{i:04d}" for i, name in enumerate(UNIT_NAMES, start=1)}
-"""Placeholder text per personalised cell: unique, ASCII, never escaped, never a prefix of another."""
+"""Placeholder text per personalised 单位信息 cell: unique, ASCII, never escaped, never a prefix of another."""
+
+SIGNATURE_TOKEN = f"JYTOKEN_{SIGNATURE_NAME}_{len(UNIT_NAMES) + 1:04d}"
+"""The placeholder of the `_meta` signature cell (only in a base rendered with a key)."""
+
+SIGNED_META = ("template_version", "factor_preset", "assessment_year")
+"""The `_meta` values a workbook's signature covers besides the unit's cells (`udfs.signature.WORKBOOK_FIELDS`)."""
 
 
 class Personaliser:
@@ -42,24 +55,42 @@ class Personaliser:
 
     The workbook is `build_plan(spec, year, preset, **choices)`: the caller chooses the year and the preset."""
 
-    def __init__(self, spec: Spec, year: int, preset: str, *, compresslevel: int = 6, **choices):
-        self.base = render_workbook(build_plan(spec, year, preset, **choices), TOKENS)
+    def __init__(self, spec: Spec, year: int, preset: str, *, key: bytes | None = None, compresslevel: int = 6,
+                 **choices):
+        plan = build_plan(spec, year, preset, **choices)
+        self.key = key
+        """The signing key (None: the workbooks are not signed)."""
+        tokens = {**TOKENS, SIGNATURE_NAME: SIGNATURE_TOKEN} if key is not None else dict(TOKENS)
+        where = plan.named()
+        self.identity = {n: where[n][0].cells[where[n][1]].value for n in SIGNED_META}
+        """The `_meta` values each signature covers, as this workbook writes them."""
+        self.base = render_workbook(plan, tokens)
         self.compresslevel = compresslevel
         self._entries = read_zip(self.base)
         self._patches: dict[int, _Patch] = {}
         for k, e in enumerate(self._entries):
             xml = inflate(e)
-            if any(t.encode() in xml for t in TOKENS.values()):
-                self._patches[k] = _Patch(e.name, xml, compresslevel)
+            if any(t.encode() in xml for t in tokens.values()):
+                self._patches[k] = _Patch(e.name, xml, compresslevel, tokens)
         cells = sorted(name for p in self._patches.values() for name, kind in p.order if kind == "cell")
-        holders = [p.entry for p in self._patches.values() if any(kind == "cell" for _, kind in p.order)]
-        if cells != sorted(TOKENS) or len(holders) != 1:
-            raise RuntimeError(f"every placeholder must appear exactly once as a cell (<t>…</t>) in one entry, "
-                               f"found {cells} in {holders}")
+        holders = [p.entry for p in self._patches.values()
+                   if any(kind == "cell" and name in UNIT_NAMES for name, kind in p.order)]
+        if cells != sorted(tokens) or len(holders) != 1:
+            raise RuntimeError(f"every placeholder must appear exactly once as a cell (<t>…</t>), the unit's in one "
+                               f"entry, found {cells}; the unit's in {holders}")
         self.entry = holders[0]
         """The 单位信息 sheet's entry (the cells)."""
         self.entries = [p.entry for p in self._patches.values()]
-        """Every entry patched: the 单位信息 sheet and the printed sheets whose running head names the unit."""
+        """Every entry patched: the 单位信息 sheet, the printed sheets whose running head names the unit, and with
+        a key the `_meta` sheet (the signature)."""
+
+    def values(self, unit: Mapping[str, Any] | RosterUnit) -> dict[str, Any]:
+        """What one unit's workbook fills in: its four 单位信息 cells and, with a key, the signature of its
+        identity (what `render_workbook(plan, values)` writes too)."""
+        values = dict(unit.unit_info() if isinstance(unit, RosterUnit) else unit)
+        if self.key is not None:
+            values[SIGNATURE_NAME] = sign(self.key, workbook_message({**values, **self.identity}))
+        return values
 
     def xml(self, unit: Mapping[str, Any] | RosterUnit) -> bytes:
         """The patched 单位信息 entry (uncompressed) for one unit."""
@@ -69,7 +100,7 @@ class Personaliser:
 
     def workbook(self, unit: Mapping[str, Any] | RosterUnit) -> bytes:
         """The .xlsx bytes of one unit's workbook: `unit` maps unit_name, unit_code, unit_level, unit_region."""
-        values = unit.unit_info() if isinstance(unit, RosterUnit) else unit
+        values = self.values(unit)
         return replace_entries(self._entries, {k: p.deflated(values) for k, p in self._patches.items()},
                                self.compresslevel)
 
@@ -77,10 +108,10 @@ class Personaliser:
 class _Patch:
     """One zip entry holding placeholders, cut at them: the literal parts between them and what each fills in."""
 
-    def __init__(self, entry: str, xml: bytes, compresslevel: int):
+    def __init__(self, entry: str, xml: bytes, compresslevel: int, placeholders: Mapping[str, str]):
         self.entry = entry
         self.compresslevel = compresslevel
-        tokens = {t.encode(): name for name, t in TOKENS.items()}
+        tokens = {t.encode(): name for name, t in placeholders.items()}
         parts: list[bytes] = []
         self.order: list[tuple[str, str]] = []      # (name, "cell" | "header") per placeholder, in order
         rest = xml

@@ -34,6 +34,7 @@ class Cell:
     validation: Validation | None = None
     number_format: str | None = None
     link: str | None = None        # a hyperlink to a place in the workbook, e.g. "'总览'!A1"
+    url: str | None = None         # a hyperlink to a file, relative to the workbook (a scorecard's 佐证材料)
     personalised: Any = None       # the constant shown instead in a workbook personalised from a roster
 
 

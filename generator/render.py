@@ -25,7 +25,7 @@ from openpyxl.worksheet.header_footer import _HeaderFooterPart
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.page import PageMargins
 
-from workbook_templates.contract import UNIT_NAMES
+from workbook_templates.contract import SIGNATURE_NAME, UNIT_NAMES
 
 from .ooxml import rewrite_zip
 from .plan import Cell, SheetPlan, Validation, WorkbookPlan
@@ -86,7 +86,8 @@ CONDITIONAL = {
 
 
 def render_workbook(plan: WorkbookPlan, unit: Mapping[str, Any] | None = None) -> bytes:
-    """The workbook as .xlsx bytes. With `unit`, the 单位信息 cells it names are filled in and locked."""
+    """The workbook as .xlsx bytes. With `unit`, the 单位信息 cells it names are filled in and locked, and its
+    `signature` (if it has one) is written in `_meta`."""
     wb = Workbook()
     styles = _register_styles(wb)
     for sheet_plan in plan.sheets:
@@ -133,6 +134,8 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
         value = cell.value
         if cell.name in UNIT_NAMES and cell.name in unit:
             value, style_name = unit[cell.name], "info_locked"
+        elif cell.name == SIGNATURE_NAME and cell.name in unit:
+            value = unit[cell.name]         # the unit's signature (`personalise.Personaliser.values`), in _meta
         elif unit and cell.personalised is not None:
             value = cell.personalised
         if style_name in _WRAPPED and cell.name not in UNIT_NAMES:   # (the plan gives the unit's rows a height)
@@ -147,6 +150,8 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
             target.number_format = cell.number_format
         if cell.link:
             target.hyperlink = Hyperlink(ref=ref, location=cell.link)
+        elif cell.url:
+            target.hyperlink = cell.url         # a relative path: opens the file beside the workbook
         if cell.validation and style_name != "info_locked":
             validations.setdefault(cell.validation, []).append(ref)
     for v, refs in validations.items():

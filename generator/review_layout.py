@@ -17,12 +17,13 @@ from typing import Any, Mapping, Sequence
 
 from udfs.choices import preset_of, year_of
 from udfs.levels import Reviewer, reviewers
+from udfs.signature import pack_message, sign
 from udfs.review import (DEDUCTING, MISSING_TEXT, STATUS_FINDINGS, STATUS_FINDINGS_BAD, STATUS_NO_DATA, STATUS_RULE,
                          STATUS_SCORE, ScoreCard, given_values, score_card)
 from udfs.spot_checks import SpotCheckGroup, spot_check_method
 from workbook_templates import Spec
 from workbook_templates.contract import (REVIEW_META_NAMES, REVIEW_SHEETS, REVIEW_TEMPLATE_VERSION, SCORECARD_KEY,
-                                         WORKBOOK_KIND)
+                                         SIGNATURE_NAME, WORKBOOK_KIND)
 from workbook_templates.model import Indicator
 from workbook_templates.review_names import (findings_name, given_name, missing_name, score_name, total_name,
                                              unit_score_name)
@@ -31,7 +32,7 @@ from . import formulas as fx
 from .formats import number_formats
 from .layout import SIGNATURE_HEIGHT, _method as rule_method
 from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan, column_letter
-from .wording import fill_year, plain, shown as spec_text  # noqa: F401  (fill_year: imported from here by tests)
+from .wording import fill_year, indicator_text, plain, shown as spec_text  # noqa: F401  (fill_year: imported from here by tests)
 
 GUIDE, OVERVIEW, PARAMS, META_SHEET = (REVIEW_SHEETS[k] for k in ("guide", "overview", "params", "meta"))
 
@@ -77,6 +78,8 @@ class ReviewUnit:
     recomputed: Mapping[str, Any] = field(default_factory=dict)   # unit-1 indicator id → recomputed score
     spot: tuple[str, ...] = ()                     # the spot-check lists it is on (「地州市抽查」…)
     source: str = ""                               # the returned file it comes from
+    evidence: Mapping[str, str] = field(default_factory=dict)   # indicator id → what the unit listed (佐证材料)
+    evidence_files: tuple[tuple[str, str, str], ...] = ()       # (file as shown, link relative to the pack, indicators)
 
 
 def scorecard_title(index: int, count: int, name: str) -> str:
@@ -103,12 +106,15 @@ def _missing_formula(count_expr: str) -> str:
 
 def build_review_plan(reviewer: Reviewer, units: Sequence[ReviewUnit], *, spec: Spec, year: int,
                       presets: Sequence[str], region: str | None = None, seed: int | str | None = None,
-                      spot_groups: Sequence[SpotCheckGroup] = (), skipped: Sequence[str] = ()) -> WorkbookPlan:
+                      spot_groups: Sequence[SpotCheckGroup] = (), skipped: Sequence[str] = (),
+                      key: bytes | None = None) -> WorkbookPlan:
     """The review pack for `reviewer` over `units` (already chosen: `addin.review.select`) for assessment `year`;
     `presets` are the factor presets the units' figures were recomputed with (each return's own: one, or several
     when the returns mix presets), recorded in `_meta` factor_preset joined by 「、」. Both are required.
 
-    `skipped` are lines naming the units left out (e.g. returns with errors), shown on 说明."""
+    `skipped` are lines naming the units left out (e.g. returns with errors), shown on 说明. With `key`, `_meta`
+    `signature` signs the pack's level, region, year, version and its scorecards (`udfs.signature.pack_message`),
+    so a pack whose level was changed or whose scorecards were added, removed or re-coded no longer verifies."""
     years = year_of(spec, year)
     if not presets:
         raise TypeError("build_review_plan 需要重算所用的系数预设（presets）")
@@ -122,7 +128,10 @@ def build_review_plan(reviewer: Reviewer, units: Sequence[ReviewUnit], *, spec: 
     guide = _guide_sheet(spec, reviewer, units, years.year, region, seed, spot_groups, skipped)
     for sheet in (guide, overview, *(c.sheet for c in cards)):
         sheet.header = reviewer.label + (f"（{region}）" if region else "")
-    meta = _meta_sheet(spec, reviewer, years.year, preset, region, seed)
+    signature = None if key is None else sign(key, pack_message(
+        template_version=REVIEW_TEMPLATE_VERSION, assessment_year=years.year, review_level=reviewer.key,
+        review_region=region, scorecards=[(u.code, t) for u, t in zip(units, titles)]))
+    meta = _meta_sheet(spec, reviewer, years.year, preset, region, seed, signature)
     return WorkbookPlan(sheets=[guide, overview, *(c.sheet for c in cards), params.sheet, meta],
                         template_version=REVIEW_TEMPLATE_VERSION, spec_digest=spec.digest)
 
@@ -162,9 +171,9 @@ class _Card:
     missing: str        # cell of the missing count
 
 
-def _method(ind: Indicator) -> str:
+def _method(ind: Indicator, spec: Spec | None = None) -> str:
     marks = ("【实地验收】" if ind.field_check else "") + ("【由主管部门评价】" if ind.authority_assessed else "")
-    text = marks + rule_method(ind)
+    text = marks + rule_method(ind, spec)
     if ind.zero_if:
         text += f"；{plain(ind.zero_if)}"
     if ind.rule.type == "alternatives":
@@ -254,11 +263,28 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
                               number_format=formats["score"]))
     sheet.conditionals.append(Conditional(total_ref, f"NOT(ISNUMBER({total_ref}))", "warn"))
     end = _decline_block(sheet, r + 1, spec, unit, year)
+    end = _evidence_block(sheet, end + 1, unit)
     for k, line in enumerate(REVIEW_SIGNATURE, start=end + 2):
         sheet.put(f"A{k}", Cell(line, style="sign"))
         sheet.merges.append(f"A{k}:{C_COMMENT}{k}")
         sheet.heights[k] = SIGNATURE_HEIGHT
     return _Card(sheet, card, total_ref, missing_ref)
+
+
+def _evidence_block(sheet: SheetPlan, r: int, unit: ReviewUnit) -> int:
+    """The unit's 佐证材料 under the scorecard, from row `r`: each file it listed that may be opened (allowed types,
+    in its folder) as a link relative to the pack — a reviewer working in the returns folder clicks through — and
+    the indicators listing it. Returns the last row used."""
+    sheet.put(f"A{r}", Cell("单位交回的佐证材料（点击文件名打开；只列出允许的文件类型）", style="section"))
+    if not unit.evidence_files:
+        sheet.put(f"A{r + 1}", Cell("没有可打开的佐证材料：单位未交回佐证材料文件夹，或所列文件未找到（见汇总表「佐证材料」）",
+                                    style="note"))
+        sheet.merges.append(f"A{r + 1}:{C_COMMENT}{r + 1}")
+        return r + 1
+    for k, (shown, url, indicators) in enumerate(unit.evidence_files, start=r + 1):
+        sheet.put(f"A{k}", Cell(indicators, style="label"))
+        sheet.put(f"{C_TEXT}{k}", Cell(shown, style="wrap", url=url))
+    return r + len(unit.evidence_files)
 
 
 def _band(sheet: SheetPlan, r: int, columns: str, style: str) -> None:
@@ -273,10 +299,12 @@ def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, c
     rule = ind.rule
     findings, given, score, note = (f"{c}{r}" for c in (C_FINDINGS, C_GIVEN, C_SCORE, C_NOTE))
     sheet.put(f"{C_ID}{r}", Cell(ind.id, style="label"))
-    sheet.put(f"{C_TEXT}{r}", Cell(spec_text(ind.text, year), style="wrap"))
+    sheet.put(f"{C_TEXT}{r}", Cell(indicator_text(ind, spec, year), style="wrap"))
     sheet.put(f"{C_POINTS}{r}", Cell(ind.points, style="factor", number_format=formats["score"]))
-    sheet.put(f"{C_METHOD}{r}", Cell(_method(ind), style="wrap"))
-    sheet.put(f"{C_EVIDENCE}{r}", Cell(spec_text(ind.evidence, year), style="wrap"))
+    sheet.put(f"{C_METHOD}{r}", Cell(_method(ind, spec), style="wrap"))
+    listed = unit.evidence.get(ind.id)
+    sheet.put(f"{C_EVIDENCE}{r}", Cell(spec_text(ind.evidence, year) + (f"\n单位提供：{listed}" if listed else ""),
+                                       style="wrap"))
     sheet.put(f"{C_SELF}{r}", Cell(unit.self_scores.get(ind.id), style="calc",
                                    number_format=formats["score"]))
     blank_status = card.status[ind.id]
@@ -460,12 +488,12 @@ def _guide_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], ye
 
 
 def _meta_sheet(spec: Spec, reviewer: Reviewer, year: int, preset: str, region: str | None,
-                seed: int | str | None) -> SheetPlan:
+                seed: int | str | None, signature: str | None) -> SheetPlan:
     sheet = SheetPlan(title=META_SHEET, state="hidden", widths={"A": 20, "B": 70})
     values = {"template_version": REVIEW_TEMPLATE_VERSION, "workbook_kind": WORKBOOK_KIND,
               "review_level": reviewer.key, "review_region": region or None, "assessment_year": year,
               "factor_preset": preset, "spec_digest": spec.digest,
-              "spot_check_seed": None if seed is None else str(seed)}
+              "spot_check_seed": None if seed is None else str(seed), SIGNATURE_NAME: signature}
     assert tuple(values) == REVIEW_META_NAMES, "the _meta names and values must match workbook_templates.contract"
     for r, (name, value) in enumerate(values.items(), start=1):
         sheet.put(f"A{r}", Cell(name))

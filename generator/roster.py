@@ -23,7 +23,14 @@ import udfs
 from udfs.levels import find_level
 
 COLUMNS = {"name": "单位名称", "code": "统一社会信用代码", "level": "单位层级", "region": "所属地区"}
-"""Roster field → header label."""
+"""Roster field → header label (required columns)."""
+
+OPTIONAL = {"cohort": "类型", "named_year": "命名年度"}
+"""Optional roster columns: 类型 (复验 | 创建; blank: 复验) and 命名年度 (the year the unit was named, e.g. 2020)."""
+
+COHORTS = ("复验", "创建")
+"""The roster's 类型: a named unit re-verified (复验, the default: it faces the 5 % 摘牌) or a unit being created
+(创建: judged against the pass line, never ranked for 摘牌) — `udfs.results.COHORTS`."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ class RosterUnit:
     level: str         # the label: 县市区级 / 地州市级 / 自治区本级
     region: str
     row: int           # as the user sees it (header = row 1)
+    cohort: str = COHORTS[0]       # 类型: 复验 | 创建
+    named_year: int | None = None  # 命名年度, when given
 
     def unit_info(self) -> dict[str, str]:
         """The 单位信息 cells by contract name (`UNIT_NAMES`: name, code, level, region)."""
@@ -155,7 +164,7 @@ def validate_rows(rows: Iterable[tuple[int, Sequence[Any]]], spec: Spec, source:
     header_at, header = header_row
     found = [_header_key(h) for h in header]
     index: dict[str, int] = {}
-    for field_, label in COLUMNS.items():
+    for field_, label in (*COLUMNS.items(), *OPTIONAL.items()):
         if label in found:
             index[field_] = found.index(label)
     shown = "、".join(f"「{h}」" for h in found if h) or "（无）"
@@ -172,7 +181,7 @@ def validate_rows(rows: Iterable[tuple[int, Sequence[Any]]], spec: Spec, source:
     for r, values in rows:
         raw = {f: (values[i] if i < len(values) else None) for f, i in index.items()}
         cells = {f: _text(v) for f, v in raw.items()}
-        if not any(cells.values()):
+        if not any(cells.get(f) for f in COLUMNS):
             continue                                       # blank lines are not units
         problems: list[Problem] = []
         if not cells["name"]:
@@ -204,9 +213,11 @@ def validate_rows(rows: Iterable[tuple[int, Sequence[Any]]], spec: Spec, source:
         if not cells["region"]:
             problems.append(Problem(r, COLUMNS["region"], "所属地区未填写：请填写地州市名称，如 昌吉回族自治州"
                                     "（自治区本级单位填 乌鲁木齐市）；生成的工作簿中此格锁定，单位无法自行补填"))
+        cohort, named_year = _cohort(cells.get("cohort", ""), r, problems), _named_year(raw.get("named_year"), r, problems)
         roster.problems.extend(problems)
         if not problems:
-            candidates.append((r, {"name": cells["name"], "code": code, "level": level, "region": cells["region"]}))
+            candidates.append((r, {"name": cells["name"], "code": code, "level": level, "region": cells["region"],
+                                   "cohort": cohort, "named_year": named_year}))
 
     # Every row of a repeated code is a problem: which of them is right is for a person to decide.
     repeated = {r: rs for rs in by_code.values() if len(rs) > 1 for r in rs}
@@ -215,12 +226,37 @@ def validate_rows(rows: Iterable[tuple[int, Sequence[Any]]], spec: Spec, source:
             rows_text = "、".join(map(str, rs))
             for r in rs:
                 roster.problems.append(Problem(r, COLUMNS["code"], f"统一社会信用代码 {code} 在第 {rows_text} 行重复出现：每个单位只能出现一次，请删除重复的行或核对代码"))
-    roster.problems.sort(key=lambda p: (p.row, list(COLUMNS.values()).index(p.column)
-                                        if p.column in COLUMNS.values() else -1))
+    order = [*COLUMNS.values(), *OPTIONAL.values()]
+    roster.problems.sort(key=lambda p: (p.row, order.index(p.column) if p.column in order else -1))
     roster.units = [RosterUnit(row=r, **c) for r, c in candidates if r not in repeated]
     if not roster.units and not roster.problems:
         roster.problems.append(Problem(header_at, "", "名单中没有任何单位：请从第 2 行起每行填写一个单位"))
     return roster
+
+
+def _cohort(text: str, r: int, problems: list[Problem]) -> str:
+    """类型: 复验 or 创建 (blank: 复验; 「复验单位」「创建单位」 read as such)."""
+    t = unicodedata.normalize("NFKC", text).removesuffix("单位")
+    if not t:
+        return COHORTS[0]
+    if t in COHORTS:
+        return t
+    problems.append(Problem(r, OPTIONAL["cohort"], f"类型「{text}」无法识别：请填写 {' 或 '.join(COHORTS)}"
+                            f"（已命名、本次复验的单位填 复验，正在创建的单位填 创建；不填按 复验）"))
+    return COHORTS[0]
+
+
+def _named_year(value: Any, r: int, problems: list[Problem]) -> int | None:
+    """命名年度: a four-digit year (a number or text such as 2020 / 2020年), or blank."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip().removesuffix("年")
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if text.isdigit() and len(text) == 4 and 2000 <= int(text) <= 2100:
+        return int(text)
+    problems.append(Problem(r, OPTIONAL["named_year"], f"命名年度「{value}」不是四位年份：请填写如 2020，或留空"))
+    return None
 
 
 # ---------------------------------------------------------------- file names

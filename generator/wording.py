@@ -33,3 +33,24 @@ def plain(text: str) -> str:
 def shown(text: str | None, year: int) -> str | None:
     """A spec text as a workbook shows it: the years filled in, the provenance tags gone."""
     return None if text is None else plain(fill_year(text, year))
+
+
+TARGET = "{target}"
+"""An indicator text's placeholder for its decline target (standard.toml; the loader allows it on unit 1 only)."""
+
+
+def target_text(target: float, digits: int) -> str:
+    """A decline target as an indicator text quotes it: −1.40 → 「1.40」 (the size of the decline, at the
+    precision of the change)."""
+    return f"{abs(target):.{digits}f}"
+
+
+def indicator_text(indicator, spec, year: int) -> str:
+    """An indicator's text as every workbook and summary shows it for assessment `year`: its decline target from
+    targets.toml in place of `{target}` (「同比下降1.40%以上」 for 2023, the new figure for a new year), the years
+    filled in, the provenance tags gone."""
+    text = indicator.text
+    if TARGET in text:
+        target = spec.year(year).targets[indicator.rule.metric]
+        text = text.replace(TARGET, target_text(target, spec.precision.change_pct))
+    return shown(text, year)

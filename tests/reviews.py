@@ -3,7 +3,8 @@ checked in), and the packs built from it for each reviewing level.
 
 The folder holds the sample roster's twelve units (plausible data, `addin.demo.plausible_inputs`) and three more
 county-level units of 昌吉回族自治州:
-- WATER: water use 0 in both years, so 1.1.4 cannot be scored (the decline is blank) — the return is valid;
+- WATER: water use 0 in both years, so 1.1.4 cannot be scored (the decline is blank): an error (E211) since
+  issue 12 — no reviewer could ever finish its scorecard — so, like BAD, left out of every pack and listed;
 - NASTY: a name with every character Excel forbids in sheet names and longer than 31 characters;
 - BAD: an illegal self-score (E207, an error): left out of every pack and listed.
 """

@@ -129,8 +129,9 @@ def test_text_with_wan_is_rejected_with_a_hint_and_counts_as_blank():
 def test_text_with_a_unit_is_rejected_with_a_unit_hint():
     f = only(check(returned(cur_electricity_kwh="405000千瓦时")), "E201")
     assert "不要带单位" in f.message and "千瓦时" in f.message
-    f = only(check(returned(cur_water_m3="5320 m3")), "E201")
-    assert "不要带单位" in f.message
+    r = check(returned(cur_water_m3="5320 m3"))
+    assert codes(r) == ["E201", "E211"]          # and water per capita cannot be computed: 1.1.4 is blocked
+    assert "不要带单位" in r.findings[0].message
 
 
 def test_decimal_wan_gets_its_own_example():
@@ -153,8 +154,8 @@ def test_thousands_separators_are_normalised_only_in_their_exact_form():
     assert only(r, "I210").message == "“1,234”已按 1234 读取"
     assert r.inputs["cur_water_m3"] == 1234.0
     r = check(returned(cur_water_m3="1,23"))
-    f = only(r, "E201")
-    assert "“1,23”" in f.message and r.inputs["cur_water_m3"] is None
+    assert codes(r) == ["E201", "E211"]
+    assert "“1,23”" in r.findings[0].message and r.inputs["cur_water_m3"] is None
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -171,8 +172,8 @@ def test_normalise_number(text, expected):
 
 def test_a_boolean_in_a_number_cell_is_rejected():
     r = check(returned(cur_people=True))
-    f = only(r, "E201")
-    assert "TRUE" in f.message and r.inputs["cur_people"] is None and r.blocking
+    assert codes(r) == ["E201", "E211"]
+    assert "TRUE" in r.findings[0].message and r.inputs["cur_people"] is None and r.blocking
 
 
 def test_a_negative_quantity_is_rejected_and_counts_as_blank():
@@ -211,8 +212,10 @@ def test_sub_row_check_needs_both_numbers():
 
 def test_required_blank():
     r = check(returned(cur_people=None))
-    f = only(r, "E205")
+    assert codes(r) == ["E205", "E211"]
+    f = r.findings[0]
     assert "请填写2022年度 用能人数" in f.message and f.name == "cur_people" and r.blocking
+    assert "1.1.1、1.1.4" in r.findings[1].message
 
 
 def test_required_zero_is_not_missing():
@@ -242,11 +245,13 @@ def test_text_score_is_normalised_or_rejected():
     assert codes(check(returned(self_2_1_1="三分"))) == ["E201"]
 
 
-def test_blank_score_is_a_warning():
-    r = check(returned(self_3_1_1=None))
-    f = only(r, "W209")
-    assert "尚未评分" in f.message and f.name == "self_3_1_1"
-    assert severity("W209") == "警告" and not r.blocking
+def test_an_incomplete_self_assessment_is_an_error_one_row_per_unit():
+    """The deck: every item must be scored, 「否则无法完成自评提交」. Three items left blank: one E212 row with the
+    count 3 and the three items, on the first one's cell; the unit is not ranked."""
+    r = check(returned(self_3_1_1=None, self_2_1_1=None, self_8_2_3=None))
+    f = only(r, "E212")
+    assert "尚有 3 项未评分（2.1.1、3.1.1、8.2.3）" in f.message and f.name == "self_2_1_1"
+    assert severity("E212") == "错误" and r.blocking
 
 
 def test_unit_7_score_follows_its_selector():
@@ -482,7 +487,7 @@ def test_spec_digest_differs():
 # ---------------------------------------------------------------- the whole
 
 def test_blocking_iff_an_error():
-    for change, blocking in (({"self_3_1_1": None}, False), ({"cur_people": 216}, False),
+    for change, blocking in (({"self_3_1_1": None}, True), ({"cur_people": 216}, False),
                              ({"cur_water_m3": "1,234"}, False), ({"cur_people": None}, True)):
         r = check(returned(**change))
         assert r.blocking is blocking, change
@@ -497,8 +502,8 @@ def test_many_problems_in_a_fixed_order():
     del ex.cells["fill_date"]
     r1, r2 = check(ex, run_digest="0" * 64), check(ex, run_digest="0" * 64)
     assert r1.findings == r2.findings
-    assert codes(r1) == ["F111", "F112", "E208", "E201", "I210", "E203", "E206", "E207", "W209", "W302", "W303",
-                         "W401", "W403"]
+    assert codes(r1) == ["F111", "F112", "E208", "E201", "I210", "E203", "E206", "E207", "E212", "E211", "W302",
+                         "W303", "W401", "W403"]
     check_rank = {c: i for i, chk in enumerate(CHECKS) for c in chk.codes.split()}
     assert [check_rank[c] for c in codes(r1)] == sorted(check_rank[c] for c in codes(r1))
 

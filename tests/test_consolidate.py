@@ -28,6 +28,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
@@ -45,6 +46,7 @@ from addin.consolidate.ledger import FORMAT as LEDGER_FORMAT
 from addin.consolidate.model import CONSOLIDATED, REJECTED, SKIPPED, StoredFigures
 from addin.consolidate.report_json import dumps
 from addin.consolidate.rules import DUPLICATE_RULE
+from addin.consolidate.summary import PER_RUN
 from addin.consolidate.walk import skip_reason
 from addin.demo import plausible_inputs
 from generator import fill_workbook
@@ -283,8 +285,9 @@ def sheet_rows(result, title: str, header_row: int = 0) -> list[dict]:
 
 
 def summary_units(result) -> list[dict]:
-    """The 汇总 sheet's rows, keyed by contract name (row 2 holds the names)."""
-    return sheet_rows(result, "汇总", header_row=1)
+    """The 汇总 sheet's rows, keyed by contract name (row 1, hidden, holds the names; row 2 the labels)."""
+    rows = result.sheets["汇总"]
+    return [dict(zip(rows[0], r)) for r in rows[2:]]
 
 
 # ---------------------------------------------------------------- the run and its accounting
@@ -327,9 +330,12 @@ def test_every_bad_file_is_listed_with_its_code(result, case):
     assert set(case.codes) <= set(codes), codes
     # …and in the summary workbook, read back
     problems = [r for r in sheet_rows(result, "问题清单") if r["文件"] == case.path]
-    assert [r["代码"] for r in problems] == codes
+    # One row per code (its count in 处数); the note said once per run (I304) is in 说明, not here.
+    grouped = list(dict.fromkeys(c for c in codes if c not in PER_RUN))
+    assert [r["代码"] for r in problems] == grouped
     for r in problems:
         assert r["严重程度"] == SPEC.checks[r["代码"]].severity and r["说明"]
+        assert r["处数"] == codes.count(r["代码"])
     listed = [r for r in sheet_rows(result, "文件清单") if r["文件"] == case.path]
     assert len(listed) == 1 and listed[0]["状态"] == entry["status_label"]
 
@@ -402,7 +408,7 @@ def test_a_long_non_ascii_path(result):
 def test_two_files_for_one_unit(result):
     first, second = GOOD[0], DUPLICATE
     assert result.data["duplicates"] == [{"unit_code": first.unit.code, "files": sorted([first.path, second.path]),
-                                          "chosen": first.path, "rule": DUPLICATE_RULE}]
+                                          "chosen": first.path, "rule": DUPLICATE_RULE, "conflict": ""}]
     for case in (first, second):
         d501 = [f for f in result.data["findings"] if f["file"] == case.path and f["code"] == "D501"]
         assert len(d501) == 1
@@ -459,7 +465,8 @@ def test_parallel_workers_give_the_same_content(result, monkeypatch):
     monkeypatch.setattr(workers_module, "CHUNK", 4)
     roster, problems = read_roster_entries(result.roster, SPEC)
     assert problems == []
-    run = consolidate(result.folder, spec=SPEC, roster=roster, workers=2)
+    as_of = date.fromisoformat(result.data["stages"]["as_of"])         # the CLI's --as-of (default today)
+    run = consolidate(result.folder, spec=SPEC, roster=roster, workers=2, as_of=as_of)
     assert json.loads(dumps(content(run, SPEC))) == result.data
 
 

@@ -3,7 +3,7 @@ composites with their arithmetic, 待评审, the R6xx checks, the 自治区 re-c
 指标得分, a pack saved by another spreadsheet program, and the ledger.
 
 One module-scoped world. The returns are tests/reviews.py's (the sample roster's twelve units, WATER whose unit 1
-cannot be scored, NASTY with a hostile name, BAD with an error). The reviewers' packs are built from them with
+cannot be scored — an error since issue 12, in no pack —, NASTY with a hostile name, BAD with an error). The reviewers' packs are built from them with
 `build_review_pack` and filled here (`fill_workbook(…, scorecards=…)`, legal values only unless a test says
 otherwise) so that every reviewer total is known by hand: each item at full marks, then `loss` points taken off
 (`card`), so
@@ -12,11 +12,11 @@ otherwise) so that every reviewer total is known by hand: each item at full mark
 
 The packs, in the folder 评审包 passed with --reviews (loss per unit; 「…」 = what the test is about):
 
-    县市区_昌吉…            天池 1, NASTY 2, WATER 0, 北庭 「unfinished: 3 items blank」 (R601)
+    县市区_昌吉…            天池 1, NASTY 2, 北庭 「unfinished: 3 items blank」 (R601)
     县市区_伊犁…            雪莲 4, 果园 1                                  (older)
     县市区_伊犁…（重新交回） 雪莲 10, 果园 「unfinished」                    (newer: R605 both ways)
     — the 哈密 县市区 pack has not come back: 东天山 and 白杨河 are 未收到 for 县市区
-    地州市_昌吉…            天池 2, 北庭 0, WATER 0, 昌吉局 20, NASTY 「2.1.1 = 2.5, past the dropdown」 (R602)
+    地州市_昌吉…            天池 2, 北庭 0, 昌吉局 20, NASTY 「2.1.1 = 2.5, past the dropdown」 (R602)
     地州市_伊犁…            雪莲 12, 果园 3, 伊犁局 2 「its total cell overwritten with 99」 (R603)
     地州市_哈密…            东天山 1, 白杨河 2, 哈密局 6
     自治区                  服务中心 40, 监测中心 3, 档案中心 0, 果园 「re-checked」 5; every other card untouched
@@ -179,15 +179,13 @@ class Pack:
 
 
 COUNTY_CJ = Pack("县市区_昌吉回族自治州.xlsx", "county", CHANGJI, {
-    TIANCHI.code: card("county", 1), NASTY.code: card("county", 2), WATER.code: card("county", 0),
-    BEITING.code: unfinished("county", 3)})
+    TIANCHI.code: card("county", 1), NASTY.code: card("county", 2), BEITING.code: unfinished("county", 3)})
 COUNTY_YL = Pack("县市区_伊犁哈萨克自治州.xlsx", "county", YILI, {
     XUELIAN.code: card("county", 4), GUOYUAN.code: card("county", 1)})
 COUNTY_YL_AGAIN = Pack("县市区_伊犁哈萨克自治州（重新交回）.xlsx", "county", YILI, {
     XUELIAN.code: card("county", 10), GUOYUAN.code: unfinished("county", 2)}, mtime=T0 + 600)
 PREF_CJ = Pack("地州市_昌吉回族自治州.xlsx", "prefecture", CHANGJI, {
-    TIANCHI.code: card("prefecture", 2), BEITING.code: card("prefecture", 0), WATER.code: card("prefecture", 0),
-    CHANGJI_JU.code: card("prefecture", 20), NASTY.code: illegal_2_1_1("prefecture")})
+    TIANCHI.code: card("prefecture", 2), BEITING.code: card("prefecture", 0), CHANGJI_JU.code: card("prefecture", 20), NASTY.code: illegal_2_1_1("prefecture")})
 PREF_YL = Pack("地州市_伊犁哈萨克自治州.xlsx", "prefecture", YILI, {
     XUELIAN.code: card("prefecture", 12), GUOYUAN.code: card("prefecture", 3), YILI_JU.code: card("prefecture", 2)},
     edit=overwrite_cell(YILI_JU.code, total_name("prefecture"), 99))
@@ -201,7 +199,7 @@ REGION_NONSENSE = Pack("自治区（层级被改）.xlsx", "region", None, {
     u.code: card("region", 0) for u in (FUWU, JIANCE, DANGAN, GUOYUAN)}, mtime=T0 + 1200,
     edit=edit_meta("review_level", "nonsense"))
 PREF_CJ_LAST_YEAR = Pack("地州市_昌吉回族自治州（上年）.xlsx", "prefecture", CHANGJI, {
-    u.code: card("prefecture", 0) for u in (TIANCHI, BEITING, WATER, CHANGJI_JU, NASTY)}, mtime=T0 + 1200,
+    u.code: card("prefecture", 0) for u in (TIANCHI, BEITING, CHANGJI_JU, NASTY)}, mtime=T0 + 1200,
     edit=edit_meta("assessment_year", YEAR - 1))
 PACKS = [COUNTY_CJ, COUNTY_YL, COUNTY_YL_AGAIN, PREF_CJ, PREF_YL, PREF_HM, REGION, REGION_NONSENSE, PREF_CJ_LAST_YEAR]
 
@@ -219,7 +217,7 @@ LOSS = {
 }
 # Units whose every weighed reviewer has a complete card (果园: county + 自治区 re-check in place of 地州市).
 COMPLETE_UNITS = [FUWU, JIANCE, DANGAN, CHANGJI_JU, HAMI_JU, YILI_JU, TIANCHI, XUELIAN, GUOYUAN]
-WAITING_UNITS = [BEITING, NASTY, WATER, DONGTIANSHAN, BAIYANGHE]
+WAITING_UNITS = [BEITING, NASTY, DONGTIANSHAN, BAIYANGHE]
 
 
 def write_packs(built: dict[tuple[str, str | None], ReviewPack], folder: Path, packs: list[Pack] = PACKS,
@@ -644,7 +642,7 @@ def test_review_progress_lists_each_weighed_reviewer_per_unit(world):
         (TIANCHI.code, c): COMPLETE, (TIANCHI.code, p): COMPLETE,
         (BEITING.code, c): UNFINISHED, (BEITING.code, p): COMPLETE,
         (NASTY.code, c): COMPLETE, (NASTY.code, p): UNFINISHED,
-        (WATER.code, c): UNFINISHED, (WATER.code, p): UNFINISHED,        # its unit 1 cannot be scored
+        (WATER.code, c): NOT_APPLICABLE, (WATER.code, p): NOT_APPLICABLE,   # unit 1 cannot be scored: E211
         (BAD.code, c): NOT_APPLICABLE, (BAD.code, p): NOT_APPLICABLE,
         (XUELIAN.code, c): COMPLETE, (XUELIAN.code, p): COMPLETE,
         (GUOYUAN.code, c): COMPLETE, (GUOYUAN.code, p): COMPLETE, (GUOYUAN.code, r): COMPLETE,

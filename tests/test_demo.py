@@ -107,7 +107,9 @@ def test_the_command_prints_every_step_and_where_the_summary_is(cli_run):
     assert "E201" in text and "重复报送" in text and "未报送" in text and "待评审" in text
     assert "3. 评审：7 个评审包" in text and str(out / "回收的工作簿" / PACKS) in text
     # The outcome line as the consolidation gives it: 11 returns and 7 packs, all accounted for.
-    assert "4. 汇总：共 18 个文件 = " in text and "未报送 2 个" in text and "重复报送 1 个单位" in text
+    # 18 read, and the 佐证材料 folders and zip beside 10 of the returns counted as skipped (indexed apart)
+    assert "4. 汇总：共 28 个文件 = 已汇总 18 + 已拒收 0 + 已跳过 10" in text and "未报送 2 个" in text \
+        and "重复报送 1 个单位" in text
     assert f"汇总表：{out / '汇总.xlsx'}" in text and f"JSON 报告：{out / '汇总.json'}" in text
 
 

@@ -69,7 +69,7 @@ def test_each_level_sees_the_units_the_spec_gives_it(packs):
     an error is in scope for all of them, and in none of the packs."""
     levels = {u.code: u.level for u in UNITS}
     regions = {u.code: u.region for u in UNITS}
-    valid = [u.code for u in UNITS if u is not BAD]
+    valid = [u.code for u in UNITS if u not in (BAD, WATER)]
     expect = {
         "county": [c for c in valid if levels[c] == "县市区级"],
         "county_changji": [c for c in valid if levels[c] == "县市区级" and regions[c] == CHANGJI],
@@ -78,8 +78,9 @@ def test_each_level_sees_the_units_the_spec_gives_it(packs):
     }
     for label, pack in packs.items():
         assert sorted(u.code for u in pack.units) == sorted(expect[label]), label
-        assert [f.code for f in pack.skipped] == [BAD.code], label
+        assert sorted(f.code for f in pack.skipped) == sorted([BAD.code, WATER.code]), label
         assert any(BAD.name in line and "E207" in line for line in pack.skipped_lines(SPEC)), label
+        assert any(WATER.name in line and "E211" in line for line in pack.skipped_lines(SPEC)), label
 
 
 @pytest.mark.parametrize("label", LABELS)
@@ -264,9 +265,7 @@ def test_scorecards_hold_the_units_own_recomputed_figures(folder, packs, books):
         for ind in SPEC.indicators:
             if ind.rule.type == "computed_target":
                 assert ws[local[f"rev_region_{ind.id.replace('.', '_')}"]].value == outcome.results[ind.score_name]
-    water = next(s for s, u in zip(cards(pack), pack.units) if u.code == WATER.code)
-    assert wb[water.title][water.local_names()["rev_region_1_1_4"]].value is None
-    assert "数据不全" in str(wb[water.title]["J" + water.local_names()["rev_region_1_1_4"][1:]].value)
+    assert WATER.code not in [u.code for u in pack.units]      # 1.1.4 cannot be scored: an error (E211), left out
 
 
 # ---------------------------------------------------------------- formulas
@@ -342,7 +341,7 @@ def test_blank_totals_say_how_many_items_are_left(packs):
     n = len(SPEC.indicators) - sum(i.rule.type == "computed_target" for i in SPEC.indicators)
     for sheet, unit in zip(cards(pack), pack.units):
         local = sheet.local_names()
-        missing = n + (unit.code == WATER.code)
+        missing = n
         assert sheet.cells[local["rev_region_total"]].blank == f"尚有{missing}项未评分"
         assert sheet.cells[local["rev_region_missing_count"]].blank == missing
         assert sheet.cells[local["rev_region_unit_2"]].blank == f"尚有{len(SPEC.units[1].indicators)}项未评分"
@@ -424,7 +423,8 @@ def test_cli_review_pack_writes_the_pack_and_names_the_skipped_unit(folder, tmp_
     assert cli.main(["review-pack", str(folder), "--level", "地州市", "--region", CHANGJI, "--seed", str(SEED),
                      "-o", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert str(out) in printed and BAD.name in printed and "E207" in printed and "跳过 1 个" in printed
+    assert str(out) in printed and BAD.name in printed and "E207" in printed and "跳过 2 个" in printed
+    assert WATER.name in printed and "E211" in printed
     wb = open_pack(out.read_bytes())
     assert wb.sheetnames[0] == GUIDE and not list(tmp_path.glob("~$jieyue-*"))
     assert any(NASTY.code == wb[t]["E2"].value for t in wb.sheetnames if t not in (GUIDE, OVERVIEW, PARAMS, META_SHEET))

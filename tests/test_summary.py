@@ -9,9 +9,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from addin.consolidate import sheetxml, write_outputs
-from addin.consolidate.columns import summary_columns
+from addin.consolidate.columns import summary_columns, year_label
 from addin.consolidate.content import BLOCKED, VALID, accounting_line, content, statistics
 from addin.consolidate.model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup,
                                      FileOutcome, RosterEntry)
@@ -20,6 +21,7 @@ from addin.consolidate.report_json import RENDERED, dumps, write_report
 from addin.consolidate.summary import NO_ROSTER, SHEETS, write_summary
 from addin.demo import plausible_inputs
 from generator.ooxml import TEMP_PREFIX
+from generator.wording import indicator_text
 from udfs import evaluate
 from udfs.intake import Finding
 from workbook_templates import contract_names, load_spec
@@ -120,15 +122,23 @@ def test_sheets(book):
 
 
 def test_summary_header_rows_are_meanings_and_contract_names(book):
+    """Row 1 (hidden) holds the contract names, row 2 the Chinese labels — with the real data years, not
+    「上一数据年度（复验年度−2）」 — and the filter."""
     ws = book["汇总"]
     cols = summary_columns(SPEC)
-    assert [c.value for c in ws[2]] == [c.key for c in cols]
+    assert [c.value for c in ws[1]] == [c.key for c in cols]
+    assert ws.row_dimensions[1].hidden and not ws.row_dimensions[2].hidden
     contract = {n.name: n for n in contract_names(SPEC)}
     own = {"state", "errors", "warnings", "file"}        # not data-contract names: the report's keys
     assert {c.key for c in cols} - set(contract) == own
-    for c, col in zip(ws[1], cols):
-        if col.key in contract:
-            assert c.value.startswith(contract[col.key].meaning)
+    for c, col in zip(ws[2], cols):
+        if col.key in contract and col.key != "unit_level":
+            assert c.value.startswith(year_label(contract[col.key].meaning, YEAR))
+        assert "数据年度" not in c.value and "复验年度−" not in c.value, c.value
+    labels = {col.key: c.value for c, col in zip(ws[2], cols)}
+    assert labels["prev_area_m2"] == f"{YEAR - 2}年度 建筑面积（平方米）"
+    assert labels["cur_area_m2"] == f"{YEAR - 1}年度 建筑面积（平方米）"
+    assert f"{YEAR - 1}年较{YEAR - 2}年" in labels["chg_energy_per_capita"]
     keys = [c.key for c in cols]
     # both data years: every input and every derived figure; then decline, unit scores and the totals
     for n in contract_names(SPEC):
@@ -138,6 +148,21 @@ def test_summary_header_rows_are_meanings_and_contract_names(book):
     assert keys[-4:-1] == ["self_total", "self_missing_count", "self_pass"]
     assert [k for k in keys if k.startswith("self_unit_")] == [f"self_unit_{i}" for i in range(1, 9)]
     assert ws.freeze_panes == "B3" and ws.auto_filter.ref.startswith("A2:")
+
+
+def test_each_energy_items_figures_are_folded(book):
+    """On screen and on paper 汇总 shows the inputs, totals, intensities, decline and scores; each energy item's
+    折标准煤 and 碳排放量 are grouped and hidden (one click shows them)."""
+    ws = book["汇总"]
+    cols = summary_columns(SPEC)
+    folded = [col.key for i, col in enumerate(cols) if ws.column_dimensions[get_column_letter(i + 1)].hidden]
+    assert folded == [col.key for col in cols if col.detail]
+    assert "cur_electricity_kgce" in folded and "cur_electricity_co2_t" in folded
+    for shown_key in ("cur_electricity_kwh", "cur_total_kgce", "cur_co2_t", "cur_building_kgce",
+                      "cur_energy_per_area", "chg_energy_per_area", "self_total"):
+        assert shown_key not in folded
+    assert all(ws.column_dimensions[get_column_letter(cols.index(c) + 1)].outline_level == 1
+               for c in cols if c.detail)
 
 
 def test_summary_rows_are_the_runs_units_and_values(book, run):
@@ -151,7 +176,7 @@ def test_summary_rows_are_the_runs_units_and_values(book, run):
         assert cells["file"] == f.path
         assert cells["state"] == (BLOCKED if f.blocking else VALID)
         for col in cols:
-            if col.source == "unit":
+            if col.source in ("unit", "meta"):
                 continue
             value = (f.inputs if col.source == "inputs" else f.results).get(col.key)
             if isinstance(value, bool):
@@ -163,7 +188,7 @@ def test_summary_rows_are_the_runs_units_and_values(book, run):
 
 def test_summary_number_formats(book):
     ws = book["汇总"]
-    keys = [c.value for c in ws[2]]
+    keys = [c.value for c in ws[1]]
     fmt = {k: ws.cell(3, i + 1).number_format for i, k in enumerate(keys)}
     assert fmt["cur_total_kgce"] == "#,##0.00" and fmt["cur_electricity_kgce"] == "#,##0.00"
     assert fmt["cur_co2_t"] == "#,##0.0000"
@@ -175,24 +200,26 @@ def test_summary_number_formats(book):
 
 def test_findings_sheet(book, run):
     ws = book["问题清单"]
-    assert rows(ws)[0] == ("文件", "单位名称", "统一社会信用代码", "名称", "单元格", "代码", "严重程度", "问题", "说明")
+    assert rows(ws)[0] == ("文件", "单位名称", "统一社会信用代码", "代码", "严重程度", "问题", "处数", "数据项", "单元格",
+                           "说明")
     body = rows(ws, 2)
     expected = [(f.path, x) for f in run.files for x in f.findings]
     assert len(body) == len(expected) == 4
     assert [r[0] for r in body] == sorted(r[0] for r in body)
     for row, (path, x) in zip(body, expected):
-        assert row == (path, *row[1:3], x.name or None, x.cell or None, x.code, x.severity(SPEC), x.title(SPEC),
+        assert row == (path, *row[1:3], x.code, x.severity(SPEC), x.title(SPEC), 1, row[7], x.cell or None,
                        x.message)
-    rejected = [r for r in body if r[5] == "F102"][0]
-    assert rejected[0] == "乌鲁木齐市/坏文件.xlsx" and rejected[6] == "错误"
-    e201 = [r for r in body if r[5] == "E201"][0]
+    rejected = [r for r in body if r[3] == "F102"][0]
+    assert rejected[0] == "乌鲁木齐市/坏文件.xlsx" and rejected[4] == "错误" and rejected[7] is None
+    e201 = [r for r in body if r[3] == "E201"][0]
     assert e201[1:3] == ("丙局", C)
+    assert e201[7] == f"{YEAR - 1}年度 电消耗量"                     # the data item in Chinese, not cur_electricity_kwh
     rules = [rule.formula[0] for cf in ws.conditional_formatting for rule in cf.rules]
     assert any('"错误"' in r for r in rules) and any('"警告"' in r for r in rules)
 
 
 def test_roster_sheets(book):
-    assert rows(book["未报送"], 2) == [("己局", Z, "县市区级", "乌鲁木齐市")]
+    assert rows(book["未报送"], 2) == [("己局", Z, "县市区级", "乌鲁木齐市", None)]      # 说明: no mismatched file
     outside = rows(book["名单外"], 2)
     assert outside == [("其他/名单外单位.xlsx", "戊局", X, "县市区级", None, VALID)]
 
@@ -283,7 +310,7 @@ def test_summary_cells_carry_no_reference_and_keep_their_columns(book, run):
     """Rows are written without cell references (ECMA-376 §18.3.1.4: the next column); a blank is an empty
     styled cell, so every later value stays in its column — openpyxl, like Excel, places them by position."""
     ws = book["汇总"]
-    keys = [c.value for c in ws[2]]
+    keys = [c.value for c in ws[1]]
     body = rows(ws, 3)
     assert all(len(r) == len(keys) for r in body)
     f = run.units[0]
@@ -317,8 +344,9 @@ def test_json_report(outputs, run):
     assert "已汇总" in text and "\\u" not in text
     assert set(data) == {"year", "year_source", "preset", "presets_used", "folder", "accounting", "units",
                          "findings", "files", "roster_size", "not_returned", "duplicates", "outside_roster",
-                         "disappeared", "statistics", "reviews", "review_results", "review_summary", "review_rules",
-                         "review_progress", "indicator_averages"}
+                         "disappeared", "notices", "statistics", "reviews", "review_results", "review_summary",
+                         "review_rules", "review_progress", "indicator_averages", "signatures", "year_flags",
+                         "unit_indicators", "stages", "evidence"}
     assert all(RENDERED not in u for u in data["units"])         # the pre-rendered figures are never written
     acc = data["accounting"]
     assert acc["seen"] == acc["consolidated"] + acc["rejected"] + acc["skipped"] == len(data["files"]) == 8
@@ -327,7 +355,9 @@ def test_json_report(outputs, run):
         assert u["results"] == f.results and u["inputs"] == f.inputs and u["file"] == f.path
     assert len(data["findings"]) == 4 and data["disappeared"] == ["昌吉州/已删除.xlsx"]
     assert data["duplicates"][0]["chosen"] == "乌鲁木齐市/丁局-第二次.xlsx"
-    assert data["not_returned"] == [{"name": "己局", "code": Z, "level": "县市区级", "region": "乌鲁木齐市"}]
+    assert data["not_returned"] == [{"name": "己局", "code": Z, "level": "县市区级", "region": "乌鲁木齐市",
+                                     "mismatched_files": []}]
+    assert data["signatures"]["checked"] is False and data["signatures"]["counts"] is None
     assert data["statistics"] == json.loads(dumps(statistics(run, SPEC)))
 
 
@@ -406,7 +436,9 @@ def test_indicator_texts_wrap_in_their_column(book):
     ws = book["指标得分"]
     head = [c.value for c in ws[2]]
     first = ws.cell(3, head.index("指标内容") + 1)
-    assert first.value == SPEC.indicators[0].text and first.alignment.wrap_text
+    # The text as units read it: the year's target in place of {target} (「同比下降1.40%以上」 for 2023).
+    assert first.value == indicator_text(SPEC.indicators[0], SPEC, SPEC.default_year) and first.alignment.wrap_text
+    assert "{target}" not in first.value and "1.40%" in first.value
 
 
 def test_notes_say_where_the_year_came_from_and_which_presets_were_used(tmp_path):

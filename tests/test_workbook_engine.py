@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
+from generator.layout import EVIDENCE_ASKED
 import udfs
+from udfs.decline import decline_blocker
 from workbook_templates import load_spec
 from workbook_templates.contract import sheet_names
 
@@ -190,7 +192,8 @@ def test_illegal_scores_are_named_and_blank_ones_asked_for(recalculated):
     bad, none = recalculated["illegal_scores"], recalculated["complete_unit_no_scores"]
     for name in ("self_2_1_1", "self_2_1_2", "self_2_2_1", "self_2_3_2", "self_3_3_1", "self_8_2_3"):
         assert self_note(bad, name) == "分值不符合评分规则，请从下拉列表选择", name
-    assert self_note(bad, "self_2_2_2") == ""
+    # a legal score above 0 with no 佐证材料 listed asks for the files (issue 13)
+    assert self_note(bad, "self_2_2_2") == EVIDENCE_ASKED
     assert self_note(none, "self_2_1_1") == "请评分"
 
 
@@ -204,7 +207,23 @@ def test_unit_7_selector_decides_the_legal_scores(recalculated):
         expected = udfs.evaluate(STATE[label], SPEC.default_year, SPEC.default_preset, spec=SPEC)
         assert got["self_unit_7"] == expected["self_unit_7"] is not None
     blank = recalculated["unit7_blank_selector"]
-    assert self_note(blank, "self_7_1_1") == ""
+    assert self_note(blank, "self_7_1_1") == EVIDENCE_ASKED           # counted (above 0), no 佐证材料 listed
     title, ref = named_locations()["canteen_evaluation_implemented"]
     (selector_note,) = [r for r, c in plan().sheet(title).cells.items() if r[1:] == ref[1:] and c.style == "status"]
     assert plain(blank.get((title, selector_note))) == "请先选择是否实施"
+
+
+# ---------------------------------------------------------------- what blocks a decline (issue 12 §4)
+
+@pytest.mark.parametrize("label", [label for label, _ in STATES])
+def test_decline_results_say_what_udfs_says(recalculated, label):
+    """The 强度指标下降率 「结果」 column in every state: 达标 / 未达标 as udfs decides, or 「无法计算：…」 worded
+    exactly as `udfs.decline.decline_blocker` (the E211 finding's words) — blank, zero, text and negative inputs
+    included."""
+    inputs = STATE[label]
+    results = udfs.evaluate(inputs, SPEC.default_year, SPEC.default_preset, spec=SPEC)
+    cells = recalculated[label]
+    for r, i in enumerate(SPEC.decline_intensities, start=4):
+        blocked = decline_blocker(i, inputs, results, SPEC.year(None), SPEC)
+        want = blocked.text if blocked else ("达标" if results[f"ok_{i.key}"] else "未达标")
+        assert plain(cells.get((NAMES["decline"], f"G{r}"))) == want, (label, i.key, inputs)

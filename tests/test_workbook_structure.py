@@ -220,13 +220,13 @@ def test_each_name_points_at_the_right_kind_of_cell():
         title, ref = named_locations()[n.name]
         planned, cell = cells[(title, ref)], wb()[title][ref]
         formula = isinstance(cell.value, str) and cell.value.startswith("=")
-        if n.kind in ("input", "score-input") or n.name in ("unit_name", "unit_code", "unit_level", "unit_region",
-                                                            "contact_name", "contact_phone", "fill_date"):
+        inputs = ("unit_name", "unit_code", "unit_level", "unit_region", "contact_name", "contact_phone", "fill_date")
+        if n.kind in ("input", "score-input", "evidence") or n.name in inputs:
             assert planned.style in INPUT_STYLES and cell.protection.locked is False and not formula, n.name
         elif n.kind in ("derived", "score-derived") or n.name.startswith(("chg_", "ok_")):
             assert formula and cell.protection.locked, n.name
-        else:   # target_* and _meta constants
-            assert not formula and cell.value is not None and cell.protection.locked, n.name
+        else:   # target_* and _meta constants (the signature: blank in the template, signed per unit)
+            assert not formula and (cell.value is not None or n.name == "signature") and cell.protection.locked, n.name
 
 
 def test_meta_and_targets_hold_the_spec_values():

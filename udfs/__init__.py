@@ -8,7 +8,8 @@ a default (the command layer does, `udfs.choices`).
 Grouped by subject: `numbers` (worksheet arithmetic), `energy` and `decline` (one row, one intensity),
 `evaluate` (a unit's every figure), `scoring` (self-scores), `checks` and `intake` (a returned workbook),
 `levels` (unit levels and who reviews them), `review` and `review_checks` (a review pack's scores),
-`spot_checks` (抽查名单), `results` (composite, 待评审) and `ranking` (ranking, 摘牌), `unit_code` (信用代码).
+`spot_checks` (抽查名单), `results` (composite, 待评审) and `ranking` (ranking, 摘牌), `unit_code` (信用代码),
+`identity` (a return's unit against the roster), `signature` (the keyed signature of what the generator wrote).
 """
 from .decline import change_pct, decline_ok, target_pct
 from .energy import co2_t_per_unit, kgce_factors, to_co2_t, to_kgce

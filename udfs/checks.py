@@ -32,13 +32,14 @@ from workbook_templates.names import SLOT_MEANING
 
 from .choices import preset_of, year_of
 from .energy import co2_t_per_unit
+from .decline import decline_blockers
 from .evaluate import columns_to_records, evaluate_columns
 from .intake import Extracted, Finding
 from .numbers import as_number
 from .scoring import legal_values, validate_score
 from .unit_code import check_unit_code
 
-__all__ = ["CheckResult", "Check", "CHECKS", "Context", "check_extracted", "normalise_number", "parse_number",
+__all__ = ["CheckResult", "Check", "CHECKS", "Choices", "Context", "check_extracted", "normalise_number", "parse_number",
            "same_cached"]
 
 MAX_LISTED_MISSING = 10
@@ -54,7 +55,12 @@ so the 参数 factor 0.0029720639999999995 comes back as 0.002972064 from a file
 
 _PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)")
 _THOUSANDS = re.compile(r"([+-]?)(\d{1,3}(?:,\d{3})+(?:\.\d+)?)")
-_WAN = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*(万|亿)")
+HINT_WINDOW = 24
+"""How far before 万/亿 the text-number hint looks for the number it quotes: a bounded window keeps the hint
+linear in the text (a search over the whole text backtracks quadratically: "1"×32765 + ".万" took 30 s)."""
+_WAN_BEFORE = re.compile(r"([+-]?\d{1,15}(?:\.\d{1,6})?)\s{0,3}\Z")
+QUOTE_LIMIT = 40
+"""Characters of a text value quoted in a message; the rest is counted, never copied (a cell holds 32 767)."""
 _UNIT_WORDS = ("千瓦时", "度", "吨", "公斤", "千克", "元", "万元", "立方米", "方", "平方米", "平米", "升", "吉焦",
                "人", "辆", "台", "个", "米", "㎡", "m²", "m³")
 _LETTERS = re.compile(r"[A-Za-z]")
@@ -62,6 +68,19 @@ _MINUS_SIGNS = str.maketrans({"−": "-", "–": "-", "—": "-", "﹣": "-"})
 
 
 # ---------------------------------------------------------------- result and context
+
+@dataclass(frozen=True)
+class Choices:
+    """The choices besides year and preset that a workbook was made with (its `_meta`): None is the default —
+    the preset's grid factor, the spec's switches, the standard version the year names."""
+
+    grid_factor: str | None = None
+    switches: tuple[tuple[str, str], ...] = ()
+    standard: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"grid_factor": self.grid_factor, "switches": dict(self.switches), "standard": self.standard}
+
 
 @dataclass
 class CheckResult:
@@ -111,7 +130,7 @@ def _names(spec: Spec) -> _Names:
     unit1 = {i.score_name for i in spec.indicators if i.rule.type == "computed_target"}
     unit1 |= {f"ok_{i.key}" for i in spec.decline_intensities}
     out = _Names(
-        order=tuple(n.name for n in names),
+        order=tuple(n.name for n in names if n.kind != "evidence"),   # 佐证材料 lists: optional, never E208/E202
         meaning={n.name: n.meaning for n in names},
         quantities=tuple((n.name, *by_name[n.name]) for n in names if n.name in by_name),
         scores=tuple((n.name, score_inputs[n.name]) for n in names if n.name in score_inputs),
@@ -143,6 +162,7 @@ class Context:
     inputs: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
     as_saved: dict[str, Any] = field(default_factory=dict)   # evaluate of the cells as the workbook sees them
+    choices: Choices = field(default_factory=lambda: Choices())   # grid factor, switches, standard version
 
     def finding(self, code: str, message: str, name: str = "") -> Finding:
         return Finding(code, message, name, self.ex.cells.get(name, "") if name else "")
@@ -217,7 +237,13 @@ def _fmt(x: Any) -> str:
         if n == int(n) and abs(n) < 1e15:
             return str(int(n))
         return f"{n:.{SIGNIFICANT}g}"
-    return f"“{x}”"
+    return _quote(x)
+
+
+def _quote(x: Any) -> str:
+    """A text value in a message: quoted, at most QUOTE_LIMIT characters."""
+    text = str(x)
+    return f"“{text}”" if len(text) <= QUOTE_LIMIT else f"“{text[:QUOTE_LIMIT]}…”（共 {len(text)} 个字符）"
 
 
 def _same_number(a: float, b: float) -> bool:
@@ -288,18 +314,25 @@ def check_error_values(ctx: Context) -> Iterable[Finding]:
 def _text_hint(text: str, unit: str) -> str:
     t = unicodedata.normalize("NFKC", text)
     if "万" in t or "亿" in t:
-        m = _WAN.search(t)
-        if m:
-            value = Decimal(m.group(1)) * (10_000 if m.group(2) == "万" else 100_000_000)
-            example = f"{m.group(1)}{m.group(2)} 填 {_fmt(float(value))}"
-        else:
-            example = "2000万 填 20000000"
-        return f"请填写纯数字，如 {example}"
+        return f"请填写纯数字，如 {_wan_example(t)}"
     if any(w in t for w in _UNIT_WORDS) or _LETTERS.search(t):
         return f"请只填数字，不要带单位（本行单位为 {unit}）" if unit else "请只填数字，不要带单位"
     if "," in t:
         return "千分位逗号的位置不对，无法确定数值：请填写纯数字，不要加逗号"
     return "请填写数字（不要带单位或文字）"
+
+
+def _wan_example(t: str) -> str:
+    """「2000万 填 20000000」 for the number written just before the first 万/亿 of `t` (the generic example when
+    there is none, or it is longer than 15 digits): looked for in a bounded window, so linear in `t`."""
+    at = min(i for i in (t.find("万"), t.find("亿")) if i >= 0)
+    start = max(0, at - HINT_WINDOW)
+    m = _WAN_BEFORE.search(t, start, at)
+    if m is None or (m.start() > 0 and t[m.start() - 1].isdigit()):
+        return "2000万 填 20000000"
+    number, unit = m.group(1), t[at]
+    value = Decimal(number) * (10_000 if unit == "万" else 100_000_000)
+    return f"{number}{unit} 填 {_fmt(float(value))}"
 
 
 def check_numbers(ctx: Context) -> Iterable[Finding]:
@@ -311,13 +344,13 @@ def check_numbers(ctx: Context) -> Iterable[Finding]:
         where = ctx.label(n)
         if p.status == "text":
             unit = quantities[n][1].unit if n in quantities else ""
-            yield ctx.finding("E201", f"「{where}」填的是文本“{p.raw}”，未计入：{_text_hint(p.raw, unit)}", n)
+            yield ctx.finding("E201", f"「{where}」填的是文本{_quote(p.raw)}，未计入：{_text_hint(p.raw, unit)}", n)
         elif p.status == "bool":
             yield ctx.finding("E201", f"「{where}」填的是逻辑值 {_fmt(p.raw)}，不是数字，未计入：请填写数字", n)
         elif p.status == "invalid":
-            yield ctx.finding("E201", f"「{where}」的值 {p.raw!s} 不是有效数字，未计入：请填写数字", n)
+            yield ctx.finding("E201", f"「{where}」的值 {_quote(p.raw)} 不是有效数字，未计入：请填写数字", n)
         elif p.status == "normalised":
-            yield ctx.finding("I210", f"“{p.raw}”已按 {_fmt(p.value)} 读取", n)
+            yield ctx.finding("I210", f"{_quote(p.raw)}已按 {_fmt(p.value)} 读取", n)
         if n in quantities and p.value is not None and p.value < 0:
             yield ctx.finding("E203", f"「{where}」为负数 {_fmt(p.value)}，未计入：数量不能为负数，请填写实际数量（没有的填 0）", n)
     for n, text in ctx.normalised_selectors.items():
@@ -333,6 +366,17 @@ def _quantity(ctx: Context, name: str) -> float | None:
     """A usable quantity: a number ≥ 0 (after normalisation), else None."""
     v = ctx.parsed[name].value
     return v if v is not None and v >= 0 else None
+
+
+def check_bounds(ctx: Context) -> Iterable[Finding]:
+    """E220: a quantity above the largest value one 机关 can report (checks.toml [bounds], each with its reason):
+    impossible, not merely unusual — the unit is not ranked until it is corrected."""
+    bounds = ctx.spec.plausibility.bounds
+    for n, _, item in ctx.names.quantities:
+        bound, value = bounds.get(item.key), ctx.parsed[n].value
+        if bound is not None and value is not None and value > bound.max:
+            yield ctx.finding("E220", f"「{ctx.label(n)}」为 {_fmt(value)} {item.unit}，超过合理上限 {bound.max:g} {item.unit}"
+                                      f"（{bound.reason}）：请核对数值和计量单位（是否多填了位数或填成了其他单位）后改正", n)
 
 
 def check_sub_rows(ctx: Context) -> Iterable[Finding]:
@@ -364,22 +408,52 @@ def check_unit_code_valid(ctx: Context) -> Iterable[Finding]:
             yield ctx.finding("E206", problem, n)
 
 
+MAX_LISTED_UNSCORED = 12
+"""E212: the unscored items listed by number (the rest counted)."""
+
+
 def check_self_scores(ctx: Context) -> Iterable[Finding]:
-    """W209 a self-score left blank (the total is just lower); E207 a score its rule does not allow.
-    Unit 1 is computed from the decline table, not entered: it is checked by integrity (W402)."""
+    """E212 (once per unit) the self-assessment is incomplete: every item must be scored before it can be
+    submitted (the deck: 「每一项都要点击评分确定提交，否则无法完成自评提交」) — the count and the items; E207 a score
+    its rule does not allow. Unit 1 is computed from the decline table, not entered: it is checked by integrity
+    (W402) and E211."""
+    unscored = []
     for n, ind in ctx.names.scores:
         if not ctx.present(n) or n in ctx.ex.errors:
             continue
         p = ctx.parsed[n]
         selector = ctx.selected.get(ind.rule.selector) if ind.rule.selector else None
         if p.status == "blank":
-            allowed = "、".join(f"{v:g}" for v in legal_values(ind, selector, spec=ctx.spec))
-            yield ctx.finding("W209", f"指标 {ind.id} 尚未评分：请从 {allowed} 中选择（未评分的指标不得分，总分相应偏低）", n)
+            unscored.append((n, ind))
         elif p.value is not None:
             shown = int(p.value) if abs(p.value) < 1e15 and p.value == int(p.value) else p.value
             problem = validate_score(ind, shown, selector, spec=ctx.spec)
             if problem:
                 yield ctx.finding("E207", problem, n)
+    if unscored:
+        ids = [ind.id for _, ind in unscored]
+        listed = "、".join(ids[:MAX_LISTED_UNSCORED]) + (f" 等" if len(ids) > MAX_LISTED_UNSCORED else "")
+        first, _ = unscored[0]
+        yield ctx.finding("E212", f"自评未完成：「自评表」尚有 {len(ids)} 项未评分（{listed}）："
+                                  "每一项都要从下拉列表选择自评分（不得分的选 0），全部评完才算完成自评，请补评后重新报送", first)
+
+
+def check_declines(ctx: Context) -> Iterable[Finding]:
+    """E211 (once per cause): a decline that cannot be computed — a people or area figure missing or 0, a year
+    without energy or water, an earlier intensity of 0 — blocks its unit-1 indicator, and no reviewer can finish
+    the scorecard: the finding names the field and every indicator it blocks (the workbook's 强度指标下降率 sheet
+    shows the same text in its 结果 column, `udfs.decline.decline_blocker`)."""
+    raw = {n: ctx.ex.values.get(n) for n, _, _ in ctx.names.quantities if n not in ctx.ex.errors}
+    by_metric = {i.rule.metric: i for i in ctx.spec.indicators if i.rule.type == "computed_target"}
+    labels = {i.key: i.decline_label for i in ctx.spec.decline_intensities}
+    causes: dict[tuple[str, str], list] = {}
+    for b in decline_blockers(raw, ctx.results, ctx.years.year, ctx.spec):
+        causes.setdefault((b.field, b.what), []).append(b)
+    for (name, what), blocked in causes.items():
+        declines = "、".join(labels[b.intensity] for b in blocked)
+        ids = "、".join(by_metric[b.intensity].id for b in blocked)
+        yield ctx.finding("E211", f"{what}：{declines}的下降率无法计算，第一单元指标 {ids} 无法计分，评审也无法完成："
+                                  f"{blocked[0].todo}后重新报送", name if ctx.present(name) else "")
 
 
 # ---------------------------------------------------------------- integrity (W3xx, I304, W402)
@@ -460,7 +534,7 @@ def check_factors(ctx: Context) -> Iterable[Finding]:
         if item.factor_of != item.key:
             continue
         expected = {"factor": p.kgce[item.key].factor, "extra": p.kgce[item.key].extra,
-                    "co2": co2_t_per_unit(item.key, p.id, spec=ctx.spec)}
+                    "co2": co2_t_per_unit(item.key, p.id, ctx.choices.grid_factor, spec=ctx.spec)}
         for part, want in expected.items():
             key = f"{item.key}.{part}"
             if key not in ctx.ex.params:
@@ -528,10 +602,12 @@ CHECKS: tuple[Check, ...] = (
     Check("E208", check_missing_names),
     Check("E202", check_error_values),
     Check("E201 I210 E203", check_numbers),
+    Check("E220", check_bounds),
     Check("E204", check_sub_rows),
     Check("E205", check_required),
     Check("E206", check_unit_code_valid),
-    Check("W209 E207", check_self_scores),
+    Check("E212 E207", check_self_scores),
+    Check("E211", check_declines),
     # integrity
     Check("W301 W402", check_overwritten),
     Check("W302 W402", check_cached),
@@ -554,27 +630,31 @@ def _selector_value(value: Any, options: Iterable[str]) -> tuple[Any, str | None
     return value, None
 
 
-def check_extracted(ex: Extracted, spec: Spec, *, year: int, preset: str, run_digest: str | None = None
-                    ) -> CheckResult:
+def check_extracted(ex: Extracted, spec: Spec, *, year: int, preset: str, run_digest: str | None = None,
+                    choices: Choices = Choices()) -> CheckResult:
     """Clean inputs, recomputed figures and every finding of one returned workbook (see the module doc), recomputed
-    for the assessment `year` with the factor `preset` (the caller decides them: the file's own, or the run's)."""
-    return check_many([ex], spec, year=year, preset=preset, run_digest=run_digest)[0]
+    for the assessment `year` with the factor `preset` and the other `choices` (the caller decides them: the
+    file's own, or the run's)."""
+    return check_many([ex], spec, year=year, preset=preset, run_digest=run_digest, choices=choices)[0]
 
 
 def check_many(extracted: Sequence[Extracted], spec: Spec, *, year: int, preset: str,
-               run_digest: str | None = None) -> list[CheckResult]:
-    """`check_extracted` for many files of the same `year` and `preset`, with one vectorised `evaluate_columns`
-    pass for all of them (the recomputation is most of a check's cost when done one unit at a time)."""
+               run_digest: str | None = None, choices: Choices = Choices()) -> list[CheckResult]:
+    """`check_extracted` for many files of the same `year`, `preset` and `choices`, with one vectorised
+    `evaluate_columns` pass for all of them (the recomputation is most of a check's cost when done one unit at a
+    time)."""
     ctxs = [_prepare(ex, spec, year, preset, run_digest) for ex in extracted]
     if not ctxs:
         return []
+    for ctx in ctxs:
+        ctx.choices = choices
     years, preset_id = ctxs[0].years, ctxs[0].preset
-    for ctx, results in zip(ctxs, _evaluate_all([c.inputs for c in ctxs], years.year, preset_id, spec)):
+    for ctx, results in zip(ctxs, _evaluate_all([c.inputs for c in ctxs], years.year, preset_id, spec, choices)):
         ctx.results = results
     raw_needed = [c for c in ctxs if c.normalised_selectors or any(p.status == "normalised" for p in c.parsed.values())]
     raws = [{n: None if n in c.ex.errors else c.ex.values.get(n) for n in c.names.inputs} for c in raw_needed]
     # The workbook's own formulas saw the raw cells (text is blank to ISNUMBER): compare caches with that.
-    as_saved = {id(c): r for c, r in zip(raw_needed, _evaluate_all(raws, years.year, preset_id, spec))}
+    as_saved = {id(c): r for c, r in zip(raw_needed, _evaluate_all(raws, years.year, preset_id, spec, choices))}
     out = []
     for ctx in ctxs:
         ctx.as_saved = as_saved.get(id(ctx), ctx.results)
@@ -584,12 +664,13 @@ def check_many(extracted: Sequence[Extracted], spec: Spec, *, year: int, preset:
     return out
 
 
-def _evaluate_all(inputs: list[dict[str, Any]], year: int, preset: str, spec: Spec) -> list[dict[str, Any]]:
+def _evaluate_all(inputs: list[dict[str, Any]], year: int, preset: str, spec: Spec,
+                  choices: Choices = Choices()) -> list[dict[str, Any]]:
     if not inputs:
         return []
     names = list(inputs[0])
     columns = {n: [i.get(n) for i in inputs] for n in names}
-    return columns_to_records(evaluate_columns(columns, year, preset, spec=spec))
+    return columns_to_records(evaluate_columns(columns, year, preset, spec=spec, **choices.kwargs()))
 
 
 def _prepare(ex: Extracted, spec: Spec, year: int, preset: str, run_digest: str | None) -> "Context":

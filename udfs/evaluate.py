@@ -8,8 +8,10 @@ The rules, in the order a worksheet computes them (each figure ROUNDed to the sp
 3. Vehicle fuel (per the building-energy switch) is subtracted to give building energy; the CO2 switch
    decides whether it is subtracted from the CO2 used per m² as well.
 4. Each intensity = Σ numerator × scale ÷ denominator; a blank or zero denominator gives blank.
-5. Decline: change % = (cur − prev) ÷ prev × 100, met when ≤ the year's target; unit 1 scores 2.5 per target.
-6. Self-scores count only when legal; unit subtotals, total, missing count and pass (≥ 80).
+5. Decline: change % = (cur − prev) ÷ prev × 100, ROUNDed, then met when ≤ the year's target (round, then
+   compare: an open question of calculation.toml [decline]); unit 1 scores 2.5 per target.
+6. Self-scores count only when legal; unit subtotals, total, missing count and pass (≥ 80). Under a standard
+   version whose 目标管理 is a gate, pass also needs every decline target met (unknown while one is blank).
 
 All of it runs on columns (one array element per unit), so 100 000 units cost one pass; `evaluate` is the
 same code for one unit.
@@ -42,20 +44,22 @@ def resolve_switches(spec: Spec, switches: Mapping[str, str] | None) -> dict[str
 
 
 def evaluate_columns(columns: Mapping[str, Sequence[Any]], year: int, preset: str, *, grid_factor: str | None = None,
-                     switches: Mapping[str, str] | None = None, spec: Spec) -> dict[str, np.ndarray]:
+                     switches: Mapping[str, str] | None = None, standard: str | None = None,
+                     spec: Spec) -> dict[str, np.ndarray]:
     """Every derived contract name for many units at once, for the assessment `year` with the factor `preset`
-    (`grid_factor` None: the preset's own; `switches`: the spec's defaults unless named). Inputs are columns
-    keyed by contract name (a missing column is all blank); results are float arrays with NaN for blank
-    (booleans as 1.0/0.0)."""
+    (`grid_factor` None: the preset's own; `switches`: the spec's defaults unless named; `standard` None: the
+    version of the standard the year names). Inputs are columns keyed by contract name (a missing column is all
+    blank); results are float arrays with NaN for blank (booleans as 1.0/0.0)."""
     years = year_of(spec, year)
     spec.grid_factor(grid_factor, preset_of(spec, preset).id)   # fail early, in Chinese, on an unknown one
     chosen = resolve_switches(spec, switches)
+    gate = spec.standard(standard, years.year).gate
     with np.errstate(all="ignore"):   # overflow and 0/0 become blanks below, not warnings in the log
-        return _evaluate_columns(spec, columns, years, preset, grid_factor, chosen)
+        return _evaluate_columns(spec, columns, years, preset, grid_factor, chosen, gate)
 
 
 def _evaluate_columns(spec: Spec, columns: Mapping[str, Sequence[Any]], years, preset: str,
-                      grid_factor: str | None, chosen: Mapping[str, str]) -> dict[str, np.ndarray]:
+                      grid_factor: str | None, chosen: Mapping[str, str], gate: bool) -> dict[str, np.ndarray]:
     building = spec.switches["building_energy"].options[chosen["building_energy"]]
     co2_scope = spec.switches["co2_per_area"].options[chosen["co2_per_area"]]
     digits = spec.precision
@@ -112,12 +116,23 @@ def _evaluate_columns(spec: Spec, columns: Mapping[str, Sequence[Any]], years, p
     unit1 = {i.score_name: decline_score_array(i, ok_by_metric[i.rule.metric])
              for i in spec.indicators if i.rule.type == "computed_target"}
     out.update(unit1)
-    out.update(score_columns(columns, n, unit1, spec=spec))
+    out.update(score_columns(columns, n, unit1, spec=spec, gate=gate_columns(list(ok_by_metric.values()), n) if gate else None))
     return out
 
 
+def gate_columns(met: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """目标管理 as a 符合性 gate: 0 when any target is missed, 1 when every one is met, NaN (unknown) otherwise —
+    a missed target fails the gate even while another decline cannot be computed yet."""
+    if not met:
+        return np.ones(n)
+    stacked = np.vstack(met)
+    missed = (stacked == 0).any(axis=0)
+    known = ~np.isnan(stacked).any(axis=0)
+    return np.where(missed, 0.0, np.where(known, 1.0, np.nan))
+
+
 def evaluate(inputs: Mapping[str, Any], year: int, preset: str, *, grid_factor: str | None = None,
-             switches: Mapping[str, str] | None = None, spec: Spec) -> dict[str, Any]:
+             switches: Mapping[str, str] | None = None, standard: str | None = None, spec: Spec) -> dict[str, Any]:
     """Every derived contract name for one unit, for the assessment `year` with the factor `preset`.
 
     `inputs` maps contract names (`prev_electricity_kwh`, `self_2_1_1`, …) to values; a missing name, None,
@@ -125,7 +140,8 @@ def evaluate(inputs: Mapping[str, Any], year: int, preset: str, *, grid_factor: 
     `self_missing_count`, None for blank — never an exception, NaN or inf.
     """
     columns = {k: [v] for k, v in inputs.items()}
-    out = evaluate_columns(columns, year, preset, grid_factor=grid_factor, switches=switches, spec=spec)
+    out = evaluate_columns(columns, year, preset, grid_factor=grid_factor, switches=switches, standard=standard,
+                           spec=spec)
     return {k: plain_value(k, v[0]) for k, v in out.items()}
 
 

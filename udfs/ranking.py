@@ -3,7 +3,10 @@
 Rules (seed deck PART 03, open points as spec parameters, assessment.toml [elimination]):
 - Ranking is by composite (`udfs.results`), highest first, within the scope (全区, or each 地州市). Ties share a
   rank (1, 2, 2, 4); their listed order is by 统一社会信用代码, so the output never depends on input order.
-- The number eliminated is ratio × units ranked, rounded as the spec says (ceil: 931 → 47). The lowest are
+- The number eliminated is ratio × the base, rounded as the spec says (ceil: 931 → 47): the base is the units
+  ranked, or — `base` given per group (assessment.toml [elimination] base = "roster") — the roster's 复验 units,
+  whether or not they were ranked (21 on the roster, 18 ranked: ceil(5 % × 21) = 2), never more than are ranked.
+  The lowest are
   eliminated; when the cut falls inside a group of equal scores, every unit of that group is marked
   `tie_at_cut` for a person to decide — the code-order pick is only a default, never a silent one.
 - Units without a composite are not ranked and never eliminated automatically; they are reported.
@@ -19,6 +22,13 @@ from .numbers import as_number, rounded_count
 
 SCOPE_TEXT = {"region": "全区统一排名", "prefecture": "各地州市分别排名"}
 """The ranking scopes of assessment.toml [elimination] as users read them."""
+
+WHOLE_REGION, NO_REGION = "全区", "（未填地区）"
+
+
+def ranking_group(region: Any, scope: str) -> str:
+    """The ranking group of a unit: 全区, or its 地州市 when each is ranked apart."""
+    return WHOLE_REGION if scope == "region" else str(region or NO_REGION)
 
 
 def elimination_count(units_ranked: int, ratio: float | None = None, rounding: str | None = None, *,
@@ -42,11 +52,12 @@ class RankedUnit:
 
 def rank_units(units: Iterable[Mapping[str, Any]], *, scope: str | None = None, ratio: float | None = None,
                rounding: str | None = None, below_pass_line_eliminated: bool | None = None,
-               spec: Spec) -> list[RankedUnit]:
+               base: Mapping[str, int] | None = None, spec: Spec) -> list[RankedUnit]:
     """Rank units (mappings with `code`, `score` and, for scope=prefecture, `prefecture`) and mark 摘牌.
 
-    `scope`, `ratio`, `rounding` and `below_pass_line_eliminated` override the spec's [elimination].
-    Returned in group order, then rank, then code.
+    `scope`, `ratio`, `rounding` and `below_pass_line_eliminated` override the spec's [elimination]; `base` maps
+    a group (`ranking_group`) to the number the ratio is taken of (None: the units ranked in it). Returned in
+    group order, then rank, then code.
     """
     e = spec.assessment.elimination
     scope = scope or e.scope
@@ -58,13 +69,14 @@ def rank_units(units: Iterable[Mapping[str, Any]], *, scope: str | None = None, 
         if code in seen:   # across groups too: one unit is ranked once, in one place
             raise ValueError(f"重复的统一社会信用代码 {code}：同一单位出现了不止一次，无法排名；请先处理重复报送")
         seen.add(code)
-        group = "全区" if scope == "region" else str(u.get("prefecture") or "（未填地区）")
+        group = ranking_group(u.get("prefecture"), scope)
         groups.setdefault(group, []).append((code, as_number(u.get("score"))))
     result: list[RankedUnit] = []
     for group in sorted(groups):
         members = groups[group]
         scored = sorted(((c, s) for c, s in members if s is not None), key=lambda cs: (-cs[1], cs[0]))
-        k = elimination_count(len(scored), ratio, rounding, spec=spec)
+        counted = len(scored) if base is None else base.get(group, len(scored))
+        k = min(len(scored), elimination_count(counted, ratio, rounding, spec=spec))
         cut_score = scored[len(scored) - k][1] if k else None
         tied_at_cut = (k and sum(1 for _, s in scored if s == cut_score) > 1
                        and any(s == cut_score for _, s in scored[:len(scored) - k]))

@@ -10,8 +10,17 @@ Rules (seed deck PART 03; every weight, ratio and option from assessment.toml):
   自治区 replaces the score of the unit's last-listed reviewer (地州市 for 县市区级 and 地州市级 units) — and
   stands in for it when that score is missing; with `none` it is shown, not counted.
 - A score from a reviewer that neither weighs the unit nor re-checks it is shown, not counted.
-- Ranking and 摘牌 are `udfs.ranking.rank_units` over the units with a composite whose return has no error;
-  a composite below the pass line is 不达标, reported apart from 摘牌.
+- Ranking and 摘牌 are `udfs.ranking.rank_units` over the 复验 units with a composite whose return has no error;
+  a composite below the pass line is 不达标, reported apart from 摘牌. Under a standard version whose 目标管理 is
+  a gate, a unit that missed a decline target is 不达标 too, whatever its composite.
+- Cohorts (the roster's 类型): 复验 units (named earlier, re-verified) face the 5 % 摘牌; 创建 units (being
+  created) are judged 达标 / 不达标 against the pass line and never ranked for 摘牌.
+- The 5 % base (`elimination_base`, assessment.toml [elimination] base): the roster's 复验 units, returned or not
+  (without a roster: the 复验 units that returned), or the units ranked.
+- States (`STATES`): 已评审; 待评审 (a reviewer's score missing or unfinished); 有错误，不参与排名; 未报送 (on the
+  roster, no return); and at the final consolidation (`final`), after the deadline, a unit that has not completed —
+  未报送, errors not corrected, still 待评审 — is 未完成复验 (创建 units: 未完成创建): not ranked, and what happens to
+  it is for a person to decide (the spec's [elimination] incomplete says so).
 """
 from __future__ import annotations
 
@@ -24,9 +33,16 @@ from workbook_templates import Spec
 
 from .levels import find_level, level_of
 from .numbers import as_number, round_excel_array, to_array
-from .ranking import rank_units
+from .ranking import rank_units, ranking_group
 
 REVIEWED, WAITING, NOT_RANKED = "已评审", "待评审", "有错误，不参与排名"
+NOT_RETURNED, INCOMPLETE, INCOMPLETE_CREATION = "未报送", "未完成复验", "未完成创建"
+STATES = (REVIEWED, WAITING, NOT_RANKED, NOT_RETURNED, INCOMPLETE, INCOMPLETE_CREATION)
+"""Every state a unit's review result can have (the JSON report's `review_results[].state`)."""
+
+RECHECK_COHORT, CREATION_COHORT = "复验", "创建"
+COHORTS = (RECHECK_COHORT, CREATION_COHORT)
+"""The roster's 类型: 复验 (a named unit re-verified; the default) or 创建 (a unit being created)."""
 
 RECHECK_RULE_TEXT = {"replace_top": "自治区的完整复核评分替代该单位权重中最高一级评审部门（地州市）的评分，未收到该级评分时代替之",
                      "none": "自治区的复核评分只列示，不计入综合得分"}
@@ -83,6 +99,10 @@ class UnitScores:
     self_total: Any
     reviews: Mapping[str, Any] = field(default_factory=dict)
     ranked: bool = True                         # False when the unit's return has an error
+    cohort: str = RECHECK_COHORT                # 复验 | 创建 (COHORTS)
+    gate: bool | None = None                    # a gate standard: every decline target met (True) or not; None: no gate
+    returned: bool = True                       # False: on the roster, no return
+    on_roster: bool | None = None               # None: no roster was given
 
 
 @dataclass(frozen=True)
@@ -98,7 +118,8 @@ class UnitResult:
     eliminated: bool = False                    # 拟摘牌
     tie_at_cut: bool = False                    # equal scores across the 摘牌 cut: a person decides
     reason: str = ""                            # why 拟摘牌, or why not ranked
-    below_pass: bool | None = None              # composite < pass line (不达标); None without a composite
+    below_pass: bool | None = None              # composite < pass line, or a gate missed (不达标); None without a composite
+    cohort: str = RECHECK_COHORT
 
 
 def counted_scores(unit: UnitScores, spec: Spec) -> tuple[dict[str, float], tuple[str, ...], tuple[str, ...], str]:
@@ -131,17 +152,48 @@ def counted_scores(unit: UnitScores, spec: Spec) -> tuple[dict[str, float], tupl
     return used, waiting, not_counted, note
 
 
-def review_results(units: Iterable[UnitScores], *, scope: str | None = None, spec: Spec) -> list[UnitResult]:
+def elimination_base(units: Iterable[UnitScores], *, scope: str | None = None, base: str | None = None,
+                     spec: Spec) -> dict[str, int] | None:
+    """What the 5 % is taken of, per ranking group: with base `roster` (the spec's default) the 复验 units of the
+    roster, whether they returned or not — or, when no roster was given, the 复验 units that returned; with base
+    `ranked`, None (the units ranked in each group, `rank_units`' own count)."""
+    e = spec.assessment.elimination
+    if (base or e.base) == "ranked":
+        return None
+    scope = scope or e.scope
+    counts: dict[str, int] = {}
+    for u in units:
+        if u.cohort == RECHECK_COHORT and u.on_roster is not False and (u.returned or u.on_roster):
+            group = ranking_group(u.region, scope)
+            counts[group] = counts.get(group, 0) + 1
+    return counts
+
+
+def review_results(units: Iterable[UnitScores], *, scope: str | None = None, base: Mapping[str, int] | None = None,
+                   final: bool = False, spec: Spec) -> list[UnitResult]:
     """Composite, state, rank and 摘牌 of every unit, in the order given. `scope`: region (全区统一排名) or
-    prefecture (各地州市分别排名); default from the spec."""
+    prefecture (各地州市分别排名); default from the spec. `base`: the 5 % base per group (`elimination_base`;
+    None: the units ranked). `final`: the consolidation after the deadline — a unit that has not completed is
+    未完成复验 (未完成创建), no longer 待评审 / 有错误 / 未报送."""
     units = list(units)
+    incomplete_reason = spec.assessment.elimination.incomplete
     partial = []
     for u in units:
+        creation = u.cohort == CREATION_COHORT
+        unfinished = INCOMPLETE_CREATION if creation else INCOMPLETE
+        if not u.returned:
+            state = unfinished if final else NOT_RETURNED
+            reason = (f"未报送：{incomplete_reason}" if final and not creation else "未报送" if final else
+                      "名单中的单位尚未交回工作簿")
+            partial.append(UnitResult(code=u.code, state=state, composite=None, used={}, waiting=(), not_counted=(),
+                                      recheck="", reason=reason, cohort=u.cohort))
+            continue
         try:
             level = level_of(u.level, spec)
         except KeyError as e:           # one unusable return must not stop the others' results
-            partial.append(UnitResult(code=u.code, state=NOT_RANKED, composite=None, used={}, waiting=(),
-                                      not_counted=(), recheck="", reason=f"{e.args[0]}，未计算综合得分"))
+            partial.append(UnitResult(code=u.code, state=unfinished if final else NOT_RANKED, composite=None, used={},
+                                      waiting=(), not_counted=(), recheck="", reason=f"{e.args[0]}，未计算综合得分",
+                                      cohort=u.cohort))
             continue
         used, waiting, not_counted, note = counted_scores(u, spec)
         composite = None
@@ -149,11 +201,23 @@ def review_results(units: Iterable[UnitScores], *, scope: str | None = None, spe
             composite = composite_score(level.key, used["self"], used.get("county"), used.get("prefecture"),
                                         used.get("region"), spec=spec)
         state = NOT_RANKED if not u.ranked else REVIEWED if composite is not None else WAITING
+        reason = ""
+        if final and state != REVIEWED:
+            why = "有错误未改正" if state == NOT_RANKED else "评审未完成"
+            state, reason = unfinished, why + ("" if creation else f"：{incomplete_reason}")
+        below = None
+        if composite is not None and state == REVIEWED:
+            below = composite < spec.assessment.pass_line or u.gate is False
+        if creation and state == REVIEWED:
+            reason = f"创建单位：按{spec.assessment.pass_line:g}分判定达标与否，不参与摘牌排名"
+        if u.gate is False and state == REVIEWED:
+            reason = "；".join(x for x in (reason, "第一单元目标未全部完成（符合性要求）：不达标") if x)
         partial.append(UnitResult(code=u.code, state=state, composite=composite, used=used, waiting=waiting,
-                                  not_counted=not_counted, recheck=note,
-                                  below_pass=None if composite is None else composite < spec.assessment.pass_line))
+                                  not_counted=not_counted, recheck=note, below_pass=below, reason=reason,
+                                  cohort=u.cohort))
     ranked = rank_units(({"code": r.code, "score": r.composite, "prefecture": u.region}
-                         for r, u in zip(partial, units) if r.state == REVIEWED), scope=scope, spec=spec)
+                         for r, u in zip(partial, units) if r.state == REVIEWED and u.cohort == RECHECK_COHORT),
+                        scope=scope, base=base, spec=spec)
     by_code = {r.code: r for r in ranked}
     out = []
     for r in partial:
@@ -161,10 +225,12 @@ def review_results(units: Iterable[UnitScores], *, scope: str | None = None, spe
         if k is None:
             out.append(r)
             continue
+        reason = "；".join(x for x in (r.reason, k.reason) if x)
         out.append(UnitResult(**{**r.__dict__, "rank": k.rank, "eliminated": k.eliminated,
-                                 "tie_at_cut": k.tie_at_cut, "reason": k.reason}))
+                                 "tie_at_cut": k.tie_at_cut, "reason": reason}))
     return out
 
 
 __all__ = ["UnitScores", "UnitResult", "composite_score", "composite_columns", "counted_scores", "review_results",
-           "REVIEWED", "WAITING", "NOT_RANKED", "RECHECK_RULE_TEXT"]
+           "elimination_base", "REVIEWED", "WAITING", "NOT_RANKED", "NOT_RETURNED", "INCOMPLETE",
+           "INCOMPLETE_CREATION", "STATES", "COHORTS", "RECHECK_COHORT", "CREATION_COHORT", "RECHECK_RULE_TEXT"]

@@ -110,12 +110,13 @@ def decline_score_array(indicator: Indicator, met: np.ndarray) -> np.ndarray:
 
 
 def score_columns(columns: Mapping[str, Any], n: int, unit1: Mapping[str, np.ndarray] | None = None, *,
-                  spec: Spec) -> dict[str, np.ndarray]:
+                  spec: Spec, gate: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Unit subtotals, total, missing count and pass for `n` units at once (NaN = blank).
 
     `columns` holds self-scores by contract name (`self_2_1_1` …) and unit 7's selector; `unit1` the
     computed unit-1 scores. Only legal scores count; a unit with no counted score is blank, and so is a
-    total with none.
+    total with none. `gate` (a standard whose 目标管理 is a 符合性 gate: 1 met, 0 missed, NaN unknown): pass
+    also needs the gate met — false when it is missed, blank while it is unknown.
     """
     digits = spec.precision.score
     unit1 = unit1 or {}
@@ -134,8 +135,10 @@ def score_columns(columns: Mapping[str, Any], n: int, unit1: Mapping[str, np.nda
     out["self_total"] = round_excel_array(sum_or_blank([out[u.score_name] for u in spec.units]), digits)
     out["self_missing_count"] = missing
     with np.errstate(invalid="ignore"):
-        out["self_pass"] = np.where(np.isnan(out["self_total"]), np.nan,
-                                    out["self_total"] >= spec.assessment.pass_line)
+        passed = np.where(np.isnan(out["self_total"]), np.nan, out["self_total"] >= spec.assessment.pass_line)
+        if gate is not None:
+            passed = np.where(np.isnan(passed), np.nan, np.where(gate == 0, 0.0, np.where(np.isnan(gate), np.nan, passed)))
+        out["self_pass"] = passed
     return out
 
 

@@ -55,14 +55,25 @@ PARAM_COLUMNS = {"C": "factor", "D": "extra", "E": "co2"}
 UNIT_NAMES = ("unit_name", "unit_code", "unit_level", "unit_region")
 """The names that identify a unit: the 单位信息 cells a generated workbook has pre-filled and locked, in order."""
 
-META_NAMES = ("template_version", "assessment_year", "factor_preset", "spec_digest")
-"""The fill-in workbook's `_meta` names, in row order: a return is recomputed with its own year and preset."""
+SIGNATURE_NAME = "signature"
+"""The `_meta` name of the keyed signature (HMAC-SHA256, `udfs.signature`) over the identity the generator wrote:
+a fill-in workbook's unit, version, preset and year; a review pack's level, region and scorecards. Blank when the
+workbook was made without a key. The key itself is never in a workbook."""
+
+CHOICE_NAMES = ("grid_factor", "calc_switches", "standard_version")
+"""The `_meta` names of the run choices besides year and preset: the electricity CO2 factor, the 口径 switches
+(「building_energy=all_vehicle_fuel;co2_per_area=all_co2」) and the standard version. A workbook made before they
+were recorded has none of them: it is recomputed with the preset's grid factor, the spec's default switches and the
+standard its year names."""
+
+META_NAMES = ("template_version", "assessment_year", "factor_preset", "spec_digest", SIGNATURE_NAME, *CHOICE_NAMES)
+"""The fill-in workbook's `_meta` names, in row order: a return is recomputed with its own year, preset and choices."""
 
 WORKBOOK_KIND = "review"
 """`_meta` workbook_kind of a review pack (a fill-in workbook has no workbook_kind)."""
 
 REVIEW_META_NAMES = ("template_version", "workbook_kind", "review_level", "review_region", "assessment_year",
-                     "factor_preset", "spec_digest", "spot_check_seed")
+                     "factor_preset", "spec_digest", "spot_check_seed", SIGNATURE_NAME)
 """The review pack's `_meta` names, in row order."""
 
 SCORECARD_KEY = "rev_unit_code"
@@ -70,4 +81,4 @@ SCORECARD_KEY = "rev_unit_code"
 
 __all__ = ["TEMPLATE_VERSION", "KNOWN_TEMPLATE_VERSIONS", "REVIEW_TEMPLATE_VERSION", "KNOWN_REVIEW_VERSIONS",
            "PARAMS_SHEET", "META_SHEET", "sheet_names", "REVIEW_SHEETS", "PARAM_KEY_COLUMN", "PARAM_FIRST_ROW",
-           "PARAM_COLUMNS", "UNIT_NAMES", "META_NAMES", "WORKBOOK_KIND", "REVIEW_META_NAMES", "SCORECARD_KEY"]
+           "PARAM_COLUMNS", "UNIT_NAMES", "SIGNATURE_NAME", "CHOICE_NAMES", "META_NAMES", "WORKBOOK_KIND", "REVIEW_META_NAMES", "SCORECARD_KEY"]

@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import JieyueError
-from .model import (CO2_UNITS, RECHECK_RULES, RULE_TYPES, SEVERITIES, Assessment, CheckCode, Co2Factor, Elimination,
-                    EnergyItem, GridFactor, Indicator, Intensity, KgceFactor, Level, Plausibility, Precision, Preset,
-                    Recheck, Rule, RulePart, RulePath, Spec, SpotCheck, Subarea, Switch, SwitchOption, Unit,
-                    YearTargets, frozen_map)
+from .process import read_process
+from .model import (CO2_UNITS, ELIMINATION_BASES, RECHECK_RULES, RULE_TYPES, SEVERITIES, TARGET_MANAGEMENT, Assessment, Bound,
+                    CheckCode, Co2Factor, DeclineRule, Elimination, EnergyItem, GridFactor, Indicator, Intensity,
+                    KgceFactor, Level, NotApplicable, Plausibility, Precision, Preset, Recheck, Rule, RulePart, RulePath,
+                    Spec, SpotCheck, StandardVersion, Subarea, Switch, SwitchOption, Unit, YearTargets, frozen_map)
 
 SPEC_DIR = Path(__file__).parent / "spec"
 SPEC_FILES = ("energy.toml", "factors.toml", "calculation.toml", "targets.toml", "standard.toml",
-              "assessment.toml", "checks.toml")
+              "assessment.toml", "checks.toml", "process.toml")
 CONFIDENCE = ("H", "M", "L")
 PROVENANCE = ("seed", "external", "inferred")
 
@@ -125,16 +126,19 @@ def load_spec(directory: str | Path | None = None) -> Spec:
 
     items = _energy(nodes["energy.toml"])
     presets, default_preset, grids = _factors(nodes["factors.toml"], items)
-    precision, intensities, switches = _calculation(nodes["calculation.toml"], items)
-    years = _targets(nodes["targets.toml"], intensities)
+    precision, intensities, switches, decline = _calculation(nodes["calculation.toml"], items)
     assessment = _assessment(nodes["assessment.toml"])
-    units = _standard(nodes["standard.toml"], intensities, assessment)
-    checks, plausibility = _checks(nodes["checks.toml"])
-    return Spec(checks=frozen_map(checks), plausibility=plausibility, items=items, presets=frozen_map(presets), default_preset=default_preset,
+    units, standards, not_applicable = _standard(nodes["standard.toml"], intensities, assessment)
+    years = _targets(nodes["targets.toml"], intensities, presets, grids, standards)
+    _check_target_texts(units, years, precision)
+    checks, plausibility = _checks(nodes["checks.toml"], items)
+    process = read_process(nodes["process.toml"], assessment.reviewers, assessment.levels,
+                           ("prefecture_over_county", "region_over_all"))
+    return Spec(process=process, checks=frozen_map(checks), plausibility=plausibility, items=items, presets=frozen_map(presets), default_preset=default_preset,
                 grid_factors=frozen_map(grids), precision=precision, intensities=intensities,
                 switches=frozen_map(switches), years=frozen_map(years), units=units,
-                assessment=assessment, digest=digest.hexdigest(),
-                directory=str(directory.resolve()))
+                assessment=assessment, standards=frozen_map(standards), not_applicable=not_applicable,
+                decline=decline, digest=digest.hexdigest(), directory=str(directory.resolve()))
 
 
 # ---------------------------------------------------------------- energy.toml
@@ -272,13 +276,17 @@ def _calculation(root: Node, items: tuple[EnergyItem, ...]):
     for needed in ("building_energy", "co2_per_area"):
         if needed not in switches:
             raise root.error("switch", f"缺少开关「{needed}」")
+    d = root.child("decline")
+    decline = DeclineRule(question=d.text("question"))
+    d.done()
     root.done()
-    return Precision(**digits), tuple(intensities), switches
+    return Precision(**digits), tuple(intensities), switches, decline
 
 
 # ---------------------------------------------------------------- targets.toml
 
-def _targets(root: Node, intensities: tuple[Intensity, ...]) -> dict[int, YearTargets]:
+def _targets(root: Node, intensities: tuple[Intensity, ...], presets: dict, grids: dict,
+             standards: dict) -> dict[int, YearTargets]:
     declined = [i.key for i in intensities if i.decline_label]
     years = {}
     for y, n in root.table("year").items():
@@ -287,11 +295,46 @@ def _targets(root: Node, intensities: tuple[Intensity, ...]) -> dict[int, YearTa
         t = n.child("target")
         targets = {k: t.number(k) for k in declined}
         t.done()
+        named = {}
+        for key, known, where in (("preset", presets, "factors.toml 的 [preset]"),
+                                  ("grid_factor", grids, "factors.toml 的 [grid_factor]"),
+                                  ("standard", standards, "standard.toml 的 [version]")):
+            named[key] = n.text(key)
+            if named[key] not in known:
+                raise n.error(key, f"「{named[key]}」不在{where}中（可用：{'、'.join(known)}）")
         years[int(y)] = YearTargets(year=int(y), targets=frozen_map(targets), source=n.text("source"),
-                                    confidence=n.choice("confidence", CONFIDENCE))
+                                    confidence=n.choice("confidence", CONFIDENCE), **named)
         n.done()
     root.done()
     return dict(sorted(years.items()))
+
+
+TARGET_PLACEHOLDER = "{target}"
+"""In an indicator text of standard.toml: the year's target of the indicator's decline metric (targets.toml), as
+a positive percentage — 「同比下降{target}%以上」 reads 「同比下降1.40%以上」 for 2023. No figure is typed twice."""
+
+
+def _target_text(n: Node, text: str, rule: Rule) -> None:
+    """A `{target}` placeholder only where there is a target to put in (unit-1 indicators), and a computed
+    indicator's text that quotes a figure only through it — never a figure typed twice."""
+    has = TARGET_PLACEHOLDER in text
+    if has and rule.type != "computed_target":
+        raise n.error("text", f"{TARGET_PLACEHOLDER} 只能用于按下降率计分的指标（rule.type = computed_target）")
+    if not has and rule.type == "computed_target" and any(c.isdigit() for c in text):
+        raise n.error("text", f"指标文字中的目标数值请写作 {TARGET_PLACEHOLDER}（从 targets.toml 取当年目标），"
+                              f"不要直接写数字：「{text}」")
+
+
+def _check_target_texts(units: tuple[Unit, ...], years: dict[int, YearTargets], precision: Precision) -> None:
+    """A year's target that the indicator text would misquote: 「下降{target}%」 needs a negative target."""
+    for unit in units:
+        for ind in unit.indicators:
+            if "下降" + TARGET_PLACEHOLDER in ind.text:
+                for y in years.values():
+                    if y.targets[ind.rule.metric] > 0:
+                        raise SpecError("targets.toml", f"year.{y.year}.target.{ind.rule.metric}",
+                                        f"目标 {y.targets[ind.rule.metric]:g} 为正数（允许上升），而指标 {ind.id} 的文字写"
+                                        f"「下降{TARGET_PLACEHOLDER}%」：请核对目标的正负号（下降1.40%写 -1.40）")
 
 
 # ---------------------------------------------------------------- assessment.toml
@@ -322,7 +365,9 @@ def _assessment(root: Node) -> Assessment:
                               rounding=e.choice("rounding", ("ceil", "round", "floor")),
                               scope=e.choice("scope", ("region", "prefecture")),
                               below_pass_line_eliminated=e.get("below_pass_line_eliminated", bool),
-                              source=e.text("source"), question=e.text("question"))
+                              source=e.text("source"), question=e.text("question"),
+                              base=e.choice("base", ELIMINATION_BASES), base_question=e.text("base_question"),
+                              incomplete=e.text("incomplete"))
     e.done()
     s = root.child("spot_check")
     spot = SpotCheck(prefecture_over_county=s.get("prefecture_over_county", float, check=ratio),
@@ -418,6 +463,7 @@ def _indicator(n: Node, unit_id: str, subarea_id: str, intensities) -> Indicator
         r.done()
     else:
         rule = _rule(r, points, intensities)
+    _target_text(n, n.text("text"), rule)
     ind = Indicator(id=iid, text=n.text("text"), points=points, evidence=n.text("evidence"),
                     provenance=n.choice("provenance", PROVENANCE), confidence=n.choice("confidence", CONFIDENCE),
                     rule=rule, unit_id=unit_id, subarea_id=subarea_id,
@@ -433,7 +479,26 @@ def _sum(values) -> Fraction:
     return sum((Fraction(str(v)) for v in values), Fraction(0))
 
 
-def _standard(root: Node, intensities, assessment: Assessment) -> tuple[Unit, ...]:
+def _versions(root: Node) -> dict[str, StandardVersion]:
+    versions = {}
+    for vid, n in root.table("version").items():
+        versions[vid] = StandardVersion(id=vid, label=n.text("label"),
+                                        target_management=n.choice("target_management", TARGET_MANAGEMENT),
+                                        source=n.text("source"), provenance=n.choice("provenance", PROVENANCE),
+                                        confidence=n.choice("confidence", CONFIDENCE), flag=n.text("flag", None))
+        if versions[vid].provenance == "inferred" and not versions[vid].flag:
+            raise n.error("flag", "推断（inferred）的标准版本须写明待核实的内容（flag），管理员才会看到")
+        n.done()
+    if not versions:
+        raise root.error("version", "至少需要一个评价标准版本")
+    return versions
+
+
+def _standard(root: Node, intensities, assessment: Assessment):
+    versions = _versions(root)
+    na = root.child("not_applicable")
+    not_applicable = NotApplicable(yes=na.text("yes"), unknown=na.text("unknown"), question=na.text("question"))
+    na.done()
     units = []
     for un in root.children("unit"):
         uid = un.text("id")
@@ -473,12 +538,12 @@ def _standard(root: Node, intensities, assessment: Assessment) -> tuple[Unit, ..
     declined = [i.key for i in intensities if i.decline_label]
     if sorted(computed) != sorted(declined):
         raise SpecError(root.file, "unit", f"按目标计算的指标（{'、'.join(computed)}）应与下降率指标（{'、'.join(declined)}）一一对应")
-    return tuple(units)
+    return tuple(units), versions, not_applicable
 
 
 # ---------------------------------------------------------------- checks.toml
 
-def _checks(root: Node) -> tuple[dict[str, CheckCode], Plausibility]:
+def _checks(root: Node, items: tuple[EnergyItem, ...]) -> tuple[dict[str, CheckCode], Plausibility]:
     codes = {}
     for code, n in root.table("code").items():
         if not (len(code) == 4 and code[0] in "FEWIDRS" and code[1:].isdigit()):
@@ -488,9 +553,24 @@ def _checks(root: Node) -> tuple[dict[str, CheckCode], Plausibility]:
     p = root.child("plausibility")
     plausibility = Plausibility(max_yearly_change=p.number("max_yearly_change", positive=True),
                                 fuel_per_vehicle_min=p.number("fuel_per_vehicle_min", positive=True),
-                                fuel_per_vehicle_max=p.number("fuel_per_vehicle_max", positive=True))
+                                fuel_per_vehicle_max=p.number("fuel_per_vehicle_max", positive=True),
+                                bounds=frozen_map(_bounds(root, items)))
     p.done()
     if plausibility.fuel_per_vehicle_min >= plausibility.fuel_per_vehicle_max:
         raise p.error("fuel_per_vehicle_min", "下限应小于上限")
     root.done()
     return codes, plausibility
+
+
+def _bounds(root: Node, items: tuple[EnergyItem, ...]) -> dict[str, Bound]:
+    """[bounds.<item key>] max, reason: one for every energy item (an item without one would go unchecked)."""
+    bounds = {}
+    for key, n in root.table("bounds").items():
+        if key not in {i.key for i in items}:
+            raise n.error("", f"「{key}」不是 energy.toml 中的填报项（可用：{'、'.join(i.key for i in items)}）")
+        bounds[key] = Bound(max=n.number("max", positive=True), reason=n.text("reason"))
+        n.done()
+    missing = [i.key for i in items if i.key not in bounds]
+    if missing:
+        raise root.error("bounds", f"缺少这些填报项的上限：{'、'.join(missing)}（每个填报项都要有上限和理由）")
+    return bounds

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 from .errors import UnknownChoice
 
@@ -143,6 +143,9 @@ class YearTargets:
     targets: Mapping[str, float]    # intensity key → % change that must not be exceeded
     source: str
     confidence: str
+    preset: str = ""                # the factor preset this year's workbooks are made with (factors.toml)
+    grid_factor: str = ""           # the electricity CO2 factor of this year (factors.toml [grid_factor])
+    standard: str = ""              # the version of the evaluation standard (standard.toml [version])
 
     @property
     def prev_year(self) -> int:
@@ -154,6 +157,47 @@ class YearTargets:
 
     def data_year(self, slot: str) -> int:
         return {"prev": self.prev_year, "cur": self.cur_year}[slot]
+
+
+TARGET_MANAGEMENT = ("score", "gate")
+"""How a standard version treats unit 1 (目标管理): `score` — each met decline target earns its points (the deck's
+2.5 per target); `gate` — a 符合性 requirement: every target must be met, else the unit fails whatever its score."""
+
+
+@dataclass(frozen=True)
+class StandardVersion:
+    """A version of the evaluation standard (standard.toml [version.<id>]): the 54 indicators are shared, the way
+    unit 1 counts is the version's."""
+
+    id: str
+    label: str
+    target_management: str         # score | gate (TARGET_MANAGEMENT)
+    source: str
+    provenance: str                # seed | external | inferred
+    confidence: str
+    flag: str | None = None        # unverified: shown to administrators (jieyue spec, the demo, 说明)
+
+    @property
+    def gate(self) -> bool:
+        return self.target_management == "gate"
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """What a unit is told for an indicator whose matter did not occur (standard.toml [not_applicable]), by the
+    indicator's `na_full_award`: yes (不适用直接得分) | unknown (the standard does not say)."""
+
+    yes: str
+    unknown: str
+    question: str
+
+
+@dataclass(frozen=True)
+class DeclineRule:
+    """How the decline check compares (calculation.toml [decline]): the change is ROUNDed to `precision.change_pct`
+    places, then compared with the target — an open question kept in the spec."""
+
+    question: str
 
 
 @dataclass(frozen=True)
@@ -260,6 +304,11 @@ class Level:
     weights: Mapping[str, float]   # "self" and reviewer keys → weight
 
 
+ELIMINATION_BASES = ("roster", "ranked")
+"""What the 5 % is a share of: `roster` — the 复验 units of the roster (whether or not they returned); `ranked` —
+the units that were ranked (the behaviour before the option existed)."""
+
+
 @dataclass(frozen=True)
 class Elimination:
     ratio: float
@@ -268,6 +317,9 @@ class Elimination:
     below_pass_line_eliminated: bool
     source: str
     question: str
+    base: str = "roster"            # roster | ranked (ELIMINATION_BASES)
+    base_question: str = ""
+    incomplete: str = ""            # what the rule says happens to a 复验 unit that did not complete (Chinese)
 
 
 @dataclass(frozen=True)
@@ -313,10 +365,20 @@ class CheckCode:
 
 
 @dataclass(frozen=True)
+class Bound:
+    """The largest value one 机关 can report for an input (checks.toml [bounds]): above it a figure is impossible,
+    not merely unusual — an error (E220), never a ranked figure."""
+
+    max: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class Plausibility:
     max_yearly_change: float
     fuel_per_vehicle_min: float
     fuel_per_vehicle_max: float
+    bounds: Mapping[str, Bound] = field(default_factory=dict)   # energy item key → its upper bound
 
 
 @dataclass(frozen=True)
@@ -335,8 +397,12 @@ class Spec:
     assessment: Assessment
     checks: Mapping[str, CheckCode]
     plausibility: Plausibility
+    standards: Mapping[str, StandardVersion]
+    not_applicable: NotApplicable
+    decline: DeclineRule
     digest: str                     # SHA-256 of the spec files, recorded in every workbook's _meta
     directory: str = ""             # where it was read from: worker processes load the same spec from here
+    process: Any = None             # process.toml: each year's stages and due dates (`workbook_templates.process`)
 
     def item(self, key: str) -> EnergyItem:
         for it in self.items:
@@ -358,6 +424,12 @@ class Spec:
             if ind.id == indicator_id:
                 return ind
         raise KeyError(indicator_id)
+
+    def intensity(self, key: str) -> Intensity:
+        for i in self.intensities:
+            if i.key == key:
+                return i
+        raise KeyError(key)
 
     @cached_property
     def decline_intensities(self) -> tuple[Intensity, ...]:
@@ -385,6 +457,32 @@ class Spec:
             return self.grid_factors[gid]
         except KeyError:
             raise UnknownChoice(f"未知的电力排放因子「{gid}」，可选：{'、'.join(self.grid_factors)}") from None
+
+    def standard(self, standard_id: str | None = None, year: int | None = None) -> StandardVersion:
+        """A version of the evaluation standard by id; None means the one the assessment `year` names."""
+        sid = standard_id or self.year(year).standard
+        try:
+            return self.standards[sid]
+        except KeyError:
+            raise UnknownChoice(f"未知的评价标准版本「{sid}」，可选：{'、'.join(self.standards)}") from None
+
+    def year_flags(self, year: int) -> list[str]:
+        """What an administrator should check about the assessment `year`'s choices: the factor preset or grid
+        factor reused from the year before it (the spec's previous year), and an unverified standard version."""
+        this = self.year(year)
+        flags = []
+        earlier = [y for y in self.years if y < this.year]
+        if earlier:
+            last = self.years[max(earlier)]
+            same = [f"系数预设 {this.preset}" if this.preset == last.preset else "",
+                    f"电力排放因子 {this.grid_factor}" if this.grid_factor == last.grid_factor else ""]
+            if any(same):
+                flags.append(f"{this.year}年复验沿用{last.year}年的{'和'.join(s for s in same if s)}："
+                             f"请核实是否已有新的系数（如新公布的电力排放因子），确认后可在 targets.toml [year.{this.year}] 中改选")
+        standard = self.standards.get(this.standard)
+        if standard is not None and standard.flag:
+            flags.append(f"评价标准「{standard.label}」：{standard.flag}")
+        return flags
 
     def year(self, year: int | None = None) -> YearTargets:
         y = self.default_year if year is None else int(year)

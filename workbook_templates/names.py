@@ -14,6 +14,9 @@ from .contract import META_NAMES, UNIT_NAMES
 from .load import SpecError
 from .model import SLOTS, Spec
 
+EVIDENCE_PREFIX = "evid_"
+"""An indicator's list of 佐证材料 files: evid_2_1_1 (`udfs.evidence.evidence_name`)."""
+
 SLOT_MEANING = {"prev": "上一数据年度（复验年度−2）", "cur": "本数据年度（复验年度−1）"}
 
 _MEANING = {
@@ -25,6 +28,10 @@ _MEANING = {
     "assessment_year": ("复验年度", "年"),
     "factor_preset": ("系数预设", ""),
     "spec_digest": ("规格摘要（SHA-256，生成工作簿时的规格）", ""),
+    "signature": ("签名（HMAC-SHA256，按名单生成时用管理员的密钥对单位信息、模板版本、系数预设和复验年度签名；空：未签名）", ""),
+    "grid_factor": ("电力碳排放因子（生成工作簿时所选）", ""),
+    "calc_switches": ("口径开关（生成工作簿时所选，如 building_energy=all_vehicle_fuel;co2_per_area=all_co2）", ""),
+    "standard_version": ("评价标准版本（生成工作簿时所选）", ""),
     "contact_name": ("联系人", ""),
     "contact_phone": ("联系电话", ""),
     "fill_date": ("填报日期", ""),
@@ -38,7 +45,7 @@ class ContractName:
     name: str
     meaning: str
     unit: str
-    kind: str      # meta | input | derived | decline | score
+    kind: str      # meta | input | derived | decline | score-input | score-derived | evidence
     sheet: str = ""
     cell: str = ""
 
@@ -81,6 +88,10 @@ def contract_names(spec: Spec) -> list[ContractName]:
     for ind in spec.indicators:
         kind = "derived" if ind.rule.type == "computed_target" else "input"
         names.append(ContractName(ind.score_name, f"自评分 {ind.id}", "分", f"score-{kind}"))
+    for ind in spec.indicators:      # 佐证材料 (issue 13): text, listed beside each score the unit chooses
+        if ind.rule.type != "computed_target":
+            names.append(ContractName(EVIDENCE_PREFIX + ind.id.replace(".", "_"),
+                                      f"佐证材料 {ind.id}（文件名，用「；」分隔）", "", "evidence"))
     for unit in spec.units:
         names.append(ContractName(unit.score_name, f"自评分 第{unit.id}单元 {unit.name}", "分", "score-derived"))
     names += [

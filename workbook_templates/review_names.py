@@ -27,6 +27,8 @@ _META_MEANING = {
     "factor_preset": ("重算第一单元所用的系数预设", ""),
     "spec_digest": ("规格摘要（SHA-256，生成评审包时的规格）", ""),
     "spot_check_seed": ("抽查名单的随机种子（空：未标注抽查）", ""),
+    "signature": ("签名（HMAC-SHA256，用管理员的密钥对评审包层级、地区、复验年度、模板版本和全部评分表（单位代码与工作表名）签名；"
+                  "空：未签名）", ""),
 }
 META = tuple((n, *_META_MEANING[n]) for n in REVIEW_META_NAMES)
 """(name, meaning, unit) of the review pack's `_meta` names, in row order (`contract.REVIEW_META_NAMES`)."""

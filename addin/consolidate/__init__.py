@@ -1,16 +1,19 @@
 """Consolidation of returned workbooks and review packs: the one-button job, laid out as its stages.
 
-    walk        which files there are; lock, hidden and system files skipped
+    walk        which files there are; lock, hidden and system files and folders, links, FIFOs skipped
     read/       one file, safely: preflight (bytes, zip) → xmlscan (XML) → workbook (defined names → Extracted)
     ledger      what each file was last time (re-runs read only what changed)
-    workers     each file read, checked and recomputed with its own year and preset (two processes)
+    workers     each file read, checked and recomputed with its own year and preset (two processes; a file
+                that crashes its process is that file's finding; `placement` F128)
     prerender   a file's figures rendered once, where it was read
-    rules       the run's year and preset filter, duplicates, the roster
+    signatures  the generator's keyed signatures verified (with a key; S701–S704), afresh on every run
+    rules       the run's year and preset filter, identity against the roster, duplicates, the roster
     reviews     the review packs' scorecards scored, composites, ranking and 摘牌
     run         the stages above in order → `ConsolidationRun` (plain data, `model`)
     content     the run as rows and figures (`review_content` for the review results)
     summary     汇总.xlsx (`columns`, `sheetxml`);  report_json  the JSON report
-    outputs     both outputs written, then the ledger committed
+    outputs     all outputs written to temporaries, renamed in order, the ledger committed last, under the
+                lock beside the summary (`lock`); `pause` lets the fault tests stop a run at a named stage
 
 Nothing here imports openpyxl (the roster reader does, only when a roster is given).
 """
@@ -19,7 +22,8 @@ from typing import Any
 
 # Where each public name lives, imported on first use (PEP 562): reading a file (`read`) must not pull in the
 # outputs, nor a worker process what only the main process needs.
-_EXPORTS = {"consolidate": "run", "write_outputs": "outputs", "check_outputs": "outputs", "Ledger": "ledger",
+_EXPORTS = {"consolidate": "run", "write_outputs": "outputs", "check_outputs": "outputs",
+            "claim_outputs": "outputs", "Ledger": "ledger",
             "ledger_path": "ledger", "read_roster_entries": "inputs", "outcome_line": "content"}
 
 __all__ = list(_EXPORTS)

@@ -8,15 +8,19 @@ Keys are contract names wherever a contract name exists (unit_name, unit_code, p
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Iterable
 
-from workbook_templates import Spec
+from workbook_templates import InputError, Spec
 from workbook_templates.contract import UNIT_NAMES
 
 from . import review_content as rc
+from . import signatures
 from .model import (CONSOLIDATED, KIND_LABEL, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome,
                     RosterEntry)
 from .report_json import RENDERED
+from .stages import overdue_reviews, stages
+from .unit_indicators import unit_indicators
 
 VALID, BLOCKED, NOT_USED = "有效", "有错误，不参与排名", "重复报送，未采用"
 UNFILLED = "（未填）"        # the group of units whose region or level is blank
@@ -47,6 +51,29 @@ def accounting(run: ConsolidationRun) -> dict[str, int]:
     if acc["seen"] != acc[CONSOLIDATED] + acc[REJECTED] + acc[SKIPPED]:
         raise AssertionError(f"文件核算不平：{acc}")
     return acc
+
+
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".et", ".ett", ".ods"})
+"""Names of files that could be a return: a spreadsheet workbook of Excel, WPS or LibreOffice. Files of other
+kinds (.csv, .pdf, .docx …) are read and rejected with their reason when there is a workbook among them."""
+
+
+def no_workbook(run: ConsolidationRun) -> str | None:
+    """Why there is nothing to consolidate — not one file that could be a return (a workbook by its name, not
+    skipped) — or None. A folder of only lock files, PDFs or scans is a wrong folder, not an empty result: the
+    run stops (exit code 2) instead of writing an empty summary over the last good one."""
+    if any(f.status != SKIPPED and Path(f.path).suffix.lower() in WORKBOOK_SUFFIXES for f in run.files):
+        return None
+    skipped = sum(f.status == SKIPPED for f in run.files)
+    others = [f.path for f in run.files if f.status != SKIPPED]
+    if not run.files:
+        found = "目录中没有任何文件"
+    else:
+        parts = ([f"{skipped} 个已跳过（Excel/WPS 临时锁定文件、隐藏或系统文件）"] if skipped else []) + (
+            [f"{len(others)} 个不是 Excel/WPS 工作簿（如 {'、'.join(others[:3])}）"] if others else [])
+        found = f"共发现 {len(run.files)} 个文件：{'，'.join(parts)}"
+    return (f"回收目录「{run.folder}」中没有可以汇总的工作簿（.xlsx 等）：{found}。未生成汇总表（已有的汇总表保持不变）："
+            "请检查目录是否选对、交回的工作簿是否已放入其中（含子目录）")
 
 
 def accounting_line(acc: dict[str, int]) -> str:
@@ -151,11 +178,20 @@ def findings(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]]:
     return rows
 
 
+def mark_overdue(progress: list[dict[str, Any]], section: dict[str, Any]) -> list[dict[str, Any]]:
+    """评审进度 rows with `overdue`: the review is due by a stage whose date has passed at --as-of."""
+    late = overdue_reviews(section)
+    return [{**p, "overdue": (p["unit_code"], p["reviewer"]) in late} for p in progress]
+
+
 def content(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
     """The whole outcome of a run as JSON-ready data; both writers render this (each unit entry also carries
     its pre-rendered figures under `rendered`, which the writers use and the report does not show)."""
-    results = rc.review_results(run, spec)
     acc = accounting(run)
+    if problem := no_workbook(run):
+        raise InputError(problem)
+    results = rc.review_results(run, spec)
+    stage_section = stages(run, spec)
     units = []
     for f in run.units:
         errors, warnings = counts(f, spec)
@@ -169,6 +205,7 @@ def content(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
         files.append({"path": f.path, "kind": f.kind, "kind_label": KIND_LABEL[f.kind],
                       "size": f.size, "sha256": f.sha256, "status": f.status,
                       "status_label": STATUS_LABEL[f.status], "skip_reason": f.skip_reason,
+                      "signature": signatures.STATUS_LABEL.get(run.signatures.status.get(f.path, "")),
                       "template_version": f.meta.get("template_version"), "unit_code": f.code or None,
                       "unit_name": f.unit.get("unit_name"),
                       "used": f.used if f.status == CONSOLIDATED else None,
@@ -176,6 +213,7 @@ def content(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
     return {
         "year": run.year,
         "year_source": run.year_source,
+        "year_flags": spec.year_flags(run.year) if run.year in spec.years else [],
         "preset": run.preset,
         "presets_used": {p: list(paths) for p, paths in sorted(run.presets_used.items())},
         "folder": run.folder,
@@ -184,19 +222,25 @@ def content(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
         "findings": findings(run, spec),
         "files": files,
         "roster_size": None if run.roster is None else len(run.roster),
-        "not_returned": None if run.roster is None else [_roster(e) for e in run.not_returned],
-        "duplicates": [{"unit_code": d.unit_code, "files": list(d.files), "chosen": d.chosen, "rule": d.rule}
-                       for d in run.duplicates],
+        "not_returned": None if run.roster is None else [
+            {**_roster(e), "mismatched_files": list(run.roster_mismatch.get(e.code, ()))} for e in run.not_returned],
+        "duplicates": [{"unit_code": d.unit_code, "files": list(d.files), "chosen": d.chosen, "rule": d.rule,
+                        "conflict": d.conflict} for d in run.duplicates],
+        "signatures": signatures.summary(run),
         "outside_roster": [{"path": f.path, **_unit(f), "status": f.status, "state": state(f)}
                            for f in run.outside_roster],
         "disappeared": sorted(run.disappeared),
+        "notices": list(run.notices),
         "statistics": statistics(run, spec),
         "reviews": rc.reviews(run, spec),
         "review_results": results,
         "review_summary": rc.review_summary(run),
         "review_rules": rc.review_rules(run, spec),
-        "review_progress": rc.review_progress(run, spec),
+        "review_progress": mark_overdue(rc.review_progress(run, spec), stage_section),
         "indicator_averages": rc.indicator_averages(run, spec),
+        "unit_indicators": unit_indicators(run, spec),   # each unit's score per indicator (jieyue notices)
+        "stages": stage_section,                         # due dates, done / total, overdue at --as-of
+        "evidence": run.evidence if run.evidence is not None else {"units": [], "totals": {}},   # 佐证材料
     }
 
 

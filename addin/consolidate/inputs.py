@@ -13,5 +13,5 @@ def read_roster_entries(path: str | Path, spec: Spec) -> tuple[list[RosterEntry]
     its valid rows; the problems are reported)."""
     from generator.roster import read_roster      # openpyxl: only when a roster is given
     roster = read_roster(path, spec)
-    return ([RosterEntry(u.name, u.code, u.level, u.region) for u in roster.units],
+    return ([RosterEntry(u.name, u.code, u.level, u.region, u.cohort, u.named_year) for u in roster.units],
             [str(p) for p in roster.problems])

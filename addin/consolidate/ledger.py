@@ -8,24 +8,43 @@ outputs were written, so a failed write still reports the same files next time.
 A row keeps a file's outcome *as the reading stage left it* (`row_for`, taken before any run-level rule —
 duplicates, roster, years, presets, reviews — is applied; those are applied afresh on every run) and its
 rendered figures (`Rendered`), which a re-run reuses as they are.
+
+The ledger is trusted as data, never as markup. What a re-run takes from it is re-validated first
+(`valid_row`): the outcome as plain data of the right types with known finding codes, the figures as one JSON
+object each, and the stored 汇总 cells only if they are exactly what `sheetxml.cell` writes (no formula, no link, only
+our styles, every text within a cell). A row that fails is not used — the file is read again — and the run says
+so (`notices`). A ledger that SQLite cannot read (truncated, garbage, another file's header) is set aside under a
+timestamped name and rebuilt; the run says that in one line too. What the ledger cannot protect against is
+someone who rewrites a row with valid but different figures for an unchanged file: it is a cache beside the
+summary, with the same protection as the summary's folder (`--no-ledger` reads everything; `--verify` hashes
+every file instead of trusting size and modification time).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from udfs.intake import Finding
 from workbook_templates import Spec
 from workbook_templates.contract import KNOWN_REVIEW_VERSIONS, KNOWN_TEMPLATE_VERSIONS
 
-from .model import FileOutcome, Rendered, StoredFigures
+from . import sheetxml
+from .columns import figure_columns, style_indices
+from .model import CONSOLIDATED, REJECTED, RETURN, REVIEW, SKIPPED, FileOutcome, Rendered, StoredFigures
+from .read.preflight import read_regular
 
-FORMAT = 5
-"""Bumped when a row's layout or meaning changes: a ledger of another format is emptied, every file read again."""
+FORMAT = 6
+"""Bumped when a row's layout or meaning changes: a ledger of another format is emptied, every file read again.
+6: the reader's differential checks (F121–F128) and bounds (E220) — rows made without them are not reused."""
+LISTED = 5
+"""Paths named in a notice about invalid rows; the rest are counted."""
 
 _FIGURES = ("inputs", "results", "rendered")
 
@@ -76,53 +95,73 @@ def key_names(spec: Spec) -> frozenset[str]:
 
 class Ledger:
     """The ledger's rows for this spec, read once (`load` only reads: a run that fails early leaves no ledger
-    behind); `commit` writes this run's rows."""
+    behind, and a corrupt one is set aside only by `commit`); `commit` writes this run's rows."""
 
-    def __init__(self, path: Path, key: str, covered: frozenset[str], known: dict[str, tuple], paths: set[str]):
-        self.path, self.key, self.covered = path, key, covered
+    def __init__(self, path: Path, key: str, known: dict[str, tuple], paths: set[str], spec: Spec,
+                 verify: bool = False, corrupt: str = ""):
+        self.path, self.key, self.covered = path, key, key_names(spec)
         self.known = known                  # path → row, for rows made with this spec and reader
         self.paths = paths                  # every path the ledger holds, whatever spec made its row
         self.pending = LedgerChanges()      # what the run read, stored by `commit` once the outputs are written
+        self.verify = verify                # hash every file, even one whose size and mtime are unchanged
+        self.codes = frozenset(spec.checks)                                 # what a stored finding may be
+        self.grammar = sheetxml.cell_grammar(style_indices(spec).values())  # what stored 汇总 cells may be
+        self.cell_count = len(figure_columns(spec))
+        self.corrupt = corrupt              # why SQLite could not read the ledger ("" when it could)
+        self.aside = _aside_path(path) if corrupt else None
+        self.invalid: list[str] = []        # paths whose row failed `valid_row`: read again
 
     @classmethod
-    def load(cls, path: str | Path, spec: Spec) -> "Ledger":
-        """The ledger at `path` (none yet: empty); rows made with another spec or reader are not used."""
+    def load(cls, path: str | Path, spec: Spec, verify: bool = False) -> "Ledger":
+        """The ledger at `path` (none yet: empty); rows made with another spec or reader are not used. A ledger
+        SQLite cannot read is treated as empty here and set aside by `commit` (`notices` says so)."""
         path = Path(path)
         versions = ",".join(sorted(KNOWN_TEMPLATE_VERSIONS | KNOWN_REVIEW_VERSIONS))
         key = f"{spec.digest}|{versions}"
         known: dict[str, tuple] = {}
         paths: set[str] = set()
+        corrupt = ""
         if path.exists():
-            db = sqlite3.connect(str(path))
             try:
-                if db.execute("PRAGMA user_version").fetchone()[0] == FORMAT:
-                    # One query for all rows: a re-run over thousands of files looks each one up in memory.
-                    known = {row[0]: row for row in db.execute(
-                        "SELECT path, size, mtime_ns, sha256, unit_code, template_version, status, findings,"
-                        " outcome, inputs_json, results_json, summary_cells, key_figures FROM files WHERE run_key=?",
-                        (key,))}
-                    paths = {p for (p,) in db.execute("SELECT path FROM files")}
-            finally:
-                db.close()
-        return cls(path, key, key_names(spec), known, paths)
+                known, paths = _read_rows(path, key)
+            except sqlite3.DatabaseError as e:           # not a database, malformed, truncated, wrong tables
+                known, paths, corrupt = {}, set(), f"{type(e).__name__}: {e}"
+        return cls(path, key, known, paths, spec, verify, corrupt)
+
+    @property
+    def notices(self) -> list[str]:
+        """What the run must say about the ledger (one line each, Chinese): set aside, rows not used."""
+        out = []
+        if self.corrupt:
+            out.append(f"台账「{self.path.name}」已损坏，无法读取（{self.corrupt[:120]}）：已改名为「{self.aside.name}」"
+                       "保存，并重新建立台账；本次所有文件都重新读取")
+        if self.invalid:
+            listed = "、".join(self.invalid[:LISTED]) + (f" 等 {len(self.invalid)} 个" if len(self.invalid) > LISTED else "")
+            out.append(f"台账中 {len(self.invalid)} 条记录无效（可能被改动或损坏），没有采用，这些文件已重新读取：{listed}")
+        return out
 
     def lookup(self, path: str, stat: os.stat_result, file: Path) -> tuple[FileOutcome | None, LedgerRow | None]:
         """(the file's outcome last time, the row to store again when only its mtime moved), or (None, None)
-        when the file must be read."""
+        when the file must be read. The fast path assumes a file whose size and modification time are unchanged
+        is unchanged; with `verify` every file is hashed instead. A row that fails `valid_row` is never used."""
         row = self.known.get(path)
         if row is None or row[1] != stat.st_size:
             return None, None
-        if row[2] == stat.st_mtime_ns:
-            return self._outcome(row), None
+        outcome = self._outcome(row)
+        if outcome is None:
+            self.invalid.append(path)
+            return None, None
+        if row[2] == stat.st_mtime_ns and not self.verify:
+            return outcome, None
         if not row[3]:
             return None, None
         try:
-            digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        except OSError:
-            return None, None                            # read it properly: the reader reports the problem
+            digest = hashlib.sha256(read_regular(file, stat.st_size + 1)).hexdigest()
+        except Exception:   # noqa: BLE001 — an I/O error or a special file: the reader reports the problem
+            return None, None
         if digest != row[3]:
             return None, None
-        return self._outcome(row), LedgerRow(row[0], row[1], stat.st_mtime_ns, *row[3:])
+        return outcome, (None if row[2] == stat.st_mtime_ns else LedgerRow(row[0], row[1], stat.st_mtime_ns, *row[3:]))
 
     def gone(self, seen: set[str]) -> list[str]:
         """Files the ledger knew (with any spec) that are not in the folders any more."""
@@ -145,7 +184,22 @@ class Ledger:
 
     def commit(self) -> None:
         """Store the rows of this run (`pending`) and forget the gone files, in one transaction. A ledger of
-        another format is emptied first (every file was read again)."""
+        another format is emptied first (every file was read again); a corrupt one is set aside first (`aside`).
+        If SQLite finds the ledger corrupt only now, it is set aside and rebuilt from this run's rows."""
+        if self.aside is not None and self.path.exists():
+            os.replace(self.path, self.aside)
+            _drop_journal(self.path)
+        try:
+            self._commit()
+        except sqlite3.DatabaseError as e:
+            if self.aside is not None:
+                raise                                     # already a fresh ledger: not a corrupt file
+            self.corrupt, self.aside = f"{type(e).__name__}: {e}", _aside_path(self.path)
+            os.replace(self.path, self.aside)
+            _drop_journal(self.path)
+            self._commit()
+
+    def _commit(self) -> None:
         changes = self.pending
         db = sqlite3.connect(str(self.path))
         try:
@@ -169,15 +223,136 @@ class Ledger:
         finally:
             db.close()
 
-    def _outcome(self, row: tuple) -> FileOutcome:
-        text, inputs, results, cells, key_figures = row[8:]
-        d = json.loads(text)
+    def _outcome(self, row: tuple) -> FileOutcome | None:
+        """The stored outcome as a FileOutcome, or None when the row is not valid data (`valid_row`)."""
+        valid = valid_row(row, self.codes, self.grammar, self.cell_count)
+        if valid is None:
+            return None
+        d, figures = valid
         d["findings"] = [Finding(**x) for x in d["findings"]]
         f = FileOutcome(**d)
-        if inputs is not None and results is not None and cells is not None:
-            preview = json.loads(key_figures) if key_figures else {"inputs": {}, "results": {}}
-            shown = self.covered if key_figures else frozenset()
+        if figures is not None:
+            inputs, results, cells, preview = figures
+            shown = self.covered if preview is not None else frozenset()
+            preview = preview or {"inputs": {}, "results": {}}
             f.inputs = StoredFigures(inputs, preview["inputs"], shown)
             f.results = StoredFigures(results, preview["results"], shown)
             f.rendered = Rendered(inputs, results, cells)
         return f
+
+
+def _read_rows(path: Path, key: str) -> tuple[dict[str, tuple], set[str]]:
+    """(path → row made with `key`, every path) of the ledger at `path`; sqlite3.DatabaseError when SQLite
+    cannot read it."""
+    db = sqlite3.connect(str(path))        # read-write: a hot journal left by a killed commit is rolled back
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
+            return {}, set()
+        # One query for all rows: a re-run over thousands of files looks each one up in memory.
+        known = {row[0]: row for row in db.execute(
+            "SELECT path, size, mtime_ns, sha256, unit_code, template_version, status, findings,"
+            " outcome, inputs_json, results_json, summary_cells, key_figures FROM files WHERE run_key=?", (key,))}
+        paths = {p for (p,) in db.execute("SELECT path FROM files")}
+        return known, paths
+    finally:
+        db.close()
+
+
+def _aside_path(path: Path) -> Path:
+    """Where a corrupt ledger is kept: 汇总.jieyue-ledger.sqlite → 汇总.jieyue-ledger.sqlite.损坏-20240101-120000."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.损坏-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.损坏-{stamp}-{n}")
+    return aside
+
+
+def _drop_journal(path: Path) -> None:
+    """A rollback journal left beside a ledger that was set aside belongs to the old file, not the new one."""
+    journal = path.with_name(path.name + "-journal")
+    if journal.exists():
+        os.replace(journal, _aside_path(journal))
+
+
+# ---------------------------------------------------------------- a row as data
+
+_SCALAR = (str, int, float, bool, type(None))
+_OUTCOME_FIELDS = frozenset(FileOutcome.__dataclass_fields__) - set(_FIGURES)
+_STATUSES = frozenset({CONSOLIDATED, REJECTED, SKIPPED})
+_KINDS = frozenset({RETURN, REVIEW})
+_TYPES: dict[str, tuple[type, ...]] = {"path": (str,), "size": (int,), "sha256": (str,), "status": (str,),
+                                       "findings": (list,), "unit": (dict,), "meta": (dict,), "blocking": (bool,),
+                                       "used": (bool,), "skip_reason": (str,), "kind": (str,), "scorecards": (list,)}
+
+
+def valid_row(row: tuple, codes: frozenset[str], grammar: re.Pattern[str], cell_count: int
+              ) -> tuple[dict[str, Any], tuple[str, str, str, dict | None] | None] | None:
+    """(the outcome's fields, (inputs JSON, results JSON, 汇总 cells, the decoded key figures or None) or None) of
+    a ledger row, or None when anything in it is not what this program writes: the row is then not used."""
+    try:
+        path, size, _, sha256, _, _, status, _, text, inputs, results, cells, key_figures = row
+        d = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(d, dict) or not set(d) <= _OUTCOME_FIELDS or not {"path", "size", "sha256", "status"} <= set(d):
+        return None
+    if any(not isinstance(d[k], t) for k, t in _TYPES.items() if k in d) or isinstance(d.get("size"), bool):
+        return None
+    if (d["path"], d["size"], d["sha256"], d["status"]) != (path, size, sha256, status) or status not in _STATUSES:
+        return None
+    if d.get("kind", RETURN) not in _KINDS or not _valid_findings(d.get("findings", []), codes):
+        return None
+    if not _flat(d.get("unit", {})) or not _flat(d.get("meta", {})) or not _valid_cards(d.get("scorecards", [])):
+        return None
+    if inputs is None or results is None or cells is None:
+        return d, None
+    if not (isinstance(cells, str) and sheetxml.valid_cells(cells, grammar, cell_count)):
+        return None
+    if not (_one_object(inputs) and _one_object(results)):
+        return None
+    try:
+        preview = json.loads(key_figures) if key_figures is not None else None
+    except ValueError:
+        return None
+    if preview is not None and not (isinstance(preview, dict) and set(preview) == {"inputs", "results"}
+                                    and all(_flat(v) for v in preview.values())):
+        return None
+    return d, (inputs, results, cells, preview)
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _one_object(text: Any) -> bool:
+    """Whether `text` is exactly one JSON object: what the report splices in as a unit's inputs or results can
+    neither break the report nor add keys to the unit's entry. (The values the run's own tables read come
+    decoded and checked in the key figures.)"""
+    if not isinstance(text, str) or not text.startswith("{"):
+        return False
+    try:
+        value, end = _DECODER.raw_decode(text)
+    except ValueError:
+        return False
+    return end == len(text) and isinstance(value, dict)
+
+
+def _flat(x: Any) -> bool:
+    """A JSON object of plain values (what inputs, results, unit and meta are)."""
+    return isinstance(x, dict) and all(isinstance(k, str) and isinstance(v, _SCALAR) for k, v in x.items())
+
+
+def _valid_findings(findings: list, codes: frozenset[str]) -> bool:
+    return all(isinstance(x, dict) and set(x) == {"code", "message", "name", "cell"} and x["code"] in codes
+               and all(isinstance(v, str) for v in x.values()) for x in findings)
+
+
+def _valid_cards(cards: list) -> bool:
+    """A review pack's scorecards as `workers._take_pack` stores them."""
+    for c in cards:
+        if not (isinstance(c, dict) and set(c) == {"sheet", "values", "errors", "cells", "uncached"}
+                and isinstance(c["sheet"], str) and _flat(c["values"]) and _flat(c["errors"]) and _flat(c["cells"])
+                and isinstance(c["uncached"], list) and all(isinstance(u, str) for u in c["uncached"])):
+            return False
+    return True

@@ -6,6 +6,7 @@ seen = consolidated + rejected + skipped always holds.
 from __future__ import annotations
 
 import json
+from datetime import date
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
@@ -96,8 +97,9 @@ class FileOutcome:
 class DuplicateGroup:
     unit_code: str
     files: list[str]                   # every path returned for this unit, sorted
-    chosen: str                        # the path used
+    chosen: str                        # the path used (with a conflict: only shown, not ranked)
     rule: str                          # the rule that chose it, in Chinese
+    conflict: str = ""                 # how the files disagree on the unit's identity (Chinese); "" when they agree
 
 
 @dataclass
@@ -106,6 +108,8 @@ class RosterEntry:
     code: str
     level: str
     region: str
+    cohort: str = "复验"               # the roster's 类型: 复验 | 创建 (udfs.results.COHORTS)
+    named_year: int | None = None      # the roster's 命名年度, when given
 
 
 @dataclass
@@ -125,12 +129,23 @@ class ReviewCard:
     used: bool = True                  # False: another scorecard of the same unit and level was chosen
     matched: bool = True               # False: no consolidated return with this unit code
     blank: bool = False                # nothing entered: no review (a pack covers more units than are scored)
+    duplicated: bool = False           # its pack holds another scorecard for the same unit (R608): none counts
 
     @property
     def chosen(self) -> bool:
         """The one scorecard that counts for its unit and level: chosen among duplicates, matched to a
-        consolidated return, and not left untouched."""
-        return self.used and self.matched and not self.blank
+        consolidated return, not left untouched, and the only one for its unit in its pack."""
+        return self.used and self.matched and not self.blank and not self.duplicated
+
+
+@dataclass
+class SignatureCheck:
+    """How the run checked the generator's signatures (`signatures.verify_signatures`): with a key, each
+    consolidated return's and pack's status by path; without one, only that nothing was checked."""
+
+    checked: bool                      # False: no key was given, no signature was checked
+    key_id: str = ""                   # the key's fingerprint (`udfs.signature.key_id`)
+    status: dict[str, str] = field(default_factory=dict)   # path → valid | failed | missing (checked runs)
 
 
 @dataclass
@@ -146,9 +161,18 @@ class ConsolidationRun:
     not_returned: list[RosterEntry] = field(default_factory=list)
     outside_roster: list[FileOutcome] = field(default_factory=list)
     disappeared: list[str] = field(default_factory=list)   # files in the previous run's ledger, gone now
+    notices: list[str] = field(default_factory=list)       # what the run says about itself: ledger set aside or
+    #                                                        rows not used, a killed run's outputs completed (Chinese)
     scope: str = "region"              # the ranking scope used: region | prefecture
     review_cards: list[ReviewCard] = field(default_factory=list)   # every scorecard of the consolidated packs
     results: dict[str, Any] = field(default_factory=dict)   # unit code → udfs.results.UnitResult
+    final: bool = False                # the consolidation after the deadline: units not done are 未完成复验
+    as_of: date | None = None          # the date the stages are judged at (`--as-of`): an input, never "today" here
+    evidence: dict[str, Any] | None = None   # 佐证材料 indexed beside the returns (`evidence.index_evidence`)
+    elimination_base: dict[str, int] | None = None   # ranking group → the 5 % base used (None: the units ranked)
+    signatures: SignatureCheck = field(default_factory=lambda: SignatureCheck(checked=False))
+    roster_mismatch: dict[str, list[str]] = field(default_factory=dict)
+    """Roster code → the returns under it whose name, level or region differ from the roster's (D504)."""
 
     @property
     def accounting(self) -> dict[str, int]:

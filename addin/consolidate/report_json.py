@@ -2,13 +2,18 @@
 
 Each unit's figures are written from the text the pre-render stage made where the file was read (`Rendered`,
 carried in the unit's entry), or rendered here when there is none: the text is the same either way.
+
+Every piece is written as valid UTF-8 whatever a file or a path smuggled in: a lone surrogate (which a UTF-8
+writer cannot encode: the run used to end with 「错误：utf-8」) becomes U+FFFD (`writable_json`). The reader already
+makes every text it returns safe; this is the writer's own guarantee for whatever else reaches it.
 """
 from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, BinaryIO, Callable, Mapping
 
 from generator.ooxml import write_atomically
 
@@ -43,8 +48,16 @@ RENDERED = "rendered"
 def dumps(data: dict[str, Any]) -> str:
     """The report's text for `content(run)` (what `write_report` writes)."""
     out = io.StringIO()
-    _write(data, out.write)
+    _write(data, lambda piece: out.write(writable_json(piece)))
     return out.getvalue()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def writable_json(text: str) -> str:
+    """JSON text with every lone surrogate (json.dumps writes them raw with ensure_ascii=False) as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def _write(data: dict[str, Any], write: Callable[[str], Any]) -> None:
@@ -70,12 +83,24 @@ def _write(data: dict[str, Any], write: Callable[[str], Any]) -> None:
     write("}\n")
 
 
+def dump_report(data: dict[str, Any], binary: BinaryIO) -> None:
+    """The JSON report of `content(run)` streamed to a binary file (a 5 000-unit report is never one string in
+    memory)."""
+    text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+
+    def write(piece: str) -> None:
+        """A piece as UTF-8; one a UTF-8 encoder refuses (a lone surrogate) again through `writable_json` — the
+        encoding is the check, so text without one costs nothing more."""
+        try:
+            text.write(piece)
+        except UnicodeEncodeError:
+            text.write(writable_json(piece))
+    _write(data, write)
+    text.flush()
+    text.detach()
+
+
 def write_report(data: dict[str, Any], path: str | Path) -> None:
-    """The JSON report of `content(run)`, streamed (a 5 000-unit report is never one string in memory) and
-    written atomically: `path` is the previous report or the complete new one."""
-    def dump(binary) -> None:
-        text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
-        _write(data, text.write)
-        text.flush()
-        text.detach()
-    write_atomically(path, dump)
+    """The JSON report of `content(run)`, streamed and written atomically: `path` is the previous report or the
+    complete new one."""
+    write_atomically(path, lambda binary: dump_report(data, binary))

@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 
 from udfs.numbers import ROUNDING_TEXT, round_excel, to_array
-from udfs.ranking import SCOPE_TEXT
-from udfs.results import RECHECK_RULE_TEXT, REVIEWED, WAITING, UnitResult
+from udfs.ranking import SCOPE_TEXT, elimination_count, ranking_group
+from udfs.results import (CREATION_COHORT, INCOMPLETE, INCOMPLETE_CREATION, NOT_RETURNED, RECHECK_COHORT,
+                          RECHECK_RULE_TEXT, REVIEWED, STATES, WAITING, UnitResult)
 from udfs.scoring import counted_array
+from generator.wording import indicator_text
 from workbook_templates import Spec
 
 from .model import ConsolidationRun, FileOutcome
@@ -28,22 +30,36 @@ def _unit_fields(f: FileOutcome) -> dict[str, Any]:
 
 
 def review_results(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]]:
-    """One entry per unit (the run's units, in order): each reviewer's counted total, composite, state, rank,
-    达标 (composite ≥ pass line) and 拟摘牌 with its reason."""
+    """One entry per unit — the run's units in order, then the roster's units that did not return: its cohort
+    (复验 | 创建), each reviewer's counted total, composite, state (one of `udfs.results.STATES`), rank, 达标
+    (composite ≥ pass line, and a gate met) and 拟摘牌 with its reason."""
     chosen = {(c.unit_code, c.level): c for c in run.review_cards if c.chosen}
+    roster = {e.code: e for e in run.roster or ()}
     out = []
     for f in run.units:
         r: UnitResult | None = run.results.get(f.code)
         scores = {lv: (chosen[(f.code, lv)].total if (f.code, lv) in chosen else None)
                   for lv in spec.assessment.reviewers}
+        entry = roster.get(f.code)
         out.append({**_unit_fields(f), "file": f.path, "self_total": f.results.get("self_total"),
-                    "scores": scores,
+                    "scores": scores, "cohort": r.cohort if r else RECHECK_COHORT,
+                    "named_year": entry.named_year if entry else None,
                     "state": r.state if r else "", "composite": r.composite if r else None,
                     "used": dict(r.used) if r else {}, "waiting": list(r.waiting) if r else [],
                     "not_counted": list(r.not_counted) if r else [], "recheck": r.recheck if r else "",
                     "rank": r.rank if r else None, "pass": None if not r or r.below_pass is None else not r.below_pass,
                     "eliminated": bool(r and r.eliminated), "tie_at_cut": bool(r and r.tie_at_cut),
                     "reason": r.reason if r else ""})
+    returned = {f.code for f in run.units}
+    for e in run.not_returned:
+        r = run.results.get(e.code)
+        if e.code in returned or r is None:
+            continue
+        out.append({"unit_code": e.code, "unit_name": e.name, "unit_level": e.level, "unit_region": e.region,
+                    "file": None, "self_total": None, "scores": {lv: None for lv in spec.assessment.reviewers},
+                    "cohort": r.cohort, "named_year": e.named_year, "state": r.state, "composite": None, "used": {},
+                    "waiting": [], "not_counted": [], "recheck": "", "rank": None, "pass": None,
+                    "eliminated": False, "tie_at_cut": False, "reason": r.reason})
     return out
 
 
@@ -96,7 +112,7 @@ def indicator_averages(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]
                                 [i.get(selector) for i in inputs] if selector else None, spec=spec)
         self_avg = _average(own, digits)
         review_avg = _average(to_array([c.items.get(ind.id) for c in cards]), digits)
-        out.append({"indicator": ind.id, "text": ind.text, "points": ind.points,
+        out.append({"indicator": ind.id, "text": indicator_text(ind, spec, run.year), "points": ind.points,
                     "units": len(units), "self_average": self_avg, "self_rate": _rate(self_avg, ind.points),
                     "scorecards": len(cards), "review_average": review_avg,
                     "review_rate": _rate(review_avg, ind.points)})
@@ -111,20 +127,54 @@ def lowest(averages: list[dict[str, Any]], n: int = LOWEST_SHOWN) -> list[dict[s
     return sorted(averages, key=lambda a: (rate(a), a["indicator"]))[:n]
 
 
+BASE_TEXT = {"roster": "名单中的复验单位（无论是否交回、是否完成评审）", "ranked": "参与排名的复验单位"}
+"""assessment.toml [elimination] base as users read it."""
+NO_ROSTER_BASE = "未提供名单：按交回工作簿的复验单位计"
+
+
 def review_rules(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
-    """The rules this run applied — the ranking scope actually used and the spec's open-question defaults."""
+    """The rules this run applied — the ranking scope actually used, the 5 % base and the count of it per ranking
+    group (with how many were ranked and marked 拟摘牌 there), whether this is the final consolidation, and the
+    spec's open-question defaults."""
     a, e = spec.assessment, spec.assessment.elimination
+    ranked: dict[str, int] = {}
+    eliminated: dict[str, int] = {}
+    results = {f.code: (f, run.results.get(f.code)) for f in run.units}
+    for f, r in results.values():
+        if r is not None and r.rank is not None:
+            group = ranking_group(f.unit.get("unit_region"), run.scope)
+            ranked[group] = ranked.get(group, 0) + 1
+            eliminated[group] = eliminated.get(group, 0) + bool(r.eliminated)
+    base = run.elimination_base
+    groups = sorted(set(ranked) | set(base or {}))
+    counts = [{"group": g, "base": (base or ranked).get(g, 0), "ranked": ranked.get(g, 0),
+               "count": min(ranked.get(g, 0), elimination_count((base or ranked).get(g, 0), spec=spec)),
+               "eliminated": eliminated.get(g, 0)} for g in groups]
     return {"scope": run.scope, "scope_text": SCOPE_TEXT[run.scope], "ratio": e.ratio, "rounding": e.rounding,
             "rounding_text": ROUNDING_TEXT[e.rounding], "below_pass_line_eliminated": e.below_pass_line_eliminated,
+            "elimination_base": e.base,
+            "elimination_base_text": BASE_TEXT[e.base] + ("" if e.base != "roster" or run.roster is not None
+                                                           else f"（{NO_ROSTER_BASE}）"),
+            "elimination_base_units": sum(c["base"] for c in counts),
+            "elimination_count": sum(c["count"] for c in counts), "elimination_groups": counts,
+            "final": run.final, "incomplete": e.incomplete, "states": list(STATES),
             "pass_line": a.pass_line, "recheck": a.recheck.rule, "recheck_text": RECHECK_RULE_TEXT[a.recheck.rule],
-            "open_questions": [a.recheck.question, e.question]}
+            "open_questions": [a.recheck.question, e.question, e.base_question]}
 
 
 def review_summary(run: ConsolidationRun) -> dict[str, int]:
-    """Counts for the one-line outcome and 说明: reviewed, waiting, ranked, 达标, 不达标, 拟摘牌, ties at the cut."""
+    """Counts for the one-line outcome and 说明: reviewed, waiting, ranked, 达标, 不达标, 拟摘牌, ties at the cut,
+    and by cohort and state (未报送, 未完成复验 …)."""
     results = [r for r in (run.results.get(f.code) for f in run.units) if r is not None]
+    returned = {f.code for f in run.units}
+    missing = [r for r in (run.results.get(e.code) for e in run.not_returned if e.code not in returned)
+               if r is not None]
+    every = results + missing
     return {"units": len(run.units), "reviewed": sum(r.state == REVIEWED for r in results),
             "waiting": sum(r.state == WAITING for r in results),
+            "not_returned": sum(r.state == NOT_RETURNED for r in every),
+            "incomplete": sum(r.state in (INCOMPLETE, INCOMPLETE_CREATION) for r in every),
+            "creation": sum(r.cohort == CREATION_COHORT for r in every),
             "ranked": sum(r.rank is not None for r in results),
             "passed": sum(r.below_pass is False for r in results), "failed": sum(r.below_pass is True for r in results),
             "eliminated": sum(r.eliminated for r in results), "tie_at_cut": sum(r.tie_at_cut for r in results)}

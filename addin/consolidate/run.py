@@ -2,39 +2,43 @@
 
 The stages, each in its own module:
 
-1. `walk`: the files under the returns folder (and `reviews`); lock, hidden and system files are *skipped*;
+1. `walk`: the files under the returns folder (and `reviews`); lock, hidden and system files, links, special
+   files and hidden folders are *skipped*, an unreadable folder is *rejected* (F123) — never the run's end;
 2. `ledger`: files unchanged since the last run take their outcome from the ledger (`Ledger.lookup`);
 3. `workers`: every other file is read (`read`), checked and recomputed with its own year and preset, on two
    processes when there are many; the `prerender` stage renders its figures there;
-4. `rules`: the run's year and preset filter, duplicates, the roster — then `reviews` scores the review packs.
+4. `rules`: the run's year and preset filter, the signatures (`signatures`, with a key), identity against the
+   roster, duplicates, the roster — then `reviews` scores the review packs.
 
 `consolidate` returns the run; `outputs.write_outputs` renders it and then commits the ledger.
 """
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
-from stat import S_ISLNK
 from typing import Callable
 
 from udfs.ranking import SCOPE_TEXT
 from workbook_templates import InputError, Spec
 
+from .evidence import index_evidence
 from .ledger import Ledger, LedgerChanges
 from .model import SKIPPED, ConsolidationRun, FileOutcome, RosterEntry
 from .reviews import score_reviews
-from .rules import apply_choices, match_roster, resolve_duplicates, run_year
-from .walk import inside, skip_reason, walk
+from .rules import apply_choices, check_identity, match_roster, resolve_duplicates, run_year
+from .signatures import verify_signatures
+from .walk import shown_path, skip_reason, survey
 from .workers import Job, read_all
 
 OWN_OUTPUT = "本次汇总的输出文件"
-LINK = "符号链接：请放入文件本身"
 
 
 def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | None = None,
                 year: int | None = None, preset: str | None = None, ledger: Ledger | None = None,
                 workers: int = 2, progress: Callable[[int, int], None] | None = None,
                 outputs: tuple[str | Path, ...] = (), reviews: str | Path | None = None,
-                scope: str | None = None) -> ConsolidationRun:
+                scope: str | None = None, key: bytes | None = None, final: bool = False,
+                as_of: date | None = None) -> ConsolidationRun:
     """Read, check and recompute every file under `folder` — units' returns and reviewers' review packs — and
     under `reviews` (more review packs, listed as 「<folder name>/…」).
 
@@ -43,7 +47,9 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     (default: any the spec has) are accepted. `outputs` (this run's summary, report and ledger) are skipped if
     they lie inside the folders, so a run never reads its own results. `scope` of the ranking: region |
     prefecture (default: the spec's). With a `ledger`, unchanged files are not read again and what was read
-    waits in `ledger.pending` until the outputs are written."""
+    waits in `ledger.pending` until the outputs are written. `final`: the consolidation after the deadline — a
+    unit that has not completed (未报送, errors not corrected, still 待评审) is 未完成复验. With `key` (`addin.keys`), every return's and
+    pack's signature is verified (`signatures`); without one, the run records that none was checked."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"回收目录「{folder}」不存在或不是目录：请检查路径")
@@ -56,12 +62,11 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     if preset is not None:
         preset = spec.preset(preset).id
 
-    stats = walk(folder)
-    rels = {p: p.relative_to(folder).as_posix() for p in stats}
-    if reviews is not None and not inside(Path(reviews), folder):
-        extra = walk(Path(reviews))
-        stats.update(extra)
-        rels.update({p: f"{Path(reviews).resolve().name}/{p.relative_to(reviews).as_posix()}" for p in extra})
+    try:
+        found = survey(folder, Path(reviews) if reviews is not None else None)
+    except OSError as e:
+        raise InputError(f"回收目录「{shown_path(str(folder))}」无法读取（{e.strerror or e}）：请检查读取权限") from None
+    stats, rels = found.files, found.rels
     paths = sorted(stats, key=lambda p: rels[p])
     own = {Path(o).resolve() for o in outputs}
     own |= {o.with_name(o.name + "-journal") for o in own}
@@ -72,8 +77,7 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     to_read: list[Job] = []
     for p in paths:
         rel, stat = rels[p], stats[p]
-        reason = (OWN_OUTPUT if p.name in own_names and p.resolve() in own
-                  else LINK if S_ISLNK(stat.st_mode) else skip_reason(p))
+        reason = OWN_OUTPUT if p.name in own_names and p.resolve() in own else skip_reason(p, stat.st_mode)
         if reason:
             outcomes[p] = FileOutcome(path=rel, size=stat.st_size, sha256="", status=SKIPPED, skip_reason=reason)
             if ledger:
@@ -93,24 +97,33 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     for job, outcome in read_all(to_read, spec, workers):
         p = Path(job.path)
         outcomes[p] = outcome
+        if p in found.notes:
+            outcome.findings.append(found.notes[p])      # I124: the name is not UTF-8
         if ledger:                                       # as read: the rules below are applied on every run
             changes.rows.append(ledger.row_for(outcome, stats[p].st_size, stats[p].st_mtime_ns))
         done += 1
         if progress and (done % 32 == 0 or done == len(paths)):
             progress(done, len(paths))
 
-    files = [outcomes[p] for p in paths]
+    files = sorted([*(outcomes[p] for p in paths), *found.folder_outcomes()], key=lambda f: f.path)
     the_year, source = run_year(files, year, spec)
-    run = ConsolidationRun(folder=str(folder), year=the_year, preset=preset, files=files, roster=roster,
+    run = ConsolidationRun(folder=shown_path(str(folder)), year=the_year, preset=preset, files=files, roster=roster,
                            year_source=source)
-    apply_choices(run, spec)
-    resolve_duplicates(run, {outcomes[p].path: stats[p].st_mtime_ns for p in paths})
+    apply_choices(run)
+    verify_signatures(run, key)                          # before duplicates: a file that fails is not preferred
+    if roster is not None:
+        check_identity(run, roster, spec)
+    resolve_duplicates(run, {outcomes[p].path: stats[p].st_mtime_ns for p in paths}, spec)
     if roster is not None:
         match_roster(run, roster)
     run.scope = scope or spec.assessment.elimination.scope
+    run.final = final                                    # after the deadline: units not done are 未完成复验
+    run.as_of = as_of                                    # the stages' overdue is judged at this date (`stages`)
     score_reviews(run, spec, {outcomes[p].path: stats[p].st_mtime_ns for p in paths}, run.scope)
+    run.evidence = index_evidence(run, folder, spec, workers)   # 佐证材料 beside each return (`evidence`)
     if ledger:
-        changes.gone = ledger.gone({f.path for f in run.files})
+        changes.gone = [g for g in ledger.gone({f.path for f in run.files}) if not found.unread(g)]
         run.disappeared = changes.gone
+        run.notices += ledger.notices                    # set aside, or rows not used
         ledger.pending = changes
     return run

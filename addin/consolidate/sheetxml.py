@@ -13,6 +13,12 @@ empty styled cell (`<c s="5"/>`) so that the following cells keep their columns.
 
 Everything else in the workbook — styles, header rows, filters, frozen panes, charts — is XlsxWriter's; `splice`
 only inserts the rows before `</sheetData>` and widens `<dimension>`.
+
+Every text written is writable whatever a file smuggled in (`writable_text`): a lone surrogate becomes U+FFFD
+(no UTF-8 writer can carry it), U+FFFE/U+FFFF and control characters are written as `_xHHHH_` (XML 1.0 cannot
+hold them), a literal `_xHHHH_` is escaped so Excel does not decode it, and a text longer than a cell holds
+(32 767) is cut with a visible 「…（已截断）」. XlsxWriter's own cells get the same through `SafeWorksheet`.
+`valid_cells` is the grammar of what `cell` writes: the ledger's stored cells are spliced only if they match it.
 """
 from __future__ import annotations
 
@@ -22,6 +28,9 @@ import zipfile
 from typing import Any, BinaryIO, Iterable, Mapping
 
 from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+from .read.xmlscan import CELL_LIMIT, unescape, utf16_length
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _ESCAPE_LOOKALIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
@@ -31,17 +40,47 @@ SUMMARY_LEVEL = 6
 """Deflate level of the spliced sheet: zlib's default, the level XlsxWriter's other parts get."""
 
 
-_PLAIN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f&<>]|_x|^\s|\s$")
+_PLAIN_TEXT = re.compile("[\x00-\x08\x0b-\x1f&<>\ud800-\udfff\ufffe\uffff]|_x|^\\s|\\s$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NON_CHARACTER = re.compile("[\ufffe\uffff]")
+TRUNCATED = "…（已截断）"
+"""Appended where a text was cut to fit a cell: visible, never a silent loss."""
+
+
+def writable_text(value: str) -> str:
+    """`value` as any writer can carry it and a cell can hold it: lone surrogates → U+FFFD, at most CELL_LIMIT
+    UTF-16 units with 「…（已截断）」 at the cut. (Escaping for XML is the writer's: `text_cell`, XlsxWriter.)"""
+    if _SURROGATE.search(value):
+        value = _SURROGATE.sub("\ufffd", value)
+    if len(value) > CELL_LIMIT // 2 and utf16_length(value) > CELL_LIMIT:
+        units = value.encode("utf-16-le")[:2 * (CELL_LIMIT - len(TRUNCATED))]
+        value = units.decode("utf-16-le", "ignore") + TRUNCATED     # "ignore": half a pair at the cut
+    return value
+
+
+class SafeWorksheet(Worksheet):
+    """XlsxWriter's worksheet with every string made writable first (`writable_text`): a lone surrogate would stop
+    the file being written, and XlsxWriter cuts a long text silently. It escapes control characters and
+    U+FFFE/U+FFFF itself. (`_write_string` is where all of write, write_string and merge_range end up, in the
+    pinned XlsxWriter; tests/test_hostile.py checks it is still there.)"""
+
+    def _write_string(self, row, col, string, cell_format=None):
+        return super()._write_string(row, col, writable_text(string), cell_format)
 
 
 def text_cell(value: str, style: int) -> str:
-    """An inline-string cell, escaped as XlsxWriter escapes it."""
+    """An inline-string cell, escaped as XlsxWriter escapes it (and made writable: `writable_text`)."""
+    if len(value) > CELL_LIMIT // 2:
+        value = writable_text(value)
     if not value or _PLAIN_TEXT.search(value) is None:      # most text: nothing to escape
         return f'<c s="{style}" t="inlineStr"><is><t>{value}</t></is></c>'
+    value = writable_text(value)
     if "_x" in value:
         value = _ESCAPE_LOOKALIKE.sub(r"_x005F\1", value)
     if _CONTROL.search(value):
         value = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
+    if _NON_CHARACTER.search(value):
+        value = _NON_CHARACTER.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
     if _NEEDS_XML_ESCAPE.search(value):
         value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
@@ -108,4 +147,36 @@ def splice(xlsx: bytes, rows_by_part: Mapping[str, tuple[Iterable[str], int, int
                 w.write(data[at:])
 
 
-__all__ = ["text_cell", "number_cell", "blank_cell", "cell", "row", "splice"]
+# ---------------------------------------------------------------- the grammar of what `cell` writes
+
+_NUMBER = r"-?[0-9]+(?:\.[0-9]+)?(?:E[+-][0-9]+)?"
+_CHAR = "[^<>&\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
+_TEXT = f"{_CHAR}*(?:&(?:amp|lt|gt);{_CHAR}*)*"
+
+
+def cell_grammar(styles: Iterable[int]) -> re.Pattern[str]:
+    """What `cell` writes, and nothing else, with the style numbers `styles`: number, blank and inline-string
+    cells (in the order they are most common) — no formula, no markup in text, only XML-1.0 characters.
+    `valid_cells` matches a row of them."""
+    s = "|".join(str(n) for n in sorted(set(styles)))
+    one = (f'<c(?: s="(?:{s})")?><v>{_NUMBER}</v></c>|<c(?: s="(?:{s})")?/>'
+           f'|<c s="(?:{s})" t="inlineStr"><is><t(?: xml:space="preserve")?>{_TEXT}</t></is></c>')
+    return re.compile(f"(?:{one})*")
+
+
+_TEXTS = re.compile(r"<t[^>]*>([^<]*)</t>")
+
+
+def valid_cells(text: str, grammar: re.Pattern[str], count: int) -> bool:
+    """Whether `text` is exactly `count` cells as `cell` writes them (`cell_grammar`), each text within a cell's
+    limit: what may be spliced into the summary from the ledger."""
+    if text.count("<c") != count or not grammar.fullmatch(text):
+        return False
+    if len(text) <= CELL_LIMIT:                      # no text in it can be too long
+        return True
+    return all(utf16_length(unescape(t.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))) <= CELL_LIMIT
+               for t in _TEXTS.findall(text))
+
+
+__all__ = ["text_cell", "number_cell", "blank_cell", "cell", "row", "splice", "writable_text", "SafeWorksheet",
+           "cell_grammar", "valid_cells", "TRUNCATED"]

@@ -8,24 +8,39 @@ every run.
 
 Workers load the spec from the directory the run's spec came from (a `Spec` holds read-only mappings, which do
 not pickle) and check that its digest is the run's, so a custom spec (`--spec-dir`) is the one used here too.
-Never raises for a file's content: a failure is that file's finding.
+
+Never raises for a file's content: a failure is that file's finding. A chunk whose checking fails is checked
+again file by file (`read_chunk_safely`), and a chunk whose worker process dies (a crash, the memory killer) is
+read again one file per process, so the file that kills its process is the one rejected (F100) — the run goes on.
+Worker processes watch their parent and exit when it is gone (`watch_parent`): a killed run leaves none behind.
 """
 from __future__ import annotations
 
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from udfs.checks import check_many
+from udfs.checks import Choices, check_many
+from udfs.choices import parse_switches
+from udfs.evidence import listed_texts
 from udfs.intake import Finding
 from udfs.review_checks import check_pack
 from udfs.unit_code import normalize_unit_code
 from workbook_templates import Spec, load_spec
+from workbook_templates.contract import CHOICE_NAMES
+from workbook_templates.errors import UnknownChoice
 
 from .model import CONSOLIDATED, REJECTED, REVIEW, FileOutcome
+from .pause import pause_at
+from .placement import check_placement
 from .prerender import render_figures
 from .read import ReadResult, read_returned
+from .read.rejected import AGAIN, exc_text
 
 PARALLEL_FROM = 40
 """Below this many files to read, starting worker processes costs more than it saves."""
@@ -45,9 +60,9 @@ def read_all(jobs: list[Job], spec: Spec, workers: int) -> Iterator[tuple[Job, F
     """Every job's outcome, in job order, a chunk at a time (on `workers` processes when there are enough)."""
     chunks = [(spec.directory, spec.digest, jobs[i:i + CHUNK]) for i in range(0, len(jobs), CHUNK)]
     if workers > 1 and len(jobs) >= PARALLEL_FROM:
-        results: Iterable[list[FileOutcome]] = _pool_map(read_chunk, chunks, workers)
+        results: Iterable[list[FileOutcome]] = _pool_map(chunks, workers)
     else:
-        results = map(read_chunk, chunks)
+        results = map(read_chunk_safely, chunks)
     pending = iter(results)
     for _, _, chunk in chunks:
         try:
@@ -58,17 +73,101 @@ def read_all(jobs: list[Job], spec: Spec, workers: int) -> Iterator[tuple[Job, F
 
 
 class ReadCrash(RuntimeError):
-    """Reading a chunk failed outside any file's content (a bug, a worker killed): the run stops, naming the
-    files that were being processed (`path`)."""
+    """Reading a chunk failed outside any file (the spec directory changed during the run, a defect no single
+    file explains): the run stops, naming the files that were being processed (`path`). A file's own failure —
+    even one that kills its worker process — never gets here (`read_chunk_safely`, `_isolated`)."""
 
     def __init__(self, chunk: list[Job], error: BaseException):
         self.path = chunk[0].rel if len(chunk) == 1 else f"{chunk[0].rel} … {chunk[-1].rel}（共 {len(chunk)} 个文件）"
         super().__init__(f"{type(error).__name__}: {error}")
 
 
-def _pool_map(fn, chunks: list, workers: int) -> Iterator[list[FileOutcome]]:
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(fn, chunks)
+def _pool_map(chunks: list, workers: int) -> Iterator[list[FileOutcome]]:
+    """`read_chunk_safely` of every chunk on `workers` processes, in order. When a worker dies, the chunk whose
+    result was awaited is read one file per process (`_isolated`) and the rest go to a new pool."""
+    done = 0
+    while done < len(chunks):
+        with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),)) as pool:
+            futures = [pool.submit(read_chunk_safely, c) for c in chunks[done:]]
+            for future in futures:
+                try:
+                    outcomes = future.result()
+                except BrokenProcessPool:
+                    yield _isolated(chunks[done])
+                    done += 1
+                    break                                # a new pool for the chunks after it
+                yield outcomes
+                done += 1
+                if done == 1:
+                    pause_at("reading")                   # JIEYUE_PAUSE_AT: the workers are alive here
+
+
+def _isolated(item: tuple[str, str, list[Job]]) -> list[FileOutcome]:
+    """A chunk whose worker died, read again one file per process: the file that kills its process is rejected
+    (F100); the others are read as usual."""
+    directory, digest, jobs = item
+    out = []
+    for job in jobs:
+        with ProcessPoolExecutor(max_workers=1, initializer=watch_parent, initargs=(os.getpid(),)) as alone:
+            try:
+                out += alone.submit(read_chunk_safely, (directory, digest, [job])).result()
+            except BrokenProcessPool as e:
+                out.append(crashed(job, "读取此文件的进程意外退出（可能是内存不足，或文件触发了程序缺陷）", e))
+    return out
+
+
+def crashed(job: Job, what: str, e: BaseException) -> FileOutcome:
+    """A file whose reading or checking failed outside any check: rejected with F100, the run goes on."""
+    return FileOutcome(path=job.rel, size=0, sha256="", status=REJECTED, blocking=True,
+                       findings=[Finding("F100", f"{what}（{exc_text(e)}）：文件可能已损坏或被构造；{AGAIN}；"
+                                                 "如这是正常填写的文件，请把它交给维护者")])
+
+
+class SpecChanged(RuntimeError):
+    """The spec directory changed during the run: the run's failure, never a file's."""
+
+
+def read_chunk_safely(item: tuple[str, str, list[Job]]) -> list[FileOutcome]:
+    """`read_chunk`, and when it fails (a defect some file's content triggers), each file again on its own: the
+    file that fails alone is rejected with F100 and the others are read as usual."""
+    try:
+        return read_chunk(item)
+    except SpecChanged:
+        raise
+    except Exception:   # noqa: BLE001 — the chunk boundary: find the file, keep the others
+        directory, digest, jobs = item
+        out = []
+        for job in jobs:
+            try:
+                out += read_chunk((directory, digest, [job]))
+            except SpecChanged:
+                raise
+            except Exception as e:   # noqa: BLE001 — the file boundary: this file's finding
+                out.append(crashed(job, "检查此文件时程序出错", e))
+        return out
+
+
+PARENT_CHECK = 0.5
+"""Seconds between a worker's looks at whether its parent is alive."""
+
+
+def watch_parent(parent: int) -> None:
+    """In a worker process: a daemon thread that ends the process once its parent is gone (the parent killed
+    with kill -9 cannot stop its workers itself). POSIX: the parent id changes when the parent dies; Windows
+    keeps the old id, so there the process handle multiprocessing holds to the parent is asked."""
+    import multiprocessing
+    handle = multiprocessing.parent_process()
+
+    def alive() -> bool:
+        if os.name == "posix":
+            return os.getppid() == parent
+        return handle is None or handle.is_alive()
+
+    def watch() -> None:
+        while alive():
+            time.sleep(PARENT_CHECK)
+        os._exit(1)
+    threading.Thread(target=watch, name="jieyue-parent-watch", daemon=True).start()
 
 
 def read_chunk(item: tuple[str, str, list[Job]]) -> list[FileOutcome]:
@@ -76,7 +175,7 @@ def read_chunk(item: tuple[str, str, list[Job]]) -> list[FileOutcome]:
     directory, digest, jobs = item
     spec = load_spec(directory)
     if spec.digest != digest:
-        raise RuntimeError(f"规格目录「{directory}」在汇总过程中被修改：请重新运行汇总")
+        raise SpecChanged(f"规格目录「{directory}」在汇总过程中被修改：请重新运行汇总")
     outcomes, readable = [], []
     for job in jobs:
         read = read_returned(Path(job.path))
@@ -93,19 +192,21 @@ def read_chunk(item: tuple[str, str, list[Job]]) -> list[FileOutcome]:
                 outcome.findings.append(problem)
             else:
                 readable.append((outcome, read, problem))
-    by_choice: dict[tuple[int, str], list[tuple[FileOutcome, ReadResult]]] = {}
+    by_choice: dict[tuple[int, str, Choices], list[tuple[FileOutcome, ReadResult]]] = {}
     for outcome, read, choice in readable:
         by_choice.setdefault(choice, []).append((outcome, read))
-    for (year, preset), group in by_choice.items():
-        checked = check_many([r.extracted for _, r in group], spec, year=year, preset=preset, run_digest=spec.digest)
+    for (year, preset, choices), group in by_choice.items():
+        checked = check_many([r.extracted for _, r in group], spec, year=year, preset=preset, run_digest=spec.digest,
+                             choices=choices)
         for (outcome, read), result in zip(group, checked):
             _take_return(outcome, read, result, spec)
     return outcomes
 
 
-def own_choices(meta: dict, spec: Spec) -> tuple[int, str] | Finding:
-    """(assessment year, factor preset) a returned workbook was made for, from its `_meta` — or F114 when the
-    spec does not have them (the file cannot be recomputed as it was meant)."""
+def own_choices(meta: dict, spec: Spec) -> tuple[int, str, Choices] | Finding:
+    """(assessment year, factor preset, the other choices) a returned workbook was made for, from its `_meta` — or
+    F114 when the spec does not have them (the file cannot be recomputed as it was meant). A workbook made before
+    the grid factor, switches and standard version were recorded has none of them: the defaults (`Choices()`)."""
     year, preset = meta.get("assessment_year"), meta.get("factor_preset")
     if not isinstance(year, int) or year not in spec.years:
         shown = "空白" if year in (None, "") else f"「{year}」"
@@ -115,14 +216,31 @@ def own_choices(meta: dict, spec: Spec) -> tuple[int, str] | Finding:
         shown = "空白" if preset in (None, "") else f"「{preset}」"
         return Finding("F114", f"工作簿记录的系数预设为{shown}，本次汇总所用的规格中没有该预设（已有："
                                f"{'、'.join(spec.presets)}）：请使用本次下发的工作簿重新填报", "factor_preset")
-    return year, preset
+    grid, switches, standard = (meta.get(n) or None for n in CHOICE_NAMES)
+    if grid is not None and grid not in spec.grid_factors:
+        return Finding("F114", f"工作簿记录的电力排放因子为「{grid}」，本次汇总所用的规格中没有（已有："
+                               f"{'、'.join(spec.grid_factors)}）：请使用本次下发的工作簿重新填报", "grid_factor")
+    if standard is not None and standard not in spec.standards:
+        return Finding("F114", f"工作簿记录的评价标准版本为「{standard}」，本次汇总所用的规格中没有（已有："
+                               f"{'、'.join(spec.standards)}）：请使用本次下发的工作簿重新填报", "standard_version")
+    try:
+        chosen = tuple(parse_switches(switches, spec).items())
+    except UnknownChoice as e:
+        return Finding("F114", f"工作簿记录的口径开关无法使用（{e}）：请使用本次下发的工作簿重新填报", "calc_switches")
+    return year, preset, Choices(grid_factor=grid, switches=chosen, standard=standard)
 
 
 def _take_return(outcome: FileOutcome, read: ReadResult, result, spec: Spec) -> None:
     outcome.status = CONSOLIDATED
     outcome.findings += result.findings
+    if read.extracted is not None and not read.extracted.cached:     # no saved results: F128 looks at the names
+        moved = check_placement(read.extracted, own_choices(outcome.meta, spec), spec)
+        if moved is not None:
+            outcome.findings.append(moved)
     outcome.inputs, outcome.results = result.inputs, result.results
-    outcome.blocking = result.blocking or any(f.severity(spec) == "错误" for f in read.findings)
+    if listed := listed_texts(read.extracted.values):     # 佐证材料 lists (issue 13): carried with the inputs
+        outcome.inputs = {**outcome.inputs, **listed}
+    outcome.blocking = result.blocking or any(f.severity(spec) == "错误" for f in (*read.findings, *outcome.findings))
     code = normalize_unit_code(outcome.unit.get("unit_code"))
     if code:
         outcome.unit["unit_code"] = code

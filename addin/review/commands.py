@@ -20,12 +20,12 @@ SECONDS_PER_SCORECARD = 0.03
 
 def run_review_pack(folder: str, level: str, output: str, spec: Spec, *, region: str | None = None,
                     seed: int | None = None, year: int | None = None, preset: str | None = None,
-                    sampled_only: bool = False) -> list[str]:
-    """`jieyue review-pack`: build and write the pack; returns the lines to print."""
+                    sampled_only: bool = False, key: bytes | None = None) -> list[str]:
+    """`jieyue review-pack`: build and write the pack (signed with `key`, when given); returns the lines to print."""
     out = check_output(output, ".xlsx", "评审包")
     pack = build_review_pack(folder, level, spec=spec, region=region, seed=seed, year=year, preset=preset,
                              outputs=[out], progress=Progress(label="读取回收的工作簿 "), sampled_only=sampled_only,
-                             on_layout=_announce_layout)
+                             on_layout=_announce_layout, key=key, pack_dir=out.parent)
     write_review_pack(pack, out)
     scope = f"{'、'.join(pack.reviewer.covers)}单位" + (f"（{pack.region}）" if pack.region else "")
     lines = [f"已生成评审包：{out}（{pack.reviewer.label}，{scope}，{len(pack.units)} 个单位）"]

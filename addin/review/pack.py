@@ -5,7 +5,7 @@ it atomically. A reviewer's entries are filled in by name with `generator.fill.f
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -18,6 +18,7 @@ from udfs.levels import Reviewer, find_level
 from udfs.spot_checks import SpotCheckGroup
 from workbook_templates import Spec
 
+from ..consolidate.evidence import scorecard_evidence
 from ..consolidate.model import FileOutcome
 from .select import reviewer_for, select_units
 
@@ -81,28 +82,36 @@ class ReviewPack:
 def build_review_pack(folder: str | Path, level: str, *, spec: Spec, region: str | None = None,
                       seed: int | str | None = None, year: int | None = None, preset: str | None = None,
                       outputs: Iterable[str | Path] = (), progress: Callable[[int, int], None] | None = None,
-                      sampled_only: bool = False, on_layout: Callable[[int], None] | None = None) -> ReviewPack:
+                      sampled_only: bool = False, on_layout: Callable[[int], None] | None = None,
+                      key: bytes | None = None, pack_dir: str | Path | None = None) -> ReviewPack:
     """Consolidate `folder` and lay out the review pack of the reviewer `level` (县市区 / 地州市 / 自治区, or a key
     / label of assessment.toml) over the units it reviews (`select.select_units`). `year` and `preset` are the
     consolidation's checks (None: the returns' most common year, each return's own preset); the pack is made for
     the run's year, and each unit's figures are those recomputed with its own preset. `outputs` are files the
     consolidation must not read (this run's pack); `on_layout(n)` is told the number of scorecards before they
-    are rendered."""
+    are rendered. With `key` (`addin.keys`) the returns' signatures are verified (a return that fails is an error:
+    left out and listed) and the pack is signed (`_meta` signature); without one, neither."""
     from ..consolidate import consolidate
     reviewer = reviewer_for(level, spec, seed=seed, sampled_only=sampled_only)
-    run = consolidate(folder, spec=spec, year=year, preset=preset, outputs=tuple(outputs), progress=progress)
+    run = consolidate(folder, spec=spec, year=year, preset=preset, outputs=tuple(outputs), progress=progress,
+                      key=key)
     chosen = select_units(run.units, reviewer, spec, region=region, seed=seed, sampled_only=sampled_only,
                           folder=str(folder))
     presets = sorted({str(f.meta.get("factor_preset")) for f in chosen.chosen})
+    # 佐证材料 (issue 13): what each unit listed, and links relative to where the pack will be (`pack_dir`,
+    # default the returns folder: a reviewer opens the pack there and clicks through)
+    evidence = {u["unit_code"]: u for u in (run.evidence or {}).get("units", ())}
+    shown = {f.code: scorecard_evidence(evidence.get(f.code), folder, pack_dir or folder) for f in chosen.chosen}
     pack = ReviewPack(reviewer=reviewer, region=chosen.region, seed=seed, year=run.year,
-                      units=[review_unit(f, spec, chosen.marks.get(f.code, ())) for f in chosen.chosen],
+                      units=[replace(review_unit(f, spec, chosen.marks.get(f.code, ())), evidence=shown[f.code][0],
+                                     evidence_files=shown[f.code][1]) for f in chosen.chosen],
                       skipped=chosen.skipped, out_of_scope=chosen.out_of_scope, spot_groups=chosen.groups,
                       presets=presets)
     if on_layout:
         on_layout(len(pack.units))      # rendering hundreds of scorecards takes a while: say so first
     pack.plan = build_review_plan(reviewer, pack.units, spec=spec, year=run.year, presets=presets,
                                   region=chosen.region, seed=seed, spot_groups=chosen.groups,
-                                  skipped=pack.skipped_lines(spec))
+                                  skipped=pack.skipped_lines(spec), key=key)
     pack.data = render_workbook(pack.plan)
     return pack
 

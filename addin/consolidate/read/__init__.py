@@ -3,17 +3,20 @@
 `read_returned(path)` never raises for any file content. It runs the stages of this package in order and stops
 at the first that fails, as one finding (F1xx of checks.toml) whose message says what to do:
 
-1. `preflight`: the bytes and the zip (F101–F107), and the bounded part reader `Package`;
-2. `xmlscan`: the XML of the parts needed, scanned or parsed by defusedxml only (F108);
+1. `preflight`: the bytes and the zip (F101–F107, F122, F125), and the bounded part reader `Package`;
+2. `xmlscan`: the XML of the parts needed, scanned or parsed by defusedxml only (F108), every value in its
+   canonical form (F126, F127) and every text made safe (`cell_text`, F121);
 3. `workbook`: the defined names and their cells, as `Extracted`;
 4. here: identity (F109 no `template_version` name: not a jieyue workbook; F110 a version this reader does not
    know) and, for a review pack, its scorecards.
 
 Whatever goes wrong anywhere else (I/O, a bug, an unforeseen structure) becomes an F100 finding with the
-exception text: the run goes on with the next file.
+exception text: the run goes on with the next file. A file gets a time budget (`Limits.seconds`, a review pack
+`Limits.review_seconds`): past it, the file is rejected with F120 (`rejected.Deadline`).
 """
 from __future__ import annotations
 
+import datetime
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +28,7 @@ from workbook_templates.contract import (KNOWN_REVIEW_VERSIONS, KNOWN_TEMPLATE_V
 
 from ..model import RETURN, REVIEW
 from .preflight import Limits, Package, check_empty, check_macros, check_ole, check_zip_signature, read_bytes
-from .rejected import AGAIN, Rejected, exc_text
+from .rejected import AGAIN, Deadline, Rejected, exc_text
 from .workbook import Workbook
 
 
@@ -74,10 +77,12 @@ def read_returned(path: Path, limits: Limits = Limits()) -> ReadResult:
     extracted: Extracted | None = None
     findings: list[Finding] = []
     kind, scorecards = RETURN, []
+    deadline = Deadline(limits.seconds)
     try:
-        data, size = read_bytes(Path(path), limits)
-        sha = hashlib.sha256(data).hexdigest()
-        content = _read(data, limits)
+        with deadline.armed():
+            data, size = read_bytes(Path(path), limits)
+            sha = hashlib.sha256(data).hexdigest()
+            content = _read(data, limits, deadline)
         findings, extracted, meta, unit = content.findings, content.extracted, content.meta, content.unit
         kind, scorecards = content.kind, content.scorecards
     except Rejected as r:
@@ -93,10 +98,10 @@ def read_returned(path: Path, limits: Limits = Limits()) -> ReadResult:
 
 
 
-def _read(data: bytes, limits: Limits) -> _Content:
+def _read(data: bytes, limits: Limits, deadline: Deadline | None = None) -> _Content:
     for check in (check_empty, check_ole, check_zip_signature):
         check(data)
-    package = Package(data, limits)
+    package = Package(data, limits, deadline)
     check_macros(package)
     book = Workbook.load(package)
     names = book.names
@@ -132,6 +137,8 @@ def _read_review(book: "Workbook") -> _Content:
     per unit): its budget is raised to the review pack's."""
     limits = book.package.limits
     book.package.budget += limits.review_inflate_budget - limits.inflate_budget
+    if book.package.deadline is not None:
+        book.package.deadline.extend(limits.review_seconds)
     found = book.extract([n for n in REVIEW_META_NAMES if n in book.names], params=False)
     meta = {n: (v.strip() if isinstance(v, str) else v) for n, v in found.values.items()}
     version = meta.get("template_version")
@@ -160,7 +167,23 @@ def _meta(ex: Extracted) -> dict[str, Any]:
             elif isinstance(v, str) and v.isascii() and v.isdigit():
                 v = int(v)
         out[name] = v
+    if "fill_date" in ex.cells and ex.values.get("fill_date") not in (None, ""):
+        out["fill_date"] = date_text(ex.values["fill_date"])      # the unit's 填报日期, for the outputs
     return out
+
+
+EXCEL_EPOCH = datetime.date(1899, 12, 30)
+"""Day 0 of Excel's 1900 date system, for day numbers from 61 (1900-03-01) on: Excel counts a 1900-02-29 that
+never was, so earlier day numbers start a day later."""
+
+
+def date_text(value: Any) -> str:
+    """A date cell as ISO text: a workbook stores a date as Excel's day number (45148 → 「2023-08-10」); text a
+    unit typed is kept as typed, stripped."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
+        day = int(value)
+        return (EXCEL_EPOCH + datetime.timedelta(days=day if day >= 61 else day + 1)).isoformat()
+    return str(value).strip()
 
 
 def _unit(ex: Extracted) -> dict[str, Any]:

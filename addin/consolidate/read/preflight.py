@@ -1,9 +1,11 @@
 """Pre-flight: what a file's bytes and its zip must be before any XML is parsed (F101–F107).
 
-1. the bytes (read once, bounded): too large (F105), empty (F101), an OLE file — an encrypted OOXML workbook
+1. the bytes (read once, bounded, and only from a regular file: a pipe or a device put in the file's place is
+   never waited on, F122): too large (F105), empty (F101), an OLE file — an encrypted OOXML workbook
    (F104) or a legacy .xls / WPS .et (F103) —, not a zip at all (F102, saying what it looks like);
 2. the zip's central directory: entry count, declared sizes, compression ratios, zip-level encryption (F106,
-   F104), and what the zip holds (F102 for .ods, .docx, .xlsb, Strict Open XML or a plain archive);
+   F104), two entries of one name (F125: Excel and this reader could each take another), and what the zip
+   holds (F102 for .ods, .docx, .xlsb, Strict Open XML or a plain archive);
 3. macros: a `vbaProject.bin` part or a macro-enabled content type (F107).
 
 `Package` is the checked zip with a bounded part reader: a part may not inflate past its declared size or the
@@ -13,14 +15,16 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import posixpath
+import stat
 import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from .rejected import AGAIN, Rejected, exc_text
+from .rejected import AGAIN, Deadline, Rejected, exc_text
 from .xmlscan import T_REL, parse_xml
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -42,15 +46,46 @@ class Limits:
     review_inflate_budget: int = 512 * 1024 * 1024    # actually inflated, a review pack (F106)
     max_ratio: float = 200.0                          # per entry, for entries larger than ratio_min_size
     ratio_min_size: int = 1024 * 1024
+    seconds: float = 30.0                             # reading a unit's return (F120; it takes a few ms)
+    review_seconds: float = 300.0                     # reading a review pack (931 scorecards: about 5 s)
 
+
+
+OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+              | getattr(os, "O_NOCTTY", 0))
+"""Opening never waits (a FIFO opens at once with O_NONBLOCK), never follows a link put in the file's place, and
+a terminal never becomes ours."""
+
+
+def open_regular(path: Path) -> int:
+    """A descriptor of `path` opened for reading, once `fstat` has shown it is a regular file (F122 otherwise,
+    without reading from it). The walk already skipped what was not a regular file; this is for whatever took its
+    place since (a FIFO would block a plain open forever). The caller closes the descriptor."""
+    fd = os.open(path, OPEN_FLAGS)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise Rejected("F122", "这不是普通文件（而是文件夹、管道、设备或其他特殊文件），没有读取：请放入填好的工作簿本身")
+        if getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)                    # a regular file: reads as usual from here
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """Up to `limit` bytes of a regular file (`open_regular`)."""
+    with os.fdopen(open_regular(path), "rb") as f:
+        return f.read(limit)
 
 
 def read_bytes(path: Path, limits: Limits) -> tuple[bytes, int]:
     """The file's bytes, read once and never more than the limit (F105 without reading a huge file)."""
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise _too_large(size, limits, size)
-    with path.open("rb") as f:
+    with os.fdopen(open_regular(path), "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > limits.max_bytes:
+            raise _too_large(size, limits, size)
         data = f.read(limits.max_bytes + 1)
     if len(data) > limits.max_bytes:                    # grew since stat
         raise _too_large(len(data), limits, size)
@@ -134,10 +169,12 @@ def _as_text(head: bytes) -> str | None:
 # ---------------------------------------------------------------- the zip
 
 class Package:
-    """The zip, checked against `Limits` from its central directory, with a bounded part reader."""
+    """The zip, checked against `Limits` from its central directory, with a bounded part reader; every part read
+    first asks the file's `deadline`."""
 
-    def __init__(self, data: bytes, limits: Limits):
+    def __init__(self, data: bytes, limits: Limits, deadline: Deadline | None = None):
         self.limits = limits
+        self.deadline = deadline
         entries = _declared_entries(data)
         if entries is not None and entries > limits.max_entries:
             raise _bomb(f"压缩包中有 {entries} 个条目（上限 {limits.max_entries}）")
@@ -148,6 +185,7 @@ class Package:
                                    "请重新保存后再发送") from None
         infos = self.zip.infolist()
         check_zip_entries(infos, limits)
+        check_entry_names(infos)
         self.names = {i.filename: i for i in infos}
         self.lower = {i.filename.lower(): i for i in infos}
         self.budget = limits.inflate_budget
@@ -164,6 +202,8 @@ class Package:
         info = self.info(name)
         if info is None:
             raise KeyError(name)
+        if self.deadline is not None:
+            self.deadline.check()
         limit = min(info.file_size, self.budget)
         try:
             with self.zip.open(info) as f:
@@ -203,6 +243,20 @@ def check_zip_entries(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
             ratio = i.file_size / i.compress_size if i.compress_size else math.inf
             if ratio > limits.max_ratio:
                 raise _bomb(f"{i.filename} 的压缩比为 {ratio:.0f}:1（上限 {limits.max_ratio:.0f}:1）")
+
+
+def check_entry_names(infos: list[zipfile.ZipInfo]) -> None:
+    """F125: two entries of one name — also differing only in case, since part names are case-insensitive
+    (ECMA-376 Part 2): zipfile takes the last, Excel may take the first, so what we read might not be what Excel
+    shows. No program we know writes such a zip."""
+    seen: dict[str, str] = {}
+    for i in infos:
+        key = i.filename.lower()
+        if key in seen:
+            twice = i.filename if seen[key] == i.filename else f"{seen[key]} 与 {i.filename}"
+            raise Rejected("F125", f"压缩包中有两个同名的条目（{twice}）：Excel 与本程序可能读到不同的内容，"
+                                   f"这不是 Excel/WPS 保存的文件；{AGAIN}")
+        seen[key] = i.filename
 
 
 def check_contents(package: Package) -> None:

@@ -72,8 +72,9 @@ class Workbook:
         cells: dict[str, dict[str, Cell]] = {}
         for title, refs in wanted.items():
             part = self.sheet_parts[title]
-            cells[title] = sheet_values(self.package.read(part), part, refs, PARAM_TABLE if with_params and title == PARAMS_SHEET else (),
-                                        self.scan, title)
+            cells[title] = sheet_values(self.package.read(part), part, refs,
+                                        PARAM_TABLE if with_params and title == PARAMS_SHEET else (), self.scan, title,
+                                        self.package.deadline)
         self._resolve_strings(cells)
 
         ex = Extracted()
@@ -99,7 +100,7 @@ class Workbook:
         if self.strings_part is None:
             raise Rejected("F108", f"工作簿引用了共享字符串，但文件中没有共享字符串表：文件已损坏；{AGAIN}")
         table = shared_strings(self.package.read(self.strings_part), self.strings_part,
-                               {c.shared for c in pending}, self.scan)
+                               {c.shared for c in pending}, self.scan, self.package.deadline)
         for c in pending:
             if c.shared not in table:
                 raise Rejected("F108", f"共享字符串编号 {c.shared} 超出范围：文件已损坏；{AGAIN}")

@@ -12,6 +12,14 @@ before the root element is refused outright (F108).
 
 Parsing every needed part whole through defusedxml takes about 16 ms per LibreOffice-saved workbook here;
 with the scan the whole read takes about 2.5 ms.
+
+What we read must be what Excel shows (no parser differential): a cell reference that appears twice in a sheet
+is refused (F126), and every value must be in its canonical form (F127) — a number as xsd:double without INF/NaN
+and in ASCII digits only (Python's float() also takes `5_9`, full-width and Arabic-Indic digits, spaces), a
+boolean as 0/1/true/false, a shared-string index as ASCII digits, an error value as Excel writes them, a known
+cell type. Every text the reader returns goes through `cell_text`: longer than a cell can hold (32 767) is
+refused (F121) before anything else looks at it, and what no XML or Unicode writer can carry — a lone
+surrogate (`_xD800_`), U+FFFE/U+FFFF, a C0 control other than tab and line breaks — becomes U+FFFD, visibly.
 """
 from __future__ import annotations
 
@@ -26,7 +34,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _defused_fromstring
 
 
-from .rejected import AGAIN, Rejected, exc_text
+from .rejected import AGAIN, Deadline, Rejected, exc_text
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -115,17 +123,25 @@ def _cut(data: bytes, start: int, close: bytes, hi: int) -> bytes | None:
 
 _REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 _SELF_CLOSED = re.compile(rb"<sheetData\s*/>")
+# Inside <sheetData>: every cell start `<c r="…"` (group 1: the reference), or what makes the part unscannable
+# (group 1 None): a comment, CDATA, DTD or processing instruction, a cell whose start tag is not `<c r="…"`. One
+# pass both finds every cell and proves the sheet data plain. A prefixed element can only be a cell when the root
+# binds a prefix to the main namespace (an `xmlns` inside the sheet data is refused outright): `_plain_root`.
+_CELL_OR_UNSCANNABLE = re.compile(rb'<(?:c r="([A-Z]{1,3}[0-9]{1,7})"|[!?]|c[\s/>])')
+_XMLNS = re.compile(rb'\sxmlns(?::([\w.-]+))?\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+CHECK_EVERY = 4096
+"""Entries between two looks at the file's deadline in the reader's loops."""
 
 
 def sheet_values(data: bytes, part: str, refs: set[str], table: tuple[str, ...] = (), scan: bool = True,
-                 title: str = "") -> dict[str, "Cell"]:
+                 title: str = "", deadline: Deadline | None = None) -> dict[str, "Cell"]:
     """The cells of a worksheet part at `refs` ("C9") as plain data (`Cell`), by reference (a cell the part
     does not hold is absent); with `table` also a keyed table's cells — column A and the `table` columns from
     row 2 on, at least while A is present (the 参数 sheet's factors). Scanned when the part allows it, else parsed whole. A scanned cell in the common plain form
     (`_QUICK_CELL`: no entity or character reference, no nested markup beyond `<f>` and `<v>`) is decoded
     from its bytes; any other cut-out cell is parsed by defusedxml as before."""
     if scan:
-        cut = _cut_cells(data, part, refs, table)
+        cut = _cut_cells(data, part, refs, table, deadline, title)
         if cut is not None:
             root_tag, fragments = cut
             out: dict[str, Cell] = {}
@@ -140,18 +156,21 @@ def sheet_values(data: bytes, part: str, refs: set[str], table: tuple[str, ...] 
                 items = _fragments_root(root_tag, list(rest.values()), b"</worksheet>")
                 if items is None:
                     return {ref: _cell(el, f"{title}!{ref}") for ref, el in
-                            _parse_cells(data, part, _wanted(refs, table)).items()}
+                            _parse_cells(data, part, _wanted(refs, table), deadline, title).items()}
                 out.update((ref, _cell(el, f"{title}!{ref}")) for ref, el in zip(rest, items))
             return out
-    return {ref: _cell(el, f"{title}!{ref}") for ref, el in _parse_cells(data, part, _wanted(refs, table)).items()}
+    return {ref: _cell(el, f"{title}!{ref}")
+            for ref, el in _parse_cells(data, part, _wanted(refs, table), deadline, title).items()}
 
 
 def _wanted(refs: set[str], table: tuple[str, ...]) -> Callable[[str, int], bool]:
     return lambda col, row: f"{col}{row}" in refs or (bool(table) and row >= 2 and (col == "A" or col in table))
 
 
-def _cut_cells(data: bytes, part: str, refs: set[str], table: tuple[str, ...]) -> tuple[bytes, dict[str, bytes]] | None:
-    """(the part's root start tag, ref → the cut-out `<c>…</c>` bytes) when the part may be scanned, else None."""
+def _cut_cells(data: bytes, part: str, refs: set[str], table: tuple[str, ...], deadline: Deadline | None = None,
+               title: str = "") -> tuple[bytes, dict[str, bytes]] | None:
+    """(the part's root start tag, ref → the cut-out `<c>…</c>` bytes) when the part may be scanned, else None.
+    A cell reference that appears twice is refused (F126)."""
     head = _scannable(data, part, b"worksheet")
     if head is None:
         return None
@@ -160,26 +179,25 @@ def _cut_cells(data: bytes, part: str, refs: set[str], table: tuple[str, ...]) -
     if hi < 0:
         lo = data.find(b"<sheetData", pos)
         return (root_tag, {}) if lo >= 0 and _SELF_CLOSED.match(data, lo) and _plain(data, pos, lo) else None
-    if not _plain(data, pos, hi):
-        return None
     lo = data.find(b"<sheetData", pos, hi)
-    if lo < 0:
+    if lo < 0 or not _plain_root(root_tag) or not _plain(data, pos, lo) or data.find(b"xmlns", lo, hi) >= 0:
+        return None
+    present = _cell_refs(data, lo, hi, title or part)
+    if present is None:
         return None
     starts: dict[str, int] = {}
     at = lo
-    for ref in _document_order(frozenset(refs)):        # in document order: one pass through the part
-        s = _find_cell(data, ref, at, lo, hi)
-        if s >= 0:
-            starts[ref] = at = s
+    for ref, key, pattern in _document_order(frozenset(refs)):   # in document order: one pass through the part
+        if key in present:
+            starts[ref] = at = _find_cell(data, pattern, at, lo, hi, deadline)
     if table:
         row, at = 2, lo
-        while (s := _find_cell(data, f"A{row}", at, lo, hi)) >= 0:
-            starts.setdefault(f"A{row}", s)
-            at = s
+        while (key := f"A{row}".encode("ascii")) in present:
+            starts.setdefault(f"A{row}", at := _find_cell(data, b'<c r="%s"' % key, at, lo, hi, deadline))
             for col in table:
-                c = _find_cell(data, f"{col}{row}", at, lo, hi)
-                if c >= 0:
-                    starts.setdefault(f"{col}{row}", c)
+                key = f"{col}{row}".encode("ascii")
+                if key in present:
+                    starts.setdefault(f"{col}{row}", _find_cell(data, b'<c r="%s"' % key, at, lo, hi, deadline))
             row += 1
     fragments = {ref: _cut(data, s, b"</c>", hi) for ref, s in starts.items()}
     if None in fragments.values():
@@ -187,15 +205,65 @@ def _cut_cells(data: bytes, part: str, refs: set[str], table: tuple[str, ...]) -
     return root_tag, fragments
 
 
-def _find_cell(data: bytes, ref: str, at: int, lo: int, hi: int) -> int:
-    """Where `<c r="ref"` starts: searched from `at` on, then (cells out of order) from `lo`."""
-    pattern = b'<c r="' + ref.encode("ascii") + b'"'
+@lru_cache(maxsize=64)
+def _plain_root(root_tag: bytes) -> bool:
+    """Whether a worksheet's root puts its elements in the main namespace by default and binds no prefix to it:
+    then every cell in the sheet data is written `<c …>` (or the part holds an `xmlns` and is parsed whole), and a
+    cell in another namespace cannot be taken for one. (Files from one template share their root tag.)"""
+    bound = {prefix: double or single for prefix, double, single in _XMLNS.findall(root_tag)}
+    main = MAIN_NS.encode()
+    return bound.get(b"") == main and not any(uri == main for prefix, uri in bound.items() if prefix)
+
+
+def _cell_refs(data: bytes, lo: int, hi: int, where: str) -> set[bytes] | None:
+    """The references of every cell of the sheet data, in one pass (in C); None when something in it makes the
+    part unscannable. A reference found twice is refused (F126): Excel and this reader could each take another
+    of the two cells."""
+    found = _CELL_OR_UNSCANNABLE.findall(data, lo, hi)
+    present = set(found)
+    if b"" in present:
+        return None
+    if len(present) != len(found):
+        seen: set[bytes] = set()
+        for ref in found:
+            if ref in seen:
+                raise duplicate_cell(where, ref.decode("ascii"))
+            seen.add(ref)
+    return present
+
+
+def _find_cell(data: bytes, pattern: bytes, at: int, lo: int, hi: int, deadline: Deadline | None) -> int:
+    """Where `pattern` (`<c r="C9"`) starts, for a cell the part holds (once): searched from `at` on, then (cells
+    out of order) from `lo`. Out-of-order cells cost a search of the part each: the deadline bounds a file of them."""
     s = data.find(pattern, at, hi)
-    return s if s >= 0 or at == lo else data.find(pattern, lo, at + len(pattern))
+    if s < 0:
+        if deadline is not None:
+            deadline.check()
+        s = data.find(pattern, lo, at + len(pattern))
+    return s
 
 
-def _parse_cells(data: bytes, part: str, want: Callable[[str, int], bool]) -> dict[str, Element]:
-    """The wanted cells from the whole part (cells and rows may omit `r`: positions are then implied)."""
+@lru_cache(maxsize=64)
+def _document_order(refs: frozenset[str]) -> tuple[tuple[str, bytes, bytes], ...]:
+    """(ref, its bytes, its cell's start tag) by row, then column (files from one template ask for the same refs:
+    sorted and encoded once)."""
+    return tuple((ref, ref.encode("ascii"), b'<c r="%s"' % ref.encode("ascii")) for ref in sorted(refs, key=_ref_order))
+
+
+def _ref_order(ref: str) -> tuple[int, int]:
+    m = _REF.fullmatch(ref)
+    return (int(m.group(2)), _col_number(m.group(1))) if m else (0, 0)
+
+
+def duplicate_cell(where: str, ref: str) -> Rejected:
+    return Rejected("F126", f"工作表「{where}」中单元格 {ref} 出现了两次：Excel 与本程序可能读到不同的值，"
+                            f"这不是 Excel/WPS 保存的文件；{AGAIN}", cell=f"{where}!{ref}")
+
+
+def _parse_cells(data: bytes, part: str, want: Callable[[str, int], bool], deadline: Deadline | None = None,
+                 title: str = "") -> dict[str, Element]:
+    """The wanted cells from the whole part (cells and rows may omit `r`: positions are then implied). A cell
+    position that appears twice, written or implied, is refused (F126)."""
     root = parse_xml(data, part)
     if root.tag.startswith("{" + STRICT_NS):
         raise strict_format()
@@ -203,29 +271,34 @@ def _parse_cells(data: bytes, part: str, want: Callable[[str, int], bool]) -> di
     out: dict[str, Element] = {}
     if sheet_data is None:
         return out
+    seen: set[str] = set()
     row_no = 0
     for row in sheet_data.iter(T_ROW):
+        if deadline is not None:
+            deadline.check()
         r = row.get("r")
-        row_no = int(r) if r and r.isdigit() else row_no + 1
+        if r is not None and not CANONICAL_INDEX.fullmatch(r):
+            raise _not_canonical(f"{title or part} 第 {row_no + 1} 行", f"行号「{_shown(r)}」无法识别")
+        row_no = int(r) if r else row_no + 1
         col_no = 0
         for c in row.iter(T_C):
             ref = c.get("r")
-            m = _REF.fullmatch(ref) if ref else None
+            m = _REF.fullmatch(ref) if ref is not None else None
+            if ref is not None and m is None:
+                raise _not_canonical(f"{title or part}", f"单元格位置「{_shown(ref)}」无法识别")
             if m:
                 col, rr = m.group(1), int(m.group(2))
                 col_no = _col_number(col)
             else:
                 col_no += 1
                 col, rr = _col_letters(col_no), row_no
+            key = f"{col}{rr}"
+            if key in seen:
+                raise duplicate_cell(title or part, key)
+            seen.add(key)
             if want(col, rr):
-                out.setdefault(f"{col}{rr}", c)
+                out[key] = c
     return out
-
-
-@lru_cache(maxsize=64)
-def _document_order(refs: frozenset[str]) -> tuple[str, ...]:
-    """The refs by row, then column (files from one template ask for the same refs: sorted once)."""
-    return tuple(sorted(refs, key=_ref_order))
 
 
 # A cell as LibreOffice, openpyxl and Excel write it in the common case: `r` first, plain attributes, an optional
@@ -248,15 +321,13 @@ def _quick_cell(fragment: bytes, where: str) -> "Cell | None":
     if t == "inlineStr":
         return None
     raw = m.group("v")
-    text = raw.decode("utf-8") if raw is not None else None
+    try:
+        text = raw.decode("utf-8") if raw is not None else None
+    except UnicodeDecodeError:
+        return None                                      # the parser says what is wrong with it
     c = Cell(formula=m.group("f") is not None)
     c.cached = c.formula and (raw is not None or m.group("ev") is not None) and (bool(text) or t == "str")
     return _typed(c, t, text, where)
-
-
-def _ref_order(ref: str) -> tuple[int, int]:
-    m = _REF.fullmatch(ref)
-    return (int(m.group(2)), _col_number(m.group(1))) if m else (0, 0)
 
 
 def _col_letters(n: int) -> str:
@@ -275,19 +346,21 @@ def _col_number(letters: str) -> int:
     return n
 
 
-def shared_strings(data: bytes, part: str, indices: set[int], scan: bool = True) -> dict[int, str]:
+def shared_strings(data: bytes, part: str, indices: set[int], scan: bool = True,
+                   deadline: Deadline | None = None) -> dict[int, str]:
     """The entries `indices` of the shared-string table (rich-text runs concatenated, phonetic runs left out);
     an index beyond the table is absent."""
     if scan:
-        found = _scan_strings(data, part, indices)
+        found = _scan_strings(data, part, indices, deadline)
         if found is not None:
             return found
     root = parse_xml(data, part)
     items = root.findall(T_SI)
-    return {i: text_of(items[i]) for i in indices if 0 <= i < len(items)}
+    return {i: text_of(items[i], f"{part} #{i}") for i in indices if 0 <= i < len(items)}
 
 
-def _scan_strings(data: bytes, part: str, indices: set[int]) -> dict[int, str] | None:
+def _scan_strings(data: bytes, part: str, indices: set[int], deadline: Deadline | None = None
+                  ) -> dict[int, str] | None:
     head = _scannable(data, part, b"sst")
     if head is None:
         return None
@@ -305,6 +378,8 @@ def _scan_strings(data: bytes, part: str, indices: set[int]) -> dict[int, str] |
             if data[at + 3] not in b" \t\r\n/>":
                 return None                              # some other element: parse the whole part
             k += 1
+            if deadline is not None and k % CHECK_EVERY == 0:
+                deadline.check()
         if at < 0:
             break                                        # beyond the table: the caller reports it
         fragment = _cut(data, at, b"</si>", end)
@@ -319,12 +394,15 @@ def _scan_strings(data: bytes, part: str, indices: set[int]) -> dict[int, str] |
         if m is None:
             rest.append((i, fragment))
         else:
-            out[i] = unescape(m.group(1).decode("utf-8"))
+            try:
+                out[i] = cell_text(m.group(1).decode("utf-8"), f"{part} #{i}")
+            except UnicodeDecodeError:
+                return None                              # the parser says what is wrong with it
     if rest:
         items = _fragments_root(root_tag, [f for _, f in rest], b"</sst>")
         if items is None:
             return None
-        out.update((i, text_of(el)) for (i, _), el in zip(rest, items))
+        out.update((i, text_of(el, f"{part} #{i}")) for (i, _), el in zip(rest, items))
     return out
 
 
@@ -340,7 +418,45 @@ def unescape(text: str) -> str:
     return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
 
 
-def text_of(el: Element) -> str:
+CELL_LIMIT = 32767
+"""The most characters (UTF-16 code units) a cell can hold in Excel and WPS."""
+ESCAPE_WIDTH = 7
+"""The longest any one character is written in a cell's XML (`_xHHHH_`)."""
+UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""What no XML 1.0 or UTF-8 writer can carry as it is: C0 controls but tab and line breaks, lone surrogates, the
+non-characters U+FFFE and U+FFFF."""
+REPLACEMENT = "\ufffd"
+
+
+def safe_text(text: str) -> str:
+    """`text` with every character `UNSAFE` replaced by U+FFFD: what the reader returns can be written to any
+    output (XML, JSON, SQLite, the console) and shows where something was replaced."""
+    return UNSAFE.sub(REPLACEMENT, text) if UNSAFE.search(text) else text
+
+
+def utf16_length(text: str) -> int:
+    """The length as Excel counts it (characters beyond U+FFFF count twice)."""
+    return len(text) if len(text) <= CELL_LIMIT // 2 else len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def cell_text(raw: str, where: str) -> str:
+    """A text as found in a cell's XML → the text the reader returns: unescaped, made safe (`safe_text`); longer
+    than a cell can hold is refused (F121) before anything looks at it."""
+    if len(raw) > CELL_LIMIT * ESCAPE_WIDTH:
+        raise too_long(where, len(raw))
+    text = unescape(raw)
+    n = utf16_length(text)
+    if n > CELL_LIMIT:
+        raise too_long(where, n)
+    return safe_text(text)
+
+
+def too_long(where: str, n: int) -> Rejected:
+    return Rejected("F121", f"{where} 的文字有 {n} 个字符以上，超过 Excel 单元格的上限 {CELL_LIMIT}：这不是 Excel/WPS "
+                            f"保存的文件，可能被其他程序构造或改动；{AGAIN}", cell=where)
+
+
+def text_of(el: Element, where: str) -> str:
     """The text of an `<si>` or `<is>`: its `<t>`, or its rich-text runs' `<t>` concatenated."""
     parts = []
     for child in el:
@@ -350,7 +466,7 @@ def text_of(el: Element) -> str:
             t = child.find(T_T)
             if t is not None:
                 parts.append(t.text or "")
-    return unescape("".join(parts))
+    return cell_text("".join(parts), where)
 
 
 
@@ -360,7 +476,16 @@ def strict_format() -> Rejected:
                             "格式后重新提交")
 
 
-_BOOL = {"1": True, "true": True, "TRUE": True, "0": False, "false": False, "FALSE": False}
+_BOOL = {"1": True, "true": True, "0": False, "false": False}
+"""xsd:boolean, as a cell of type b holds it."""
+CANONICAL_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""A number as Excel, LibreOffice and openpyxl write it: xsd:double without INF and NaN, ASCII digits only.
+float() also reads `5_9`, `５`, `١٢` and surrounding spaces, which Excel does not: such a file is refused."""
+CANONICAL_INDEX = re.compile(r"[0-9]{1,10}")
+CANONICAL_ERROR = re.compile(r"#[A-Z0-9_/]{1,20}[!?]?")
+"""An error value as Excel writes it: #DIV/0!, #N/A, #VALUE!, #REF!, #NAME?, #NUM!, #NULL!, #SPILL!, #GETTING_DATA …"""
+CANONICAL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?Z?)?")
+CELL_TYPES = frozenset({"n", "s", "str", "b", "e", "d", "inlineStr"})
 
 
 @dataclass
@@ -382,35 +507,62 @@ def _cell(el: Element, where: str) -> Cell:
     c.cached = c.formula and v is not None and (bool(text) or t == "str")
     if t == "inlineStr":
         is_ = el.find(T_IS)
-        c.value = (text_of(is_) or None) if is_ is not None else None
+        c.value = (text_of(is_, where) or None) if is_ is not None else None
         return c
     return _typed(c, t, text, where)
 
 
 def _typed(c: Cell, t: str, text: str | None, where: str) -> Cell:
-    """The value of a cell of type `t` whose `<v>` holds `text` (None: no `<v>`)."""
+    """The value of a cell of type `t` whose `<v>` holds `text` (None: no `<v>`), each in its canonical form only
+    (F127 otherwise: what Excel would show is not certain)."""
     if text is None or text == "":
+        if t not in CELL_TYPES:
+            raise _not_canonical(where, f"单元格类型「{_shown(t)}」无法识别")
         return c                                         # blank (a formula's "" result is cached as blank)
-    if t == "s":
-        try:
-            c.shared = int(text)
-        except ValueError:
-            raise Rejected("F108", f"{where} 的共享字符串编号「{text[:20]}」无效：文件已损坏；{AGAIN}",
-                           cell=where) from None
+    if t == "n":
+        c.value = _number(text, where)
+    elif t == "s":
+        if not CANONICAL_INDEX.fullmatch(text):
+            raise _not_canonical(where, f"共享字符串编号「{_shown(text)}」不是整数")
+        c.shared = int(text)
     elif t == "str":
-        c.value = unescape(text)
+        c.value = cell_text(text, where)
     elif t == "b":
-        c.value = _BOOL.get(text.strip(), bool(text.strip()))
+        if text not in _BOOL:
+            raise _not_canonical(where, f"逻辑值「{_shown(text)}」应为 0 或 1")
+        c.value = _BOOL[text]
     elif t == "e":
-        c.error = text.strip()
+        if not CANONICAL_ERROR.fullmatch(text):
+            raise _not_canonical(where, f"错误值「{_shown(text)}」不是 Excel 的错误值")
+        c.error = text
     elif t == "d":
-        c.value = text.strip()                          # ISO 8601, as stored
+        if not CANONICAL_DATE.fullmatch(text):
+            raise _not_canonical(where, f"日期「{_shown(text)}」不是 ISO 8601 日期")
+        c.value = text                                   # ISO 8601, as stored
     else:
-        try:
-            number = float(text)
-        except ValueError:
-            raise Rejected("F108", f"{where} 的数值「{text[:20]}」无法识别：文件已损坏；{AGAIN}", cell=where) from None
-        if not math.isfinite(number):
-            raise Rejected("F108", f"{where} 的数值「{text[:20]}」无效：文件已损坏；{AGAIN}", cell=where)
-        c.value = number
+        raise _not_canonical(where, f"单元格类型「{_shown(t)}」无法识别")
     return c
+
+
+def _number(text: str, where: str) -> float:
+    """A `<v>` number in its canonical form (`CANONICAL_NUMBER`), finite. What float() accepts beyond it is
+    exactly: non-ASCII digits and spaces, `_` between digits, surrounding whitespace, inf and nan — so those
+    are refused before float() reads the rest (cheaper than matching the grammar on every cell)."""
+    if not text.isascii() or "_" in text or text[0] <= " " or text[-1] <= " ":
+        raise _not_canonical(where, f"数值「{_shown(text)}」的写法不规范（Excel 与本程序可能读成不同的数）")
+    try:
+        number = float(text)
+    except ValueError:
+        raise _not_canonical(where, f"数值「{_shown(text)}」无法识别") from None
+    if not math.isfinite(number):                        # inf, nan, infinity, 1e999
+        raise _not_canonical(where, f"数值「{_shown(text)}」超出 Excel 能表示的范围")
+    return number
+
+
+def _shown(text: str) -> str:
+    """A raw value in a message: at most 20 characters, made safe."""
+    return safe_text(text[:20]) + ("…" if len(text) > 20 else "")
+
+
+def _not_canonical(where: str, what: str) -> Rejected:
+    return Rejected("F127", f"{where} 的{what}：这不是 Excel/WPS 保存的文件，可能被其他程序改动；{AGAIN}", cell=where)

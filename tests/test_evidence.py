@@ -1,0 +1,247 @@
+"""佐证材料 (issue 13 §1): the `evid_<id>` lists in the fill-in workbook, the folder or zip beside each return, the
+consolidation's index (`run.evidence`, the report's `evidence`, the 佐证材料 sheet) and every finding — a hostile zip
+and an .exe included.
+
+The returns folder here holds four units of the sample roster, each filled with `plausible_inputs` and the lists
+`plausible_evidence` makes (one PDF per 评价内容, a photo with its caption), then handed in as the test says:
+    FOLDER  a folder with every listed file — minus one (missing), plus 未列出.pdf (unlisted), 工具.exe (refused),
+            数据.xyz (type outside the lists), a file over the size limit (sparse: nothing written), a link; and
+            one indicator scored above 0 whose list is emptied (no evidence)
+    ZIPPED  the same files in a zip: indexed like a folder
+    HOSTILE a zip whose member is named ../../逃逸.pdf: unusable as a whole, nothing listed
+    BOMB    a zip whose member inflates 2 MB of zeros at a ratio far above the returns' limit
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from addin.consolidate import consolidate
+from addin.consolidate.content import content
+from addin.consolidate.evidence import linkable
+from addin.consolidate.summary import render
+from addin.demo import PHOTO, plausible_evidence, plausible_inputs, return_one, sample_roster, write_evidence
+from generator import template_bytes
+from generator.personalise import Personaliser
+from generator.roster import safe_file_name
+from udfs.evidence import (BAD_ZIP, MISSING, NO_EVIDENCE, NOT_FILE, OTHER_TYPE, OVERSIZE, REFUSED, UNLISTED, Found,
+                           evidence_name, findings, is_evidence_name, listed_files, match, safe_member)
+from udfs.scoring import legal_values
+from workbook_templates import contract_names, load_spec
+
+SPEC = load_spec()
+EV = SPEC.process.evidence
+
+
+# ---------------------------------------------------------------- the rules, by hand
+
+def test_a_list_is_names_separated_by_semicolons_captions_dropped():
+    assert listed_files("宣传栏.jpg（节能宣传周展板）；制度.pdf; 照片/会议.png：培训现场\n制度.pdf") == [
+        "宣传栏.jpg", "制度.pdf", "照片/会议.png"]
+    assert listed_files("照片 (1).jpg") == ["照片 (1).jpg"]          # a bracket inside the name is kept
+    assert listed_files(None) == [] and listed_files(3) == [] and listed_files(" ；； ") == []
+
+
+def test_a_listed_name_finds_its_file_by_path_or_by_its_only_name():
+    found = [Found("照片/会议.png", 10, "png", "allowed"), Found("制度.PDF", 10, "pdf", "allowed"),
+             Found("a/同名.pdf", 1, "pdf", "allowed"), Found("b/同名.pdf", 1, "pdf", "allowed")]
+    got = match({"2.1.1": ["会议.png", "制度.pdf", "同名.pdf", "ａ/同名.pdf"]}, found)
+    assert got == {("2.1.1", "会议.png"): "照片/会议.png",      # the only file of that name
+                   ("2.1.1", "制度.pdf"): "制度.PDF",           # case folded
+                   ("2.1.1", "同名.pdf"): None,                 # two files of that name: which one is unknown
+                   ("2.1.1", "ａ/同名.pdf"): "a/同名.pdf"}      # full-width forms folded
+
+
+def test_every_kind_of_finding_by_hand():
+    found = [Found("制度.pdf", 10, "pdf", "allowed"), Found("多余.pdf", 10, "pdf", "allowed"),
+             Found("工具.exe", 10, "exe", "refused"), Found("大.pdf", EV.max_file_bytes + 1, "pdf", "allowed")]
+    listed = {"2.1.1": ["制度.pdf", "缺.pdf"], "2.1.2": ["工具.exe", "大.pdf"]}
+    scored = {"2.1.1": 1.0, "2.1.2": 0.5, "2.2.1": 2.0, "2.2.2": 0.0, "2.2.3": None}
+    got, _ = findings(listed, scored, found, EV.max_file_bytes)
+    assert [(f.kind, f.indicator, f.file) for f in got] == [
+        (NO_EVIDENCE, "2.2.1", ""),                 # scored above 0, nothing listed (0 and blank ask nothing)
+        (MISSING, "2.1.1", "缺.pdf"),
+        (UNLISTED, "", "多余.pdf"),                  # then each file handed in, by path
+        (OVERSIZE, "", "大.pdf"),
+        (REFUSED, "", "工具.exe")]
+
+
+def test_names_of_the_convention():
+    assert evidence_name("2.1.1") == "evid_2_1_1"
+    assert is_evidence_name("11654025104204232C_佐证材料") and is_evidence_name("X_佐证材料.zip")
+    assert not is_evidence_name("_佐证材料") and not is_evidence_name("佐证材料.zip")
+    assert safe_member("照片/1.jpg") and not safe_member("../1.jpg") and not safe_member("/etc/x")
+    assert not safe_member("a\\..\\b") and not safe_member("C:/x") and not safe_member("a/../../b")
+
+
+# ---------------------------------------------------------------- the fill-in workbook
+
+def test_each_scored_indicator_has_a_named_list_with_a_length_limit():
+    wb = openpyxl.load_workbook(io.BytesIO(template_bytes(SPEC, SPEC.default_year, SPEC.default_preset)))
+    names = {n.name for n in contract_names(SPEC) if n.kind == "evidence"}
+    scored = [i for i in SPEC.indicators if i.rule.type != "computed_target"]
+    assert names == {evidence_name(i.id) for i in scored}
+    title, ref = next(iter(wb.defined_names[evidence_name(scored[0].id)].destinations))
+    ws = wb[title]
+    cell = ws[ref.replace("$", "")]
+    assert cell.protection.locked is False and cell.value is None
+    rules = [dv for dv in ws.data_validations.dataValidation if cell.coordinate in dv.sqref]
+    assert rules and rules[0].type == "textLength" and rules[0].formula1 == str(EV.max_list_chars)
+    # the 提示 beside it: blank until scored; asks for the files once scored above 0 with nothing listed
+    note = ws.cell(cell.row, cell.column - 1)
+    assert note.value.startswith("=IF(ISBLANK(") and "请在「佐证材料」列写明文件名" in note.value
+    guide = "\n".join(str(c.value) for row in wb["填表说明"].iter_rows() for c in row if c.value)
+    assert "_佐证材料" in guide and "pdf" in guide and "；" in guide
+
+
+# ---------------------------------------------------------------- a returns folder with evidence
+
+FOLDER, ZIPPED, HOSTILE, BOMB = (u.code for u in sample_roster(SPEC)[:4])
+EMPTIED = "2.3.2"          # not the first scored indicator: that one also lists the photo
+
+
+@pytest.fixture(scope="module")
+def returns(tmp_path_factory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("evidence") / "回收"
+    folder.mkdir()
+    personaliser = Personaliser(SPEC, SPEC.default_year, SPEC.default_preset)
+    handed: dict[str, dict] = {}
+    for unit in sample_roster(SPEC)[:4]:
+        inputs = plausible_inputs(unit.code, SPEC)
+        ind = SPEC.indicator(EMPTIED)
+        inputs[ind.score_name] = legal_values(ind, spec=SPEC)[-1]     # scored above 0 …
+        listed, files = plausible_evidence(inputs, SPEC)
+        if unit.code == FOLDER:
+            listed[evidence_name(EMPTIED)] = ""                   # … with nothing listed
+        return_one(unit, folder / safe_file_name(unit.code, unit.name), {**inputs, **listed}, personaliser)
+        handed[unit.code] = {"listed": listed, "files": files}
+    # FOLDER: one listed file left out, extra files, an oversize one, a link
+    files = dict(handed[FOLDER]["files"])
+    gone = sorted(p for p in files if p.endswith(".pdf"))[0]
+    del files[gone]
+    files.update({"未列出.pdf": b"%PDF-1.4", "工具.exe": b"MZ\x90\x00", "数据.xyz": b"?"})
+    target = write_evidence(folder, FOLDER, files)
+    with open(target / "大.pdf", "wb") as f:
+        f.truncate(EV.max_file_bytes + 1)                         # sparse: nothing written, nothing hashed
+    os.symlink("/etc/passwd", target / "链接.pdf")
+    handed[FOLDER]["gone"] = gone
+    write_evidence(folder, ZIPPED, handed[ZIPPED]["files"], as_zip=True)
+    with zipfile.ZipFile(folder / f"{HOSTILE}_佐证材料.zip", "w") as z:
+        z.writestr("../../逃逸.pdf", b"%PDF-1.4")
+        z.writestr("正常.pdf", b"%PDF-1.4")
+    with zipfile.ZipFile(folder / f"{BOMB}_佐证材料.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("炸弹.pdf", bytes(2 * 1024 * 1024))
+    return folder, handed
+
+
+@pytest.fixture(scope="module")
+def data(returns) -> dict:
+    folder, _ = returns
+    run = consolidate(folder, spec=SPEC, workers=1)
+    return content(run, SPEC)
+
+
+def entry(data: dict, code: str) -> dict:
+    return next(u for u in data["evidence"]["units"] if u["unit_code"] == code)
+
+
+def kinds(u: dict) -> list[tuple]:
+    return [(x["kind"], x["indicator"], x["file"]) for x in u["findings"]]
+
+
+def test_the_walk_never_reads_evidence_as_returns(data):
+    acc = data["accounting"]
+    assert acc["consolidated"] == 4 and acc["rejected"] == 0
+    skipped = {f["path"]: f["skip_reason"] for f in data["files"] if f["status"] == "skipped"}
+    assert set(skipped) == {f"{FOLDER}_佐证材料/", f"{ZIPPED}_佐证材料.zip", f"{HOSTILE}_佐证材料.zip",
+                            f"{BOMB}_佐证材料.zip"}
+    assert all("佐证材料" in why for why in skipped.values())
+    assert not any("工具.exe" in f["path"] for f in data["files"])
+
+
+def test_a_folder_with_every_finding(data, returns):
+    _, handed = returns
+    u = entry(data, FOLDER)
+    assert u["source"] == "folder" and u["location"] == f"{FOLDER}_佐证材料/"
+    got = kinds(u)
+    gone = handed[FOLDER]["gone"]
+    assert (NO_EVIDENCE, EMPTIED, None) in got
+    assert {(k, f) for k, _, f in got if k == MISSING} == {(MISSING, gone)}
+    assert {f for k, _, f in got if k == UNLISTED} == {"未列出.pdf", "工具.exe", "数据.xyz", "大.pdf"}
+    assert (REFUSED, None, "工具.exe") in got and (OTHER_TYPE, None, "数据.xyz") in got
+    assert (OVERSIZE, None, "大.pdf") in got and (NOT_FILE, None, "链接.pdf") in got
+    files = {x["path"]: x for x in u["files"]}
+    assert files["大.pdf"]["sha256"] is None and len(files["工具.exe"]["sha256"]) == 64
+    assert "链接.pdf" not in files                                   # a link is never followed nor listed
+    assert files[PHOTO[0]]["listed_by"]                               # the photo, listed with its caption
+    # a scorecard may link only to allowed files that an indicator lists
+    assert {x["path"] for x in linkable(u)} == {p for p in handed[FOLDER]["files"] if p != gone}
+
+
+def test_a_zip_is_indexed_like_a_folder(data, returns):
+    _, handed = returns
+    u = entry(data, ZIPPED)
+    assert u["source"] == "zip" and u["zip_problem"] is None
+    assert sorted(x["path"] for x in u["files"]) == sorted(handed[ZIPPED]["files"])
+    assert not [k for k in kinds(u) if k[0] != NO_EVIDENCE] and u["with_evidence"] == u["scored"] - 0
+    assert linkable(u) == []                                          # a zip's members have no path to open
+
+
+def test_a_hostile_zip_is_unusable_as_a_whole(data):
+    u = entry(data, HOSTILE)
+    assert u["source"] == "zip" and u["files"] == [] and "越出" in u["zip_problem"]
+    assert kinds(u)[0] == (BAD_ZIP, None, f"{HOSTILE}_佐证材料.zip")
+    assert {k for k, _, _ in kinds(u)} == {BAD_ZIP, MISSING}         # every listed file is then missing
+
+
+def test_a_zip_bomb_is_refused_by_the_returns_limits(data):
+    u = entry(data, BOMB)
+    assert u["files"] == [] and "压缩炸弹" in u["zip_problem"]
+
+
+def test_the_report_and_the_summary_sheet(data):
+    text = json.dumps(data["evidence"], ensure_ascii=False)
+    assert json.loads(text)["totals"]["units"] == 4
+    wb = openpyxl.load_workbook(io.BytesIO(render(data, SPEC)))
+    ws = wb["佐证材料"]
+    head = [c.value for c in ws[1]]
+    rows = {r[head.index("统一社会信用代码")]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert set(rows) == {FOLDER, ZIPPED, HOSTILE, BOMB}
+    missing = entry(data, FOLDER)["counts"][MISSING]                 # the gone PDF, once per indicator listing it
+    assert missing >= 1 and rows[FOLDER][head.index("列出未找到")] == missing
+    assert rows[FOLDER][head.index("类型不允许")] == 3                  # 工具.exe, 数据.xyz, 链接.pdf
+    assert "越出" in rows[HOSTILE][head.index("问题说明")]
+
+
+# ---------------------------------------------------------------- the scorecards
+
+def test_scorecard_links_resolve_to_the_listed_files_relative_to_the_pack(returns):
+    from urllib.parse import unquote
+
+    from addin.review.pack import build_review_pack
+    folder, handed = returns
+    pack_dir = folder / "评审包"
+    pack = build_review_pack(folder, "自治区", spec=SPEC, pack_dir=pack_dir)
+    wb = openpyxl.load_workbook(io.BytesIO(pack.data))
+    card = next(ws for ws in wb.worksheets if ws["A1"].value and handed[FOLDER]["listed"] and
+                any(c.value == FOLDER for row in ws.iter_rows(max_row=6) for c in row))
+    links = {c.value: c.hyperlink.target for row in card.iter_rows() for c in row
+             if c.hyperlink is not None and c.hyperlink.target}
+    evidence = folder / f"{FOLDER}_佐证材料"
+    expected = {p for p in handed[FOLDER]["files"] if p != handed[FOLDER]["gone"]}
+    assert set(links) == expected                                      # nothing unlisted, refused or missing
+    for shown, target in links.items():
+        assert (pack_dir / unquote(target)).resolve() == (evidence / shown).resolve()
+        assert (evidence / shown).is_file()
+    # what the unit listed is beside each indicator's requirement, a missing file marked
+    texts = "\n".join(str(c.value) for row in card.iter_rows() for c in row if c.value)
+    assert f"单位提供：{handed[FOLDER]['gone']}（未找到）" in texts
+    # a zip's files are listed on the card but not linked
+    zipped = next(ws for ws in wb.worksheets if any(c.value == ZIPPED for row in ws.iter_rows(max_row=6) for c in row))
+    assert not [c for row in zipped.iter_rows() for c in row if c.hyperlink is not None and c.hyperlink.target]
