@@ -36,7 +36,7 @@ from .decline import decline_blockers
 from .evaluate import columns_to_records, evaluate_columns
 from .intake import Extracted, Finding
 from .numbers import as_number
-from .scoring import legal_values, validate_score
+from .scoring import validate_score
 from .unit_code import check_unit_code
 
 __all__ = ["CheckResult", "Check", "CHECKS", "Choices", "Context", "check_extracted", "normalise_number", "parse_number",
@@ -432,7 +432,7 @@ def check_self_scores(ctx: Context) -> Iterable[Finding]:
                 yield ctx.finding("E207", problem, n)
     if unscored:
         ids = [ind.id for _, ind in unscored]
-        listed = "、".join(ids[:MAX_LISTED_UNSCORED]) + (f" 等" if len(ids) > MAX_LISTED_UNSCORED else "")
+        listed = "、".join(ids[:MAX_LISTED_UNSCORED]) + (" 等" if len(ids) > MAX_LISTED_UNSCORED else "")
         first, _ = unscored[0]
         yield ctx.finding("E212", f"自评未完成：「自评表」尚有 {len(ids)} 项未评分（{listed}）："
                                   "每一项都要从下拉列表选择自评分（不得分的选 0），全部评完才算完成自评，请补评后重新报送", first)

@@ -48,9 +48,14 @@ def parse_switches(text: object, spec: Spec) -> dict[str, str]:
         key, sep, option = (x.strip() for x in part.partition("="))
         if not sep or not key or not option:
             raise UnknownChoice(f"口径开关「{part.strip()}」无法识别：应为「开关=选项」，如 building_energy=official_vehicle_fuel")
-        if key not in spec.switches:
-            raise UnknownChoice(f"未知的开关「{key}」，可选：{'、'.join(spec.switches)}")
-        if option not in spec.switches[key].options:
-            raise UnknownChoice(f"开关「{key}」没有选项「{option}」，可选：{'、'.join(spec.switches[key].options)}")
+        check_switch(spec, key, option)
         chosen[key] = option
     return chosen
+
+
+def check_switch(spec: Spec, key: str, option: str) -> None:
+    """`UnknownChoice`, in Chinese, unless `key` is a switch of the spec and `option` one of its options."""
+    if key not in spec.switches:
+        raise UnknownChoice(f"未知的开关「{key}」，可选：{'、'.join(spec.switches)}")
+    if option not in spec.switches[key].options:
+        raise UnknownChoice(f"开关「{key}」没有选项「{option}」，可选：{'、'.join(spec.switches[key].options)}")

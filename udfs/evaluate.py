@@ -23,9 +23,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from workbook_templates import SLOTS, Spec
-from workbook_templates.errors import UnknownChoice
 
-from .choices import preset_of, year_of
+from .choices import check_switch, preset_of, year_of
 from .decline import change_pct_array
 from .energy import co2_t_per_unit, kgce_factors
 from .numbers import div_array, from_array, plain_value, round_excel_array, sum_or_blank, to_array
@@ -35,10 +34,7 @@ def resolve_switches(spec: Spec, switches: Mapping[str, str] | None) -> dict[str
     """The chosen option of every switch: the spec's default unless `switches` names another."""
     chosen = {k: s.default for k, s in spec.switches.items()}
     for key, option in (switches or {}).items():
-        if key not in spec.switches:
-            raise UnknownChoice(f"未知的开关「{key}」，可选：{'、'.join(spec.switches)}")
-        if option not in spec.switches[key].options:
-            raise UnknownChoice(f"开关「{key}」没有选项「{option}」，可选：{'、'.join(spec.switches[key].options)}")
+        check_switch(spec, key, option)
         chosen[key] = option
     return chosen
 
