@@ -32,7 +32,7 @@ from . import formulas as fx
 from .formats import number_formats
 from .layout import SIGNATURE_HEIGHT, _method as rule_method
 from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan, column_letter
-from .wording import fill_year, indicator_text, plain, shown as spec_text  # noqa: F401  (fill_year: imported from here by tests)
+from .wording import indicator_text, plain, shown as spec_text
 
 GUIDE, OVERVIEW, PARAMS, META_SHEET = (REVIEW_SHEETS[k] for k in ("guide", "overview", "params", "meta"))
 

@@ -23,7 +23,8 @@ from addin import cli
 from addin.review.names import review_names_csv
 from generator.fill import fill_workbook
 from generator.formulas import ALLOWED_FUNCTIONS
-from generator.review_layout import GUIDE, META_SHEET, OVERVIEW, PARAMS, fill_year, scorecard_title
+from generator.review_layout import GUIDE, META_SHEET, OVERVIEW, PARAMS, scorecard_title
+from generator.wording import fill_year
 from udfs.levels import reviewer_of
 from udfs.spot_checks import drawn_by, spot_check_groups, spot_check_marks
 from workbook_templates.contract import REVIEW_TEMPLATE_VERSION
