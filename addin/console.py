@@ -1,10 +1,11 @@
-"""The administrator's console: an Excel workbook whose one button runs `jieyue consolidate`.
+"""The administrator's console: an Excel workbook whose one button runs `jieyue consolidate` (and, when asked,
+`jieyue notices` on its report).
 
 `build_console(path)` writes a plain .xlsx (openpyxl) and, beside it, a Python module of the same name. The
 xlwings add-in's 「Run main」 button runs `main()` of the module named like the active workbook (so the
 workbook needs no macros), and that `main()` calls `run_from_book(xw.Book.caller())`.
 
-`run_from_book(book)` is the only code that touches Excel, and it touches little: it reads four named
+`run_from_book(book)` is the only code that touches Excel, and it touches little: it reads the named setting
 cells (`book.names[…].refers_to_range.value`), clears and writes the 结果 sheet (`sheets[…].clear_contents()`,
 `sheets[…].range(…).value = …`), shows progress in `book.app.status_bar`, and reads `book.fullname` to
 resolve relative paths. Everything else is the same library call as the CLI. A problem, whatever it is,
@@ -19,13 +20,15 @@ import io
 import keyword
 import re
 import sys
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from generator.ooxml import check_output, write_atomically
 from workbook_templates import JieyueError, OutputError
@@ -44,7 +47,14 @@ SETTINGS = (
      "可选：同时输出的 JSON 报告，如 D:\\复验\\report.json"),
     ("console_spec_dir", "规格目录", "",
      "可选：管理员修改过的规格文件夹（如新增年度）；空白时用 jieyue 内置的规格"),
+    ("console_as_of", "进度日期", "",
+     "可选：「进度」按这一天判断各阶段是否逾期，写作 2023-09-15；空白时为当天"),
+    ("console_final", "最终汇总", "否",
+     "截止后的最终汇总填「是」：尚未完成的单位（未报送、错误未改正、仍待评审）记为「未完成复验」；平时填「否」"),
+    ("console_notices", "结果通知目录", "",
+     "可选：汇总后同时生成每个单位的复验结果通知、公示名单和各地州市的结果，存入此文件夹（须同时填写 JSON报告）"),
 )
+FINAL_CHOICES = ("是", "否")
 FIRST_SETTING_ROW = 4
 
 TABLE_AT = "A4"
@@ -169,6 +179,11 @@ def _console_workbook(book_name: str, module_file: str, spec_dir: str) -> openpy
         cell.font = font
         ws.cell(row, 3, hint).alignment = wrap
         wb.defined_names[name] = DefinedName(name, attr_text=f"'{SETTINGS_SHEET}'!$B${row}")
+        if name == "console_final":
+            choice = DataValidation(type="list", formula1='"' + ",".join(FINAL_CHOICES) + '"', allow_blank=True,
+                                    showErrorMessage=True, errorTitle="最终汇总", error="请选择「是」或「否」")
+            choice.add(cell.coordinate)
+            ws.add_data_validation(choice)
     ws.cell(FIRST_SETTING_ROW + len(SETTINGS), 3,
             "路径可以是完整路径，也可以相对于本工作簿所在的文件夹（如 回收的工作簿、汇总.xlsx）。").alignment = wrap
 
@@ -224,14 +239,16 @@ def run_from_book(book: Any) -> None:
                               read_roster_entries, write_outputs)
     from .consolidate.content import content
     from .keys import find_key
+    from .notices import summary_line, write_notices
 
     sheet = book.sheets[RESULTS_SHEET]
     app = book.app
     try:
         sheet.clear_contents()
         sheet.range("A1").value = "jieyue 汇总中…"
-        folder, roster_path, output, report, spec_dir = _settings(book)
-        spec = load_spec(spec_dir)
+        chosen = _settings(book)
+        folder, roster_path, output, report = chosen.folder, chosen.roster, chosen.output, chosen.report
+        spec = load_spec(chosen.spec_dir)
         check_outputs(output, report)
         roster, roster_note = None, ""
         if roster_path:
@@ -247,16 +264,20 @@ def run_from_book(book: Any) -> None:
             ledger = Ledger.load(ledger_path(output), spec)
             run = consolidate(folder, spec=spec, roster=roster, ledger=ledger, progress=progress,
                               outputs=tuple(p for p in (output, report, ledger_path(output)) if p), key=key.key,
-                              as_of=date.today())      # as `jieyue consolidate` without --as-of (进度)
+                              final=chosen.final, as_of=chosen.as_of)
             run.notices[:0] = notices
             app.status_bar = "jieyue 写入汇总表…"
             write_outputs(run, output, report, spec, ledger)
+        notices_line = ""
+        if chosen.notices is not None:                 # as `jieyue notices <JSON报告> -o <结果通知目录>`
+            app.status_bar = "jieyue 生成结果通知…"
+            notices_line = "；结果通知：" + summary_line(write_notices(report, chosen.notices), chosen.notices)
         data = content(run, spec)
         reviews = {r["unit_code"]: r for r in data["review_results"]}
         sheet.range("A1").value = [
             [outcome_line(run) + roster_note + key_note + "。"],
             [f"汇总表：{output}（台账：{ledger_path(output)}）"],
-            [f"JSON报告：{report}" if report else "JSON报告：未设置"],
+            [(f"JSON报告：{report}" if report else "JSON报告：未设置") + notices_line],
         ]
         sheet.range(TABLE_AT).value = [list(TABLE_HEADER)] + [
             _unit_row(u, reviews.get(u["unit_code"], {}), spec) for u in data["units"]]
@@ -308,15 +329,30 @@ def _book_folder(book: Any) -> Path | None:
     return Path(fullname).parent
 
 
-def _settings(book: Any) -> tuple[Path, Path | None, Path, Path | None, str | None]:
-    """(回收目录, 名单, 汇总表, JSON报告, 规格目录) from the named cells, checked; ConsoleError says what to fix."""
-    raw = {}
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The 设置 sheet, checked: paths resolved against the console's folder."""
+
+    folder: Path                         # 回收目录
+    roster: Path | None                  # 名单
+    output: Path                         # 汇总表
+    report: Path | None                  # JSON报告
+    spec_dir: str | None                 # 规格目录 (None: the built-in spec)
+    as_of: date                          # 进度日期 (blank: today, as `jieyue consolidate` without --as-of)
+    final: bool                          # 最终汇总 = 是 (`--final`)
+    notices: Path | None                 # 结果通知目录 (`jieyue notices`)
+
+
+def _settings(book: Any) -> ConsoleSettings:
+    """The settings from the named cells, checked; ConsoleError says what to fix."""
+    raw, values = {}, {}
     for name, label, _, _ in SETTINGS:
         try:
-            raw[label] = _text(book.names[name].refers_to_range.value)
+            values[label] = book.names[name].refers_to_range.value
         except Exception:       # noqa: BLE001
             raise ConsoleError(f"找不到设置「{label}」（名称 {name}）：「设置」工作表被改动过，"
                                "请用 jieyue console 重新生成汇总台") from None
+        raw[label] = _text(values[label])
     base = _book_folder(book)
 
     def resolve(label: str) -> Path | None:
@@ -348,7 +384,30 @@ def _settings(book: Any) -> tuple[Path, Path | None, Path, Path | None, str | No
     spec_dir = resolve("规格目录")
     if spec_dir is not None and not spec_dir.is_dir():
         raise ConsoleError(f"规格目录「{spec_dir}」不存在或不是文件夹：请检查路径，或清空此格（用内置规格）。")
-    return folder, roster, output, report, str(spec_dir) if spec_dir else None
+    final = raw["最终汇总"] or "否"
+    if final not in FINAL_CHOICES:
+        raise ConsoleError(f"最终汇总「{final}」无法识别：请选择「是」（截止后的最终汇总）或「否」。")
+    notices = resolve("结果通知目录")
+    if notices is not None and report is None:
+        raise ConsoleError("生成结果通知要用汇总的 JSON 报告：请同时填写 JSON报告（如 report.json），或清空 结果通知目录。")
+    if notices is not None:
+        check_output(notices, None, "结果通知目录")
+    return ConsoleSettings(folder, roster, output, report, str(spec_dir) if spec_dir else None,
+                           _day(values["进度日期"], raw["进度日期"]), final == "是", notices)
+
+
+def _day(value: Any, text: str) -> date:
+    """进度日期 as a date: a date Excel stored, or text 2023-09-15 (also 2023/9/15); blank is today."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not text:
+        return date.today()
+    try:
+        return date(*(int(part) for part in re.split(r"[-/.年月日]", text.rstrip("日")) if part))
+    except (TypeError, ValueError):
+        raise ConsoleError(f"进度日期「{text}」不是日期：请写作 2023-09-15（年-月-日），或清空此格（按当天）。") from None
 
 
 __all__ = ["build_console", "run_from_book", "module_name", "module_text", "module_warning", "SETTINGS",

@@ -12,6 +12,7 @@ import contextlib
 import importlib.util
 import io
 import re
+import json
 import shutil
 import sys
 from importlib import resources
@@ -185,12 +186,16 @@ def test_build_console_writes_the_workbook_and_its_module(tmp_path):
     where = {name: next(iter(dn.destinations)) for name, dn in wb.defined_names.items()}
     assert where == {"console_folder": ("设置", "$B$4"), "console_roster": ("设置", "$B$5"),
                      "console_output": ("设置", "$B$6"), "console_json": ("设置", "$B$7"),
-                     "console_spec_dir": ("设置", "$B$8")}
+                     "console_spec_dir": ("设置", "$B$8"), "console_as_of": ("设置", "$B$9"),
+                     "console_final": ("设置", "$B$10"), "console_notices": ("设置", "$B$11")}
     settings = wb["设置"]
-    assert [settings[f"A{r}"].value for r in range(4, 9)] == ["回收目录", "名单", "汇总表", "JSON报告", "规格目录"]
+    assert [settings[f"A{r}"].value for r in range(4, 12)] == ["回收目录", "名单", "汇总表", "JSON报告", "规格目录",
+                                                               "进度日期", "最终汇总", "结果通知目录"]
     assert settings["B6"].value == "汇总.xlsx" and settings["B4"].value is None
     assert settings["B8"].value is None                                          # blank: the built-in spec
-    assert all(settings[f"B{r}"].number_format == "@" for r in range(4, 9))       # paths stay text
+    assert settings["B10"].value == "否"                                          # not the final consolidation
+    assert [dv.formula1 for dv in settings.data_validations.dataValidation] == ['"是,否"']
+    assert all(settings[f"B{r}"].number_format == "@" for r in range(4, 12))      # paths and dates stay text
     howto = "\n".join(str(c.value) for row in settings.iter_rows() for c in row if c.value)
     for step in ("pip install jieyue", "xlwings addin install", "Run main", "汇总台.py", "WPS",
                  "jieyue consolidate"):
@@ -306,6 +311,10 @@ def test_a_second_run_uses_the_ledger_and_gives_the_same_table(book, returns):
     ({"汇总表": "汇总.csv"}, "应以 .xlsx 结尾"),
     ({"JSON报告": "没有的目录/report.json"}, "JSON报告所在的文件夹"),
     ({"规格目录": "没有的规格目录"}, "规格目录「"),
+    ({"进度日期": "明天"}, "进度日期「明天」不是日期"),
+    ({"进度日期": "2023-13-01"}, "请写作 2023-09-15"),
+    ({"最终汇总": "也许"}, "请选择「是」"),
+    ({"结果通知目录": "通知"}, "请同时填写 JSON报告"),
 ])
 def test_a_setting_problem_is_a_message_in_a1(book, returns, settings, message):
     if settings:
@@ -520,3 +529,26 @@ def test_the_spec_folder_setting_is_prefilled_and_used(tmp_path, returns):
     run_from_book(fake)
     assert LINE.search(fake.results.cells[(1, 1)]), fake.results.cells[(1, 1)]
     assert len(fake.results.rows_from("A4")) == 11
+
+
+def test_the_date_final_and_notices_settings_run_as_the_cli_does(book, returns, tmp_path):
+    """进度日期, 最终汇总 and 结果通知目录 are `--as-of`, `--final` and `jieyue notices`: with 10 of the 12 roster
+    units returned and no review yet, the final consolidation makes the 2 missing units 未完成复验, and a notice is
+    written for each of the 12."""
+    book.set(回收目录=str(returns.folder), 名单=str(returns.roster), JSON报告=str(tmp_path / "report.json"),
+             进度日期="2023-09-15", 最终汇总="是", 结果通知目录=str(tmp_path / "通知"))
+    run_from_book(book)
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["stages"]["as_of"] == "2023-09-15" and report["review_rules"]["final"] is True
+    states = [r["state"] for r in report["review_results"]]
+    assert states.count("未完成复验") == 12                     # final: nothing reviewed, 2 not returned
+    assert len(list((tmp_path / "通知" / "复验结果通知").glob("*.xlsx"))) == 12
+    assert "结果通知：已生成 12 份复验结果通知" in book.results.cells[(3, 1)]
+    assert (tmp_path / "通知" / "公示名单.xlsx").is_file()
+
+
+def test_an_excel_date_in_the_date_setting_is_taken_as_is(book, returns, tmp_path):
+    from datetime import datetime
+    book.set(回收目录=str(returns.folder), JSON报告=str(tmp_path / "report.json"), 进度日期=datetime(2023, 8, 21))
+    run_from_book(book)
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["stages"]["as_of"] == "2023-08-21"

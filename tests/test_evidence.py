@@ -245,3 +245,64 @@ def test_scorecard_links_resolve_to_the_listed_files_relative_to_the_pack(return
     # a zip's files are listed on the card but not linked
     zipped = next(ws for ws in wb.worksheets if any(c.value == ZIPPED for row in ws.iter_rows(max_row=6) for c in row))
     assert not [c for row in zipped.iter_rows() for c in row if c.hyperlink is not None and c.hyperlink.target]
+
+
+# ---------------------------------------------------------------- re-runs: what was hashed is not hashed again
+
+def sha(u: dict, path: str) -> str:
+    return next(x["sha256"] for x in u["files"] if x["path"] == path)
+
+
+def run_with_ledger(folder: Path, ledger_file: Path, verify: bool = False) -> dict:
+    from addin.consolidate.ledger import Ledger
+    ledger = Ledger.load(ledger_file, SPEC, verify=verify)
+    run = consolidate(folder, spec=SPEC, ledger=ledger, workers=1)
+    ledger.commit()                  # as `write_outputs` does once the outputs are written
+    return content(run, SPEC)
+
+
+def test_a_rerun_keeps_the_digest_of_a_file_whose_size_and_mtime_are_unchanged(returns, tmp_path):
+    """The ledger keeps (size, mtime, SHA-256) of every evidence file: the proof that a re-run did not read a file
+    is a file rewritten with other bytes of the same length and its mtime put back — the digest stays the old one
+    (as a return's row does), until `--verify` hashes everything again. A file whose mtime moved is hashed again."""
+    import hashlib
+    import shutil
+    folder = tmp_path / "回收"
+    shutil.copytree(returns[0], folder, symlinks=True)
+    ledger_file = tmp_path / "汇总.jieyue-ledger.sqlite"
+    first = run_with_ledger(folder, ledger_file)
+    same = folder / f"{FOLDER}_佐证材料" / "未列出.pdf"               # b"%PDF-1.4": 8 bytes
+    old = hashlib.sha256(b"%PDF-1.4").hexdigest()
+    assert sha(entry(first, FOLDER), "未列出.pdf") == old
+    st = same.stat()
+    same.write_bytes(b"%PDF-1.5")                                     # 8 bytes again …
+    os.utime(same, ns=(st.st_atime_ns, st.st_mtime_ns))               # … and the same mtime
+    moved = folder / f"{FOLDER}_佐证材料" / "数据.xyz"
+    moved.write_bytes(b"!")                                          # the same size, a new mtime
+    again = run_with_ledger(folder, ledger_file)
+    assert sha(entry(again, FOLDER), "未列出.pdf") == old              # not read: the stamp was unchanged
+    assert sha(entry(again, FOLDER), "数据.xyz") == hashlib.sha256(b"!").hexdigest()
+    assert entry(again, ZIPPED)["files"] == entry(first, ZIPPED)["files"]   # members: by the zip's own stamp
+    verified = run_with_ledger(folder, ledger_file, verify=True)
+    assert sha(entry(verified, FOLDER), "未列出.pdf") == hashlib.sha256(b"%PDF-1.5").hexdigest()
+
+
+def test_a_tampered_evidence_stamp_is_not_used(returns, tmp_path):
+    """The stamps are data like a file's row: one that is not a SHA-256 is dropped and that file hashed again."""
+    import shutil
+    import sqlite3
+    folder = tmp_path / "回收"
+    shutil.copytree(returns[0], folder, symlinks=True)
+    ledger_file = tmp_path / "汇总.jieyue-ledger.sqlite"
+    first = run_with_ledger(folder, ledger_file)
+    db = sqlite3.connect(ledger_file)
+    with db:
+        assert db.execute("SELECT count(*) FROM evidence_files").fetchone()[0] > 10
+        db.execute("UPDATE evidence_files SET sha256='<f>1+1</f>' WHERE path='未列出.pdf'")
+    db.close()
+    again = run_with_ledger(folder, ledger_file)
+    assert sha(entry(again, FOLDER), "未列出.pdf") == sha(entry(first, FOLDER), "未列出.pdf")
+    db = sqlite3.connect(ledger_file)
+    assert db.execute("SELECT sha256 FROM evidence_files WHERE path='未列出.pdf'").fetchone()[0] == sha(
+        entry(first, FOLDER), "未列出.pdf")                          # and stored right again
+    db.close()

@@ -17,6 +17,7 @@ import posixpath
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
 EVIDENCE_PREFIX = "evid_"
@@ -67,6 +68,7 @@ def is_evidence_name(name: str) -> bool:
     return base.endswith(EVIDENCE_SUFFIX) and len(base) > len(EVIDENCE_SUFFIX)
 
 
+@lru_cache(maxsize=8192)     # units list much the same names: each is folded once a run, not per unit
 def fold(name: str) -> str:
     """A name as compared: NFKC (full-width forms), lower case, `/` separators, no leading ./ or /."""
     text = unicodedata.normalize("NFKC", name).replace("\\", "/").strip().lower()

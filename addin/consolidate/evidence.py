@@ -8,6 +8,11 @@ actual inflated size, compression ratio, encryption, duplicate names) and every 
 `..`, absolute path or drive): one failure and the whole zip is unusable (bad_zip), nothing in it is listed. The
 walk does not read these folders and zips as returns (`walk`). What the unit listed per indicator (`evid_<id>`, carried
 with its inputs) is matched to the files and judged by `udfs.evidence`.
+
+Hashing is the stage's whole cost, so a re-run does not hash again what it hashed last time: the ledger keeps each
+file's (size, mtime, SHA-256) by the folder or zip it is in and its path inside (`Stamps`; a zip's members carry
+the zip's own size and mtime), and a file whose size and mtime are unchanged keeps its digest, as the returns
+themselves do (`ledger.Ledger.lookup`; `--verify` and `--no-ledger` hash everything).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import posixpath
 import stat
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -33,8 +39,12 @@ from .unit_indicators import self_counted
 
 CHUNK = 1024 * 1024
 PARALLEL_FROM = 200
-"""Evidence folders from which the scan runs on worker processes."""
+"""Units from which indexing runs on worker processes (it costs about 1.5 ms a unit, most of it not hashing)."""
 CHUNK_UNITS = 50
+Stamp = tuple[int, int, str]
+"""(size, mtime_ns, SHA-256) of a file when it was hashed."""
+Stamps = dict[str, dict[str, Stamp]]
+"""The location of an evidence folder or zip (as in the report) → path inside → its stamp."""
 ZIP_PROBLEMS = {
     "F104": "压缩包中的文件已加密，无法登记：请取消密码后重新压缩",
     "F106": "压缩包异常（条目过多、解压后过大或压缩比异常），疑似压缩炸弹或文件已损坏：请重新压缩后交回",
@@ -56,9 +66,13 @@ def _hash(path: str) -> str | None:
         os.close(fd)
 
 
-def scan_folder(root: str, ev: Evidence) -> tuple[list[dict[str, Any]], list[Finding]]:
-    """Every file under an evidence folder (links and special files reported, never followed nor read), by path."""
-    files, problems = [], []
+def scan_folder(root: str, ev: Evidence, known: dict[str, Stamp] | None = None
+                ) -> tuple[list[dict[str, Any]], list[Finding], dict[str, Stamp]]:
+    """Every file under an evidence folder (links and special files reported, never followed nor read), by path,
+    and the stamps of those hashed (by path inside). A file whose size and mtime are those `known` (by path inside)
+    keeps its digest unread."""
+    files, problems, stamps = [], [], {}
+    known = known or {}
     pending = [("", root)]
     while pending:
         prefix, current = pending.pop()
@@ -70,7 +84,13 @@ def scan_folder(root: str, ev: Evidence) -> tuple[list[dict[str, Any]], list[Fin
                     pending.append((rel + "/", e.path))
                     continue
                 regular = stat.S_ISREG(st.st_mode)
-                digest = _hash(e.path) if regular and st.st_size <= ev.max_file_bytes else None
+                digest = None
+                if regular and st.st_size <= ev.max_file_bytes:
+                    last = known.get(rel)
+                    same = last is not None and last[:2] == (st.st_size, st.st_mtime_ns)
+                    digest = last[2] if same else _hash(e.path)
+                    if digest is not None:
+                        stamps[rel] = (st.st_size, st.st_mtime_ns, digest)
                 if not regular or (digest is None and st.st_size <= ev.max_file_bytes):
                     problems.append(Finding(NOT_FILE, "", rel))
                     continue
@@ -79,37 +99,30 @@ def scan_folder(root: str, ev: Evidence) -> tuple[list[dict[str, Any]], list[Fin
                               "class": type_class(kind, ev.allowed_types, ev.refused_types), "sha256": digest})
     files.sort(key=lambda x: x["path"])
     problems.sort(key=lambda x: x.file)
-    return files, problems
+    return files, problems, stamps
 
 
-def _scan_all(roots: list[str], ev: Evidence, workers: int) -> list[tuple[list[dict[str, Any]], list[Finding]]]:
-    """`scan_folder` of every root, on `workers` processes when there are many (the cost is opening and hashing
-    each file: about 20 per unit)."""
-    if workers < 2 or len(roots) < PARALLEL_FROM:
-        return [scan_folder(r, ev) for r in roots]
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(scan_folder, roots, [ev] * len(roots), chunksize=CHUNK_UNITS))
-
-
-def _zip(path: Path, spec: Spec) -> tuple[list[dict[str, Any]], str]:
-    """The zip's files, or ([], why it cannot be used)."""
-    ev = spec.process.evidence
+def _zip(path: Path, ev: Evidence, known: dict[str, Stamp]) -> tuple[list[dict[str, Any]], str, dict[str, Stamp]]:
+    """(the zip's files, "", their stamps by member name), or ([], why it cannot be used, {}). The limits are checked
+    on every run; a member is read and hashed again unless the zip's size and mtime are those `known` for it."""
     limits = Limits(max_bytes=ev.max_zip_bytes)
+    stamps: dict[str, Stamp] = {}
     try:
         with os.fdopen(open_regular(path), "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+            st = os.fstat(handle.fileno())
+            size = st.st_size
             if size > ev.max_zip_bytes:
-                return [], f"压缩包大小 {size / 1024 / 1024:.1f} MB，超过上限 {ev.max_zip_bytes // 1024 // 1024} MB"
+                return [], f"压缩包大小 {size / 1024 / 1024:.1f} MB，超过上限 {ev.max_zip_bytes // 1024 // 1024} MB", {}
             try:
                 z = zipfile.ZipFile(handle)
             except (zipfile.BadZipFile, OSError) as e:
-                return [], f"不是有效的 zip 压缩包（{e}）：请重新压缩后交回"
+                return [], f"不是有效的 zip 压缩包（{e}）：请重新压缩后交回", {}
             infos = z.infolist()
             check_zip_entries(infos, limits)
             check_entry_names(infos)
             unsafe = [i.filename for i in infos if not safe_member(i.filename)]
             if unsafe:
-                return [], f"压缩包中的文件路径越出了压缩包（如「{unsafe[0]}」，含 .. 或绝对路径）：请重新压缩后交回"
+                return [], f"压缩包中的文件路径越出了压缩包（如「{unsafe[0]}」，含 .. 或绝对路径）：请重新压缩后交回", {}
             budget = limits.max_total_uncompressed
             files = []
             for i in sorted(infos, key=lambda i: i.filename):
@@ -117,23 +130,54 @@ def _zip(path: Path, spec: Spec) -> tuple[list[dict[str, Any]], str]:
                     continue
                 kind = file_type(i.filename)
                 digest = None
-                if i.file_size <= ev.max_file_bytes:
+                last = known.get(i.filename)
+                if i.file_size <= ev.max_file_bytes and last is not None and last[:2] == (size, st.st_mtime_ns):
+                    digest = last[2]
+                elif i.file_size <= ev.max_file_bytes:
                     h, read = hashlib.sha256(), 0
                     with z.open(i) as member:
                         while block := member.read(CHUNK):
                             read += len(block)
                             if read > i.file_size or read > budget:
-                                return [], ZIP_PROBLEMS["F106"]
+                                return [], ZIP_PROBLEMS["F106"], {}
                             h.update(block)
                     budget -= read
                     digest = h.hexdigest()
+                if digest is not None:
+                    stamps[i.filename] = (size, st.st_mtime_ns, digest)
                 files.append({"path": i.filename, "size": i.file_size, "type": kind,
                               "class": type_class(kind, ev.allowed_types, ev.refused_types), "sha256": digest})
-            return files, ""
+            return files, "", stamps
     except Rejected as e:
-        return [], ZIP_PROBLEMS.get(e.finding.code, "压缩包无法读取：请重新压缩后交回")
+        return [], ZIP_PROBLEMS.get(e.finding.code, "压缩包无法读取：请重新压缩后交回"), {}
     except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError) as e:   # bad CRC, odd methods
-        return [], f"压缩包数据异常（{type(e).__name__}），疑似已损坏：请重新压缩后交回"
+        return [], f"压缩包数据异常（{type(e).__name__}），疑似已损坏：请重新压缩后交回", {}
+
+
+@dataclass(frozen=True)
+class Convention:
+    """What indexing needs of the spec, as plain data a worker process receives: the limits and types, and the
+    self-scored indicators (unit 1 is scored from the data: it asks for no list) with their `evid_<id>` names."""
+
+    ev: Evidence
+    indicators: tuple[tuple[str, str], ...]            # (indicator id, evid_<id>), in the spec's order
+
+    @classmethod
+    def of(cls, spec: Spec) -> "Convention":
+        return cls(spec.process.evidence, tuple((ind.id, evidence_name(ind.id)) for ind in spec.indicators
+                                                if ind.rule.type != "computed_target"))
+
+
+@dataclass(frozen=True)
+class UnitEvidence:
+    """One unit as the stage sees it: its return, what it listed and how it scored itself, the stamps of last time."""
+
+    code: str
+    path: str                                          # of its chosen return, under the returns folder
+    unit: dict[str, Any]                               # unit_name, unit_region, unit_level
+    lists: dict[str, Any]                              # evid_<id> → the cell's text
+    scored: dict[str, float | None]                    # indicator → its self score as counted
+    known: Stamps                                      # of its folder or zip, last time
 
 
 def evidence_folder(f: FileOutcome, folder: Path) -> Path | None:
@@ -142,29 +186,27 @@ def evidence_folder(f: FileOutcome, folder: Path) -> Path | None:
     return directory if directory.is_dir() and not directory.is_symlink() else None
 
 
-def index_unit(f: FileOutcome, counted: list[float | None], folder: Path, spec: Spec,
-               scanned: tuple[list[dict[str, Any]], list[Finding]] | None = None) -> dict[str, Any]:
-    """One unit's evidence entry (see `index_evidence`); `scanned`: its folder already scanned (`scan_folder`)."""
-    base = posixpath.dirname(f.path)
-    stem = evidence_stem(f.code)
-    archive = folder / base / (stem + ".zip")
+def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[str, Any], Stamps]:
+    """One unit's evidence entry (see `index_evidence`) and the stamps of its files hashed."""
+    base = posixpath.dirname(u.path)
+    stem = evidence_stem(u.code)
+    directory, archive = folder / base / stem, folder / base / (stem + ".zip")
     files: list[dict[str, Any]] = []
     problems: list[Finding] = []
+    inside: dict[str, Stamp] = {}
     source = location = None
     bad_zip = ""
-    directory = evidence_folder(f, folder) if scanned is None else None
-    if scanned is not None or directory is not None:
+    if directory.is_dir() and not directory.is_symlink():
         source, location = "folder", posixpath.join(base, stem) + "/"
-        files, problems = scanned if scanned is not None else scan_folder(str(directory), spec.process.evidence)
+        files, problems, inside = scan_folder(str(directory), rules.ev, u.known.get(location))
     elif archive.is_file() and not archive.is_symlink():
         source, location = "zip", posixpath.join(base, stem + ".zip")
-        files, bad_zip = _zip(archive, spec)
-    listed = {ind.id: listed_files(f.inputs.get(evidence_name(ind.id))) for ind in spec.indicators
-              if ind.rule.type != "computed_target"}
-    listed = {k: v for k, v in listed.items() if v}
-    scored = {ind.id: score for ind, score in zip(spec.indicators, counted) if ind.rule.type != "computed_target"}
+        files, bad_zip, inside = _zip(archive, rules.ev, u.known.get(location, {}))
+    stamps = {location: inside} if inside else {}
+    listed = {ind: names for ind, name in rules.indicators if (names := listed_files(u.lists.get(name)))}
+    scored = u.scored
     found = [Found(x["path"], x["size"], x["type"], x["class"]) for x in files]
-    judged, matches = findings(listed, scored, found, spec.process.evidence.max_file_bytes)
+    judged, matches = findings(listed, scored, found, rules.ev.max_file_bytes)
     if bad_zip:
         judged = [Finding(BAD_ZIP, "", location)] + judged
     judged += problems
@@ -175,34 +217,59 @@ def index_unit(f: FileOutcome, counted: list[float | None], folder: Path, spec: 
     for x in files:
         x["listed_by"] = listed_by.get(x["path"], [])
     indicators = []
-    for ind in spec.indicators:
-        names = listed.get(ind.id, [])
-        score = scored.get(ind.id)
+    for ind, _ in rules.indicators:
+        names = listed.get(ind, [])
+        score = scored.get(ind)
         if not names and not (score is not None and score > 0):
             continue
-        indicators.append({"indicator": ind.id, "self_score": score, "listed": names,
-                           "found": [matches[(ind.id, n)] for n in names if matches[(ind.id, n)] is not None],
-                           "missing": [n for n in names if matches[(ind.id, n)] is None]})
-    counts = {k: sum(1 for x in judged if x.kind == k) for k in KINDS}
-    return {"unit_code": f.code, "unit_name": f.unit.get("unit_name"), "unit_region": f.unit.get("unit_region"),
-            "unit_level": f.unit.get("unit_level"), "file": f.path, "source": source, "location": location,
+        indicators.append({"indicator": ind, "self_score": score, "listed": names,
+                           "found": [matches[(ind, n)] for n in names if matches[(ind, n)] is not None],
+                           "missing": [n for n in names if matches[(ind, n)] is None]})
+    counts = dict.fromkeys(KINDS, 0)
+    for x in judged:
+        counts[x.kind] += 1
+    return {"unit_code": u.code, "unit_name": u.unit.get("unit_name"), "unit_region": u.unit.get("unit_region"),
+            "unit_level": u.unit.get("unit_level"), "file": u.path, "source": source, "location": location,
             "zip_problem": bad_zip or None, "files": files, "indicators": indicators,
             "scored": sum(1 for s in scored.values() if s is not None and s > 0),
             "with_evidence": sum(1 for k, s in scored.items() if s is not None and s > 0 and listed.get(k)),
             "listed": sum(len(v) for v in listed.values()), "counts": counts,
             "findings": [{"kind": x.kind, "label": KINDS[x.kind], "indicator": x.indicator or None,
-                          "file": x.file or None} for x in judged]}
+                          "file": x.file or None} for x in judged]}, stamps
 
 
-def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, workers: int = 2) -> dict[str, Any]:
-    """The report's `evidence` section: the convention and limits, and one entry per unit of the run. The folders
-    are scanned first, all together (on `workers` processes when there are many)."""
+def _index_chunk(units: list[UnitEvidence], folder: Path, rules: Convention) -> list[tuple[dict[str, Any], Stamps]]:
+    return [index_unit(u, folder, rules) for u in units]
+
+
+def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamps, workers: int = 2
+                   ) -> tuple[dict[str, Any], Stamps]:
+    """(the report's `evidence` section: the convention and limits, and one entry per unit of the run; the stamps
+    of every evidence file hashed, for the ledger). `known`: the stamps the ledger kept ({} to hash everything).
+    Each unit is indexed on its own (`index_unit`), on `workers` processes when there are many."""
     ev = spec.process.evidence
-    counted = self_counted(run.units, spec)
-    folders = {f.code: d for f in run.units if (d := evidence_folder(f, folder)) is not None}
-    scans = dict(zip(folders, _scan_all([str(d) for d in folders.values()], ev, workers)))
-    units = [index_unit(f, [None if v != v else float(v) for v in row], folder, spec, scans.get(f.code))
-             for f, row in zip(run.units, counted.tolist())]
+    rules = Convention.of(spec)
+    ids = [ind.id for ind in spec.indicators]
+    calls = []
+    for f, row in zip(run.units, self_counted(run.units, spec).tolist()):
+        stem = posixpath.join(posixpath.dirname(f.path), evidence_stem(f.code))
+        scores = dict(zip(ids, row))
+        calls.append(UnitEvidence(
+            f.code, f.path, {k: f.unit.get(k) for k in ("unit_name", "unit_region", "unit_level")},
+            {name: f.inputs.get(name) for _, name in rules.indicators},
+            {ind: None if scores[ind] != scores[ind] else float(scores[ind]) for ind, _ in rules.indicators},
+            {k: known[k] for k in (stem + "/", stem + ".zip") if k in known}))
+    if workers < 2 or len(calls) < PARALLEL_FROM:
+        indexed = _index_chunk(calls, folder, rules)
+    else:
+        chunks = [calls[i:i + CHUNK_UNITS] for i in range(0, len(calls), CHUNK_UNITS)]
+        with ProcessPoolExecutor(workers) as pool:
+            indexed = [x for part in pool.map(_index_chunk, chunks, [folder] * len(chunks), [rules] * len(chunks))
+                       for x in part]
+    units, stamps = [], {}
+    for entry, seen in indexed:
+        units.append(entry)
+        stamps.update(seen)
     return {"folder": evidence_stem("<统一社会信用代码>"), "allowed_types": sorted(ev.allowed_types),
             "refused_types": sorted(ev.refused_types), "max_file_bytes": ev.max_file_bytes,
             "max_zip_bytes": ev.max_zip_bytes, "kinds": dict(KINDS),
@@ -210,7 +277,7 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, workers: int
                        "files": sum(len(u["files"]) for u in units),
                        "bytes": sum(x["size"] for u in units for x in u["files"]),
                        "findings": {k: sum(u["counts"][k] for u in units) for k in KINDS}},
-            "units": units}
+            "units": units}, stamps
 
 
 def linkable(entry: dict[str, Any]) -> list[dict[str, Any]]:

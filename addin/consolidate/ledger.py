@@ -18,6 +18,9 @@ timestamped name and rebuilt; the run says that in one line too. What the ledger
 someone who rewrites a row with valid but different figures for an unchanged file: it is a cache beside the
 summary, with the same protection as the summary's folder (`--no-ledger` reads everything; `--verify` hashes
 every file instead of trusting size and modification time).
+
+Beside the files, the ledger keeps the stamps of the 佐证材料 hashed last time (`evidence.Stamps`, table
+`evidence_files`), so a re-run hashes only new or changed evidence files.
 """
 from __future__ import annotations
 
@@ -74,6 +77,7 @@ class LedgerChanges:
 
     rows: list[LedgerRow] = field(default_factory=list)   # files read (or only re-stamped) in this run
     gone: list[str] = field(default_factory=list)         # files the ledger knew that are not there any more
+    evidence: dict[str, dict[str, tuple[int, int, str]]] = field(default_factory=dict)   # every evidence stamp now
 
 
 def ledger_path(summary: str | Path) -> Path:
@@ -98,7 +102,8 @@ class Ledger:
     behind, and a corrupt one is set aside only by `commit`); `commit` writes this run's rows."""
 
     def __init__(self, path: Path, key: str, known: dict[str, tuple], paths: set[str], spec: Spec,
-                 verify: bool = False, corrupt: str = ""):
+                 verify: bool = False, corrupt: str = "",
+                 evidence: dict[str, dict[str, tuple[int, int, str]]] | None = None):
         self.path, self.key, self.covered = path, key, key_names(spec)
         self.known = known                  # path → row, for rows made with this spec and reader
         self.paths = paths                  # every path the ledger holds, whatever spec made its row
@@ -110,6 +115,9 @@ class Ledger:
         self.corrupt = corrupt              # why SQLite could not read the ledger ("" when it could)
         self.aside = _aside_path(path) if corrupt else None
         self.invalid: list[str] = []        # paths whose row failed `valid_row`: read again
+        self.stored_evidence = evidence or {}   # the evidence stamps as stored (what `commit` compares with)
+        # what a run may trust: nothing with --verify (every evidence file hashed again)
+        self.evidence = {} if verify else self.stored_evidence
 
     @classmethod
     def load(cls, path: str | Path, spec: Spec, verify: bool = False) -> "Ledger":
@@ -120,13 +128,15 @@ class Ledger:
         key = f"{spec.digest}|{versions}"
         known: dict[str, tuple] = {}
         paths: set[str] = set()
+        evidence: dict[str, dict[str, tuple[int, int, str]]] = {}
         corrupt = ""
         if path.exists():
             try:
                 known, paths = _read_rows(path, key)
+                evidence = _read_evidence(path)
             except sqlite3.DatabaseError as e:           # not a database, malformed, truncated, wrong tables
-                known, paths, corrupt = {}, set(), f"{type(e).__name__}: {e}"
-        return cls(path, key, known, paths, spec, verify, corrupt)
+                known, paths, evidence, corrupt = {}, set(), {}, f"{type(e).__name__}: {e}"
+        return cls(path, key, known, paths, spec, verify, corrupt, evidence)
 
     @property
     def notices(self) -> list[str]:
@@ -220,6 +230,7 @@ class Ledger:
                     [(r.path, r.size, r.mtime_ns, r.sha256, r.unit_code, r.template_version, r.status, r.findings,
                       self.key, r.outcome, r.inputs_json, r.results_json, r.summary_cells, r.key_figures)
                      for r in changes.rows])
+                _store_evidence(db, self.stored_evidence if self.aside is None else {}, changes.evidence)
         finally:
             db.close()
 
@@ -256,6 +267,39 @@ def _read_rows(path: Path, key: str) -> tuple[dict[str, tuple], set[str]]:
         return known, paths
     finally:
         db.close()
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _read_evidence(path: Path) -> dict[str, dict[str, tuple[int, int, str]]]:
+    """The evidence stamps the ledger at `path` keeps (none before the table exists). Like a file's row, a stamp is
+    data that must have the right types; one that has not is dropped (that file is hashed again)."""
+    db = sqlite3.connect(str(path))
+    try:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='evidence_files'").fetchone():
+            return {}
+        out: dict[str, dict[str, tuple[int, int, str]]] = {}
+        for location, inside, size, mtime_ns, sha256 in db.execute(
+                "SELECT location, path, size, mtime_ns, sha256 FROM evidence_files"):
+            if (isinstance(location, str) and isinstance(inside, str) and type(size) is int and type(mtime_ns) is int
+                    and isinstance(sha256, str) and _SHA256.fullmatch(sha256)):
+                out.setdefault(location, {})[inside] = (size, mtime_ns, sha256)
+        return out
+    finally:
+        db.close()
+
+
+def _store_evidence(db: sqlite3.Connection, stored: dict[str, dict[str, tuple[int, int, str]]],
+                    now: dict[str, dict[str, tuple[int, int, str]]]) -> None:
+    """The evidence table made to hold exactly `now`, writing only what differs from what it held (`stored`)."""
+    db.execute("""CREATE TABLE IF NOT EXISTS evidence_files (
+        location TEXT, path TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT, PRIMARY KEY (location, path))""")
+    db.executemany("DELETE FROM evidence_files WHERE location=? AND path=?",
+                   [(loc, p) for loc, files in stored.items() for p in files if p not in now.get(loc, {})])
+    db.executemany("INSERT OR REPLACE INTO evidence_files (location, path, size, mtime_ns, sha256) VALUES (?,?,?,?,?)",
+                   [(loc, p, *stamp) for loc, files in now.items() for p, stamp in files.items()
+                    if stored.get(loc, {}).get(p) != stamp])
 
 
 def _aside_path(path: Path) -> Path:

@@ -120,8 +120,10 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     run.final = final                                    # after the deadline: units not done are 未完成复验
     run.as_of = as_of                                    # the stages' overdue is judged at this date (`stages`)
     score_reviews(run, spec, {outcomes[p].path: stats[p].st_mtime_ns for p in paths}, run.scope)
-    run.evidence = index_evidence(run, folder, spec, workers)   # 佐证材料 beside each return (`evidence`)
+    # 佐证材料 beside each return (`evidence`); files hashed last time and unchanged are not hashed again
+    run.evidence, stamps = index_evidence(run, folder, spec, ledger.evidence if ledger else {}, workers)
     if ledger:
+        changes.evidence = stamps
         changes.gone = [g for g in ledger.gone({f.path for f in run.files}) if not found.unread(g)]
         run.disappeared = changes.gone
         run.notices += ledger.notices                    # set aside, or rows not used
