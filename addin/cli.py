@@ -183,6 +183,8 @@ SCOPES = {"全区": "region", "地州市": "prefecture"}
 def _consolidate(args: argparse.Namespace) -> int:
     from .consolidate import (Ledger, check_outputs, claim_outputs, consolidate, ledger_path, outcome_line,
                               read_roster_entries, write_outputs)
+    from .consolidate.fingerprint import fingerprint_of, run_options
+    from .consolidate.ledger import ledger_key, read_last_run
     from .progress import Progress
     spec = load_spec(args.spec_dir)
     out = Path(args.output)
@@ -193,13 +195,19 @@ def _consolidate(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"名单「{args.roster}」{problem}（此行未计入名单）", file=sys.stderr)
     key = _key(args, args.roster)
+    options = dict(roster=roster, year=args.year, preset=args.preset, reviews=args.reviews,
+                   scope=SCOPES[args.scope] if args.scope else None, key=key.key, final=args.final,
+                   as_of=_as_of(args.as_of), outputs=tuple(p for p in (out, args.json, ledger_path(out)) if p))
     with claim_outputs(out, args.json) as notices:       # the lock beside the outputs; a killed run finished
+        if not (args.no_ledger or args.verify or notices):
+            last = read_last_run(ledger_path(out))
+            if last is not None and last.current(fingerprint_of(args.folder, args.reviews, run_options(**options),
+                                                                spec, ledger_key(spec))):
+                print("回收目录中的文件、汇总选项、规格、名单和日期都与上次汇总相同：汇总表已是最新，没有改写任何文件。"
+                      f"上次汇总：{last.outcome}。汇总表：{out}" + (f"；报告：{args.json}" if args.json else ""))
+                return 0
         ledger = None if args.no_ledger else Ledger.load(ledger_path(out), spec, verify=args.verify)
-        run = consolidate(args.folder, spec=spec, roster=roster, year=args.year, preset=args.preset, ledger=ledger,
-                          progress=Progress(label="汇总 "),
-                          outputs=tuple(p for p in (out, args.json, ledger_path(out)) if p),
-                          reviews=args.reviews, scope=SCOPES[args.scope] if args.scope else None, key=key.key,
-                          final=args.final, as_of=_as_of(args.as_of))
+        run = consolidate(args.folder, spec=spec, ledger=ledger, progress=Progress(label="汇总 "), **options)
         run.notices[:0] = notices
         write_outputs(run, out, args.json, spec, ledger)
     for line in run.notices:
@@ -257,13 +265,24 @@ def _addin_build(args: argparse.Namespace) -> int:
 
 
 def _review_pack(args: argparse.Namespace) -> int:
-    from .review.commands import run_review_pack
+    from .review.commands import DEFAULT, run_review_pack
     spec = load_spec(args.spec_dir)
     key = _key(args, None)
     print("\n".join(run_review_pack(args.folder, args.level, args.output, spec, region=args.region, seed=args.seed,
                                      year=args.year, preset=args.preset, sampled_only=args.sampled_only,
-                                     key=key.key)))
+                                     key=key.key, split=DEFAULT if args.split is None else args.split)))
     return 0
+
+
+def _split_value(text: str) -> int | str:
+    """`--split`: a number of units per workbook (0: one workbook) or 「地州市」."""
+    from .review.split import BY_REGION
+    if text.strip() == BY_REGION:
+        return BY_REGION
+    if text.strip().isascii() and text.strip().isdigit():
+        return int(text.strip())
+    raise argparse.ArgumentTypeError(f"「{text}」不是每个工作簿的单位数：请填写不小于 0 的整数（0 表示不分开），"
+                                     f"或「{BY_REGION}」（每个地州市一个工作簿）")
 
 
 def _spot_check(args: argparse.Namespace) -> int:
@@ -403,6 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--sampled-only", action="store_true",
                         help="只放入本级单位和本级实地抽查名单上的单位（需 --seed）：自治区评审全区时不必每个单位一张评分表")
     review.add_argument("-o", "--output", required=True, metavar="评审包.xlsx", help="输出的评审包")
+    review.add_argument("--split", type=_split_value, metavar="N|地州市",
+                        help="把评审包分成几个工作簿：每 N 个单位一个（0：不分开），或每个地州市一个；汇总时各部分合为同一份评审。"
+                             "默认：自治区的评审包每个地州市一个（评审包_01_昌吉回族自治州.xlsx …），其他一个工作簿")
     _key_option(review, "签名密钥：核验回收的工作簿并为评审包签名（不给则都不做）")
     review.add_argument("--year", type=int, metavar="年度", help="只纳入此复验年度的工作簿（默认：交回的工作簿中最多的年度）")
     review.add_argument("--preset", metavar="预设", help="只纳入用此系数预设生成的工作簿（默认都纳入：各按自己的预设重算）")

@@ -15,7 +15,7 @@ entry for entry, to the base except for the four cells and the unit's name in th
 leaves a half-written workbook under a real name.
 
 With a key (`addin.keys`), each unit's workbook also carries the keyed signature of its identity
-(`udfs.signature.workbook_message`: the four cells and the `_meta` version, preset and year) in `_meta`
+(`udfs.signature.workbook_message`: the four cells and the `_meta` version, preset, year and choices) in `_meta`
 `signature`: one more placeholder, in the `_meta` sheet's entry, patched the same way (that entry is small, and
 HMAC-SHA256 of a short message costs microseconds, so signing hardly slows generation). Without a key the cell
 stays blank, as in the blank template.
@@ -32,7 +32,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from udfs.signature import sign, workbook_message
 from workbook_templates import Spec
-from workbook_templates.contract import SIGNATURE_NAME, UNIT_NAMES
+from workbook_templates.contract import CHOICE_NAMES, SIGNATURE_NAME, UNIT_NAMES
 
 from .layout import build_plan
 from .ooxml import Deflated, inflate, read_zip, replace_entries, write_atomically
@@ -46,7 +46,7 @@ TOKENS = {name: f"JYTOKEN_{name}_{i:04d}" for i, name in enumerate(UNIT_NAMES, s
 SIGNATURE_TOKEN = f"JYTOKEN_{SIGNATURE_NAME}_{len(UNIT_NAMES) + 1:04d}"
 """The placeholder of the `_meta` signature cell (only in a base rendered with a key)."""
 
-SIGNED_META = ("template_version", "factor_preset", "assessment_year")
+SIGNED_META = ("template_version", "factor_preset", "assessment_year", *CHOICE_NAMES)
 """The `_meta` values a workbook's signature covers besides the unit's cells (`udfs.signature.WORKBOOK_FIELDS`)."""
 
 

@@ -80,9 +80,7 @@ class SheetPlan:
 
     def ref(self, cell_ref: str) -> str:
         """An absolute reference to one of this sheet's cells from any sheet."""
-        col = cell_ref.rstrip("0123456789")
-        row = cell_ref[len(col):]
-        return f"'{self.title}'!${col}${row}"
+        return absolute_ref(self.title, cell_ref)
 
 
 @dataclass
@@ -104,6 +102,12 @@ class WorkbookPlan:
 
     def sheet(self, title: str) -> SheetPlan:
         return next(s for s in self.sheets if s.title == title)
+
+
+def absolute_ref(title: str, cell_ref: str) -> str:
+    """An absolute reference to cell `cell_ref` of the sheet `title` from any sheet: 'Sheet'!$B$5."""
+    col = cell_ref.rstrip("0123456789")
+    return f"'{title}'!${col}${cell_ref[len(col):]}"
 
 
 def column_letter(n: int) -> str:

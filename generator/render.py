@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from copy import copy
+from functools import lru_cache
 from typing import Any, Mapping
 from xml.sax.saxutils import escape
 
@@ -128,21 +129,8 @@ def _register_styles(wb: Workbook) -> dict[str, StyleArray]:
 def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mapping[str, StyleArray]) -> None:
     ws = wb.create_sheet(plan.title)
     validations: dict[Validation, list[str]] = {}
-    wrapped: dict[int, dict[str, tuple[str, float]]] = {}     # row → cell → (text it may show, font size)
     for ref, cell in plan.cells.items():
-        style_name = cell.style
-        value = cell.value
-        if cell.name in UNIT_NAMES and cell.name in unit:
-            value, style_name = unit[cell.name], "info_locked"
-        elif cell.name == SIGNATURE_NAME and cell.name in unit:
-            value = unit[cell.name]         # the unit's signature (`personalise.Personaliser.values`), in _meta
-        elif unit and cell.personalised is not None:
-            value = cell.personalised
-        if style_name in _WRAPPED and cell.name not in UNIT_NAMES:   # (the plan gives the unit's rows a height)
-            text = _longest_text(cell.formula, cell.blank) if cell.formula else value
-            if text is not None and text != "":
-                col = ref.rstrip("0123456789")
-                wrapped.setdefault(int(ref[len(col):]), {})[col] = (str(text), _WRAPPED[style_name])
+        value, style_name = _shown(cell, unit)
         target = ws[ref]
         target.value = "=" + cell.formula if cell.formula else value
         target._style = copy(styles[style_name])
@@ -171,7 +159,7 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
         ws.column_dimensions[col].width = width
     for col in plan.hidden_columns:
         ws.column_dimensions[col].hidden = True
-    for row, height in _row_heights(plan, wrapped).items():
+    for row, height in row_heights(plan, unit).items():
         ws.row_dimensions[row].height = height
     ws.freeze_panes = plan.freeze
     ws.sheet_state = plan.state
@@ -199,6 +187,40 @@ _WRAPPED = {key: float(style["font"].sz or 11) for key, style in STYLES.items() 
 _LITERAL = re.compile(r'"((?:[^"]|"")*)"')
 
 
+def _shown(cell: Cell, unit: Mapping[str, Any]) -> tuple[Any, str]:
+    """The value a cell is written with and its style: with `unit`, its 单位信息 cells are the unit's, locked."""
+    if cell.name in UNIT_NAMES and cell.name in unit:
+        return unit[cell.name], "info_locked"
+    if cell.name == SIGNATURE_NAME and cell.name in unit:
+        return unit[cell.name], cell.style      # the unit's signature (`personalise.Personaliser.values`), in _meta
+    if unit and cell.personalised is not None:
+        return cell.personalised, cell.style
+    return cell.value, cell.style
+
+
+def row_heights(plan: SheetPlan, unit: Mapping[str, Any]) -> dict[int, float]:
+    """Each row's explicit height (points) as the sheet is written (for `unit`, as in `render_workbook`): enough
+    for the wrapped texts it may show, and at least what the plan asks for."""
+    wrapped: dict[int, dict[str, tuple[str, float]]] = {}     # row → cell → (text it may show, font size)
+    for ref, cell in plan.cells.items():
+        text = wrapped_text(cell, unit)
+        if text:
+            col = ref.rstrip("0123456789")
+            wrapped.setdefault(int(ref[len(col):]), {})[col] = text
+    return fitted_heights(plan, wrapped)
+
+
+def wrapped_text(cell: Cell, unit: Mapping[str, Any]) -> tuple[str, float] | None:
+    """The longest text a cell that wraps may show, and its font size (None: it does not wrap, or shows nothing):
+    what its row's height must fit (`row_heights`)."""
+    if cell.style in _WRAPPED and cell.name not in UNIT_NAMES:   # (the plan gives the unit's rows a height)
+        text = _longest_text(cell.formula, cell.blank) if cell.formula else _shown(cell, unit)[0]
+        if text is not None and text != "":
+            return str(text), _WRAPPED[cell.style]
+    return None
+
+
+@lru_cache(maxsize=4096, typed=True)       # typed: a blank of True shows 「True」, of 1 「1」
 def _longest_text(formula: str, blank: Any) -> str:
     """The longest text a formula cell may show: its blank-state value or one of the formula's string literals
     (status formulas choose among literal messages)."""
@@ -206,9 +228,9 @@ def _longest_text(formula: str, blank: Any) -> str:
     return max(texts, key=len)
 
 
-def _row_heights(plan: SheetPlan, wrapped: Mapping[int, Mapping[str, tuple[str, float]]]) -> dict[int, float]:
-    """Each row's explicit height: enough for its wrapped texts (a merged cell wraps in the width of all its
-    columns), and at least what the plan asks for."""
+def fitted_heights(plan: SheetPlan, wrapped: Mapping[int, Mapping[str, tuple[str, float]]]) -> dict[int, float]:
+    """Each row's explicit height: enough for its wrapped texts (row → column → `wrapped_text`; a merged cell
+    wraps in the width of all its columns), and at least what the plan asks for."""
     widths = {col: (0.0 if col in plan.hidden_columns else w) for col, w in plan.widths.items()}
     merged: dict[str, float] = {}
     for rng in plan.merges:
@@ -217,11 +239,17 @@ def _row_heights(plan: SheetPlan, wrapped: Mapping[int, Mapping[str, tuple[str, 
         merged[first] = sum(widths.get(get_column_letter(i), DEFAULT_WIDTH) for i in range(a, b + 1))
     heights = dict(plan.heights)
     for row, texts in wrapped.items():
-        shown = {col: text for col, text in texts.items() if col not in plan.hidden_columns}
-        height = row_height(shown, {col: merged.get(f"{col}{row}", widths.get(col, DEFAULT_WIDTH)) for col in shown})
+        shown = tuple((col, text) for col, text in texts.items() if col not in plan.hidden_columns)
+        height = _fitted(shown, tuple(merged.get(f"{col}{row}", widths.get(col, DEFAULT_WIDTH)) for col, _ in shown))
         if height:
             heights[row] = max(heights.get(row, 0.0), height)
     return heights
+
+
+@lru_cache(maxsize=4096)
+def _fitted(texts: tuple[tuple[str, tuple[str, float]], ...], widths: tuple[float, ...]) -> float:
+    """`row_height` of a row's texts (column, (text, font size)) in their widths: rows repeat on every scorecard."""
+    return row_height(dict(texts), {col: w for (col, _), w in zip(texts, widths)})
 
 
 _FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f><v\s*/></c>', re.S)

@@ -22,7 +22,8 @@ from udfs.review import (DEDUCTING, MISSING_TEXT, STATUS_FINDINGS, STATUS_FINDIN
                          STATUS_SCORE, ScoreCard, given_values, score_card)
 from udfs.spot_checks import SpotCheckGroup, spot_check_method
 from workbook_templates import Spec
-from workbook_templates.contract import (REVIEW_META_NAMES, REVIEW_SHEETS, REVIEW_TEMPLATE_VERSION, SCORECARD_KEY,
+from workbook_templates.contract import (REVIEW_META_NAMES, REVIEW_SHEETS, REVIEW_TEMPLATE_VERSION, SCORECARD_COUNT,
+                                         SCORECARD_KEY,
                                          SIGNATURE_NAME, WORKBOOK_KIND)
 from workbook_templates.model import Indicator
 from workbook_templates.review_names import (findings_name, given_name, missing_name, score_name, total_name,
@@ -31,7 +32,7 @@ from workbook_templates.review_names import (findings_name, given_name, missing_
 from . import formulas as fx
 from .formats import number_formats
 from .layout import SIGNATURE_HEIGHT, _method as rule_method
-from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan, column_letter
+from .plan import Cell, Conditional, SheetPlan, Validation, WorkbookPlan, absolute_ref as _ref, column_letter
 from .wording import indicator_text, plain, shown as spec_text
 
 GUIDE, OVERVIEW, PARAMS, META_SHEET = (REVIEW_SHEETS[k] for k in ("guide", "overview", "params", "meta"))
@@ -82,6 +83,18 @@ class ReviewUnit:
     evidence_files: tuple[tuple[str, str, str], ...] = ()       # (file as shown, link relative to the pack, indicators)
 
 
+@dataclass(frozen=True)
+class PackPart:
+    """Which workbook of a review pack this is (`jieyue review-pack --split`, `addin.review.split`): the id all
+    parts of one pack share, this part's number (from 1), the number of parts and what it covers (a 地州市, or
+    「单位1-500」). A pack in one workbook is part 1 of 1. Recorded in `_meta` and covered by the signature."""
+
+    pack_id: str
+    number: int = 1
+    count: int = 1
+    label: str = ""
+
+
 def scorecard_title(index: int, count: int, name: str) -> str:
     """「07 天池县人民法院」: a sequence number (unique) and the unit name, without the characters Excel forbids
     in sheet names ([]:*?/\\ and the apostrophe) and at most 31 characters as Excel counts them (UTF-16)."""
@@ -107,33 +120,83 @@ def _missing_formula(count_expr: str) -> str:
 def build_review_plan(reviewer: Reviewer, units: Sequence[ReviewUnit], *, spec: Spec, year: int,
                       presets: Sequence[str], region: str | None = None, seed: int | str | None = None,
                       spot_groups: Sequence[SpotCheckGroup] = (), skipped: Sequence[str] = (),
-                      key: bytes | None = None) -> WorkbookPlan:
+                      key: bytes | None = None, part: PackPart) -> WorkbookPlan:
     """The review pack for `reviewer` over `units` (already chosen: `addin.review.select`) for assessment `year`;
     `presets` are the factor presets the units' figures were recomputed with (each return's own: one, or several
     when the returns mix presets), recorded in `_meta` factor_preset joined by 「、」. Both are required.
 
     `skipped` are lines naming the units left out (e.g. returns with errors), shown on 说明. With `key`, `_meta`
     `signature` signs the pack's level, region, year, version and its scorecards (`udfs.signature.pack_message`),
-    so a pack whose level was changed or whose scorecards were added, removed or re-coded no longer verifies."""
-    years = year_of(spec, year)
-    if not presets:
-        raise TypeError("build_review_plan 需要重算所用的系数预设（presets）")
-    preset = "、".join(dict.fromkeys(preset_of(spec, p).id for p in presets))
-    if not units:
-        raise ValueError("评审包中没有单位：请检查回收目录、--level 和 --region")
-    params = _params_sheet(spec)
-    titles = [scorecard_title(i, len(units), u.name) for i, u in enumerate(units, start=1)]
-    cards = [_scorecard(spec, reviewer, u, t, years.year, params, seed is not None) for u, t in zip(units, titles)]
-    overview = _overview_sheet(spec, reviewer, units, cards, years.year, region, seed)
-    guide = _guide_sheet(spec, reviewer, units, years.year, region, seed, spot_groups, skipped)
-    for sheet in (guide, overview, *(c.sheet for c in cards)):
-        sheet.header = reviewer.label + (f"（{region}）" if region else "")
-    signature = None if key is None else sign(key, pack_message(
-        template_version=REVIEW_TEMPLATE_VERSION, assessment_year=years.year, review_level=reviewer.key,
-        review_region=region, scorecards=[(u.code, t) for u, t in zip(units, titles)]))
-    meta = _meta_sheet(spec, reviewer, years.year, preset, region, seed, signature)
-    return WorkbookPlan(sheets=[guide, overview, *(c.sheet for c in cards), params.sheet, meta],
-                        template_version=REVIEW_TEMPLATE_VERSION, spec_digest=spec.digest)
+    so a pack whose level was changed or whose scorecards were added, removed or re-coded no longer verifies.
+    `part` says which workbook of the pack this is (`PackPart`); `_meta` records it and the scorecard count."""
+    layout = ReviewLayout(reviewer, units, spec=spec, year=year, presets=presets, region=region, seed=seed,
+                          spot_groups=spot_groups, skipped=skipped, key=key, part=part)
+    return layout.workbook(layout.overview(), [layout.scorecard(k) for k in range(len(units))])
+
+
+class ReviewLayout:
+    """The review pack laid out one sheet at a time, for a writer that streams them (`generator.sheet_stream`,
+    `addin.review.pack`): 说明, 参数 and _meta are laid out at once; `overview()` lays out 总览 (a row per unit: its
+    title and blank totals) and `scorecard(k)` unit k's scorecard when each is written, so thousands of units'
+    sheets are never all in memory. `build_review_plan` is the whole of it at once (the same arguments)."""
+
+    def __init__(self, reviewer: Reviewer, units: Sequence[ReviewUnit], *, spec: Spec, year: int,
+                 presets: Sequence[str], region: str | None = None, seed: int | str | None = None,
+                 spot_groups: Sequence[SpotCheckGroup] = (), skipped: Sequence[str] = (), key: bytes | None = None,
+                 part: PackPart):
+        years = year_of(spec, year)
+        if not presets:
+            raise TypeError("build_review_plan 需要重算所用的系数预设（presets）")
+        preset = "、".join(dict.fromkeys(preset_of(spec, p).id for p in presets))
+        if not units:
+            raise ValueError("评审包中没有单位：请检查回收目录、--level 和 --region")
+        self.spec, self.reviewer, self.units, self.year, self.seed = spec, reviewer, list(units), years.year, seed
+        self.region = region
+        self.params = _params_sheet(spec)
+        self.titles = [scorecard_title(i, len(units), u.name) for i, u in enumerate(units, start=1)]
+        """Each scorecard's sheet title, in sheet order."""
+        self.header = reviewer.label + (f"（{region}）" if region else "")
+        self._cards: dict[tuple, ScoreCard] = {}
+        self._rows: dict[tuple[str, int], _Row] = {}
+        self.guide = _guide_sheet(spec, reviewer, units, years.year, region, seed, spot_groups, skipped, part)
+        self.guide.header = self.header
+        signature = None if key is None else sign(key, pack_message(
+            template_version=REVIEW_TEMPLATE_VERSION, assessment_year=years.year, review_level=reviewer.key,
+            review_region=region, scorecards=[(u.code, t) for u, t in zip(units, self.titles)],
+            pack_id=part.pack_id, pack_part=part.number, pack_parts=part.count))
+        meta = _meta_sheet(spec, reviewer, years.year, preset, region, seed, signature, len(units), part)
+        self.after = [self.params.sheet, meta]
+        """The sheets after the scorecards."""
+
+    def overview(self, first: int | None = None) -> SheetPlan:
+        """总览: a row for each unit, or for the `first` units only (the prototype a streaming writer renders)."""
+        units = self.units[:first]
+        sheet = _overview_sheet(self.spec, self.reviewer, units, self.titles, [self._card(u) for u in units],
+                                self.year, self.region, self.seed)
+        sheet.header = self.header
+        return sheet
+
+    def scorecard(self, k: int) -> SheetPlan:
+        """The scorecard of unit `k` (0-based, in sheet order)."""
+        unit = self.units[k]
+        sheet = _scorecard(self.spec, self.reviewer, unit, self.titles[k], self.year, self.params,
+                           self.seed is not None, self._card(unit), self._rows)
+        sheet.header = self.header
+        return sheet
+
+    def workbook(self, overview: SheetPlan, scorecards: Sequence[SheetPlan]) -> WorkbookPlan:
+        """The pack with `overview` and `scorecards`: all of them (`build_review_plan`), or prototypes standing for
+        them (what a streaming writer renders first)."""
+        return WorkbookPlan(sheets=[self.guide, overview, *scorecards, *self.after],
+                            template_version=REVIEW_TEMPLATE_VERSION, spec_digest=self.spec.digest)
+
+    def _card(self, unit: ReviewUnit) -> ScoreCard:
+        """What unit's scorecard shows before any entry (`udfs.review.score_card`): the same for every unit with the
+        same recomputed unit-1 scores, so computed once for each such set."""
+        key = tuple(sorted(unit.recomputed.items()))
+        if key not in self._cards:
+            self._cards[key] = score_card(recomputed=unit.recomputed, spec=self.spec)
+        return self._cards[key]
 
 
 # ---------------------------------------------------------------- 参数 (very hidden): the legal values
@@ -163,14 +226,6 @@ def _params_sheet(spec: Spec) -> _Params:
 
 # ---------------------------------------------------------------- one unit's scorecard
 
-@dataclass
-class _Card:
-    sheet: SheetPlan
-    card: ScoreCard
-    total: str          # cell of the total
-    missing: str        # cell of the missing count
-
-
 def _method(ind: Indicator, spec: Spec | None = None) -> str:
     marks = ("【实地验收】" if ind.field_check else "") + ("【由主管部门评价】" if ind.authority_assessed else "")
     text = marks + rule_method(ind, spec)
@@ -182,11 +237,13 @@ def _method(ind: Indicator, spec: Spec | None = None) -> str:
 
 
 def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, year: int, params: _Params,
-               has_seed: bool) -> _Card:
+               has_seed: bool, card: ScoreCard, rows: dict[tuple[str, int], _Row]) -> SheetPlan:
+    """Unit's scorecard; `card` is what it shows before any entry (`udfs.review.score_card` of its recomputed
+    unit-1 scores); `rows` keeps each indicator row's unit-independent part (`_row`) for the pack's next
+    scorecards."""
     level = reviewer.key
     digits = spec.precision.score
     formats = number_formats(spec)
-    card = score_card(recomputed=unit.recomputed, spec=spec)
     sheet = SheetPlan(title=title, freeze=f"A{FIRST_ROW}", print_title_rows=f"{HEADER_ROW}:{HEADER_ROW}",
                       widths={C_ID: 10, C_TEXT: 52, C_POINTS: 6, C_METHOD: 22, C_EVIDENCE: 34, C_SELF: 7,
                               C_FINDINGS: 8, C_GIVEN: 8, C_SCORE: 10, C_NOTE: 20, C_COMMENT: 16}, landscape=True)
@@ -239,7 +296,10 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
                     sheet.put(f"{C_SELF}{r}", Cell(choice if choice is not None else "（未选择）", style="unit"))
                     sheet.put(f"{C_NOTE}{r}", Cell("单位自评时的选择", style="note"))
                     r += 1
-                _indicator_row(sheet, r, ind, unit, card, level, year, params, digits, formats, spec)
+                key = (ind.id, r)
+                if key not in rows:
+                    rows[key] = _row(ind, r, level, year, params, digits, formats, spec)
+                _indicator_row(sheet, r, ind, unit, card, rows[key], formats)
                 r += 1
         last = r - 1
         rng = f"{C_SCORE}{first}:{C_SCORE}{last}"
@@ -268,7 +328,7 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
         sheet.put(f"A{k}", Cell(line, style="sign"))
         sheet.merges.append(f"A{k}:{C_COMMENT}{k}")
         sheet.heights[k] = SIGNATURE_HEIGHT
-    return _Card(sheet, card, total_ref, missing_ref)
+    return sheet
 
 
 def _evidence_block(sheet: SheetPlan, r: int, unit: ReviewUnit) -> int:
@@ -290,39 +350,50 @@ def _evidence_block(sheet: SheetPlan, r: int, unit: ReviewUnit) -> int:
 def _band(sheet: SheetPlan, r: int, columns: str, style: str) -> None:
     """A heading row's colour across `columns`: empty cells of the heading's style, into which the heading's text
     runs over. Not a merge: openpyxl takes ~3 ms per merged range, which made a pack of hundreds of scorecards slow."""
+    blank = _BANDS.setdefault(style, Cell(None, style=style))   # shared: a plan's cells are never changed
     for col in columns:
-        sheet.put(f"{col}{r}", Cell(None, style=style))
+        sheet.put(f"{col}{r}", blank)
 
 
-def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, card: ScoreCard, level: str,
-                   year: int, params: _Params, digits: int, formats: dict[str, str], spec: Spec) -> None:
+_BANDS: dict[str, Cell] = {}
+"""The empty cell of each heading style (`_band`), one for every band of every scorecard."""
+
+
+@dataclass(frozen=True)
+class _Row:
+    """What an indicator's row shows whatever the unit, laid out once per pack (`_row`) and shared by every
+    scorecard (a plan's cells are never changed): its cells but the unit's (印证材料, 自评分, 评审得分, 提示),
+    the conditional formats of its inputs, and the 评审得分 and 提示 formulas."""
+
+    cells: tuple[tuple[str, Cell], ...]
+    conditionals: tuple[Conditional, ...]
+    evidence: str                   # the spec's 印证材料 text (the unit's own list is added after it)
+    score_name: str
+    formula: str = ""               # the 评审得分 (computed_target: none, the recomputed score is a constant)
+    status: str = ""                # the 提示
+
+
+def _row(ind: Indicator, r: int, level: str, year: int, params: _Params, digits: int, formats: dict[str, str],
+         spec: Spec) -> _Row:
     rule = ind.rule
-    findings, given, score, note = (f"{c}{r}" for c in (C_FINDINGS, C_GIVEN, C_SCORE, C_NOTE))
-    sheet.put(f"{C_ID}{r}", Cell(ind.id, style="label"))
-    sheet.put(f"{C_TEXT}{r}", Cell(indicator_text(ind, spec, year), style="wrap"))
-    sheet.put(f"{C_POINTS}{r}", Cell(ind.points, style="factor", number_format=formats["score"]))
-    sheet.put(f"{C_METHOD}{r}", Cell(_method(ind, spec), style="wrap"))
-    listed = unit.evidence.get(ind.id)
-    sheet.put(f"{C_EVIDENCE}{r}", Cell(spec_text(ind.evidence, year) + (f"\n单位提供：{listed}" if listed else ""),
-                                       style="wrap"))
-    sheet.put(f"{C_SELF}{r}", Cell(unit.self_scores.get(ind.id), style="calc",
-                                   number_format=formats["score"]))
-    blank_status = card.status[ind.id]
+    findings, given, score = (f"{c}{r}" for c in (C_FINDINGS, C_GIVEN, C_SCORE))
+    cells = [(f"{C_ID}{r}", Cell(ind.id, style="label")),
+             (f"{C_TEXT}{r}", Cell(indicator_text(ind, spec, year), style="wrap")),
+             (f"{C_POINTS}{r}", Cell(ind.points, style="factor", number_format=formats["score"])),
+             (f"{C_METHOD}{r}", Cell(_method(ind, spec), style="wrap"))]
+    evidence = spec_text(ind.evidence, year)
     if rule.type == "computed_target":
-        sheet.put(score, Cell(card.items[ind.id], style="calc", local_name=score_name(level, ind.id),
-                              number_format=formats["score"]))
-        sheet.put(note, Cell(_decline_note(unit, rule.metric) if card.items[ind.id] is not None else STATUS_NO_DATA,
-                             style="status"))
-        return
-    sheet.put(f"{C_COMMENT}{r}", Cell(None, style="input_text"))
+        return _Row(tuple(cells), (), evidence, score_name(level, ind.id))
+    cells.append((f"{C_COMMENT}{r}", Cell(None, style="input_text")))
+    conditionals = []
     if rule.type in DEDUCTING:
-        sheet.put(findings, Cell(None, style="input_number", local_name=findings_name(level, ind.id),
-                                 number_format="0",
-                                 validation=Validation("whole", "0", f"{ind.id} 发现问题处数请填写不小于0的整数"
-                                                       "（没有问题填0）", operator="greaterThanOrEqual",
-                                                       prompt=f"实地验收中每{rule.per}扣"
-                                                              f"{(rule.deduction_step or rule.step):g}分，没有问题填0")))
-        sheet.conditionals.append(Conditional(findings, f"ISBLANK({findings})", "missing"))
+        cells.append((findings, Cell(None, style="input_number", local_name=findings_name(level, ind.id),
+                                     number_format="0",
+                                     validation=Validation("whole", "0", f"{ind.id} 发现问题处数请填写不小于0的整数"
+                                                           "（没有问题填0）", operator="greaterThanOrEqual",
+                                                           prompt=f"实地验收中每{rule.per}扣"
+                                                                  f"{(rule.deduction_step or rule.step):g}分，没有问题填0"))))
+        conditionals.append(Conditional(findings, f"ISBLANK({findings})", "missing"))
     ok_findings = f"{findings}>=0,ROUND({findings},0)={findings}"
     if rule.type == "deduction":
         limit = ind.points / rule.step
@@ -334,10 +405,10 @@ def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, c
         values = given_values(ind, spec=spec)
         shown = ",".join(f"{v:g}" for v in values)
         what = "奖励分" if rule.type == "per_item_with_deduction" else "评审给分"
-        sheet.put(given, Cell(None, style="input_choice", local_name=given_name(level, ind.id),
-                              validation=Validation("list", f'"{shown}"', f"{ind.id} {what}只能选择评分规则允许的分值："
-                                                    + "、".join(f"{v:g}" for v in values))))
-        sheet.conditionals.append(Conditional(given, f"ISBLANK({given})", "missing"))
+        cells.append((given, Cell(None, style="input_choice", local_name=given_name(level, ind.id),
+                                  validation=Validation("list", f'"{shown}"', f"{ind.id} {what}只能选择评分规则允许的分值："
+                                                        + "、".join(f"{v:g}" for v in values)))))
+        conditionals.append(Conditional(given, f"ISBLANK({given})", "missing"))
         rng = params.lists[ind.id]
         if rule.type == "per_item_with_deduction":
             step = _num(rule.deduction_step)
@@ -350,10 +421,30 @@ def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, c
         else:
             formula = fx.counted_score(given, [(None, rng)])
             status = f'IF(ISBLANK({given}),{fx.text(STATUS_SCORE)},IF(ISNUMBER({score}),"",{fx.text(STATUS_RULE)}))'
-    sheet.put(score, Cell(formula=formula, style="calc", local_name=score_name(level, ind.id),
-                          blank=card.items[ind.id] if card.items[ind.id] is not None else "",
-                          number_format=formats["score"]))
-    sheet.put(note, Cell(formula=status, style="status", blank=blank_status))
+    return _Row(tuple(cells), tuple(conditionals), evidence, score_name(level, ind.id), formula, status)
+
+
+def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, card: ScoreCard, row: _Row,
+                   formats: dict[str, str]) -> None:
+    score, note = f"{C_SCORE}{r}", f"{C_NOTE}{r}"
+    cells = row.cells
+    for ref, cell in cells[:4]:                     # 编号, 评价内容, 分值, 评分方法
+        sheet.put(ref, cell)
+    listed = unit.evidence.get(ind.id)
+    sheet.put(f"{C_EVIDENCE}{r}", Cell(row.evidence + (f"\n单位提供：{listed}" if listed else ""), style="wrap"))
+    sheet.put(f"{C_SELF}{r}", Cell(unit.self_scores.get(ind.id), style="calc", number_format=formats["score"]))
+    item = card.items[ind.id]
+    if ind.rule.type == "computed_target":
+        sheet.put(score, Cell(item, style="calc", local_name=row.score_name, number_format=formats["score"]))
+        sheet.put(note, Cell(_decline_note(unit, ind.rule.metric) if item is not None else STATUS_NO_DATA,
+                             style="status"))
+        return
+    for ref, cell in cells[4:]:                     # 评审意见, and the inputs: 发现问题处数, 评审给分
+        sheet.put(ref, cell)
+    sheet.conditionals.extend(row.conditionals)
+    sheet.put(score, Cell(formula=row.formula, style="calc", local_name=row.score_name,
+                          blank=item if item is not None else "", number_format=formats["score"]))
+    sheet.put(note, Cell(formula=row.status, style="status", blank=card.status[ind.id]))
 
 
 def _fmt(x: Any, digits: int) -> str:
@@ -396,8 +487,8 @@ def _decline_block(sheet: SheetPlan, r: int, spec: Spec, unit: ReviewUnit, year:
 
 # ---------------------------------------------------------------- 总览
 
-def _overview_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], cards: Sequence[_Card], year: int,
-                    region: str | None, seed: int | str | None) -> SheetPlan:
+def _overview_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], titles: Sequence[str],
+                    cards: Sequence[ScoreCard], year: int, region: str | None, seed: int | str | None) -> SheetPlan:
     sheet = SheetPlan(title=OVERVIEW, freeze=f"C{O_FIRST_ROW}",
                       print_title_rows=f"{O_HEADER_ROW}:{O_HEADER_ROW}", landscape=True,
                       widths={O_SEQ: 6, O_NAME: 36, O_CODE: 21, O_LEVEL: 10, O_REGION: 14, O_SELF: 8, O_TOTAL: 16,
@@ -412,7 +503,7 @@ def _overview_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit],
     sheet.merges.append(f"A2:{O_SHEET}2")
     last = O_FIRST_ROW + len(units) - 1
     totals = f"{O_TOTAL}{O_FIRST_ROW}:{O_TOTAL}{last}"
-    done_blank = sum(isinstance(c.card.total, float) for c in cards)
+    done_blank = sum(isinstance(c.total, float) for c in cards)
     sheet.put(f"{O_NAME}3", Cell("已完成评审的单位（评审总分已算出）", style="label_total"))
     sheet.put(f"{O_CODE}3", Cell(formula=f"COUNT({totals})", style="calc_total", blank=done_blank))
     sheet.put(f"{O_LEVEL}3", Cell(f"/ {len(units)}", style="label"))
@@ -420,20 +511,19 @@ def _overview_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit],
                                          "评审总分", "已评", "未评", "实地抽查", "评分表")):
         sheet.put(f"{col}{O_HEADER_ROW}", Cell(text, style="header"))
     n = len(spec.indicators)
-    for i, (unit, c) in enumerate(zip(units, cards)):
+    total, missing = HEAD["total"][1], HEAD["missing"][1]
+    for i, (unit, title, c) in enumerate(zip(units, titles, cards)):
         r = O_FIRST_ROW + i
-        title = c.sheet.title
         sheet.put(f"{O_SEQ}{r}", Cell(i + 1, style="unit"))
         sheet.put(f"{O_NAME}{r}", Cell(unit.name, style="wrap"))
         sheet.put(f"{O_CODE}{r}", Cell(unit.code, style="info_locked"))
         sheet.put(f"{O_LEVEL}{r}", Cell(unit.level, style="unit"))
         sheet.put(f"{O_REGION}{r}", Cell(unit.region, style="label"))
         sheet.put(f"{O_SELF}{r}", Cell(unit.self_total, style="calc", number_format=formats["score"]))
-        sheet.put(f"{O_TOTAL}{r}", Cell(formula=c.sheet.ref(c.total), style="calc_total", blank=c.card.total,
+        sheet.put(f"{O_TOTAL}{r}", Cell(formula=_ref(title, total), style="calc_total", blank=c.total,
                                         number_format=formats["score"]))
-        sheet.put(f"{O_DONE}{r}", Cell(formula=f"{n}-{c.sheet.ref(c.missing)}", style="calc",
-                                       blank=n - c.card.missing))
-        sheet.put(f"{O_TODO}{r}", Cell(formula=c.sheet.ref(c.missing), style="calc", blank=c.card.missing))
+        sheet.put(f"{O_DONE}{r}", Cell(formula=f"{n}-{_ref(title, missing)}", style="calc", blank=n - c.missing))
+        sheet.put(f"{O_TODO}{r}", Cell(formula=_ref(title, missing), style="calc", blank=c.missing))
         sheet.put(f"{O_SPOT}{r}", Cell("、".join(unit.spot), style="wrap"))
         sheet.put(f"{O_SHEET}{r}", Cell(f"第 {title.split(' ', 1)[0]} 张", style="unit", link=f"'{title}'!A1"))
         sheet.conditionals.append(Conditional(f"{O_TOTAL}{r}", f"NOT(ISNUMBER({O_TOTAL}{r}))", "warn"))
@@ -443,7 +533,8 @@ def _overview_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit],
 # ---------------------------------------------------------------- 说明, _meta
 
 def _guide_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], year: int, region: str | None,
-                 seed: int | str | None, spot_groups: Sequence[SpotCheckGroup], skipped: Sequence[str]) -> SheetPlan:
+                 seed: int | str | None, spot_groups: Sequence[SpotCheckGroup], skipped: Sequence[str],
+                 part: PackPart) -> SheetPlan:
     sheet = SheetPlan(title=GUIDE, widths={"A": GUIDE_WIDTH})
     deducting = [i for i in spec.indicators if i.rule.type in DEDUCTING]
     awarded = "、".join(i.id for i in deducting if i.rule.type == "per_item_with_deduction")
@@ -453,6 +544,11 @@ def _guide_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], ye
         ("wrap", f"评审范围：{'、'.join(reviewer.covers)}单位" + (f"，限所属地区为「{region}」的单位" if region else "")
                  + f"；共 {len(units)} 个单位，每个单位一张评分表。「{OVERVIEW}」列出全部单位、自评总分、评审总分和进度。"),
         ("wrap", "单位信息、自评分和第一单元的下降率都按单位交回的工作簿重新计算，已锁定；只有蓝色单元格可填写。"),
+    ]
+    if part.count > 1:
+        lines.append(("wrap", f"本评审包分为 {part.count} 个工作簿，这是第 {part.number} 个（{part.label}）：评完后请把"
+                              f"全部 {part.count} 个工作簿一并交回，汇总时合为同一份评审。"))
+    lines += [
         ("section", "各级评审部门评审哪些单位"),
     ]
     for r in reviewers(spec):
@@ -488,12 +584,14 @@ def _guide_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], ye
 
 
 def _meta_sheet(spec: Spec, reviewer: Reviewer, year: int, preset: str, region: str | None,
-                seed: int | str | None, signature: str | None) -> SheetPlan:
+                seed: int | str | None, signature: str | None, scorecards: int, part: PackPart) -> SheetPlan:
     sheet = SheetPlan(title=META_SHEET, state="hidden", widths={"A": 20, "B": 70})
     values = {"template_version": REVIEW_TEMPLATE_VERSION, "workbook_kind": WORKBOOK_KIND,
               "review_level": reviewer.key, "review_region": region or None, "assessment_year": year,
               "factor_preset": preset, "spec_digest": spec.digest,
-              "spot_check_seed": None if seed is None else str(seed), SIGNATURE_NAME: signature}
+              "spot_check_seed": None if seed is None else str(seed), SIGNATURE_NAME: signature,
+              SCORECARD_COUNT: scorecards, "pack_id": part.pack_id, "pack_part": part.number,
+              "pack_parts": part.count, "pack_part_label": part.label or None}
     assert tuple(values) == REVIEW_META_NAMES, "the _meta names and values must match workbook_templates.contract"
     for r, (name, value) in enumerate(values.items(), start=1):
         sheet.put(f"A{r}", Cell(name))

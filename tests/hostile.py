@@ -185,3 +185,49 @@ def set_local_inline(data: bytes, name: str, raw_text: str) -> bytes:
             return xml
         return edit
     return patched(data, {part: edit_for(refs) for part, refs in edits.items()})
+
+
+# ---------------------------------------------------------------- review packs that claim a bigger budget (issue 14)
+
+def set_meta_number(data: bytes, name: str, value: int) -> bytes:
+    """A review pack with the `_meta` value of `name` (a number: scorecard_count …) set to `value`."""
+    from workbook_templates.contract import META_SHEET, REVIEW_META_NAMES
+    part = sheet_xml_parts(data)[META_SHEET]
+    ref = f"B{REVIEW_META_NAMES.index(name) + 1}"
+
+    def edit(xml: bytes) -> bytes:
+        out, n = re.subn(rb'<c r="%s"[^>]*?(?:/>|>.*?</c>)' % ref.encode(),
+                         lambda m: b'<c r="%s" t="n"><v>%d</v></c>' % (ref.encode(), value), xml, count=1, flags=re.S)
+        assert n == 1, (name, ref)
+        return out
+    return patched(data, {part: edit})
+
+
+def with_padding(data: bytes, size: int) -> bytes:
+    """`data` grown to at least `size` bytes by a stored entry of random bytes (a picture pasted in, as far as
+    size goes: it cannot be compressed)."""
+    import os as _os
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_STORED) as z:
+        z.writestr("xl/media/image1.png", _os.urandom(max(0, size - len(data))))
+    return buffer.getvalue()
+
+
+def with_empty_sheets(data: bytes, n: int) -> bytes:
+    """`data` with `n` more worksheets, listed in workbook.xml, each an empty sheet with a part of its own — sheets
+    a fake pack would add to look as if it held more scorecards than it does."""
+    parts = zip_parts(data)
+    sheets, rels, types = [], [], []
+    for i in range(1, n + 1):
+        parts[f"xl/worksheets/extra{i}.xml"] = (f'<worksheet xmlns="{MAIN}"><sheetData/></worksheet>').encode()
+        sheets.append(f'<sheet name="空表{i}" sheetId="{10000 + i}" r:id="rIdExtra{i}"/>')
+        rels.append(f'<Relationship Id="rIdExtra{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                    f'relationships/worksheet" Target="worksheets/extra{i}.xml"/>')
+        types.append(f'<Override PartName="/xl/worksheets/extra{i}.xml" ContentType="application/'
+                     'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b"</sheets>", "".join(sheets).encode() + b"</sheets>")
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", "".join(rels).encode() + b"</Relationships>")
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>", "".join(types).encode() + b"</Types>")
+    return make_zip(parts)

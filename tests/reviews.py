@@ -50,10 +50,10 @@ def unit_inputs(unit: RosterUnit) -> dict[str, Any]:
     return inputs
 
 
-def write_returns(folder: Path) -> Path:
-    """Every unit's filled return in `folder` (named as `jieyue generate` names them)."""
+def write_returns(folder: Path, key: bytes | None = None) -> Path:
+    """Every unit's filled return in `folder` (named as `jieyue generate` names them), signed with `key` if given."""
     folder.mkdir(parents=True, exist_ok=True)
-    personaliser = Personaliser(SPEC, SPEC.default_year, SPEC.default_preset)
+    personaliser = Personaliser(SPEC, SPEC.default_year, SPEC.default_preset, key=key)
     for unit in UNITS:
         data = fill_workbook(personaliser.workbook(unit), unit_inputs(unit))
         (folder / safe_file_name(unit.code, unit.name)).write_bytes(data)

@@ -18,6 +18,7 @@ and everything else runs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -34,8 +35,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import udfs
 from addin import cli
@@ -45,8 +49,10 @@ from addin.consolidate.content import BLOCKED, VALID, content
 from addin.consolidate.ledger import FORMAT as LEDGER_FORMAT
 from addin.consolidate.model import CONSOLIDATED, REJECTED, SKIPPED, StoredFigures
 from addin.consolidate.report_json import dumps
+from addin.consolidate.review_content import indicator_averages
 from addin.consolidate.rules import DUPLICATE_RULE
 from addin.consolidate.summary import PER_RUN
+from addin.consolidate.unit_indicators import counted_rows, self_counted
 from addin.consolidate.walk import skip_reason
 from addin.demo import plausible_inputs
 from generator import fill_workbook
@@ -536,6 +542,89 @@ def test_ledger_rereads_only_new_and_changed_files(result, personaliser, tmp_pat
     assert reads.paths == [] and "删除" not in stdout
     assert summary.read_bytes() == fresh_summary.read_bytes()
     assert report.read_bytes() == fresh_report.read_bytes()
+
+
+UNCHANGED = "没有改写任何文件"
+
+
+def test_a_rerun_with_nothing_changed_rewrites_nothing(result, tmp_path, monkeypatch):
+    """Same files (size and mtime), same options, spec, roster and date as the run that wrote the outputs: nothing is
+    read and nothing written — the summary, the report and the ledger keep their modification times — and the
+    CLI says so in Chinese. A changed option, a deleted or edited output, a changed file: all written again."""
+    folder = tmp_path / "回收目录副本"
+    shutil.copytree(result.folder, folder)
+    summary, report = tmp_path / "汇总.xlsx", tmp_path / "报告.json"
+    outputs = (summary, report, ledger_path(summary))
+
+    def run(*extra: str) -> str:
+        rc, stdout, err = run_cli(*consolidate_args(folder, result.roster, summary, report, *extra))
+        assert rc == 0, err
+        return stdout
+
+    def stamps() -> list[int]:
+        return [p.stat().st_mtime_ns for p in outputs]
+
+    assert UNCHANGED not in run("--as-of", "2023-09-15")
+    written = stamps()
+    reads = Reads(monkeypatch)
+    stdout = run("--as-of", "2023-09-15")
+    assert UNCHANGED in stdout and "上次汇总：共 " in stdout and str(summary) in stdout
+    assert reads.paths == [] and stamps() == written
+
+    # another as-of date is another input of the outputs: written again; then current again
+    assert UNCHANGED not in run("--as-of", "2023-09-16") and stamps() != written
+    assert UNCHANGED in run("--as-of", "2023-09-16")
+    # a deleted report, an edited summary: written again
+    report.unlink()
+    assert UNCHANGED not in run("--as-of", "2023-09-16") and report.exists()
+    summary.write_bytes(summary.read_bytes() + b" ")
+    assert UNCHANGED not in run("--as-of", "2023-09-16")
+    assert UNCHANGED in run("--as-of", "2023-09-16")
+    # a file touched (its mtime moved): the run goes through the ledger again (no file read: same SHA-256)
+    touched = folder / GOOD[0].path
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    reads.paths.clear()
+    assert UNCHANGED not in run("--as-of", "2023-09-16") and reads.paths == []
+    # without the ledger, or with --verify, every run writes its outputs
+    written = stamps()
+    assert UNCHANGED not in run("--as-of", "2023-09-16", "--verify") and stamps() != written
+
+
+def test_averages_from_each_units_contribution_equal_a_full_recount(result):
+    """Each unit's self scores as counted come with its figures, computed where the file was read (and kept in the
+    ledger): the run's per-indicator averages made from these contributions equal counting every unit again."""
+    roster, _ = read_roster_entries(result.roster, SPEC)
+    run = consolidate(result.folder, spec=SPEC, roster=roster, as_of=date(2023, 9, 15))
+    units = run.units
+    assert units and all(len(f.rendered.counted) == len(SPEC.indicators) for f in units)
+    recounted = counted_rows([f.inputs for f in units], [f.results for f in units], SPEC)
+    np.testing.assert_array_equal(self_counted(units, SPEC), recounted)     # NaN (blank) where NaN
+    averages = indicator_averages(run, SPEC)
+    for f in units:                                                          # no contributions: counted afresh
+        f.rendered = dataclasses.replace(f.rendered, counted=())
+    assert indicator_averages(run, SPEC) == averages
+
+
+_SCORES = st.one_of(st.none(), st.floats(-2, 12, allow_nan=False).map(lambda x: round(x * 2) / 2),
+                    st.text("0123456789.是否AB", max_size=4))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.lists(_SCORES, min_size=len(SPEC.indicators), max_size=len(SPEC.indicators)),
+                          st.lists(_SCORES, min_size=len(SPEC.indicators), max_size=len(SPEC.indicators))),
+                max_size=8), st.integers(1, 8))
+def test_units_counted_in_any_chunks_equal_all_counted_at_once(units, chunk):
+    """A unit's contribution does not depend on the units it was read with: counted chunk by chunk (as the workers
+    do, a chunk at a time) is counted all at once. E.g. three units in chunks of 2: rows [u1, u2] + [u3]."""
+    def figures(scores: list, picks: list) -> tuple[dict, dict]:
+        inputs = {ind.score_name: v for ind, v in zip(SPEC.indicators, scores)}
+        inputs.update({ind.rule.selector: p for ind, p in zip(SPEC.indicators, picks) if ind.rule.selector})
+        return inputs, {ind.score_name: v for ind, v in zip(SPEC.indicators, scores)}
+    pairs = [figures(scores, picks) for scores, picks in units]
+    whole = counted_rows([i for i, _ in pairs], [r for _, r in pairs], SPEC)
+    parts = [counted_rows([i for i, _ in pairs[k:k + chunk]], [r for _, r in pairs[k:k + chunk]], SPEC)
+             for k in range(0, len(pairs), chunk)]
+    np.testing.assert_array_equal(np.vstack(parts) if parts else whole, whole)
 
 
 def test_a_file_whose_mtime_alone_changed_is_not_read_again(result, tmp_path, monkeypatch):

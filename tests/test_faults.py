@@ -28,6 +28,7 @@ import pytest
 
 from addin import cli
 from addin.consolidate import claim_outputs, consolidate, ledger_path, workers as workers_module
+from addin.consolidate.ledger import FORMAT as LEDGER_FORMAT
 from addin.consolidate.model import CONSOLIDATED, REJECTED
 from addin.consolidate.outputs import OutputPaths
 from generator.ooxml import TEMP_PREFIX
@@ -177,7 +178,7 @@ def _other_tables(path: Path) -> None:
     path.unlink()
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE files (path TEXT)")
-    db.execute("PRAGMA user_version = 6")
+    db.execute(f"PRAGMA user_version = {LEDGER_FORMAT}")                # this program's format, broken tables
     db.commit()
     db.close()
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -36,7 +38,8 @@ from addin.consolidate.sheetxml import SafeWorksheet, TRUNCATED, cell, writable_
 from udfs.checks import _text_hint
 
 from tests.hostile import (CELL_LIMIT, SPEC, base_return, code, duplicate_cell, redirect_name, scan_summary,
-                           set_inline, set_shared, set_value, with_code, with_entries, zip_parts)
+                           set_inline, set_meta_number, set_shared, set_value, with_code, with_empty_sheets,
+                           with_entries, with_padding, zip_parts)
 
 POSIX = os.name == "posix"
 
@@ -226,9 +229,50 @@ SPECIAL: list[Kind] = [
 ]
 
 
+# Review packs (issue 14 §1): a pack's limits are derived from the scorecards its `_meta` declares, as many as its
+# zip holds; a file cannot claim a bigger budget than that. Built from a genuine two-unit pack.
+OVER_A_RETURNS_LIMIT = Limits().max_bytes + 1024 * 1024
+
+
+@lru_cache(maxsize=None)
+def genuine_pack() -> bytes:
+    """A genuine review pack (县市区, two units), built from two good returns in a folder of its own."""
+    from addin.review.pack import build_review_pack
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "回收目录"
+        folder.mkdir()
+        for i in (1, 2):
+            (folder / f"单位{i}.xlsx").write_bytes(with_code(base_return(), code(700 + i)))
+        return build_review_pack(folder, "县市区", seed=1, spec=SPEC).data
+
+
+def _pack_file(name: str, build: Callable[[bytes], bytes]) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_bytes(build(genuine_pack()))
+
+
+def _claims_5000(data: bytes) -> bytes:
+    """Declares 5 000 scorecards, holds 2, and is larger than a return may be."""
+    return with_padding(set_meta_number(data, "scorecard_count", 5000), OVER_A_RETURNS_LIMIT)
+
+
+def _empty_sheets_as_scorecards(data: bytes) -> bytes:
+    """Declares 5 000 scorecards and lists 2 100 empty sheets besides its 2 scorecards, so that its zip seems to
+    hold 2 102 (whose limits would allow 66 MB); it is larger than a return may be. Read, it holds 2."""
+    return with_padding(set_meta_number(with_empty_sheets(data, 2100), "scorecard_count", 5000), OVER_A_RETURNS_LIMIT)
+
+
+PACKS: list[Kind] = [
+    Kind("pack_genuine", "评审包_真的.xlsx", None, CONSOLIDATED, None, _pack_file("评审包_真的.xlsx", lambda d: d)),
+    Kind("pack_declares_huge_count", "评审包_声称5000张.xlsx", None, REJECTED, "F105",
+         _pack_file("评审包_声称5000张.xlsx", _claims_5000)),
+    Kind("pack_count_disagrees_with_sheets", "评审包_空表冒充评分表.xlsx", None, REJECTED, "F105",
+         _pack_file("评审包_空表冒充评分表.xlsx", _empty_sheets_as_scorecards)),
+]
+
+
 def test_the_corpus_has_sixty_kinds():
     assert len(KINDS) + len(SPECIAL) >= 60
-    assert len({k.label for k in KINDS + SPECIAL}) == len(KINDS) + len(SPECIAL)
+    assert len({k.label for k in KINDS + SPECIAL + PACKS}) == len(KINDS) + len(SPECIAL) + len(PACKS)
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +285,7 @@ def corpus(tmp_path_factory) -> dict:
     good = base_return()
     for n, kind in enumerate(KINDS):
         (folder / kind.path).write_bytes(kind.build(with_code(good, code(n + 1))))
-    for kind in SPECIAL:
+    for kind in SPECIAL + PACKS:
         kind.make(folder)
     (folder / "正常的单位.xlsx").write_bytes(with_code(good, code(999)))
     out = folder.parent / "输出"
@@ -262,7 +306,7 @@ def _codes(report: dict) -> dict[str, list[str]]:
     return out
 
 
-@pytest.mark.parametrize("kind", KINDS + SPECIAL, ids=lambda k: k.label)
+@pytest.mark.parametrize("kind", KINDS + SPECIAL + PACKS, ids=lambda k: k.label)
 def test_every_kind_has_its_status_and_finding(corpus, kind):
     entry = corpus["files"].get(kind.path)
     assert entry is not None, (kind.path, sorted(corpus["files"])[:20])
@@ -279,8 +323,68 @@ def test_every_kind_has_its_status_and_finding(corpus, kind):
 def test_the_run_accounts_for_every_entry(corpus):
     acc = corpus["report"]["accounting"]
     assert acc["seen"] == acc["consolidated"] + acc["rejected"] + acc["skipped"] == len(corpus["files"])
-    assert acc["seen"] == len(KINDS) + len(SPECIAL) + 1
+    assert acc["seen"] == len(KINDS) + len(SPECIAL) + len(PACKS) + 1
     assert corpus["files"]["正常的单位.xlsx"]["status"] == CONSOLIDATED
+
+
+def test_a_fake_pack_gets_no_bigger_budget_and_is_told_about_packs(corpus):
+    """5 000 scorecards declared, 2 held: the budget is that of 2 (a return's: 64 MB), so a 65 MB file is too
+    large, before it is read; one whose 2 100 empty sheets won it a 66 MB budget is held, once read, to the
+    budget of the 2 scorecards it holds. Both messages speak of review packs, not of pasted images."""
+    messages = {f["file"]: f["message"] for f in corpus["report"]["findings"] if f["code"] == "F105"}
+    claimed = messages["评审包_声称5000张.xlsx"]
+    assert claimed.startswith("评审包大小") and "按评审包中的 2 张评分表计算" in claimed
+    assert "review-pack --split" in claimed and "粘贴进去的图片" not in claimed
+    emptied = messages["评审包_空表冒充评分表.xlsx"]
+    assert "评审包记录有 5000 张评分表，实际有 2 张" in emptied and "按 2 张评分表计算" in emptied
+    assert corpus["files"]["评审包_空表冒充评分表.xlsx"]["size"] > OVER_A_RETURNS_LIMIT - 1024
+
+
+def test_an_honest_pack_larger_than_a_return_may_be_is_read(tmp_path):
+    """The limits of a return (here shrunk to 30 KB, 10 zip entries and 150 KB inflated) do not bind a genuine
+    pack: it gets its scorecards' allowance (2 × 32 KB over 1 MB of fixed parts, 2 × 4 entries over 64, 2 ×
+    256 KB over 16 MB inflated)."""
+    path = tmp_path / "评审包.xlsx"
+    path.write_bytes(genuine_pack())
+    small = Limits(max_bytes=30_000, max_entries=10, inflate_budget=100_000, max_total_uncompressed=150_000,
+                   review_inflate_budget=150_000)
+    assert path.stat().st_size > small.max_bytes
+    result = read_returned(path, small)
+    assert result.status == "ok" and len(result.scorecards) == 2, result.findings
+    assert result.meta["scorecard_count"] == 2
+    # a return as large is still a return: its own limit and advice
+    big_return = tmp_path / "单位.xlsx"
+    big_return.write_bytes(with_padding(base_return(), 60_000))
+    refused = read_returned(big_return, small)
+    assert [f.code for f in refused.findings] == ["F105"] and "粘贴进去的图片" in refused.findings[0].message
+
+
+def test_a_pack_over_its_scorecards_allowance_is_refused_before_it_is_read(tmp_path):
+    """2 scorecards allow 1 MB + 2 × 32 KB = 1.06 MB: a 1.2 MB pack is refused from its size, with the advice
+    to split it."""
+    path = tmp_path / "评审包.xlsx"
+    path.write_bytes(with_padding(genuine_pack(), 1_200_000))
+    result = read_returned(path, Limits(max_bytes=50_000))
+    assert [f.code for f in result.findings] == ["F105"]
+    assert "按评审包中的 2 张评分表计算" in result.findings[0].message and "--split" in result.findings[0].message
+    assert result.sha256 == ""                          # never read
+
+
+def test_a_return_that_declares_scorecards_is_held_to_a_returns_limits(tmp_path):
+    """A return with 40 empty sheets and a `_meta` row 10 (where a pack keeps scorecard_count) saying 5 000 wins
+    the budget of 47 sheets (1 MB + 47 × 32 KB) before it is read; read, it is a return: held to a return's
+    limit (here 1 MB), F105."""
+    from workbook_templates.contract import META_SHEET
+    from tests.returns import patched
+    from tests.workbooks import sheet_xml_parts
+    data = with_empty_sheets(base_return(), 40)
+    row = b'<row r="10"><c r="B10"><v>5000</v></c></row></sheetData>'
+    data = patched(data, {sheet_xml_parts(data)[META_SHEET]: lambda xml: xml.replace(b"</sheetData>", row)})
+    path = tmp_path / "单位.xlsx"
+    path.write_bytes(with_padding(data, 1_500_000))
+    result = read_returned(path, Limits(max_bytes=1_000_000))
+    assert [f.code for f in result.findings] == ["F105"], result.findings
+    assert "不是评审包" in result.findings[0].message and result.sha256        # read, then held
 
 
 def test_the_summary_is_well_formed_and_carries_nothing_smuggled(corpus):

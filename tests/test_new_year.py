@@ -157,7 +157,7 @@ def test_step_4_the_earlier_year_is_prefilled_from_last_years_report(flow):
 
 
 def test_step_5_consolidated_as_2024_with_the_years_own_factors(flow):
-    report, spec = flow["report"], flow["spec"]
+    report = flow["report"]
     assert report["year"] == 2024 and report["year_source"] == "returns"
     codes = {f["code"] for f in report["findings"]}
     assert not codes & {"F111", "F112", "F113", "F114", "W302", "W303"}, codes

@@ -64,10 +64,12 @@ ROSTER = read_roster_entries(SAMPLE, SPEC)[0]
 
 # ---------------------------------------------------------------- worked examples: the message and its HMAC
 
-WORKBOOK_MESSAGE = ('{"assessment_year":"2023","factor_preset":"xj-2023","kind":"workbook",'
-                    '"scheme":"jieyue-hmac-sha256-1","template_version":"1.0","unit_code":"116523271905724185",'
-                    '"unit_level":"县市区级","unit_name":"天池县人民法院","unit_region":"昌吉回族自治州"}')
-WORKBOOK_SIGNATURE = "0ab8caedc555ec13626bbb18e40bdea914d9e37c8b7e5a722fdd63bbd6805498"
+WORKBOOK_MESSAGE = ('{"assessment_year":"2023","calc_switches":"building_energy=all_vehicle_fuel;co2_per_area=all_co2",'
+                    '"factor_preset":"xj-2023","grid_factor":"mee-2022-grid","kind":"workbook",'
+                    '"scheme":"jieyue-hmac-sha256-2","standard_version":"xj-2023","template_version":"1.0",'
+                    '"unit_code":"116523271905724185","unit_level":"县市区级","unit_name":"天池县人民法院",'
+                    '"unit_region":"昌吉回族自治州"}')
+WORKBOOK_SIGNATURE = "b263d23cfa7cb30d3cf8fc5cc2596f853bff7dab14dd0399e8088fd1a9e3600e"
 """HMAC-SHA256 of WORKBOOK_MESSAGE under KEY (bytes 0x00…0x1f), as `hmac.new(KEY, message, sha256)` gives it:
 pinned, so that the message format is a contract (a change to it fails here, not in the field)."""
 
@@ -78,7 +80,8 @@ def test_a_workbook_signature_by_hand():
     by_hand = hmac.new(KEY, WORKBOOK_MESSAGE.encode("utf-8"), hashlib.sha256).hexdigest()
     identity = {"unit_code": "116523271905724185", "unit_name": "天池县人民法院", "unit_level": "县市区级",
                 "unit_region": "昌吉回族自治州", "template_version": "1.0", "factor_preset": "xj-2023",
-                "assessment_year": 2023}
+                "assessment_year": 2023, "grid_factor": "mee-2022-grid", "standard_version": "xj-2023",
+                "calc_switches": "building_energy=all_vehicle_fuel;co2_per_area=all_co2"}
     assert workbook_message(identity) == WORKBOOK_MESSAGE.encode("utf-8")
     assert sign(KEY, workbook_message(identity)) == by_hand
     assert by_hand == WORKBOOK_SIGNATURE
@@ -90,30 +93,35 @@ def test_a_workbook_signature_by_hand():
 
 
 def test_a_pack_signature_by_hand():
-    message = ('{"assessment_year":"2023","kind":"review_pack","review_level":"county","review_region":"昌吉回族自治州",'
-               '"scheme":"jieyue-hmac-sha256-1","scorecards":[["116523271905724185","01 天池县人民法院"],'
+    message = ('{"assessment_year":"2023","kind":"review_pack","pack_id":"0123456789ab","pack_part":"2",'
+               '"pack_parts":"3","review_level":"county","review_region":"昌吉回族自治州",'
+               '"scheme":"jieyue-hmac-sha256-2","scorecards":[["116523271905724185","01 天池县人民法院"],'
                '["11652328695454227A","02 北庭县发展和改革委员会_粮食和物资储备局"]],"template_version":"review-1.0"}')
     by_hand = hmac.new(KEY, message.encode("utf-8"), hashlib.sha256).hexdigest()
     built = pack_message(template_version="review-1.0", assessment_year=2023, review_level="county",
                          review_region=CHANGJI, scorecards=[("11652328695454227A", "02 北庭县发展和改革委员会_粮食和物资储备局"),
-                                                            ("116523271905724185", "01 天池县人民法院")])
+                                                            ("116523271905724185", "01 天池县人民法院")],
+                         pack_id="0123456789ab", pack_part=2, pack_parts=3.0)
     assert built == message.encode("utf-8")             # the set of scorecards: sorted, whatever the order given
     assert sign(KEY, built) == by_hand
 
 
 def test_what_changes_the_signature_and_what_does_not():
     identity = {"unit_code": TIANCHI.code, "unit_name": TIANCHI.name, "unit_level": TIANCHI.level,
-                "unit_region": TIANCHI.region, "template_version": "1.0", "factor_preset": PRESET, "assessment_year": YEAR}
+                "unit_region": TIANCHI.region, "template_version": "1.0", "factor_preset": PRESET, "assessment_year": YEAR,
+                "grid_factor": "mee-2022-grid", "calc_switches": "", "standard_version": "xj-2023"}
     genuine = sign(KEY, workbook_message(identity))
     for field, value in (("unit_code", BEITING.code), ("unit_name", BEITING.name), ("unit_level", "地州市级"),
                          ("unit_region", "哈密市"), ("template_version", "0.9"), ("factor_preset", "gbt2589-2020"),
-                         ("assessment_year", YEAR - 1)):
+                         ("assessment_year", YEAR - 1), ("grid_factor", "national-2022"),
+                         ("calc_switches", "building_energy=all_vehicle_fuel"), ("standard_version", "gbt29118-2023")):
         assert not verify(KEY, workbook_message({**identity, field: value}), genuine), field
     assert not verify(OTHER_KEY, workbook_message(identity), genuine)
     pack = dict(template_version="review-1.0", assessment_year=YEAR, review_level="county", review_region=CHANGJI,
-                scorecards=[(TIANCHI.code, "01 天池县人民法院")])
+                scorecards=[(TIANCHI.code, "01 天池县人民法院")], pack_id="0123456789ab", pack_part=1, pack_parts=2)
     signed = sign(KEY, pack_message(**pack))
-    for field, value in (("review_level", "region"), ("review_region", ""),
+    for field, value in (("review_level", "region"), ("review_region", ""), ("pack_id", "ba9876543210"),
+                         ("pack_part", 2), ("pack_parts", 1),
                          ("scorecards", [(TIANCHI.code, "01 天池县人民法院"), (TIANCHI.code, "01 天池县人民法院 (2)")]),
                          ("scorecards", [(BEITING.code, "01 天池县人民法院")])):
         assert not verify(KEY, pack_message(**{**pack, field: value}), signed), field
@@ -176,6 +184,11 @@ def signer() -> Personaliser:
     return Personaliser(SPEC, YEAR, PRESET, key=KEY)
 
 
+CHOSEN = {"template_version": "1.0", "factor_preset": PRESET, "assessment_year": YEAR, "grid_factor": "mee-2022-grid",
+          "calc_switches": "building_energy=all_vehicle_fuel;co2_per_area=all_co2", "standard_version": "xj-2023"}
+"""The `_meta` values a workbook made for the year's defaults signs besides the unit's cells."""
+
+
 def _meta_signature(data: bytes) -> Any:
     wb = openpyxl.load_workbook(io.BytesIO(data))
     (title, ref), = wb.defined_names["signature"].destinations
@@ -187,7 +200,7 @@ def test_a_signed_workbook_equals_openpyxl_rendering_and_carries_its_units_signa
     theirs = template_bytes(SPEC, YEAR, PRESET, unit=signer.values(TIANCHI))
     zm, zt = (zipfile.ZipFile(io.BytesIO(d)) for d in (mine, theirs))
     assert [n for n in zm.namelist() if zm.read(n) != zt.read(n)] in ([], ["docProps/core.xml"])
-    identity = {**TIANCHI.unit_info(), "template_version": "1.0", "factor_preset": PRESET, "assessment_year": YEAR}
+    identity = {**TIANCHI.unit_info(), **CHOSEN}
     assert _meta_signature(mine) == sign(KEY, workbook_message(identity))
     assert _meta_signature(Personaliser(SPEC, YEAR, PRESET).workbook(TIANCHI)) is None     # no key: blank
 
@@ -200,7 +213,7 @@ def test_generate_signs_with_the_key_beside_the_roster(tmp_path, capsys):
     assert main(["generate", "--roster", str(roster), "--year", str(YEAR), "-o", str(tmp_path / "out")]) == 0
     assert f"指纹 {key_id(KEY)}" in capsys.readouterr().err
     data = (tmp_path / "out" / safe_file_name(TIANCHI.code, TIANCHI.name)).read_bytes()
-    identity = {**TIANCHI.unit_info(), "template_version": "1.0", "factor_preset": PRESET, "assessment_year": YEAR}
+    identity = {**TIANCHI.unit_info(), **CHOSEN}
     assert verify(KEY, workbook_message(identity), _meta_signature(data))
     assert main(["generate", "--roster", str(roster), "--year", str(YEAR), "-o", str(tmp_path / "o2"),
                  "--key", str(tmp_path / "missing.key")]) == 2          # a --key that is not there: nothing made
@@ -266,6 +279,10 @@ FORGED = {
     "unsigned": lambda g, s: returned(Personaliser(SPEC, YEAR, PRESET), TIANCHI),
     # The preset in _meta changed (the file would be recomputed with other factors).
     "preset_edited": lambda g, s: set_text(g[TIANCHI.code], "factor_preset", "gbt2589-2020"),
+    # The standard version in _meta changed (unit 1 would count as a gate, not as points, or the reverse).
+    "standard_edited": lambda g, s: set_text(g[TIANCHI.code], "standard_version", "gbt29118-2023"),
+    # The grid factor in _meta changed (another CO2 factor for electricity).
+    "grid_factor_edited": lambda g, s: set_text(g[TIANCHI.code], "grid_factor", "national-2022"),
 }
 EXPECTED = {
     #                           key+roster              key only          roster only         neither
@@ -276,6 +293,8 @@ EXPECTED = {
     "other_key":                ({"S702"},               {"S702"},         set(),              set()),
     "unsigned":                 ({"S701"},               {"S701"},         set(),              set()),
     "preset_edited":            ({"S702"},               {"S702"},         set(),              set()),
+    "standard_edited":          ({"S702"},               {"S702"},         set(),              set()),
+    "grid_factor_edited":       ({"S702"},               {"S702"},         set(),              set()),
 }
 IDENTITY_CODES = {"S701", "S702", "D504", "D505"}
 
@@ -467,7 +486,8 @@ def test_a_signed_pack_verifies_and_counts(tmp_path, pack_world):
     titles = [sheet.title for sheet in signed.plan.sheets if "rev_unit_code" in sheet.local_names()]
     assert _meta_signature(signed.data) == sign(KEY, pack_message(
         template_version="review-1.0", assessment_year=YEAR, review_level="county", review_region=CHANGJI,
-        scorecards=[(u.code, t) for u, t in zip(signed.units, titles)]))
+        scorecards=[(u.code, t) for u, t in zip(signed.units, titles)], pack_id=signed.parts[0].part.pack_id,
+        pack_part=1, pack_parts=1))
     run, path = run_pack(tmp_path, returns, filled["signed"], KEY)
     assert run.signatures.status[path] == VALID and outcome(run, path).status == CONSOLIDATED
     assert {(c.unit_code, c.level) for c in run.review_cards if c.chosen} == {(TIANCHI.code, "county"),

@@ -345,7 +345,8 @@ def test_json_report(outputs, run):
     assert set(data) == {"year", "year_source", "preset", "presets_used", "folder", "accounting", "units",
                          "findings", "files", "roster_size", "not_returned", "duplicates", "outside_roster",
                          "disappeared", "notices", "statistics", "reviews", "review_results", "review_summary",
-                         "review_rules", "review_progress", "indicator_averages", "signatures", "year_flags",
+                         "review_rules", "review_progress", "review_packs", "indicator_averages", "signatures",
+                         "year_flags",
                          "unit_indicators", "stages", "evidence"}
     assert all(RENDERED not in u for u in data["units"])         # the pre-rendered figures are never written
     acc = data["accounting"]

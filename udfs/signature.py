@@ -10,17 +10,20 @@ cover — the figures a unit types, a reviewer's scores — it cannot vouch for 
 The message is canonical JSON (UTF-8, keys sorted, no spaces, Chinese as is) of text values only, so the same
 identity always gives the same bytes on every machine and a value can never spill into the next field:
 
-    workbook  {"assessment_year":"2023","factor_preset":"xj-2023","kind":"workbook","scheme":"jieyue-hmac-sha256-1",
-               "template_version":"1.0","unit_code":"…","unit_level":"县市区级","unit_name":"…","unit_region":"…"}
-    pack      {"assessment_year":"2023","kind":"review_pack","review_level":"county","review_region":"…",
-               "scheme":"jieyue-hmac-sha256-1","scorecards":[["<code>","<sheet title>"],…],"template_version":"review-1.0"}
+    workbook  {"assessment_year":"2023","calc_switches":"","factor_preset":"xj-2023","grid_factor":"…",
+               "kind":"workbook","scheme":"jieyue-hmac-sha256-2","standard_version":"…","template_version":"1.0",
+               "unit_code":"…","unit_level":"县市区级","unit_name":"…","unit_region":"…"}
+    pack      {"assessment_year":"2023","kind":"review_pack","pack_id":"…","pack_part":"1","pack_parts":"3",
+               "review_level":"county","review_region":"…","scheme":"jieyue-hmac-sha256-2",
+               "scorecards":[["<code>","<sheet title>"],…],"template_version":"review-1.0"}
 
 Values are made text the same way on both sides (`canonical_text`): None → "", an integral number → its
 digits (a year read back as 2023.0 is "2023"), text stripped; a 统一社会信用代码 as `normalize_unit_code` makes it
 (as the reader does), when it is one. The pack's scorecards are sorted (code, sheet):
 the signature covers the set, and the workbook's structure lock keeps their order anyway. `kind` keeps a
 workbook's signature from standing for a pack's and the reverse; `scheme` names this format, so a future one
-cannot be confused with it.
+cannot be confused with it (2: the workbook's grid factor, switches and standard version, and the pack's part
+fields, were added).
 
 The key is bytes the caller read (`addin.keys`); nothing here reads a file.
 """
@@ -34,13 +37,14 @@ from typing import Any, Iterable, Mapping
 
 from .unit_code import normalize_unit_code
 
-SCHEME = "jieyue-hmac-sha256-1"
+SCHEME = "jieyue-hmac-sha256-2"
 """The signature format, part of every message."""
 
 WORKBOOK_FIELDS = ("unit_code", "unit_name", "unit_level", "unit_region", "template_version", "factor_preset",
-                   "assessment_year")
+                   "assessment_year", "grid_factor", "calc_switches", "standard_version")
 """What a fill-in workbook's signature covers: the four 单位信息 cells and the `_meta` choices the file is
-recomputed with."""
+recomputed with (version, preset, year, and the grid factor, calculation switches and standard version chosen
+at generation: a unit that edits one to get a kinder rule breaks the signature)."""
 
 KEY_BYTES = 32
 """A key is 32 random bytes (256 bits, the HMAC-SHA256 block's natural size)."""
@@ -85,13 +89,16 @@ def workbook_message(identity: Mapping[str, Any]) -> bytes:
 
 
 def pack_message(*, template_version: Any, assessment_year: Any, review_level: Any, review_region: Any,
-                 scorecards: Iterable[tuple[Any, Any]]) -> bytes:
-    """The canonical message of a review pack: its version, year, reviewer level (key) and region, and the set
-    of its scorecards as (unit code, sheet title)."""
+                 scorecards: Iterable[tuple[Any, Any]], pack_id: Any, pack_part: Any, pack_parts: Any) -> bytes:
+    """The canonical message of a review pack (one workbook of it): its version, year, reviewer level (key) and
+    region, the set of its scorecards as (unit code, sheet title), and which part of which pack it is (the pack's
+    id, this part's number, the number of parts: `review-pack --split`)."""
     cards = sorted([_code(code), canonical_text(title)] for code, title in scorecards)
     return _encode({"scheme": SCHEME, "kind": "review_pack", "template_version": canonical_text(template_version),
                     "assessment_year": canonical_text(assessment_year), "review_level": canonical_text(review_level),
-                    "review_region": canonical_text(review_region), "scorecards": cards})
+                    "review_region": canonical_text(review_region), "scorecards": cards,
+                    "pack_id": canonical_text(pack_id), "pack_part": canonical_text(pack_part),
+                    "pack_parts": canonical_text(pack_parts)})
 
 
 def sign(key: bytes, message: bytes) -> str:

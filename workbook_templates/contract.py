@@ -72,13 +72,24 @@ META_NAMES = ("template_version", "assessment_year", "factor_preset", "spec_dige
 WORKBOOK_KIND = "review"
 """`_meta` workbook_kind of a review pack (a fill-in workbook has no workbook_kind)."""
 
+SCORECARD_COUNT = "scorecard_count"
+"""`_meta` name of the number of scorecards a review pack holds: what its size limits are derived from (checked
+against the sheets it actually holds), read before the rest of the pack (`addin.consolidate.read.pack_limits`)."""
+
+PACK_PART_NAMES = ("pack_id", "pack_part", "pack_parts", "pack_part_label")
+"""`_meta` names of a pack written in parts (`jieyue review-pack --split`): the id all parts share, this part's
+number and the number of parts, and what this part covers (a 地州市, or 「单位1-500」). A pack in one workbook is
+part 1 of 1."""
+
 REVIEW_META_NAMES = ("template_version", "workbook_kind", "review_level", "review_region", "assessment_year",
-                     "factor_preset", "spec_digest", "spot_check_seed", SIGNATURE_NAME)
-"""The review pack's `_meta` names, in row order."""
+                     "factor_preset", "spec_digest", "spot_check_seed", SIGNATURE_NAME, SCORECARD_COUNT,
+                     *PACK_PART_NAMES)
+"""The review pack's `_meta` names, in row order (new names are appended: no cell of an older pack moves)."""
 
 SCORECARD_KEY = "rev_unit_code"
 """The sheet-local name on every scorecard of a review pack that says which unit (统一社会信用代码) it is."""
 
 __all__ = ["TEMPLATE_VERSION", "KNOWN_TEMPLATE_VERSIONS", "REVIEW_TEMPLATE_VERSION", "KNOWN_REVIEW_VERSIONS",
            "PARAMS_SHEET", "META_SHEET", "sheet_names", "REVIEW_SHEETS", "PARAM_KEY_COLUMN", "PARAM_FIRST_ROW",
-           "PARAM_COLUMNS", "UNIT_NAMES", "SIGNATURE_NAME", "CHOICE_NAMES", "META_NAMES", "WORKBOOK_KIND", "REVIEW_META_NAMES", "SCORECARD_KEY"]
+           "PARAM_COLUMNS", "UNIT_NAMES", "SIGNATURE_NAME", "CHOICE_NAMES", "META_NAMES", "WORKBOOK_KIND", "REVIEW_META_NAMES", "SCORECARD_KEY",
+           "SCORECARD_COUNT", "PACK_PART_NAMES"]

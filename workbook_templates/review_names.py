@@ -27,8 +27,13 @@ _META_MEANING = {
     "factor_preset": ("重算第一单元所用的系数预设", ""),
     "spec_digest": ("规格摘要（SHA-256，生成评审包时的规格）", ""),
     "spot_check_seed": ("抽查名单的随机种子（空：未标注抽查）", ""),
-    "signature": ("签名（HMAC-SHA256，用管理员的密钥对评审包层级、地区、复验年度、模板版本和全部评分表（单位代码与工作表名）签名；"
+    "signature": ("签名（HMAC-SHA256，用管理员的密钥对评审包层级、地区、复验年度、模板版本、全部评分表（单位代码与工作表名）和分册信息（评审包编号、第几部分、共几部分）签名；"
                   "空：未签名）", ""),
+    "scorecard_count": ("评审包中评分表的张数（读取时据此核定文件大小上限，并与实际的评分表核对）", "张"),
+    "pack_id": ("评审包编号：分成几个工作簿（--split）时各部分相同", ""),
+    "pack_part": ("本工作簿是评审包的第几部分（从 1 起）", ""),
+    "pack_parts": ("评审包共分几部分（未分开时为 1）", ""),
+    "pack_part_label": ("本部分包括的范围（地州市名称，或「单位1-500」：在评审包中的序号；未分开时为空）", ""),
 }
 META = tuple((n, *_META_MEANING[n]) for n in REVIEW_META_NAMES)
 """(name, meaning, unit) of the review pack's `_meta` names, in row order (`contract.REVIEW_META_NAMES`)."""

@@ -1,14 +1,15 @@
 """Consolidation of returned workbooks and review packs: the one-button job, laid out as its stages.
 
     walk        which files there are; lock, hidden and system files and folders, links, FIFOs skipped
-    read/       one file, safely: preflight (bytes, zip) → xmlscan (XML) → workbook (defined names → Extracted)
+    read/       one file, safely: preflight (bytes, zip; a pack's limits: pack_limits) → xmlscan (XML) → workbook
+                (defined names → Extracted)
     ledger      what each file was last time (re-runs read only what changed)
     workers     each file read, checked and recomputed with its own year and preset (two processes; a file
                 that crashes its process is that file's finding; `placement` F128)
     prerender   a file's figures rendered once, where it was read
     signatures  the generator's keyed signatures verified (with a key; S701–S704), afresh on every run
     rules       the run's year and preset filter, identity against the roster, duplicates, the roster
-    reviews     the review packs' scorecards scored, composites, ranking and 摘牌
+    reviews     the review packs' scorecards scored, composites, ranking and 摘牌 (`pack_parts`: a pack in parts)
     run         the stages above in order → `ConsolidationRun` (plain data, `model`)
     content     the run as rows and figures (`review_content` for the review results)
     summary     汇总.xlsx (`columns`, `sheetxml`);  report_json  the JSON report

@@ -18,6 +18,7 @@ from . import review_content as rc
 from . import signatures
 from .model import (CONSOLIDATED, KIND_LABEL, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome,
                     RosterEntry)
+from .pack_parts import review_packs
 from .report_json import RENDERED
 from .stages import overdue_reviews, stages
 from .unit_indicators import unit_indicators
@@ -237,6 +238,7 @@ def content(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
         "review_summary": rc.review_summary(run),
         "review_rules": rc.review_rules(run, spec),
         "review_progress": mark_overdue(rc.review_progress(run, spec), stage_section),
+        "review_packs": review_packs(run, spec),        # packs in parts (review-pack --split): parts received, missing
         "indicator_averages": rc.indicator_averages(run, spec),
         "unit_indicators": unit_indicators(run, spec),   # each unit's score per indicator (jieyue notices)
         "stages": stage_section,                         # due dates, done / total, overdue at --as-of

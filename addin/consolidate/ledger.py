@@ -26,14 +26,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import sqlite3
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from udfs.evidence import evidence_name
 from udfs.intake import Finding
 from workbook_templates import Spec
 from workbook_templates.contract import KNOWN_REVIEW_VERSIONS, KNOWN_TEMPLATE_VERSIONS
@@ -42,10 +45,13 @@ from . import sheetxml
 from .columns import figure_columns, style_indices
 from .model import CONSOLIDATED, REJECTED, RETURN, REVIEW, SKIPPED, FileOutcome, Rendered, StoredFigures
 from .read.preflight import read_regular
+from .read.xmlscan import UNSAFE
 
-FORMAT = 6
+FORMAT = 7
 """Bumped when a row's layout or meaning changes: a ledger of another format is emptied, every file read again.
-6: the reader's differential checks (F121–F128) and bounds (E220) — rows made without them are not reused."""
+6: the reader's differential checks (F121–F128) and bounds (E220) — rows made without them are not reused.
+7: the key figures carry the unit's self scores as counted (`Rendered.counted`) and its 佐证材料 lists, the last
+   run is kept (`LastRun`)."""
 LISTED = 5
 """Paths named in a notice about invalid rows; the rest are counted."""
 
@@ -78,6 +84,92 @@ class LedgerChanges:
     rows: list[LedgerRow] = field(default_factory=list)   # files read (or only re-stamped) in this run
     gone: list[str] = field(default_factory=list)         # files the ledger knew that are not there any more
     evidence: dict[str, dict[str, tuple[int, int, str]]] = field(default_factory=dict)   # every evidence stamp now
+    last_run: LastRun | None = None                       # the run's fingerprint and what it wrote (`outputs`)
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """What the last run that wrote the outputs was made of (`fingerprint.fingerprint`), the outputs as it left
+    them (path → (size, mtime_ns)) and the line it ended with: a run with the same fingerprint, whose outputs are
+    still those, rewrites nothing. Stored in the ledger's `last_run` table by the ledger's last write transaction,
+    with the change counter SQLite keeps in the file's header as that transaction leaves it (`counter`): a ledger
+    changed since (a row edited, a table dropped) is not the one that went with the outputs (`read_last_run`)."""
+
+    fingerprint: str
+    outputs: dict[str, tuple[int, int]]
+    outcome: str
+    counter: int = 0
+
+    def current(self, fingerprint: str | None) -> bool:
+        """Whether a run with `fingerprint` would write what is there: the same fingerprint, and every output
+        still the file the last run wrote (not deleted, replaced or edited since)."""
+        if fingerprint is None or fingerprint != self.fingerprint or not self.outputs:
+            return False
+        for path, stamp in self.outputs.items():
+            try:
+                st = os.stat(path)
+            except OSError:
+                return False
+            if (st.st_size, st.st_mtime_ns) != stamp:
+                return False
+        return True
+
+
+def change_counter(path: Path) -> int | None:
+    """The file change counter of an SQLite database (header bytes 24–27: one more after every write transaction
+    in the rollback-journal mode the ledger uses), or None when `path` is not one."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(28)
+    except OSError:
+        return None
+    if len(header) < 28 or not header.startswith(b"SQLite format 3\x00"):
+        return None
+    return int.from_bytes(header[24:28], "big")
+
+
+def output_stamps(paths: list[Path]) -> dict[str, tuple[int, int]]:
+    """The outputs as just written: resolved path → (size, mtime_ns)."""
+    out = {}
+    for p in paths:
+        st = p.stat()
+        out[str(p.resolve())] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def read_last_run(path: str | Path) -> LastRun | None:
+    """The last run the ledger at `path` records, or None (no ledger, another format, no such run, or anything in
+    it not what this program writes: the run then goes on as usual and rewrites the outputs)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
+                return None
+            if not db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='last_run'").fetchone():
+                return None
+            row = db.execute("SELECT fingerprint, outputs, outcome, counter FROM last_run WHERE id=1").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    fingerprint, outputs, outcome, counter = row
+    if type(counter) is not int or counter != change_counter(path):
+        return None                                      # the ledger was written to since: not the outputs' one
+    try:
+        stamps = json.loads(outputs) if isinstance(outputs, str) else None
+    except ValueError:
+        return None
+    if not (isinstance(fingerprint, str) and re.fullmatch("[0-9a-f]{64}", fingerprint) and isinstance(stamps, dict)
+            and isinstance(outcome, str) and len(outcome) < 2000 and not UNSAFE.search(outcome)
+            and all(isinstance(k, str) and isinstance(v, list) and len(v) == 2
+                    and all(type(x) is int for x in v) for k, v in stamps.items())):
+        return None
+    return LastRun(fingerprint, {k: (v[0], v[1]) for k, v in stamps.items()}, outcome, counter)
 
 
 def ledger_path(summary: str | Path) -> Path:
@@ -86,15 +178,19 @@ def ledger_path(summary: str | Path) -> Path:
     return summary.with_name(summary.stem + ".jieyue-ledger.sqlite")
 
 
+def ledger_key(spec: Spec) -> str:
+    """What a row is made with: the spec and the template and review versions this reader knows."""
+    versions = ",".join(sorted(KNOWN_TEMPLATE_VERSIONS | KNOWN_REVIEW_VERSIONS))
+    return f"{spec.digest}|{versions}"
+
+
 def key_names(spec: Spec) -> frozenset[str]:
-    """The names the run's own tables read for every unit (statistics, review results, per-indicator
-    averages, the console): kept decoded in the ledger beside the full figures."""
-    names = {"self_total", "self_pass", *(f"ok_{i.key}" for i in spec.decline_intensities)}
-    for ind in spec.indicators:
-        names.add(ind.score_name)
-        if ind.rule.selector:
-            names.add(ind.rule.selector)
-    return frozenset(names)
+    """The names the run's own tables read for every unit (statistics, review results, the 佐证材料 index, the
+    console): kept decoded in the ledger beside the full figures. The self scores of the other indicators are
+    not among them: the run takes each unit's scores as counted (`Rendered.counted`)."""
+    return frozenset({"self_total", "self_pass", *(f"ok_{i.key}" for i in spec.decline_intensities),
+                      *(ind.score_name for ind in spec.indicators if ind.rule.type == "computed_target"),   # reviews
+                      *(evidence_name(ind.id) for ind in spec.indicators)})                              # evidence
 
 
 class Ledger:
@@ -112,6 +208,7 @@ class Ledger:
         self.codes = frozenset(spec.checks)                                 # what a stored finding may be
         self.grammar = sheetxml.cell_grammar(style_indices(spec).values())  # what stored 汇总 cells may be
         self.cell_count = len(figure_columns(spec))
+        self.indicator_count = len(spec.indicators)     # the length of a unit's counted self scores
         self.corrupt = corrupt              # why SQLite could not read the ledger ("" when it could)
         self.aside = _aside_path(path) if corrupt else None
         self.invalid: list[str] = []        # paths whose row failed `valid_row`: read again
@@ -124,8 +221,7 @@ class Ledger:
         """The ledger at `path` (none yet: empty); rows made with another spec or reader are not used. A ledger
         SQLite cannot read is treated as empty here and set aside by `commit` (`notices` says so)."""
         path = Path(path)
-        versions = ",".join(sorted(KNOWN_TEMPLATE_VERSIONS | KNOWN_REVIEW_VERSIONS))
-        key = f"{spec.digest}|{versions}"
+        key = ledger_key(spec)
         known: dict[str, tuple] = {}
         paths: set[str] = set()
         evidence: dict[str, dict[str, tuple[int, int, str]]] = {}
@@ -183,8 +279,8 @@ class Ledger:
         d["findings"] = [{"code": x.code, "message": x.message, "name": x.name, "cell": x.cell} for x in f.findings]
         r = f.rendered
         key_figures = None if r is None else json.dumps(
-            {"inputs": {k: v for k, v in f.inputs.items() if k in self.covered},
-             "results": {k: v for k, v in f.results.items() if k in self.covered}}, ensure_ascii=False)
+            {"inputs": _covered(f.inputs, self.covered), "results": _covered(f.results, self.covered),
+             "counted": [None if x != x else x for x in r.counted]}, ensure_ascii=False)   # NaN: blank
         # Shallow on purpose (dataclasses.asdict deep-copies every value: ~1 ms a file). The figures are
         # stored once, as rendered.
         return LedgerRow(f.path, size, mtime_ns, f.sha256, f.code, str(f.meta.get("template_version") or ""),
@@ -231,12 +327,16 @@ class Ledger:
                       self.key, r.outcome, r.inputs_json, r.results_json, r.summary_cells, r.key_figures)
                      for r in changes.rows])
                 _store_evidence(db, self.stored_evidence if self.aside is None else {}, changes.evidence)
+                db.execute("DROP TABLE IF EXISTS last_run")   # emptied: made again below, once the rows are in
+                db.execute("CREATE TABLE last_run (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT,"
+                           " outputs TEXT, outcome TEXT, counter INTEGER)")
+            _store_last_run(self.path, db, changes.last_run)
         finally:
             db.close()
 
     def _outcome(self, row: tuple) -> FileOutcome | None:
         """The stored outcome as a FileOutcome, or None when the row is not valid data (`valid_row`)."""
-        valid = valid_row(row, self.codes, self.grammar, self.cell_count)
+        valid = valid_row(row, self.codes, self.grammar, self.cell_count, self.indicator_count)
         if valid is None:
             return None
         d, figures = valid
@@ -245,10 +345,11 @@ class Ledger:
         if figures is not None:
             inputs, results, cells, preview = figures
             shown = self.covered if preview is not None else frozenset()
-            preview = preview or {"inputs": {}, "results": {}}
+            preview = preview or {"inputs": {}, "results": {}, "counted": []}
             f.inputs = StoredFigures(inputs, preview["inputs"], shown)
             f.results = StoredFigures(results, preview["results"], shown)
-            f.rendered = Rendered(inputs, results, cells)
+            f.rendered = Rendered(inputs, results, cells, array("d", (math.nan if x is None else float(x)
+                                                                     for x in preview["counted"])))
         return f
 
 
@@ -302,6 +403,26 @@ def _store_evidence(db: sqlite3.Connection, stored: dict[str, dict[str, tuple[in
                     if stored.get(loc, {}).get(p) != stamp])
 
 
+def _store_last_run(path: Path, db: sqlite3.Connection, last: LastRun | None) -> None:
+    """The `last_run` table made to hold this run, in a transaction of its own after the rows' (the rows' emptied
+    it: killed in between, no run is recorded), with the change counter this transaction leaves (`LastRun`)."""
+    if last is None:
+        return
+    counter = change_counter(path)
+    if counter is None:
+        return
+    with db:
+        db.execute("INSERT OR REPLACE INTO last_run (id, fingerprint, outputs, outcome, counter) VALUES (1, ?, ?, ?, ?)",
+                   (last.fingerprint, json.dumps({k: list(v) for k, v in last.outputs.items()}), last.outcome,
+                    (counter + 1) & 0xFFFFFFFF))
+
+
+def _covered(figures: Any, covered: frozenset[str]) -> dict[str, Any]:
+    if isinstance(figures, StoredFigures):
+        return figures.covered_items(covered)
+    return {k: v for k, v in figures.items() if k in covered}
+
+
 def _aside_path(path: Path) -> Path:
     """Where a corrupt ledger is kept: 汇总.jieyue-ledger.sqlite → 汇总.jieyue-ledger.sqlite.损坏-20240101-120000."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -331,7 +452,7 @@ _TYPES: dict[str, tuple[type, ...]] = {"path": (str,), "size": (int,), "sha256":
                                        "used": (bool,), "skip_reason": (str,), "kind": (str,), "scorecards": (list,)}
 
 
-def valid_row(row: tuple, codes: frozenset[str], grammar: re.Pattern[str], cell_count: int
+def valid_row(row: tuple, codes: frozenset[str], grammar: re.Pattern[str], cell_count: int, indicator_count: int
               ) -> tuple[dict[str, Any], tuple[str, str, str, dict | None] | None] | None:
     """(the outcome's fields, (inputs JSON, results JSON, 汇总 cells, the decoded key figures or None) or None) of
     a ledger row, or None when anything in it is not what this program writes: the row is then not used."""
@@ -360,8 +481,9 @@ def valid_row(row: tuple, codes: frozenset[str], grammar: re.Pattern[str], cell_
         preview = json.loads(key_figures) if key_figures is not None else None
     except ValueError:
         return None
-    if preview is not None and not (isinstance(preview, dict) and set(preview) == {"inputs", "results"}
-                                    and all(_flat(v) for v in preview.values())):
+    if preview is not None and not (isinstance(preview, dict) and set(preview) == {"inputs", "results", "counted"}
+                                    and _flat(preview["inputs"]) and _flat(preview["results"])
+                                    and _counted(preview["counted"], indicator_count)):
         return None
     return d, (inputs, results, cells, preview)
 
@@ -380,6 +502,12 @@ def _one_object(text: Any) -> bool:
     except ValueError:
         return False
     return end == len(text) and isinstance(value, dict)
+
+
+def _counted(x: Any, count: int) -> bool:
+    """A unit's counted self scores as `row_for` stores them: `count` finite numbers or nulls."""
+    return isinstance(x, list) and len(x) == count and all(
+        v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)) for v in x)
 
 
 def _flat(x: Any) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from udfs.intake import Finding
 
@@ -27,6 +27,9 @@ class Rendered:
     inputs_json: str                   # the inputs as the JSON report writes them (`report_json.JSON_OPTIONS`)
     results_json: str                  # the recomputed figures, likewise
     summary_cells: str                 # the figures' cells in 汇总 (`prerender.unit_cells`)
+    counted: Sequence[float] = ()      # the self score per indicator as counted (NaN: blank or not legal), in the
+    #                                    spec's order: the unit's contribution to the run's averages (`unit_indicators`);
+    #                                    an array('d'): 8 bytes a score, thousands of units are held at once
 
 
 class StoredFigures(Mapping[str, Any]):
@@ -65,6 +68,13 @@ class StoredFigures(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"StoredFigures({self.text[:40]}…)"
+
+    def covered_items(self, covered: frozenset[str]) -> dict[str, Any]:
+        """The values of the names in `covered` it holds — from what came decoded when those are the names it
+        covers (nothing decoded), else from the whole."""
+        if self._data is None and covered == self._covered:
+            return dict(self._preview)
+        return {k: v for k, v in self._decoded().items() if k in covered}
 
 
 @dataclass
@@ -173,6 +183,8 @@ class ConsolidationRun:
     signatures: SignatureCheck = field(default_factory=lambda: SignatureCheck(checked=False))
     roster_mismatch: dict[str, list[str]] = field(default_factory=dict)
     """Roster code → the returns under it whose name, level or region differ from the roster's (D504)."""
+    fingerprint: str | None = None
+    """What the run was made of (`fingerprint`), stored in the ledger with the outputs; None without a ledger."""
 
     @property
     def accounting(self) -> dict[str, int]:

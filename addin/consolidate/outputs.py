@@ -13,6 +13,9 @@ run left: it completes the renames its run marker lists and removes its temporar
    SQLite transaction);
 4. the marker is removed.
 
+A run whose fingerprint (`fingerprint`) is the last run's, its outputs untouched since, writes nothing at all: the
+CLI says so instead (`ledger.LastRun`); the fingerprint is stored by the ledger's commit, after the rows.
+
 Killed before 2, the previous outputs are untouched and the next run removes the temporaries; killed during 3, the
 next run finds the marker and completes the renames before it starts. The ledger is never ahead of the summary:
 at worst behind it, and then the next run reads again the files it would have skipped.
@@ -31,8 +34,8 @@ from generator.ooxml import TEMP_PREFIX, check_output, remove_stale_temporaries,
 from workbook_templates import Spec
 from workbook_templates.errors import OutputError
 
-from .content import content
-from .ledger import Ledger, ledger_path
+from .content import content, outcome_line
+from .ledger import LastRun, Ledger, ledger_path, output_stamps
 from . import lock
 from .model import ConsolidationRun
 from .pause import pause_at
@@ -170,5 +173,10 @@ def write_outputs(run: ConsolidationRun, summary: str | Path, report: str | Path
         raise                                           # else the marker stays: the next run completes the renames
     pause_at("ledger")
     if ledger is not None:
+        # A run that reports files gone since last time, or says something about itself (a ledger set aside, a
+        # killed run completed), is not what the next run over the same files writes: no fingerprint then.
+        repeatable = run.fingerprint is not None and not run.disappeared and not run.notices
+        ledger.pending.last_run = LastRun(run.fingerprint, output_stamps([target for _, target in temps]),
+                                          outcome_line(run)) if repeatable else None
         ledger.commit()
     paths.marker.unlink()

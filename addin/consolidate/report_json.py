@@ -68,7 +68,7 @@ def _write(data: dict[str, Any], write: Callable[[str], Any]) -> None:
     for i, key in enumerate(sorted(data)):
         write(("," if i else "") + json.dumps(key, ensure_ascii=False) + ":")
         if key != "units":
-            write(to_json(data[key]))
+            _stream(data[key], write, SECTION_DEPTH)
             continue
         write("[")
         for j, unit in enumerate(data["units"]):
@@ -81,6 +81,31 @@ def _write(data: dict[str, Any], write: Callable[[str], Any]) -> None:
             write(("," if j else "") + "{" + ",".join(p for p in parts if p) + "}")
         write("]")
     write("}\n")
+
+
+SECTION_DEPTH = 2
+"""How deep the report's other sections are written piece by piece (`_stream`): a section's list or table, and the
+lists or tables in it (e.g. the 佐证材料 section's entry per unit), never one string per section."""
+
+
+def _stream(value: Any, write: Callable[[str], Any], depth: int) -> None:
+    """`to_json(value)` written in pieces: a list or a table of text keys item by item, down to `depth` levels (the
+    same text: compact separators, sorted keys)."""
+    if depth and isinstance(value, list):
+        write("[")
+        for i, item in enumerate(value):
+            if i:
+                write(",")
+            _stream(item, write, depth - 1)
+        write("]")
+    elif depth and isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        write("{")
+        for i, k in enumerate(sorted(value)):
+            write(("," if i else "") + json.dumps(k, ensure_ascii=False) + ":")
+            _stream(value[k], write, depth - 1)
+        write("}")
+    else:
+        write(to_json(value))
 
 
 def dump_report(data: dict[str, Any], binary: BinaryIO) -> None:

@@ -12,11 +12,11 @@ from udfs.numbers import ROUNDING_TEXT, round_excel, to_array
 from udfs.ranking import SCOPE_TEXT, elimination_count, ranking_group
 from udfs.results import (CREATION_COHORT, INCOMPLETE, INCOMPLETE_CREATION, NOT_RETURNED, RECHECK_COHORT,
                           RECHECK_RULE_TEXT, REVIEWED, STATES, WAITING, UnitResult)
-from udfs.scoring import counted_array
 from generator.wording import indicator_text
 from workbook_templates import Spec
 
 from .model import ConsolidationRun, FileOutcome
+from .unit_indicators import self_counted
 
 COMPLETE, UNFINISHED, NOT_STARTED, NOT_RECEIVED = "已评完", "未评完", "未填写", "未收到"
 """A scorecard used and complete / used and unfinished; the pack came back with the card untouched; no card."""
@@ -101,16 +101,9 @@ def indicator_averages(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]
     cards = [c for c in run.review_cards if c.chosen and c.missing == 0]
     digits = spec.precision.score
     out = []
-    inputs, results = [f.inputs for f in units], [f.results for f in units]
-    for ind in spec.indicators:
-        name = ind.score_name
-        if ind.rule.type == "computed_target":
-            own = to_array([r.get(name) for r in results])
-        else:               # one vectorised pass per indicator: thousands of units
-            selector = ind.rule.selector
-            own = counted_array(ind, to_array([i.get(name) for i in inputs]),
-                                [i.get(selector) for i in inputs] if selector else None, spec=spec)
-        self_avg = _average(own, digits)
+    counted = self_counted(units, spec)                  # each unit's contribution, as read (`unit_indicators`)
+    for column, ind in enumerate(spec.indicators):
+        self_avg = _average(counted[:, column], digits)
         review_avg = _average(to_array([c.items.get(ind.id) for c in cards]), digits)
         out.append({"indicator": ind.id, "text": indicator_text(ind, spec, run.year), "points": ind.points,
                     "units": len(units), "self_average": self_avg, "self_rate": _rate(self_avg, ind.points),

@@ -14,11 +14,12 @@ from udfs.unit_code import normalize_unit_code
 from workbook_templates import Spec
 
 from .model import ConsolidationRun, FileOutcome, ReviewCard
+from .pack_parts import flag_missing_parts
 
 CARD_RULE = ("同一单位同一级评审部门交回多份评分表时：优先采用已评完的；都已评完（或都未评完）时，采用修改时间最新的"
              "评审包；再相同按文件路径取最后一个。其余评分表列出但不采用。")
 
-RUN_LEVEL_CODES = frozenset({"R601", "R602", "R603", "R604", "R605", "R607", "R608"})
+RUN_LEVEL_CODES = frozenset({"R601", "R602", "R603", "R604", "R605", "R607", "R608", "R609"})
 """Findings made here, on every run afresh (the ledger does not keep them)."""
 
 
@@ -63,6 +64,7 @@ def score_reviews(run: ConsolidationRun, spec: Spec, mtimes: dict[str, int], sco
                                       matched=unit is not None, blank=blank), pack))
     _duplicated(scored, units)
     _choose(scored, mtimes)
+    flag_missing_parts(run, spec)                       # a pack in parts: the parts that did not come back
     run.review_cards = [c for c, _ in scored]
 
     chosen = {(c.unit_code, c.level): c for c in run.review_cards if c.chosen}

@@ -22,6 +22,7 @@ from udfs.ranking import SCOPE_TEXT
 from workbook_templates import InputError, Spec
 
 from .evidence import index_evidence
+from .fingerprint import fingerprint, run_options
 from .ledger import Ledger, LedgerChanges
 from .model import SKIPPED, ConsolidationRun, FileOutcome, RosterEntry
 from .reviews import score_reviews
@@ -57,6 +58,8 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
         raise InputError(f"评审包目录「{reviews}」不存在或不是目录：请检查路径")
     if scope is not None and scope not in SCOPE_TEXT:
         raise InputError(f"排名范围「{scope}」无法识别：应为 region（全区统一排名）或 prefecture（各地州市分别排名）")
+    options = run_options(roster=roster, year=year, preset=preset, reviews=reviews, scope=scope, key=key, final=final,
+                          as_of=as_of, outputs=outputs)  # as given: what `fingerprint_of` takes before a run
     if year is not None:
         spec.year(year)                                 # an unknown year is the user's error, before any work
     if preset is not None:
@@ -109,6 +112,8 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     the_year, source = run_year(files, year, spec)
     run = ConsolidationRun(folder=shown_path(str(folder)), year=the_year, preset=preset, files=files, roster=roster,
                            year_source=source)
+    if ledger:
+        run.fingerprint = fingerprint(found, own, options, spec, ledger.key)
     apply_choices(run)
     verify_signatures(run, key)                          # before duplicates: a file that fails is not preferred
     if roster is not None:

@@ -5,7 +5,7 @@ a verdict.
 With the key, every consolidated return and review pack is checked (`udfs.signature`): a return whose
 signature is missing (S701) or does not match what the file says of its unit, version, preset and year (S702)
 is listed but not ranked (nor put in a review pack); a pack whose signature is missing (S703) or does not match
-its level, region, year, version and scorecards (S704) is not used. Without a key nothing is checked, and the
+its level, region, year, version, scorecards and part (S704) is not used. Without a key nothing is checked, and the
 run says so once (`run.signatures.checked` is False; 说明 and the JSON report show it).
 """
 from __future__ import annotations
@@ -48,7 +48,8 @@ def _pack(f: FileOutcome) -> bytes:
     meta = f.meta
     return pack_message(template_version=meta.get("template_version"), assessment_year=meta.get("assessment_year"),
                         review_level=meta.get("review_level"), review_region=meta.get("review_region"),
-                        scorecards=[(card["values"].get("rev_unit_code"), card["sheet"]) for card in f.scorecards])
+                        scorecards=[(card["values"].get("rev_unit_code"), card["sheet"]) for card in f.scorecards],
+                        pack_id=meta.get("pack_id"), pack_part=meta.get("pack_part"), pack_parts=meta.get("pack_parts"))
 
 
 def _flag(f: FileOutcome, status: str, fingerprint: str) -> None:
@@ -67,8 +68,8 @@ def _flag(f: FileOutcome, status: str, fingerprint: str) -> None:
                                   "请核实来源；确需采用时，请用 jieyue review-pack --key 重新生成评审包，由评审部门重新评分后交回",
                           SIGNATURE_NAME)
     else:
-        finding = Finding("S704", "评审包的签名不符：评审部门层级、评审地区、复验年度、模板版本或评分表（单位代码、工作表名，"
-                                  "含增加、删除或复制的评分表）在生成后被改动过，或是用另一个密钥生成的"
+        finding = Finding("S704", "评审包的签名不符：评审部门层级、评审地区、复验年度、模板版本、评分表（单位代码、工作表名，"
+                                  "含增加、删除或复制的评分表）或分册信息（评审包编号、第几部分、共几部分）在生成后被改动过，或是用另一个密钥生成的"
                                   f"（本次密钥指纹 {fingerprint}），评审包不采用。请核实来源，必要时重新生成评审包并评分",
                           SIGNATURE_NAME)
     f.findings.append(finding)

@@ -758,12 +758,12 @@ def _review_notes(b: _Book, ws, r: int, data: dict[str, Any], spec: Spec) -> int
     """The review counts and every rule (with its open question) that decided composites, ranks and 摘牌."""
     a, rules = spec.assessment, data["review_rules"]
     counts = data["review_summary"]
-    packs = sum(1 for f in data["files"] if f["kind"] == REVIEW and f["status"] == CONSOLIDATED)
+    packs = _packs_read(data)
     b.put(ws, r, 0, "评审与排名", "bold_wrap")
     weights = "；".join(f"{lv.label} " + " + ".join(f"{w:g}×{'自评' if k == 'self' else a.reviewers[k]}"
                                                    for k, w in lv.weights.items()) for lv in a.levels.values())
     lines = [
-        f"读取评审包 {packs} 份、评分表 {len(data['reviews'])} 张；单位 {counts['units']} 个：已评审 {counts['reviewed']}，"
+        f"读取评审包 {packs}、评分表 {len(data['reviews'])} 张；单位 {counts['units']} 个：已评审 {counts['reviewed']}，"
         f"待评审 {counts['waiting']}，参与排名 {counts['ranked']}，达标 {counts['passed']}，不达标 {counts['failed']}，"
         f"拟摘牌 {counts['eliminated']}（其中摘牌线并列待定 {counts['tie_at_cut']}）。",
         f"综合得分：{weights}。所需评审部门的评分未收到或未评完的单位为「待评审」，不计为0分、不参与排名。",
@@ -780,6 +780,24 @@ def _review_notes(b: _Book, ws, r: int, data: dict[str, Any], spec: Spec) -> int
         b.put(ws, r, 1, line, "wrap")
         r += 1
     return r + 1
+
+
+def _packs_read(data: dict[str, Any]) -> str:
+    """「3 份」, or with packs in parts (`review-pack --split`) each counted once: 「3 份（其中 1 份分为 4 个工作簿，
+    收到 3 个，缺少第 2 部分，见「问题清单」R609）」."""
+    used = {f["path"] for f in data["files"] if f["kind"] == REVIEW and f["status"] == CONSOLIDATED}
+    split = [p for p in data["review_packs"] if p["parts"] > 1 and any(q["file"] in used for q in p["received"])]
+    in_parts = {q["file"] for p in split for q in p["received"]}
+    count = len(used - in_parts) + len(split)
+    if not split:
+        return f"{count} 份"
+    notes = []
+    for p in split:
+        received = len({q["part"] for q in p["received"] if q["used"]})
+        missing = "、".join(f"第 {n} 部分" for n in p["missing"][:5]) + ("等" if len(p["missing"]) > 5 else "")
+        notes.append(f"{p['reviewer_label'].removesuffix('评分')}的评审包分为 {p['parts']} 个工作簿，收到 {received} 个"
+                     + (f"，缺少{missing}（见「问题清单」R609）" if p["missing"] else ""))
+    return f"{count} 份（其中{'；'.join(notes)}）"
 
 
 def _base_lines(rules: dict[str, Any], counts: dict[str, Any], spec: Spec) -> list[str]:

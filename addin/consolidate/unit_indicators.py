@@ -13,7 +13,7 @@ its blank items are null.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -30,8 +30,22 @@ def _plain(values: np.ndarray) -> list[float | None]:
 
 
 def self_counted(units: list[FileOutcome], spec: Spec) -> np.ndarray:
-    """units × indicators (the spec's order): each unit's self score as counted (NaN: blank or not a legal value)."""
-    inputs, results = [f.inputs for f in units], [f.results for f in units]
+    """units × indicators (the spec's order): each unit's self score as counted (NaN: blank or not a legal value).
+    Each unit's row is its contribution computed where it was read and kept with its figures (`Rendered.counted`,
+    in the ledger too): a run sums contributions instead of counting every unit's scores again. A unit without
+    one (made by hand, as some tests do) is counted here, the same way."""
+    width = len(spec.indicators)
+    rows = [f.rendered.counted if f.rendered is not None and len(f.rendered.counted) == width else None for f in units]
+    missing = [f for f, row in zip(units, rows) if row is None]
+    if missing:
+        counted = iter(counted_rows([f.inputs for f in missing], [f.results for f in missing], spec).tolist())
+        rows = [row if row is not None else next(counted) for row in rows]
+    return np.array(rows, dtype=float).reshape(len(units), width)
+
+
+def counted_rows(inputs: list[Mapping[str, Any]], results: list[Mapping[str, Any]], spec: Spec) -> np.ndarray:
+    """units × indicators: the self scores of units given by their inputs and results, as counted (NaN: blank or
+    not a legal value) — one vectorised pass per indicator."""
     columns = []
     for ind in spec.indicators:          # one vectorised pass per indicator, as `indicator_averages`
         if ind.rule.type == "computed_target":
@@ -40,7 +54,7 @@ def self_counted(units: list[FileOutcome], spec: Spec) -> np.ndarray:
             selector = ind.rule.selector
             columns.append(counted_array(ind, to_array([i.get(ind.score_name) for i in inputs]),
                                          [i.get(selector) for i in inputs] if selector else None, spec=spec))
-    return np.column_stack(columns) if units else np.zeros((0, len(spec.indicators)))
+    return np.column_stack(columns) if inputs else np.zeros((0, len(spec.indicators)))
 
 
 def unit_indicators(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
@@ -59,4 +73,4 @@ def unit_indicators(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
             "scores": scores}
 
 
-__all__ = ["unit_indicators", "self_counted"]
+__all__ = ["unit_indicators", "self_counted", "counted_rows"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+from array import array
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,10 +38,12 @@ from workbook_templates.errors import UnknownChoice
 
 from .model import CONSOLIDATED, REJECTED, REVIEW, FileOutcome
 from .pause import pause_at
+from .ledger import key_names
 from .placement import check_placement
-from .prerender import render_figures
+from .prerender import keep_as_rendered, render_figures
 from .read import ReadResult, read_returned
 from .read.rejected import AGAIN, exc_text
+from .unit_indicators import counted_rows
 
 PARALLEL_FROM = 40
 """Below this many files to read, starting worker processes costs more than it saves."""
@@ -192,14 +195,17 @@ def read_chunk(item: tuple[str, str, list[Job]]) -> list[FileOutcome]:
                 outcome.findings.append(problem)
             else:
                 readable.append((outcome, read, problem))
+    covered = key_names(spec)
     by_choice: dict[tuple[int, str, Choices], list[tuple[FileOutcome, ReadResult]]] = {}
     for outcome, read, choice in readable:
         by_choice.setdefault(choice, []).append((outcome, read))
     for (year, preset, choices), group in by_choice.items():
         checked = check_many([r.extracted for _, r in group], spec, year=year, preset=preset, run_digest=spec.digest,
                              choices=choices)
-        for (outcome, read), result in zip(group, checked):
-            _take_return(outcome, read, result, spec)
+        counted = counted_rows([r.inputs for r in checked], [r.results for r in checked], spec)
+        for (outcome, read), result, row in zip(group, checked, counted.tolist()):
+            _take_return(outcome, read, result, spec, array("d", row))
+            keep_as_rendered(outcome, covered)            # sent and kept as text, as a re-run has it
     return outcomes
 
 
@@ -230,7 +236,7 @@ def own_choices(meta: dict, spec: Spec) -> tuple[int, str, Choices] | Finding:
     return year, preset, Choices(grid_factor=grid, switches=chosen, standard=standard)
 
 
-def _take_return(outcome: FileOutcome, read: ReadResult, result, spec: Spec) -> None:
+def _take_return(outcome: FileOutcome, read: ReadResult, result, spec: Spec, counted: array) -> None:
     outcome.status = CONSOLIDATED
     outcome.findings += result.findings
     if read.extracted is not None and not read.extracted.cached:     # no saved results: F128 looks at the names
@@ -244,7 +250,7 @@ def _take_return(outcome: FileOutcome, read: ReadResult, result, spec: Spec) -> 
     code = normalize_unit_code(outcome.unit.get("unit_code"))
     if code:
         outcome.unit["unit_code"] = code
-    outcome.rendered = render_figures(outcome.inputs, outcome.results, spec)
+    outcome.rendered = render_figures(outcome.inputs, outcome.results, spec, counted)
 
 
 def _take_pack(outcome: FileOutcome, read: ReadResult, spec: Spec) -> None:

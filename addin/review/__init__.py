@@ -7,6 +7,7 @@ The folder shows the steps:
     select     which units a reviewer's pack covers (level, region, --sampled-only) and the spot-check marks
     (layout)   generator/review_layout.py lays the pack out as plain data
     pack       what a scorecard shows of a consolidated unit; the pack assembled, rendered and written
+    split      a pack in several workbooks (`--split`): which units go into which part, their names, all or none
     spot_list  the spot-check lists as a workbook (drawn from every consolidated unit with the same seed, so a
                pack built with that seed marks exactly the units on the lists)
     names      the pack's published names (docs/review_names.csv): `python -m addin.review --names`

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 
-from generator.review_layout import META_SHEET, ReviewUnit, build_review_plan, scorecard_title
+from generator.review_layout import META_SHEET, PackPart, ReviewUnit, build_review_plan, scorecard_title
 from udfs.levels import reviewers
 from workbook_templates import Spec
 from workbook_templates.review_names import review_names
@@ -21,7 +21,8 @@ def review_name_rows(spec: Spec) -> list[list[str]]:
     rows = [list(HEADER)]
     sample = _sample_unit(spec)
     for reviewer in reviewers(spec):
-        plan = build_review_plan(reviewer, [sample], spec=spec, year=spec.default_year, presets=[spec.default_preset])
+        plan = build_review_plan(reviewer, [sample], spec=spec, year=spec.default_year, presets=[spec.default_preset],
+                                 part=PackPart("示例"))
         local = plan.sheet(scorecard_title(1, 1, sample.name)).local_names()
         meta = {name: ref for name, (sheet, ref) in plan.named().items()}
         for n in review_names(spec, reviewer.key):

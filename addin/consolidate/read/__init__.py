@@ -24,10 +24,11 @@ from typing import Any
 
 from udfs.intake import Extracted, Finding
 from workbook_templates.contract import (KNOWN_REVIEW_VERSIONS, KNOWN_TEMPLATE_VERSIONS, META_NAMES, REVIEW_META_NAMES,
-                                         SCORECARD_KEY, UNIT_NAMES, WORKBOOK_KIND)
+                                         SCORECARD_COUNT, SCORECARD_KEY, UNIT_NAMES, WORKBOOK_KIND)
 
 from ..model import RETURN, REVIEW
-from .preflight import Limits, Package, check_empty, check_macros, check_ole, check_zip_signature, read_bytes
+from .preflight import (Limits, Package, check_empty, check_macros, check_ole, check_pack_limits, check_return_limits,
+                        check_zip_signature, read_within)
 from .rejected import AGAIN, Deadline, Rejected, exc_text
 from .workbook import Workbook
 
@@ -80,9 +81,9 @@ def read_returned(path: Path, limits: Limits = Limits()) -> ReadResult:
     deadline = Deadline(limits.seconds)
     try:
         with deadline.armed():
-            data, size = read_bytes(Path(path), limits)
+            data, size, within = read_within(Path(path), limits)   # a review pack's limits: pack_limits
             sha = hashlib.sha256(data).hexdigest()
-            content = _read(data, limits, deadline)
+            content = _read(data, within, deadline)
         findings, extracted, meta, unit = content.findings, content.extracted, content.meta, content.unit
         kind, scorecards = content.kind, content.scorecards
     except Rejected as r:
@@ -106,6 +107,7 @@ def _read(data: bytes, limits: Limits, deadline: Deadline | None = None) -> _Con
     book = Workbook.load(package)
     names = book.names
     if "template_version" not in names:
+        check_return_limits(package)             # limits raised for a pack it is not: held to a return's
         # Not ours: read what unit information there is (for the report), nothing else.
         found = book.extract([n for n in (*META_NAMES, *UNIT_NAMES) if n in names], params=False)
         return _Content([Finding("F109", "不是 jieyue 生成的填报工作簿（没有模板版本标记 template_version）："
@@ -115,6 +117,7 @@ def _read(data: bytes, limits: Limits, deadline: Deadline | None = None) -> _Con
         kind = book.extract(["workbook_kind"], params=False).values.get("workbook_kind")
         if isinstance(kind, str) and kind.strip() == WORKBOOK_KIND:
             return _read_review(book)
+    check_return_limits(package)
     extracted = book.extract(list(names), params=True)
     meta, unit = _meta(extracted), _unit(extracted)
     version = meta.get("template_version")
@@ -148,6 +151,7 @@ def _read_review(book: "Workbook") -> _Content:
                                           found.cells.get("template_version", ""))], None, meta, {}, REVIEW)
     cards = [Scorecard(title, book.extract_at(local)) for title, local in book.local_names.items()
              if SCORECARD_KEY in local]
+    check_pack_limits(book.package, meta.get(SCORECARD_COUNT), len(cards))
     return _Content([], None, meta, {}, REVIEW, cards)
 
 

@@ -20,10 +20,11 @@ import posixpath
 import stat
 import struct
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote
 
+from . import pack_limits
 from .rejected import AGAIN, Deadline, Rejected, exc_text
 from .xmlscan import T_REL, parse_xml
 
@@ -35,9 +36,10 @@ ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
 @dataclass(frozen=True)
 class Limits:
     """What one returned file may be. A filled workbook is about 50 KB with about 20 zip entries, inflating to
-    about 400 KB; a returned review pack holds one sheet per unit — 931 units: 14 MB, 943 entries, 94 MB inflated.
-    The file size, entry count and declared total allow a pack of some 2 000 units; what may actually be
-    inflated is a unit's return's budget unless the workbook says it is a review pack."""
+    about 400 KB: the defaults are a unit's return's (and any file's before it shows it is a review pack). A review
+    pack holds one sheet per unit, so its limits grow with the scorecards its `_meta` declares, as many as its zip
+    holds (`for_pack`, `pack_limits`); what may actually be inflated is a unit's return's budget until the workbook
+    says it is a review pack."""
 
     max_bytes: int = 64 * 1024 * 1024                 # the file itself (F105)
     max_entries: int = 5000                           # zip entries (F106)
@@ -48,7 +50,30 @@ class Limits:
     ratio_min_size: int = 1024 * 1024
     seconds: float = 30.0                             # reading a unit's return (F120; it takes a few ms)
     review_seconds: float = 300.0                     # reading a review pack (931 scorecards: about 5 s)
+    scorecards: int | None = None                     # a review pack's: the scorecards these limits were raised for
+    base: Limits | None = field(default=None, repr=False, compare=False)   # what they were raised from
 
+    def for_pack(self, scorecards: int) -> Limits:
+        """The limits of a review pack of `scorecards` scorecards: the allowance per scorecard (`pack_limits`, as
+        measured on the packs the generator writes) on top of the pack's fixed parts, never below these limits
+        and never beyond the ceiling (`pack_limits.PACK_MAX_SCORECARDS`)."""
+        base = self.base or self
+        n = max(0, min(scorecards, pack_limits.PACK_MAX_SCORECARDS))
+        inflated = pack_limits.PACK_FIXED_INFLATED + n * pack_limits.SCORECARD_INFLATED
+        return replace(base, scorecards=n, base=base,
+                       max_bytes=max(base.max_bytes, pack_limits.PACK_FIXED_BYTES + n * pack_limits.SCORECARD_BYTES),
+                       max_entries=max(base.max_entries,
+                                       pack_limits.PACK_FIXED_ENTRIES + n * pack_limits.SCORECARD_ENTRIES),
+                       max_total_uncompressed=max(base.max_total_uncompressed, inflated),
+                       review_inflate_budget=max(base.review_inflate_budget, inflated))
+
+    def with_declared(self, read_at: pack_limits.ReadAt, size: int) -> Limits:
+        """These limits, raised for the review pack the file declares it is (`pack_limits.declared_scorecards`);
+        unchanged for any other file, or when they were raised already."""
+        if self.scorecards is not None:
+            return self
+        declared = pack_limits.declared_scorecards(read_at, size)
+        return self if declared is None else self.for_pack(declared)
 
 
 OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
@@ -82,17 +107,41 @@ def read_regular(path: Path, limit: int) -> bytes:
 
 def read_bytes(path: Path, limits: Limits) -> tuple[bytes, int]:
     """The file's bytes, read once and never more than the limit (F105 without reading a huge file)."""
+    data, size, _ = read_within(path, limits)
+    return data, size
+
+
+def read_within(path: Path, limits: Limits) -> tuple[bytes, int, Limits]:
+    """The file's bytes, read once and never more than the limit, and the limits it is read under: a file larger
+    than `limits` allow is first asked, by a few bounded reads, whether it is a review pack and of how many
+    scorecards (`Limits.with_declared`); F105 without reading the file when it is still too large."""
     with os.fdopen(open_regular(path), "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size > limits.max_bytes:
-            raise _too_large(size, limits, size)
+            limits = limits.with_declared(_reader(f), size)
+            if size > limits.max_bytes:
+                raise _too_large(size, limits, size)
+            f.seek(0)
         data = f.read(limits.max_bytes + 1)
     if len(data) > limits.max_bytes:                    # grew since stat
         raise _too_large(len(data), limits, size)
-    return data, len(data)
+    return data, len(data), limits
+
+
+def _reader(f) -> pack_limits.ReadAt:
+    def read_at(offset: int, length: int) -> bytes:
+        f.seek(offset)
+        return f.read(length)
+    return read_at
 
 
 def _too_large(size: int, limits: Limits, stat_size: int) -> Rejected:
+    if limits.scorecards is not None:
+        return Rejected("F105", f"评审包大小 {_size(size)}，超过上限 {_size(limits.max_bytes)}（按评审包中的 "
+                                f"{limits.scorecards} 张评分表计算，每张不超过 {_size(pack_limits.SCORECARD_BYTES)}，"
+                                f"一个评审包最多 {pack_limits.PACK_MAX_SCORECARDS} 张）：请用 jieyue review-pack --split "
+                                "把评审包分成几个工作簿重新生成（例如每个地州市一个），评分时不要在评审包中粘贴图片或增加工作表",
+                        size=stat_size)
     return Rejected("F105", f"文件大小 {_size(size)}，超过上限 {_size(limits.max_bytes)}（填报工作簿通常不到 1 MB）："
                             "请删除粘贴进去的图片、多余的工作表后另存为 .xlsx 重新提交", size=stat_size)
 
@@ -173,17 +222,23 @@ class Package:
     first asks the file's `deadline`."""
 
     def __init__(self, data: bytes, limits: Limits, deadline: Deadline | None = None):
-        self.limits = limits
         self.deadline = deadline
+        self.size = len(data)
         entries = _declared_entries(data)
         if entries is not None and entries > limits.max_entries:
-            raise _bomb(f"压缩包中有 {entries} 个条目（上限 {limits.max_entries}）")
+            limits = limits.with_declared(_in_memory(data), len(data))      # a review pack of many scorecards?
+            if entries > limits.max_entries:
+                raise _bomb(f"压缩包中有 {entries} 个条目（上限 {limits.max_entries}）")
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
         except zipfile.BadZipFile as e:
             raise Rejected("F102", f"文件不完整或已损坏，不是有效的 xlsx 压缩包（{e}），可能发送或下载时中断："
                                    "请重新保存后再发送") from None
         infos = self.zip.infolist()
+        self.declared_total = sum(i.file_size for i in infos)
+        if self.declared_total > limits.inflate_budget:
+            limits = limits.with_declared(_in_memory(data), len(data))      # inflating past a return's budget
+        self.limits = limits
         check_zip_entries(infos, limits)
         check_entry_names(infos)
         self.names = {i.filename: i for i in infos}
@@ -214,6 +269,48 @@ class Package:
             raise _bomb(f"{name} 解压后超过 {limit} 字节")
         self.budget -= len(out)
         return out
+
+
+def _in_memory(data: bytes) -> pack_limits.ReadAt:
+    view = memoryview(data)
+    return lambda offset, length: bytes(view[offset:offset + length])
+
+
+def check_pack_limits(package: Package, declared: object, found: int) -> None:
+    """After a review pack is read: the limits it was read under were raised for the scorecards it declared (as
+    far as its zip held sheets); it is held to those of the scorecards it actually holds — the smaller of its
+    `_meta` scorecard_count (read by name) and the scorecards found — F105 / F106 when it is over them."""
+    number = isinstance(declared, (int, float)) and not isinstance(declared, bool) and 0 <= declared < 1e9
+    holds = min(int(declared) if number else 0, found)
+    _hold(package, holds, f"评审包记录有 {_shown_count(declared)} 张评分表，实际有 {found} 张",
+          "评审包被改动过，或不是 jieyue review-pack 生成的：请用 jieyue review-pack 重新生成评审包并评分")
+
+
+def check_return_limits(package: Package) -> None:
+    """After a file turned out not to be a review pack: held to a return's limits, whatever its `_meta` said."""
+    _hold(package, 0, "文件的 _meta 记有评分表张数，但它不是评审包", f"按填报工作簿的上限判断：{AGAIN}")
+
+
+def _hold(package: Package, holds: int, said: str, todo: str) -> None:
+    limits = package.limits
+    if limits.scorecards is None or holds >= limits.scorecards:
+        return
+    fair = limits.for_pack(holds)
+    if package.size > fair.max_bytes:
+        raise Rejected("F105", f"{said}，按 {holds} 张评分表计算文件大小上限为 {_size(fair.max_bytes)}，"
+                               f"而文件有 {_size(package.size)}：{todo}", size=package.size)
+    if len(package.names) > fair.max_entries or package.declared_total > fair.max_total_uncompressed:
+        raise _bomb(f"{said}，按 {holds} 张评分表计算最多 {fair.max_entries} 个条目、解压后 "
+                    f"{_size(fair.max_total_uncompressed)}，而文件有 {len(package.names)} 个条目、解压后 "
+                    f"{_size(package.declared_total)}；{todo}")
+    if limits.review_inflate_budget - package.budget > fair.review_inflate_budget:
+        raise _bomb(f"{said}，解压的内容超过 {holds} 张评分表的上限 {_size(fair.review_inflate_budget)}；{todo}")
+
+
+def _shown_count(declared: object) -> str:
+    if isinstance(declared, float) and declared.is_integer():
+        return str(int(declared))
+    return "（空白）" if declared in (None, "") else str(declared)
 
 
 def _bomb(detail: str) -> Rejected:

@@ -36,6 +36,10 @@ class Workbook:
     scan: bool = True
     # sheet title → its sheet-local names → (sheet title, "C9"): a review pack's scorecards (none in a fill-in)
     local_names: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    # The shared-string table, whole, once a second lookup needs it: a pack is read a scorecard at a time, and
+    # inflating and scanning the table for each would be quadratic and spend the file's inflate budget N times.
+    _strings: dict[int, str] | None = None
+    _string_lookups: int = 0
 
     @classmethod
     def load(cls, package: Package, scan: bool = True) -> "Workbook":
@@ -99,8 +103,17 @@ class Workbook:
             return
         if self.strings_part is None:
             raise Rejected("F108", f"工作簿引用了共享字符串，但文件中没有共享字符串表：文件已损坏；{AGAIN}")
-        table = shared_strings(self.package.read(self.strings_part), self.strings_part,
-                               {c.shared for c in pending}, self.scan, self.package.deadline)
+        table = self._strings
+        if table is None:
+            self._string_lookups += 1
+            data = self.package.read(self.strings_part)
+            if self._string_lookups == 1:             # a fill-in workbook: only the entries its cells use
+                wanted = {c.shared for c in pending}
+            else:                                     # every entry there can be (<si> is each one's start)
+                wanted = set(range(data.count(b"<si")))
+            table = shared_strings(data, self.strings_part, wanted, self.scan, self.package.deadline)
+            if self._string_lookups > 1:
+                self._strings = table
         for c in pending:
             if c.shared not in table:
                 raise Rejected("F108", f"共享字符串编号 {c.shared} 超出范围：文件已损坏；{AGAIN}")

@@ -64,6 +64,7 @@ _ROOT = re.compile(rb"<([A-Za-z_][\w.-]*)((?:\s+[^\s=>/]+\s*=\s*(?:\"[^\"]*\"|'[
 # What a scanned region may not hold: a comment, CDATA, DTD or processing instruction (`<!`, `<?`), a prefixed
 # element (`<x:`), or a cell whose start tag is not `<c r="…"` (another attribute first, other quoting).
 _UNSCANNABLE = re.compile(rb'<(?:[!?]|c(?! r=")[\s/>]|[\w.-]+:)')
+_PREFIXED = re.compile(rb'<[\w.-]+:')
 
 
 def _scannable(data: bytes, part: str, root: bytes) -> tuple[bytes, int] | None:
@@ -95,6 +96,16 @@ def _plain(data: bytes, lo: int, hi: int) -> bool:
     """Nothing in data[lo:hi] that would make a byte search find what a parser would not (in well-formed
     XML a `<` in text or an attribute is always escaped, so a tag found by bytes is a tag)."""
     return _UNSCANNABLE.search(data, lo, hi) is None and data.find(b"xmlns", lo, hi) < 0
+
+
+def _plain_strings(data: bytes, lo: int, hi: int) -> bool:
+    """`_plain` for the shared-string table, where a cell cannot stand: no comment, CDATA, DTD or processing
+    instruction, no prefixed element, no `xmlns`. Counted first (a C search each; the regex is 2–3× slower on a
+    100 KB table): when every colon is xml:space's (after a blank: no prefix), only `<!` and `<?` remain to find."""
+    if data.find(b"xmlns", lo, hi) >= 0 or data.find(b"<!", lo, hi) >= 0 or data.find(b"<?", lo, hi) >= 0:
+        return False
+    return (data.count(b":", lo, hi) == data.count(b' xml:space="', lo, hi)
+            or _PREFIXED.search(data, lo, hi) is None)
 
 
 def _fragments_root(root_tag: bytes, fragments: list[bytes], close: bytes) -> list[Element] | None:
@@ -141,24 +152,36 @@ def sheet_values(data: bytes, part: str, refs: set[str], table: tuple[str, ...] 
     (`_QUICK_CELL`: no entity or character reference, no nested markup beyond `<f>` and `<v>`) is decoded
     from its bytes; any other cut-out cell is parsed by defusedxml as before."""
     if scan:
-        cut = _cut_cells(data, part, refs, table, deadline, title)
-        if cut is not None:
-            root_tag, fragments = cut
-            out: dict[str, Cell] = {}
+        located = _locate_cells(data, part, refs, table, deadline, title)
+        if located is not None:
+            root_tag, hi, starts = located
+            plain: dict[str, re.Match[bytes]] = {}
             rest: dict[str, bytes] = {}
-            for ref, fragment in fragments.items():
-                quick = _quick_cell(fragment, f"{title}!{ref}")
-                if quick is None:
-                    rest[ref] = fragment
-                else:
-                    out[ref] = quick
-            if rest:
-                items = _fragments_root(root_tag, list(rest.values()), b"</worksheet>")
-                if items is None:
-                    return {ref: _cell(el, f"{title}!{ref}") for ref, el in
-                            _parse_cells(data, part, _wanted(refs, table), deadline, title).items()}
-                out.update((ref, _cell(el, f"{title}!{ref}")) for ref, el in zip(rest, items))
-            return out
+            for ref, start in starts.items():
+                m = _QUICK_CELL.match(data, start, hi)
+                if m is not None:
+                    plain[ref] = m                       # exactly the bytes `_cut` would cut out (`_QUICK_CELL`)
+                    continue
+                fragment = _cut(data, start, b"</c>", hi)
+                if fragment is None:
+                    plain, rest = {}, {}
+                    break
+                rest[ref] = fragment
+            else:
+                out: dict[str, Cell] = {}
+                for ref, m in plain.items():
+                    quick = _quick_cell(m, f"{title}!{ref}")
+                    if quick is None:
+                        rest[ref] = m.group()
+                    else:
+                        out[ref] = quick
+                if rest:
+                    items = _fragments_root(root_tag, list(rest.values()), b"</worksheet>")
+                    if items is None:
+                        return {ref: _cell(el, f"{title}!{ref}") for ref, el in
+                                _parse_cells(data, part, _wanted(refs, table), deadline, title).items()}
+                    out.update((ref, _cell(el, f"{title}!{ref}")) for ref, el in zip(rest, items))
+                return out
     return {ref: _cell(el, f"{title}!{ref}")
             for ref, el in _parse_cells(data, part, _wanted(refs, table), deadline, title).items()}
 
@@ -171,6 +194,21 @@ def _cut_cells(data: bytes, part: str, refs: set[str], table: tuple[str, ...], d
                title: str = "") -> tuple[bytes, dict[str, bytes]] | None:
     """(the part's root start tag, ref → the cut-out `<c>…</c>` bytes) when the part may be scanned, else None.
     A cell reference that appears twice is refused (F126)."""
+    located = _locate_cells(data, part, refs, table, deadline, title)
+    if located is None:
+        return None
+    root_tag, hi, starts = located
+    fragments = {ref: _cut(data, s, b"</c>", hi) for ref, s in starts.items()}
+    if None in fragments.values():
+        return None
+    return root_tag, fragments
+
+
+def _locate_cells(data: bytes, part: str, refs: set[str], table: tuple[str, ...], deadline: Deadline | None = None,
+                  title: str = "") -> tuple[bytes, int, dict[str, int]] | None:
+    """(the part's root start tag, where its sheet data ends, ref → where its `<c` starts) for the cells at `refs`
+    and the keyed `table` the part holds, when the part may be scanned, else None. A cell reference that appears
+    twice is refused (F126)."""
     head = _scannable(data, part, b"worksheet")
     if head is None:
         return None
@@ -178,7 +216,7 @@ def _cut_cells(data: bytes, part: str, refs: set[str], table: tuple[str, ...], d
     hi = data.find(b"</sheetData>", pos)
     if hi < 0:
         lo = data.find(b"<sheetData", pos)
-        return (root_tag, {}) if lo >= 0 and _SELF_CLOSED.match(data, lo) and _plain(data, pos, lo) else None
+        return (root_tag, pos, {}) if lo >= 0 and _SELF_CLOSED.match(data, lo) and _plain(data, pos, lo) else None
     lo = data.find(b"<sheetData", pos, hi)
     if lo < 0 or not _plain_root(root_tag) or not _plain(data, pos, lo) or data.find(b"xmlns", lo, hi) >= 0:
         return None
@@ -199,10 +237,7 @@ def _cut_cells(data: bytes, part: str, refs: set[str], table: tuple[str, ...], d
                 if key in present:
                     starts.setdefault(f"{col}{row}", _find_cell(data, b'<c r="%s"' % key, at, lo, hi, deadline))
             row += 1
-    fragments = {ref: _cut(data, s, b"</c>", hi) for ref, s in starts.items()}
-    if None in fragments.values():
-        return None
-    return root_tag, fragments
+    return root_tag, hi, starts
 
 
 @lru_cache(maxsize=64)
@@ -301,21 +336,20 @@ def _parse_cells(data: bytes, part: str, want: Callable[[str, int], bool], deadl
     return out
 
 
-# A cell as LibreOffice, openpyxl and Excel write it in the common case: `r` first, plain attributes, an optional
-# `<f>` (its text may hold the predefined entities; only its presence matters) and an optional `<v>` whose
-# text has no markup and no reference at all. Anything else is parsed by defusedxml.
+# A cell as LibreOffice, openpyxl and Excel write it in the common case: `r` first, plain attributes (no `>` in
+# their values), an optional `<f>` (its text may hold the predefined entities; only its presence matters) and an
+# optional `<v>` whose text has no markup and no reference at all. Matched where the cell starts, it spans exactly
+# what `_cut` cuts out: the start tag ends at the first `>`, and nothing in it can pass a `<` before its `</c>`.
+# Anything else is parsed by defusedxml.
 _QUICK_CELL = re.compile(
-    rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?:\s+(?:t="(?P<t>[^"<&]*)"|[A-Za-z]+="[^"<&]*"))*\s*'
-    rb'(?:/>|>(?P<f><f(?:\s+[A-Za-z]+="[^"<&]*")*\s*(?:/>|>[^<&]*(?:&(?:amp|lt|gt|quot|apos);[^<&]*)*</f>))?'
-    rb'(?:<v>(?P<v>[^<&\r]*)</v>|(?P<ev><v/>))?</c>)\Z')
+    rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?:\s+(?:t="(?P<t>[^"<&>]*)"|[A-Za-z]+="[^"<&>]*"))*\s*'
+    rb'(?:/>|>(?P<f><f(?:\s+[A-Za-z]+="[^"<&>]*")*\s*(?:/>|>[^<&]*(?:&(?:amp|lt|gt|quot|apos);[^<&]*)*</f>))?'
+    rb'(?:<v>(?P<v>[^<&\r]*)</v>|(?P<ev><v/>))?</c>)')
 
 
-def _quick_cell(fragment: bytes, where: str) -> "Cell | None":
-    """One plain `<c>` decoded from its bytes, exactly as `_cell` would from the parsed element; None when the
-    fragment is not in the plain form (inline strings, references in the value, whitespace between elements)."""
-    m = _QUICK_CELL.match(fragment)
-    if m is None:
-        return None
+def _quick_cell(m: re.Match[bytes], where: str) -> "Cell | None":
+    """One plain `<c>` (matched by `_QUICK_CELL`) decoded from its bytes, exactly as `_cell` would from the parsed
+    element; None when it is not in the plain form after all (an inline string, a value that is not UTF-8)."""
     t_raw = m.group("t")
     t = (t_raw.decode("ascii", "replace") if t_raw else "") or "n"
     if t == "inlineStr":
@@ -366,9 +400,59 @@ def _scan_strings(data: bytes, part: str, indices: set[int], deadline: Deadline 
         return None
     root_tag, pos = head
     end = data.find(b"</sst>", pos)
-    if end < 0 or not _plain(data, pos, end):
+    if end < 0 or not _plain_strings(data, pos, end):
         return None
-    fragments, found = [], []
+    fragments = _plain_entries(data[pos:end], indices)
+    if fragments is None:
+        fragments = _entries(data, pos, end, indices, deadline)
+    if fragments is None:
+        return None
+    if deadline is not None:
+        deadline.check()
+    out: dict[int, str] = {}
+    rest = []
+    for i, fragment in fragments:
+        m = _QUICK_STRING.match(fragment)
+        if m is not None:
+            runs = [m.group(1)]
+        elif _QUICK_RICH.match(fragment):
+            runs = _RUN_TEXT.findall(fragment)
+        else:
+            rest.append((i, fragment))
+            continue
+        try:
+            out[i] = cell_text(b"".join(runs).decode("utf-8"), f"{part} #{i}")
+        except UnicodeDecodeError:
+            return None                                  # the parser says what is wrong with it
+    if rest:
+        items = _fragments_root(root_tag, [f for _, f in rest], b"</sst>")
+        if items is None:
+            return None
+        out.update((i, text_of(el, f"{part} #{i}")) for (i, _), el in zip(rest, items))
+    return out
+
+
+def _plain_entries(region: bytes, indices: set[int]) -> list[tuple[int, bytes]] | None:
+    """(index, its `<si>…</si>`) of the wanted entries when every entry of the table starts `<si>` (split in one
+    pass); an index beyond the table is left out. None otherwise (then `_entries` looks at each start tag)."""
+    pieces = region.split(b"<si")                       # pieces[k + 1]: entry k, up to the next entry
+    if not all(p[:1] == b">" for p in pieces[1:]):
+        return None
+    out = []
+    for i in sorted(x for x in indices if 0 <= x < len(pieces) - 1):
+        piece = pieces[i + 1]
+        close = piece.find(b"</si>")
+        if close < 0:
+            return None
+        out.append((i, b"<si" + piece[:close + 5]))
+    return out
+
+
+def _entries(data: bytes, pos: int, end: int, indices: set[int], deadline: Deadline | None = None
+             ) -> list[tuple[int, bytes]] | None:
+    """(index, its `<si …>…</si>`) of the wanted entries, found one start tag at a time; None when something other
+    than an entry starts `<si` (then the whole part is parsed)."""
+    out = []
     at, k = pos, -1                                      # `at`: where entry k starts
     for i in sorted(x for x in indices if x >= 0):
         while k < i:
@@ -385,29 +469,17 @@ def _scan_strings(data: bytes, part: str, indices: set[int], deadline: Deadline 
         fragment = _cut(data, at, b"</si>", end)
         if fragment is None:
             return None
-        fragments.append(fragment)
-        found.append(i)
-    out: dict[int, str] = {}
-    rest = []
-    for i, fragment in zip(found, fragments):
-        m = _QUICK_STRING.match(fragment)
-        if m is None:
-            rest.append((i, fragment))
-        else:
-            try:
-                out[i] = cell_text(m.group(1).decode("utf-8"), f"{part} #{i}")
-            except UnicodeDecodeError:
-                return None                              # the parser says what is wrong with it
-    if rest:
-        items = _fragments_root(root_tag, [f for _, f in rest], b"</sst>")
-        if items is None:
-            return None
-        out.update((i, text_of(el, f"{part} #{i}")) for (i, _), el in zip(rest, items))
+        out.append((i, fragment))
     return out
 
 
 # A shared string as one plain run (`<si><t>…</t></si>`), its text without markup or references.
 _QUICK_STRING = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<&\r]*)</t></si>\Z')
+# A shared string as rich-text runs (LibreOffice splits a typed text into runs): each `<r>` an optional `<rPr>` of
+# empty elements with plain attributes, then one plain `<t>`; its text is the runs' texts joined (`text_of`).
+_QUICK_RICH = re.compile(rb'<si>(?:<r>(?:<rPr>(?:<[A-Za-z]+(?:\s+[A-Za-z]+="[^"<&>]*")*\s*/>)*</rPr>)?'
+                         rb'<t(?: xml:space="preserve")?>[^<&\r]*</t></r>)+</si>\Z')
+_RUN_TEXT = re.compile(rb'<t(?: xml:space="preserve")?>([^<&\r]*)</t>')
 
 
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
