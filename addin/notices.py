@@ -107,6 +107,7 @@ class Report:
             self.progress.setdefault(p["unit_code"], {})[p["reviewer"]] = p
         self.groups = {g["group"]: g for g in self.rules.get("elimination_groups") or ()}
         self.evidence = {u["unit_code"]: u for u in (data.get("evidence") or {}).get("units", ())}
+        self.evidence_kinds = (data.get("evidence") or {}).get("kinds") or {}
         self._averages: dict[str, list[float | None]] = {}
         self._bases = {e["unit_code"]: basis_of(e, self.scores.get(e["unit_code"], {}), self.reviewers)
                        for e in self.results if e["unit_code"] in self.scores}
@@ -286,23 +287,22 @@ def _score_rows(entry: Mapping[str, Any], report: Report) -> list[tuple[str, Any
     return rows
 
 
-def evidence_lines(u: Mapping[str, Any] | None) -> list[str]:
-    """The unit's 佐证材料 findings, one line per kind: what, and where (indicators or files, a few named)."""
+def evidence_lines(u: Mapping[str, Any] | None, labels: Mapping[str, str]) -> list[str]:
+    """The unit's 佐证材料 findings, one line per kind (`labels`: the report's evidence `kinds`): what, and where
+    (indicators or files, a few named)."""
     if not u:
         return []
     if u.get("zip_problem"):
         return [f"【佐证材料】{u['zip_problem']}"]
     by_kind: dict[str, list[str]] = {}
-    labels: dict[str, str] = {}
     for x in u.get("findings") or ():
-        labels[x["kind"]] = x["label"]
         what = x["file"] or (f"指标 {x['indicator']}" if x["indicator"] else "")
         if what and what not in by_kind.setdefault(x["kind"], []):
             by_kind[x["kind"]].append(what)
     lines = []
     for kind, items in by_kind.items():
         named = "、".join(items[:4]) + (f" 等 {len(items)} 项" if len(items) > 4 else "")
-        lines.append(f"【佐证材料】{labels[kind]}：{named}")
+        lines.append(f"【佐证材料】{labels.get(kind, '佐证材料有问题')}：{named}")
     if not u.get("source") and u.get("scored"):
         lines.insert(0, "【佐证材料】没有找到佐证材料：请放在工作簿旁名为「统一社会信用代码_佐证材料」的文件夹或压缩包中交回")
     return lines
@@ -320,7 +320,7 @@ def _finding_lines(entry: Mapping[str, Any], report: Report) -> list[str]:
         more = f"等 {len(xs)} 处" if len(xs) > 1 else ""
         lines.append(f"【{xs[0]['severity']}】{xs[0]['title']}{('（' + where + more + '）') if where or more else ''}："
                      f"{xs[0]['message']}")
-    lines += evidence_lines(report.evidence.get(entry.get("unit_code") or ""))
+    lines += evidence_lines(report.evidence.get(entry.get("unit_code") or ""), report.evidence_kinds)
     if len(lines) > MAX_FINDING_GROUPS:
         rest = len(lines) - MAX_FINDING_GROUPS + 1
         lines = lines[:MAX_FINDING_GROUPS - 1] + [f"另有 {rest} 类问题，请向管理部门索取本单位的问题清单。"]

@@ -39,7 +39,7 @@ from .unit_indicators import self_counted
 
 CHUNK = 1024 * 1024
 PARALLEL_FROM = 200
-"""Units from which indexing runs on worker processes (it costs about 1.5 ms a unit, most of it not hashing)."""
+"""Units with evidence to hash (none of its stamps kept) from which indexing runs on worker processes."""
 CHUNK_UNITS = 50
 Stamp = tuple[int, int, str]
 """(size, mtime_ns, SHA-256) of a file when it was hashed."""
@@ -216,11 +216,11 @@ def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[s
             listed_by[path].append(ind)
     for x in files:
         x["listed_by"] = listed_by.get(x["path"], [])
-    indicators = []
+    indicators = []                 # those that list files (one scored without a list is a finding: no_evidence)
     for ind, _ in rules.indicators:
         names = listed.get(ind, [])
         score = scored.get(ind)
-        if not names and not (score is not None and score > 0):
+        if not names:
             continue
         indicators.append({"indicator": ind, "self_score": score, "listed": names,
                            "found": [matches[(ind, n)] for n in names if matches[(ind, n)] is not None],
@@ -234,8 +234,15 @@ def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[s
             "scored": sum(1 for s in scored.values() if s is not None and s > 0),
             "with_evidence": sum(1 for k, s in scored.items() if s is not None and s > 0 and listed.get(k)),
             "listed": sum(len(v) for v in listed.values()), "counts": counts,
-            "findings": [{"kind": x.kind, "label": KINDS[x.kind], "indicator": x.indicator or None,
-                          "file": x.file or None} for x in judged]}, stamps
+            # each finding's wording is the section's `kinds`, said once (5 000 units × 50 findings add up)
+            "findings": [{"kind": x.kind, "indicator": x.indicator or None, "file": x.file or None}
+                         for x in judged]}, stamps
+
+
+def _handed_in(folder: Path, u: UnitEvidence) -> bool:
+    """Whether anything is beside the unit's return under the evidence name (a folder or a zip)."""
+    base = folder / posixpath.dirname(u.path) / evidence_stem(u.code)
+    return base.exists() or base.with_name(base.name + ".zip").exists()
 
 
 def _index_chunk(units: list[UnitEvidence], folder: Path, rules: Convention) -> list[tuple[dict[str, Any], Stamps]]:
@@ -259,13 +266,21 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
             {name: f.inputs.get(name) for _, name in rules.indicators},
             {ind: None if scores[ind] != scores[ind] else float(scores[ind]) for ind, _ in rules.indicators},
             {k: known[k] for k in (stem + "/", stem + ".zip") if k in known}))
-    if workers < 2 or len(calls) < PARALLEL_FROM:
-        indexed = _index_chunk(calls, folder, rules)
-    else:
-        chunks = [calls[i:i + CHUNK_UNITS] for i in range(0, len(calls), CHUNK_UNITS)]
+    # Hashing is what is worth worker processes: units whose folder or zip the ledger has no stamps of. The rest
+    # (no evidence handed in, or only stat calls against the stamps) cost less here than a pool costs to start.
+    fresh = [k for k, u in enumerate(calls) if not u.known and _handed_in(folder, u)]
+    indexed: list[tuple[dict[str, Any], Stamps] | None] = [None] * len(calls)
+    if workers >= 2 and len(fresh) >= PARALLEL_FROM:
+        chunks = [fresh[i:i + CHUNK_UNITS] for i in range(0, len(fresh), CHUNK_UNITS)]
         with ProcessPoolExecutor(workers) as pool:
-            indexed = [x for part in pool.map(_index_chunk, chunks, [folder] * len(chunks), [rules] * len(chunks))
-                       for x in part]
+            done = pool.map(_index_chunk, [[calls[k] for k in chunk] for chunk in chunks], [folder] * len(chunks),
+                            [rules] * len(chunks))
+            for chunk, part in zip(chunks, done):
+                for k, result in zip(chunk, part):
+                    indexed[k] = result
+    for k, u in enumerate(calls):
+        if indexed[k] is None:
+            indexed[k] = index_unit(u, folder, rules)
     units, stamps = [], {}
     for entry, seen in indexed:
         units.append(entry)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from udfs.evidence import BAD_ZIP, MISSING, NO_EVIDENCE, NOT_FILE, OTHER_TYPE, OVERSIZE, REFUSED, UNLISTED
+from udfs.evidence import BAD_ZIP, KINDS, MISSING, NO_EVIDENCE, NOT_FILE, OTHER_TYPE, OVERSIZE, REFUSED, UNLISTED
 
 SHEET = "佐证材料"
 COLUMNS = (("unit_name", "单位名称", 20, "wrap"), ("unit_code", "统一社会信用代码", 20, "text"),
@@ -28,7 +28,7 @@ def _details(u: dict[str, Any]) -> str | None:
         parts.append(u["zip_problem"])
     for x in [x for x in u["findings"] if x["kind"] != BAD_ZIP][:DETAILS_SHOWN]:
         where = "、".join(w for w in (x["indicator"] and f"指标 {x['indicator']}", x["file"] and f"「{x['file']}」") if w)
-        parts.append(f"{x['label']}：{where}" if where else x["label"])
+        parts.append(f"{KINDS[x['kind']]}：{where}" if where else KINDS[x["kind"]])
     rest = len([x for x in u["findings"] if x["kind"] != BAD_ZIP]) - DETAILS_SHOWN
     if rest > 0:
         parts.append(f"另有 {rest} 项（见 JSON 报告的 evidence）")
