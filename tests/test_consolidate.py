@@ -588,6 +588,20 @@ def test_a_rerun_with_nothing_changed_rewrites_nothing(result, tmp_path, monkeyp
     # without the ledger, or with --verify, every run writes its outputs
     written = stamps()
     assert UNCHANGED not in run("--as-of", "2023-09-16", "--verify") and stamps() != written
+    # 佐证材料 are inputs too: a file added to an evidence folder, one of it edited (same size, new mtime), a
+    # subfolder added — each is written again, then current again
+    evidence = (folder / GOOD[1].path).parent / f"{GOOD[1].unit.code}_佐证材料"
+    evidence.mkdir()
+    (evidence / "制度.pdf").write_bytes(b"%PDF-1.4")
+    assert UNCHANGED not in run("--as-of", "2023-09-16")
+    assert UNCHANGED in run("--as-of", "2023-09-16")
+    st = (evidence / "制度.pdf").stat()
+    (evidence / "制度.pdf").write_bytes(b"%PDF-1.5")
+    os.utime(evidence / "制度.pdf", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert UNCHANGED not in run("--as-of", "2023-09-16")
+    (evidence / "照片").mkdir()
+    assert UNCHANGED not in run("--as-of", "2023-09-16")
+    assert UNCHANGED in run("--as-of", "2023-09-16")
 
 
 def test_averages_from_each_units_contribution_equal_a_full_recount(result):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import stat
 from datetime import date
 from importlib import metadata
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Any, Sequence
 from workbook_templates import Spec
 
 from .model import RosterEntry
-from .walk import EVIDENCE_FOLDER, Survey, survey, walk
+from .walk import EVIDENCE_FOLDER, Survey, survey
 
 VERSION = 1
 """Bumped when what the fingerprint covers changes."""
@@ -74,14 +76,22 @@ def fingerprint_of(folder: str | Path, reviews: str | Path | None, options: dict
 
 
 def _evidence_listing(folder: Path) -> bytes:
-    """Every file in a 佐证材料 folder (path inside, size, mtime, type), or that it cannot be read."""
-    try:
-        files, folders = walk(folder)
-    except OSError as e:
-        return _line("unreadable", e.errno)
-    out = [_line(p.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns, st.st_mode)
-           for p, st in files.items()]
-    out += [_line(f.path.relative_to(folder).as_posix(), f.reason, f.unreadable) for f in folders]
+    """Every entry under a 佐证材料 folder (path inside, size, mtime, type; links not followed), or which folder
+    could not be read. Plain `os.scandir` on text paths: this runs over every evidence file on every run (100 000
+    at Xinjiang scale), where `walk`'s Path objects cost four times as much."""
+    out = []
+    pending = [("", str(folder))]
+    while pending:
+        prefix, current = pending.pop()
+        try:
+            with os.scandir(current) as entries:
+                for e in entries:
+                    st = e.stat(follow_symlinks=False)
+                    if stat.S_ISDIR(st.st_mode):
+                        pending.append((prefix + e.name + "/", e.path))
+                    out.append(_line(prefix + e.name, st.st_size, st.st_mtime_ns, st.st_mode))
+        except OSError as e:
+            out.append(_line(prefix, "unreadable", e.errno))
     return b"".join(sorted(out))
 
 
