@@ -306,3 +306,38 @@ def test_a_tampered_evidence_stamp_is_not_used(returns, tmp_path):
     assert db.execute("SELECT sha256 FROM evidence_files WHERE path='未列出.pdf'").fetchone()[0] == sha(
         entry(first, FOLDER), "未列出.pdf")                          # and stored right again
     db.close()
+
+
+def test_an_unreadable_folder_file_or_zip_is_a_finding_not_the_runs_end(returns, tmp_path, monkeypatch):
+    """No permission on a subfolder, a file or the zip (simulated: the tests may run as root, who reads anything):
+    each is reported as 无法读取 and the rest is indexed as before."""
+    import shutil
+    from addin.consolidate import evidence as stage
+    from udfs.evidence import UNREADABLE
+    folder = tmp_path / "回收"
+    shutil.copytree(returns[0], folder, symlinks=True)
+    (folder / f"{FOLDER}_佐证材料" / "锁住的文件夹").mkdir()
+    real_scandir, real_hash, real_open = os.scandir, stage._hash, stage.open_regular
+
+    def scandir(path):
+        if str(path).endswith("锁住的文件夹"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    def hash_(path):
+        if path.endswith("未列出.pdf"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_hash(path)
+
+    def open_(path):
+        if str(path).endswith(f"{ZIPPED}_佐证材料.zip"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path)
+    monkeypatch.setattr(stage.os, "scandir", scandir)
+    monkeypatch.setattr(stage, "_hash", hash_)
+    monkeypatch.setattr(stage, "open_regular", open_)
+    data = content(consolidate(folder, spec=SPEC, workers=1), SPEC)
+    u = entry(data, FOLDER)
+    assert (UNREADABLE, None, "锁住的文件夹/") in kinds(u) and (UNREADABLE, None, "未列出.pdf") in kinds(u)
+    assert "未列出.pdf" not in {x["path"] for x in u["files"]} and len(u["files"]) > 5
+    assert "无法读取" in entry(data, ZIPPED)["zip_problem"]

@@ -24,8 +24,8 @@ EVIDENCE_PREFIX = "evid_"
 EVIDENCE_SUFFIX = "_佐证材料"
 ZIP = ".zip"
 
-NO_EVIDENCE, MISSING, UNLISTED, REFUSED, OTHER_TYPE, OVERSIZE, BAD_ZIP, NOT_FILE = (
-    "no_evidence", "missing", "unlisted", "refused", "type", "oversize", "bad_zip", "not_file")
+NO_EVIDENCE, MISSING, UNLISTED, REFUSED, OTHER_TYPE, OVERSIZE, BAD_ZIP, NOT_FILE, UNREADABLE = (
+    "no_evidence", "missing", "unlisted", "refused", "type", "oversize", "bad_zip", "not_file", "unreadable")
 KINDS = {
     NO_EVIDENCE: "自评得分但未列佐证材料",
     MISSING: "列出的文件未找到",
@@ -35,6 +35,7 @@ KINDS = {
     OVERSIZE: "文件超过大小上限",
     BAD_ZIP: "佐证材料压缩包无法使用",
     NOT_FILE: "不是普通文件（链接或特殊文件），未登记",
+    UNREADABLE: "无法读取（没有读取权限或读取出错），未登记：请检查文件夹的权限后重新交回",
 }
 """Each finding kind as the unit and the administrator read it."""
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from udfs.evidence import (BAD_ZIP, KINDS, NOT_FILE, OTHER, REFUSED_CLASS, Finding, Found, evidence_name,
+from udfs.evidence import (BAD_ZIP, KINDS, NOT_FILE, OTHER, UNREADABLE, REFUSED_CLASS, Finding, Found, evidence_name,
                            evidence_stem, file_type, findings, listed_files, safe_member, type_class)
 from workbook_templates import Spec
 from workbook_templates.process import Evidence
@@ -76,9 +76,14 @@ def scan_folder(root: str, ev: Evidence, known: dict[str, Stamp] | None = None
     pending = [("", root)]
     while pending:
         prefix, current = pending.pop()
-        with os.scandir(current) as entries:
-            for e in entries:
-                rel = prefix + e.name
+        try:
+            entries = list(os.scandir(current))
+        except OSError:                     # a folder that cannot be listed is a finding, never the run's end
+            problems.append(Finding(UNREADABLE, "", prefix or "."))
+            continue
+        for e in entries:
+            rel = prefix + e.name
+            try:
                 st = e.stat(follow_symlinks=False)
                 if stat.S_ISDIR(st.st_mode):
                     pending.append((rel + "/", e.path))
@@ -91,12 +96,15 @@ def scan_folder(root: str, ev: Evidence, known: dict[str, Stamp] | None = None
                     digest = last[2] if same else _hash(e.path)
                     if digest is not None:
                         stamps[rel] = (st.st_size, st.st_mtime_ns, digest)
-                if not regular or (digest is None and st.st_size <= ev.max_file_bytes):
-                    problems.append(Finding(NOT_FILE, "", rel))
-                    continue
-                kind = file_type(rel)
-                files.append({"path": rel, "size": st.st_size, "type": kind,
-                              "class": type_class(kind, ev.allowed_types, ev.refused_types), "sha256": digest})
+            except OSError:                 # no permission, an I/O error, gone meanwhile
+                problems.append(Finding(UNREADABLE, "", rel))
+                continue
+            if not regular or (digest is None and st.st_size <= ev.max_file_bytes):
+                problems.append(Finding(NOT_FILE, "", rel))
+                continue
+            kind = file_type(rel)
+            files.append({"path": rel, "size": st.st_size, "type": kind,
+                          "class": type_class(kind, ev.allowed_types, ev.refused_types), "sha256": digest})
     files.sort(key=lambda x: x["path"])
     problems.sort(key=lambda x: x.file)
     return files, problems, stamps
@@ -152,6 +160,8 @@ def _zip(path: Path, ev: Evidence, known: dict[str, Stamp]) -> tuple[list[dict[s
         return [], ZIP_PROBLEMS.get(e.finding.code, "压缩包无法读取：请重新压缩后交回"), {}
     except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError) as e:   # bad CRC, odd methods
         return [], f"压缩包数据异常（{type(e).__name__}），疑似已损坏：请重新压缩后交回", {}
+    except OSError:                                   # no permission, an I/O error: a finding, not the run's end
+        return [], "压缩包无法读取（没有读取权限或读取出错）：请检查文件权限后重新交回", {}
 
 
 @dataclass(frozen=True)
