@@ -81,7 +81,7 @@ def main() -> None:
     spec = load_spec()
     run = consolidate(folder, spec=spec)
     t = time.perf_counter()
-    section, stamps = index_evidence(run, folder, spec, {})
+    section, stamps, _ = index_evidence(run, folder, spec, {})
     alone = time.perf_counter() - t
     t = time.perf_counter()
     index_evidence(run, folder, spec, stamps)

@@ -66,39 +66,81 @@ def _hash(path: str) -> str | None:
         os.close(fd)
 
 
+def listing_line(rel: str, *fields: Any) -> bytes:
+    """One entry of a folder's listing (`folder_listing`): its path inside, then its size, mtime and mode, or why it
+    could not be read."""
+    return "\0".join(map(str, (rel, *fields))).encode("utf-8", "surrogatepass") + b"\n"
+
+
+def listing_digest(lines: list[bytes]) -> bytes:
+    return hashlib.sha256(b"".join(sorted(lines))).digest()
+
+
+def folder_listing(root: str) -> bytes:
+    """The digest of every entry under an evidence folder (path inside, size, mtime, mode; links not followed; a
+    folder that cannot be listed as such), reading no file: what a run's fingerprint holds of the folder, and what
+    `scan_folder` gives too, so the run does not list every evidence file twice."""
+    lines = []
+    pending = [("", root)]
+    while pending:
+        prefix, current = pending.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError as e:
+            lines.append(listing_line(prefix, "unreadable", e.errno))
+            continue
+        for e in entries:
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError as err:
+                lines.append(listing_line(prefix + e.name, "unreadable", err.errno))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                pending.append((prefix + e.name + "/", e.path))
+            lines.append(listing_line(prefix + e.name, st.st_size, st.st_mtime_ns, st.st_mode))
+    return listing_digest(lines)
+
+
 def scan_folder(root: str, ev: Evidence, known: dict[str, Stamp] | None = None
-                ) -> tuple[list[dict[str, Any]], list[Finding], dict[str, Stamp]]:
-    """Every file under an evidence folder (links and special files reported, never followed nor read), by path,
-    and the stamps of those hashed (by path inside). A file whose size and mtime are those `known` (by path inside)
-    keeps its digest unread."""
-    files, problems, stamps = [], [], {}
+                ) -> tuple[list[dict[str, Any]], list[Finding], dict[str, Stamp], bytes]:
+    """Every file under an evidence folder (links and special files reported, never followed nor read), by path;
+    the stamps of those hashed (by path inside); the folder's listing digest (`folder_listing`). A file whose size
+    and mtime are those `known` (by path inside) keeps its digest unread."""
+    files, problems, stamps, lines = [], [], {}, []
     known = known or {}
     pending = [("", root)]
     while pending:
         prefix, current = pending.pop()
         try:
             entries = list(os.scandir(current))
-        except OSError:                     # a folder that cannot be listed is a finding, never the run's end
+        except OSError as e:                # a folder that cannot be listed is a finding, never the run's end
             problems.append(Finding(UNREADABLE, "", prefix or "."))
+            lines.append(listing_line(prefix, "unreadable", e.errno))
             continue
         for e in entries:
             rel = prefix + e.name
             try:
                 st = e.stat(follow_symlinks=False)
-                if stat.S_ISDIR(st.st_mode):
-                    pending.append((rel + "/", e.path))
-                    continue
-                regular = stat.S_ISREG(st.st_mode)
-                digest = None
-                if regular and st.st_size <= ev.max_file_bytes:
-                    last = known.get(rel)
-                    same = last is not None and last[:2] == (st.st_size, st.st_mtime_ns)
-                    digest = last[2] if same else _hash(e.path)
-                    if digest is not None:
-                        stamps[rel] = (st.st_size, st.st_mtime_ns, digest)
-            except OSError:                 # no permission, an I/O error, gone meanwhile
+            except OSError as err:
                 problems.append(Finding(UNREADABLE, "", rel))
+                lines.append(listing_line(rel, "unreadable", err.errno))
                 continue
+            lines.append(listing_line(rel, st.st_size, st.st_mtime_ns, st.st_mode))
+            if stat.S_ISDIR(st.st_mode):
+                pending.append((rel + "/", e.path))
+                continue
+            regular = stat.S_ISREG(st.st_mode)
+            digest = None
+            if regular and st.st_size <= ev.max_file_bytes:
+                last = known.get(rel)
+                same = last is not None and last[:2] == (st.st_size, st.st_mtime_ns)
+                try:
+                    digest = last[2] if same else _hash(e.path)
+                except OSError:             # no permission, an I/O error, gone meanwhile
+                    problems.append(Finding(UNREADABLE, "", rel))
+                    continue
+                if digest is not None:
+                    stamps[rel] = (st.st_size, st.st_mtime_ns, digest)
             if not regular or (digest is None and st.st_size <= ev.max_file_bytes):
                 problems.append(Finding(NOT_FILE, "", rel))
                 continue
@@ -107,7 +149,7 @@ def scan_folder(root: str, ev: Evidence, known: dict[str, Stamp] | None = None
                           "class": type_class(kind, ev.allowed_types, ev.refused_types), "sha256": digest})
     files.sort(key=lambda x: x["path"])
     problems.sort(key=lambda x: x.file)
-    return files, problems, stamps
+    return files, problems, stamps, listing_digest(lines)
 
 
 def _zip(path: Path, ev: Evidence, known: dict[str, Stamp]) -> tuple[list[dict[str, Any]], str, dict[str, Stamp]]:
@@ -196,19 +238,22 @@ def evidence_folder(f: FileOutcome, folder: Path) -> Path | None:
     return directory if directory.is_dir() and not directory.is_symlink() else None
 
 
-def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[str, Any], Stamps]:
-    """One unit's evidence entry (see `index_evidence`) and the stamps of its files hashed."""
+def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[str, Any], Stamps, dict[str, bytes]]:
+    """One unit's evidence entry (see `index_evidence`), the stamps of its files hashed and its folder's listing
+    digest (by the folder's path as text; none for a zip)."""
     base = posixpath.dirname(u.path)
     stem = evidence_stem(u.code)
     directory, archive = folder / base / stem, folder / base / (stem + ".zip")
     files: list[dict[str, Any]] = []
     problems: list[Finding] = []
     inside: dict[str, Stamp] = {}
+    listings: dict[str, bytes] = {}
     source = location = None
     bad_zip = ""
     if directory.is_dir() and not directory.is_symlink():
         source, location = "folder", posixpath.join(base, stem) + "/"
-        files, problems, inside = scan_folder(str(directory), rules.ev, u.known.get(location))
+        files, problems, inside, listings[str(directory)] = scan_folder(str(directory), rules.ev,
+                                                                         u.known.get(location))
     elif archive.is_file() and not archive.is_symlink():
         source, location = "zip", posixpath.join(base, stem + ".zip")
         files, bad_zip, inside = _zip(archive, rules.ev, u.known.get(location, {}))
@@ -246,7 +291,7 @@ def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[s
             "listed": sum(len(v) for v in listed.values()), "counts": counts,
             # each finding's wording is the section's `kinds`, said once (5 000 units × 50 findings add up)
             "findings": [{"kind": x.kind, "indicator": x.indicator or None, "file": x.file or None}
-                         for x in judged]}, stamps
+                         for x in judged]}, stamps, listings
 
 
 def _handed_in(folder: Path, u: UnitEvidence) -> bool:
@@ -255,14 +300,16 @@ def _handed_in(folder: Path, u: UnitEvidence) -> bool:
     return base.exists() or base.with_name(base.name + ".zip").exists()
 
 
-def _index_chunk(units: list[UnitEvidence], folder: Path, rules: Convention) -> list[tuple[dict[str, Any], Stamps]]:
+def _index_chunk(units: list[UnitEvidence], folder: Path, rules: Convention
+                 ) -> list[tuple[dict[str, Any], Stamps, dict[str, bytes]]]:
     return [index_unit(u, folder, rules) for u in units]
 
 
 def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamps, workers: int = 2
-                   ) -> tuple[dict[str, Any], Stamps]:
+                   ) -> tuple[dict[str, Any], Stamps, dict[str, bytes]]:
     """(the report's `evidence` section: the convention and limits, and one entry per unit of the run; the stamps
-    of every evidence file hashed, for the ledger). `known`: the stamps the ledger kept ({} to hash everything).
+    of every evidence file hashed, for the ledger; each folder scanned's listing digest, for the run's fingerprint).
+    `known`: the stamps the ledger kept ({} to hash everything).
     Each unit is indexed on its own (`index_unit`), on `workers` processes when there are many."""
     ev = spec.process.evidence
     rules = Convention.of(spec)
@@ -279,7 +326,7 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
     # Hashing is what is worth worker processes: units whose folder or zip the ledger has no stamps of. The rest
     # (no evidence handed in, or only stat calls against the stamps) cost less here than a pool costs to start.
     fresh = [k for k, u in enumerate(calls) if not u.known and _handed_in(folder, u)]
-    indexed: list[tuple[dict[str, Any], Stamps] | None] = [None] * len(calls)
+    indexed: list[tuple[dict[str, Any], Stamps, dict[str, bytes]] | None] = [None] * len(calls)
     if workers >= 2 and len(fresh) >= PARALLEL_FROM:
         chunks = [fresh[i:i + CHUNK_UNITS] for i in range(0, len(fresh), CHUNK_UNITS)]
         with ProcessPoolExecutor(workers) as pool:
@@ -291,10 +338,11 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
     for k, u in enumerate(calls):
         if indexed[k] is None:
             indexed[k] = index_unit(u, folder, rules)
-    units, stamps = [], {}
-    for entry, seen in indexed:
+    units, stamps, listings = [], {}, {}
+    for entry, seen, listed in indexed:
         units.append(entry)
         stamps.update(seen)
+        listings.update(listed)
     return {"folder": evidence_stem("<统一社会信用代码>"), "allowed_types": sorted(ev.allowed_types),
             "refused_types": sorted(ev.refused_types), "max_file_bytes": ev.max_file_bytes,
             "max_zip_bytes": ev.max_zip_bytes, "kinds": dict(KINDS),
@@ -302,7 +350,7 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
                        "files": sum(len(u["files"]) for u in units),
                        "bytes": sum(x["size"] for u in units for x in u["files"]),
                        "findings": {k: sum(u["counts"][k] for u in units) for k in KINDS}},
-            "units": units}, stamps
+            "units": units}, stamps, listings
 
 
 def linkable(entry: dict[str, Any]) -> list[dict[str, Any]]:

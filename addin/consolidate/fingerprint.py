@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import stat
 from datetime import date
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from workbook_templates import Spec
 
+from .evidence import folder_listing
 from .model import RosterEntry
 from .walk import EVIDENCE_FOLDER, Survey, survey
 
@@ -41,9 +40,11 @@ def run_options(*, roster: list[RosterEntry] | None, year: int | None, preset: s
             "outputs": [str(Path(o).resolve()) for o in outputs]}
 
 
-def fingerprint(found: Survey, own: set[Path], options: dict[str, Any], spec: Spec, ledger_key: str) -> str:
+def fingerprint(found: Survey, own: set[Path], options: dict[str, Any], spec: Spec, ledger_key: str,
+                listings: Mapping[str, bytes]) -> str:
     """The fingerprint of a run over `found` (the walk of its folders) with `options` (`run_options`), leaving out
-    the run's `own` outputs (resolved paths)."""
+    the run's `own` outputs (resolved paths). `listings`: the 佐证材料 folders' listing digests the run's evidence
+    stage already made (by the folder's path as text); any other evidence folder is listed here."""
     h = hashlib.sha256()
     h.update(repr((VERSION, _version(), spec.digest, ledger_key, sorted(options.items()))).encode("utf-8"))
     own_names = {o.name for o in own}
@@ -55,7 +56,8 @@ def fingerprint(found: Survey, own: set[Path], options: dict[str, Any], spec: Sp
     for f in sorted(found.folders, key=lambda f: found.rels[f.path]):
         h.update(_line(found.rels[f.path], f.reason, f.unreadable))
         if f.reason == EVIDENCE_FOLDER:
-            h.update(_evidence_listing(f.path))
+            listed = listings.get(str(f.path))
+            h.update(listed if listed is not None else folder_listing(str(f.path)))
     return h.hexdigest()
 
 
@@ -72,27 +74,7 @@ def fingerprint_of(folder: str | Path, reviews: str | Path | None, options: dict
         return None
     own = {Path(o) for o in options["outputs"]}
     own |= {o.with_name(o.name + "-journal") for o in own}
-    return fingerprint(found, own, options, spec, ledger_key)
-
-
-def _evidence_listing(folder: Path) -> bytes:
-    """Every entry under a 佐证材料 folder (path inside, size, mtime, type; links not followed), or which folder
-    could not be read. Plain `os.scandir` on text paths: this runs over every evidence file on every run (100 000
-    at Xinjiang scale), where `walk`'s Path objects cost four times as much."""
-    out = []
-    pending = [("", str(folder))]
-    while pending:
-        prefix, current = pending.pop()
-        try:
-            with os.scandir(current) as entries:
-                for e in entries:
-                    st = e.stat(follow_symlinks=False)
-                    if stat.S_ISDIR(st.st_mode):
-                        pending.append((prefix + e.name + "/", e.path))
-                    out.append(_line(prefix + e.name, st.st_size, st.st_mtime_ns, st.st_mode))
-        except OSError as e:
-            out.append(_line(prefix, "unreadable", e.errno))
-    return b"".join(sorted(out))
+    return fingerprint(found, own, options, spec, ledger_key, {})
 
 
 def _line(*fields: Any) -> bytes:

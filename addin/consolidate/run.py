@@ -112,8 +112,6 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     the_year, source = run_year(files, year, spec)
     run = ConsolidationRun(folder=shown_path(str(folder)), year=the_year, preset=preset, files=files, roster=roster,
                            year_source=source)
-    if ledger:
-        run.fingerprint = fingerprint(found, own, options, spec, ledger.key)
     apply_choices(run)
     verify_signatures(run, key)                          # before duplicates: a file that fails is not preferred
     if roster is not None:
@@ -126,8 +124,11 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     run.as_of = as_of                                    # the stages' overdue is judged at this date (`stages`)
     score_reviews(run, spec, {outcomes[p].path: stats[p].st_mtime_ns for p in paths}, run.scope)
     # 佐证材料 beside each return (`evidence`); files hashed last time and unchanged are not hashed again
-    run.evidence, stamps = index_evidence(run, folder, spec, ledger.evidence if ledger else {}, workers)
+    run.evidence, stamps, listings = index_evidence(run, folder, spec, ledger.evidence if ledger else {}, workers)
     if ledger:
+        # what the outputs are made of, for the next run to tell whether anything changed (the evidence stage has
+        # listed the 佐证材料 folders of the units already)
+        run.fingerprint = fingerprint(found, own, options, spec, ledger.key, listings)
         changes.evidence = stamps
         changes.gone = [g for g in ledger.gone({f.path for f in run.files}) if not found.unread(g)]
         run.disappeared = changes.gone
