@@ -231,12 +231,8 @@ def _longest_text(formula: str, blank: Any) -> str:
 def fitted_heights(plan: SheetPlan, wrapped: Mapping[int, Mapping[str, tuple[str, float]]]) -> dict[int, float]:
     """Each row's explicit height: enough for its wrapped texts (row → column → `wrapped_text`; a merged cell
     wraps in the width of all its columns), and at least what the plan asks for."""
-    widths = {col: (0.0 if col in plan.hidden_columns else w) for col, w in plan.widths.items()}
-    merged: dict[str, float] = {}
-    for rng in plan.merges:
-        first, last = rng.split(":")
-        a, b = (column_index_from_string(ref.rstrip("0123456789")) for ref in (first, last))
-        merged[first] = sum(widths.get(get_column_letter(i), DEFAULT_WIDTH) for i in range(a, b + 1))
+    widths = column_widths(plan)
+    merged = merged_widths(plan, widths)
     heights = dict(plan.heights)
     for row, texts in wrapped.items():
         shown = tuple((col, text) for col, text in texts.items() if col not in plan.hidden_columns)
@@ -244,6 +240,29 @@ def fitted_heights(plan: SheetPlan, wrapped: Mapping[int, Mapping[str, tuple[str
         if height:
             heights[row] = max(heights.get(row, 0.0), height)
     return heights
+
+
+def column_widths(plan: SheetPlan) -> dict[str, float]:
+    """Each sized column's width as a text wraps in it (a hidden column's is 0)."""
+    return {col: (0.0 if col in plan.hidden_columns else w) for col, w in plan.widths.items()}
+
+
+def merged_widths(plan: SheetPlan, widths: Mapping[str, float]) -> dict[str, float]:
+    """First cell of each merged range → the width its text wraps in: the sum of the range's columns'."""
+    merged: dict[str, float] = {}
+    for rng in plan.merges:
+        first, last = rng.split(":")
+        a, b = (column_index_from_string(ref.rstrip("0123456789")) for ref in (first, last))
+        merged[first] = sum(widths.get(get_column_letter(i), DEFAULT_WIDTH) for i in range(a, b + 1))
+    return merged
+
+
+@lru_cache(maxsize=8192)
+def text_height(text: str, size: float, width: float) -> float:
+    """`row_height` of a row holding just this text (font size `size`) wrapped in `width`. A row's height is the
+    largest of its texts' (`row_height` takes the largest need, then rounds: rounding keeps the order), so a
+    streaming writer fits each text once per pack, not each row of each sheet."""
+    return row_height({"": (text, size)}, {"": width})
 
 
 @lru_cache(maxsize=4096)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from udfs.choices import preset_of, year_of
@@ -158,6 +159,7 @@ class ReviewLayout:
         self.header = reviewer.label + (f"（{region}）" if region else "")
         self._cards: dict[tuple, ScoreCard] = {}
         self._rows: dict[tuple[str, int], _Row] = {}
+        self._shared: dict[tuple, Cell] = {}
         self.guide = _guide_sheet(spec, reviewer, units, years.year, region, seed, spot_groups, skipped, part)
         self.guide.header = self.header
         signature = None if key is None else sign(key, pack_message(
@@ -180,7 +182,7 @@ class ReviewLayout:
         """The scorecard of unit `k` (0-based, in sheet order)."""
         unit = self.units[k]
         sheet = _scorecard(self.spec, self.reviewer, unit, self.titles[k], self.year, self.params,
-                           self.seed is not None, self._card(unit), self._rows)
+                           self.seed is not None, self._card(unit), self._rows, self._shared)
         sheet.header = self.header
         return sheet
 
@@ -237,10 +239,11 @@ def _method(ind: Indicator, spec: Spec | None = None) -> str:
 
 
 def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, year: int, params: _Params,
-               has_seed: bool, card: ScoreCard, rows: dict[tuple[str, int], _Row]) -> SheetPlan:
+               has_seed: bool, card: ScoreCard, rows: dict[tuple[str, int], _Row],
+               shared: dict[tuple, Cell]) -> SheetPlan:
     """Unit's scorecard; `card` is what it shows before any entry (`udfs.review.score_card` of its recomputed
-    unit-1 scores); `rows` keeps each indicator row's unit-independent part (`_row`) for the pack's next
-    scorecards."""
+    unit-1 scores); `rows` keeps each indicator row's unit-independent part (`_row`) and `shared` the cells many
+    units show alike (`_shared_cell`) for the pack's next scorecards."""
     level = reviewer.key
     digits = spec.precision.score
     formats = number_formats(spec)
@@ -252,7 +255,7 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
 
     def head(key: str, label: str, cell: Cell) -> str:
         label_ref, value_ref = HEAD[key]
-        sheet.put(label_ref, Cell(label, style="label_total"))
+        sheet.put(label_ref, _fixed(label, style="label_total"))
         sheet.put(value_ref, cell)
         return value_ref
 
@@ -260,58 +263,58 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
     head("unit_code", "统一社会信用代码", Cell(unit.code, style="info_locked", local_name=SCORECARD_KEY))
     head("unit_level", "单位层级", Cell(unit.level, style="info_locked", local_name="rev_unit_level"))
     head("unit_region", "所属地区", Cell(unit.region, style="info_locked", local_name="rev_unit_region"))
-    head("reviewer_label", "评审部门", Cell(reviewer.label, style="info_locked"))
+    head("reviewer_label", "评审部门", _fixed(reviewer.label, style="info_locked"))
     spot = "、".join(unit.spot) if unit.spot else ("否" if has_seed else "未标注（未指定抽查种子）")
     head("spot", "实地抽查", Cell(spot, style="info_locked"))
-    head("reviewer", "评审人", Cell(None, style="input_text", local_name="rev_reviewer"))
-    head("date", "评审日期", Cell(None, style="input_text", local_name="rev_date"))
+    head("reviewer", "评审人", _fixed(None, style="input_text", local_name="rev_reviewer"))
+    head("date", "评审日期", _fixed(None, style="input_text", local_name="rev_date"))
     head("self_total", "自评总分", Cell(unit.self_total, style="calc_total", local_name="rev_self_total",
                                     number_format=formats["score"]))
-    head("back", "返回", Cell(OVERVIEW, style="label", link=f"'{OVERVIEW}'!A1"))
+    head("back", "返回", _fixed(OVERVIEW, style="label", link=f"'{OVERVIEW}'!A1"))
     total_ref, missing_ref = HEAD["total"][1], HEAD["missing"][1]
-    sheet.put(HEAD["total"][0], Cell("评审总分", style="label_total"))
-    sheet.put(HEAD["missing"][0], Cell("尚未评分的指标（项）", style="label_total"))
+    sheet.put(HEAD["total"][0], _fixed("评审总分", style="label_total"))
+    sheet.put(HEAD["missing"][0], _fixed("尚未评分的指标（项）", style="label_total"))
 
     for col, text in zip("ABCDEFGHIJK", ("编号", "评价内容", "分值", "评分方法", "印证材料", "自评分", "发现问题处数",
                                          "评审给分", "评审得分", "提示", "评审意见")):
-        sheet.put(f"{col}{HEADER_ROW}", Cell(text, style="header"))
+        sheet.put(f"{col}{HEADER_ROW}", _fixed(text, style="header"))
 
     r = FIRST_ROW
     unit_cells, item_ranges = [], []
     for u in spec.units:
         group_row = r
-        sheet.put(f"A{r}", Cell(f"第{u.id}单元 {u.name}（{u.points:g}分）", style="group"))
+        sheet.put(f"A{r}", _fixed(f"第{u.id}单元 {u.name}（{u.points:g}分）", style="group"))
         _band(sheet, r, "BCDE", "group")
         r += 1
         first = r
         for sub in u.subareas:
             how = f"　核查方式：{plain(sub.verification)}" if sub.verification else ""
-            sheet.put(f"A{r}", Cell(f"{sub.id} {sub.name}（{sub.points:g}分）{how}", style="subgroup"))
+            sheet.put(f"A{r}", _fixed(f"{sub.id} {sub.name}（{sub.points:g}分）{how}", style="subgroup"))
             _band(sheet, r, "BCDEFGHIJK", "subgroup")
             r += 1
             for ind in sub.indicators:
                 if ind.rule.selector:
                     choice = unit.selectors.get(ind.rule.selector)
-                    sheet.put(f"{C_TEXT}{r}", Cell(plain(ind.rule.selector_label), style="wrap"))
-                    sheet.put(f"{C_SELF}{r}", Cell(choice if choice is not None else "（未选择）", style="unit"))
-                    sheet.put(f"{C_NOTE}{r}", Cell("单位自评时的选择", style="note"))
+                    sheet.put(f"{C_TEXT}{r}", _fixed(plain(ind.rule.selector_label), style="wrap"))
+                    sheet.put(f"{C_SELF}{r}", _fixed(choice if choice is not None else "（未选择）", style="unit"))
+                    sheet.put(f"{C_NOTE}{r}", _fixed("单位自评时的选择", style="note"))
                     r += 1
                 key = (ind.id, r)
                 if key not in rows:
                     rows[key] = _row(ind, r, level, year, params, digits, formats, spec)
-                _indicator_row(sheet, r, ind, unit, card, rows[key], formats)
+                _indicator_row(sheet, r, ind, unit, card, rows[key], formats, shared)
                 r += 1
         last = r - 1
         rng = f"{C_SCORE}{first}:{C_SCORE}{last}"
         k = len(u.indicators)
         item_ranges.append(rng)
-        sheet.put(f"{C_SELF}{group_row}", Cell(unit.self_units.get(u.id), style="calc_total",
-                                               number_format=formats["score"]))
+        sheet.put(f"{C_SELF}{group_row}", _fixed(unit.self_units.get(u.id), style="calc_total",
+                                                 number_format=formats["score"]))
         sheet.put(f"{C_SCORE}{group_row}", Cell(
             formula=f"IF(COUNT({rng})={k},ROUND(SUM({rng}),{digits}),{_missing_formula(f'({k}-COUNT({rng}))')})",
             style="total_wrap", local_name=unit_score_name(level, u.id), blank=card.units[u.id],
             number_format=formats["score"]))
-        sheet.put(f"{C_NOTE}{group_row}", Cell(f"本单元满分{u.points:g}分", style="note"))
+        sheet.put(f"{C_NOTE}{group_row}", _fixed(f"本单元满分{u.points:g}分", style="note"))
         unit_cells.append(f"{C_SCORE}{group_row}")
 
     n = len(spec.indicators)
@@ -325,7 +328,7 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
     end = _decline_block(sheet, r + 1, spec, unit, year)
     end = _evidence_block(sheet, end + 1, unit)
     for k, line in enumerate(REVIEW_SIGNATURE, start=end + 2):
-        sheet.put(f"A{k}", Cell(line, style="sign"))
+        sheet.put(f"A{k}", _fixed(line, style="sign"))
         sheet.merges.append(f"A{k}:{C_COMMENT}{k}")
         sheet.heights[k] = SIGNATURE_HEIGHT
     return sheet
@@ -335,10 +338,10 @@ def _evidence_block(sheet: SheetPlan, r: int, unit: ReviewUnit) -> int:
     """The unit's 佐证材料 under the scorecard, from row `r`: each file it listed that may be opened (allowed types,
     in its folder) as a link relative to the pack — a reviewer working in the returns folder clicks through — and
     the indicators listing it. Returns the last row used."""
-    sheet.put(f"A{r}", Cell("单位交回的佐证材料（点击文件名打开；只列出允许的文件类型）", style="section"))
+    sheet.put(f"A{r}", _fixed("单位交回的佐证材料（点击文件名打开；只列出允许的文件类型）", style="section"))
     if not unit.evidence_files:
-        sheet.put(f"A{r + 1}", Cell("没有可打开的佐证材料：单位未交回佐证材料文件夹，或所列文件未找到（见汇总表「佐证材料」）",
-                                    style="note"))
+        sheet.put(f"A{r + 1}", _fixed("没有可打开的佐证材料：单位未交回佐证材料文件夹，或所列文件未找到（见汇总表「佐证材料」）",
+                                      style="note"))
         sheet.merges.append(f"A{r + 1}:{C_COMMENT}{r + 1}")
         return r + 1
     for k, (shown, url, indicators) in enumerate(unit.evidence_files, start=r + 1):
@@ -353,6 +356,14 @@ def _band(sheet: SheetPlan, r: int, columns: str, style: str) -> None:
     blank = _BANDS.setdefault(style, Cell(None, style=style))   # shared: a plan's cells are never changed
     for col in columns:
         sheet.put(f"{col}{r}", blank)
+
+
+@lru_cache(maxsize=2048, typed=True)      # typed: a value of True is not one of 1
+def _fixed(value: Any = None, **fields: Any) -> Cell:
+    """The one Cell of a text (or other value) that every scorecard shows alike at its place — labels, headings,
+    notes: shared (a plan's cells are never changed), so a streaming writer finds it by identity and never writes
+    it again."""
+    return Cell(value, **fields)
 
 
 _BANDS: dict[str, Cell] = {}
@@ -425,26 +436,42 @@ def _row(ind: Indicator, r: int, level: str, year: int, params: _Params, digits:
 
 
 def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, card: ScoreCard, row: _Row,
-                   formats: dict[str, str]) -> None:
+                   formats: dict[str, str], shared: dict[tuple, Cell]) -> None:
     score, note = f"{C_SCORE}{r}", f"{C_NOTE}{r}"
     cells = row.cells
     for ref, cell in cells[:4]:                     # 编号, 评价内容, 分值, 评分方法
         sheet.put(ref, cell)
     listed = unit.evidence.get(ind.id)
-    sheet.put(f"{C_EVIDENCE}{r}", Cell(row.evidence + (f"\n单位提供：{listed}" if listed else ""), style="wrap"))
-    sheet.put(f"{C_SELF}{r}", Cell(unit.self_scores.get(ind.id), style="calc", number_format=formats["score"]))
+    sheet.put(f"{C_EVIDENCE}{r}", Cell(row.evidence + f"\n单位提供：{listed}", style="wrap") if listed else
+              _shared_cell(shared, ("evidence", r), row.evidence, style="wrap"))
+    own = unit.self_scores.get(ind.id)
+    sheet.put(f"{C_SELF}{r}", _shared_cell(shared, ("self", type(own), own), own, style="calc",
+                                           number_format=formats["score"]))
     item = card.items[ind.id]
     if ind.rule.type == "computed_target":
-        sheet.put(score, Cell(item, style="calc", local_name=row.score_name, number_format=formats["score"]))
-        sheet.put(note, Cell(_decline_note(unit, ind.rule.metric) if item is not None else STATUS_NO_DATA,
-                             style="status"))
+        sheet.put(score, _shared_cell(shared, ("score", r, type(item), item), item, style="calc",
+                                      local_name=row.score_name, number_format=formats["score"]))
+        sheet.put(note, Cell(_decline_note(unit, ind.rule.metric), style="status") if item is not None else
+                  _shared_cell(shared, ("note", r), STATUS_NO_DATA, style="status"))     # the unit's own figures
         return
     for ref, cell in cells[4:]:                     # 评审意见, and the inputs: 发现问题处数, 评审给分
         sheet.put(ref, cell)
     sheet.conditionals.extend(row.conditionals)
-    sheet.put(score, Cell(formula=row.formula, style="calc", local_name=row.score_name,
-                          blank=item if item is not None else "", number_format=formats["score"]))
-    sheet.put(note, Cell(formula=row.status, style="status", blank=card.status[ind.id]))
+    blank = item if item is not None else ""
+    sheet.put(score, _shared_cell(shared, ("score", r, type(blank), blank), formula=row.formula, style="calc",
+                                  local_name=row.score_name, blank=blank, number_format=formats["score"]))
+    status = card.status[ind.id]
+    sheet.put(note, _shared_cell(shared, ("status", r, type(status), status), formula=row.status, style="status",
+                                 blank=status))
+
+
+def _shared_cell(shared: dict[tuple, Cell], key: tuple, value: Any = None, **fields: Any) -> Cell:
+    """The one Cell of the pack for what `key` says a cell shows (its place and value): scorecards share it (a
+    plan's cells are never changed), so a streaming writer finds it by identity instead of writing it again."""
+    cell = shared.get(key)
+    if cell is None:
+        shared[key] = cell = Cell(value, **fields)
+    return cell
 
 
 def _fmt(x: Any, digits: int) -> str:
@@ -463,24 +490,24 @@ def _decline_note(unit: ReviewUnit, metric: str) -> str:
 def _decline_block(sheet: SheetPlan, r: int, spec: Spec, unit: ReviewUnit, year: int) -> int:
     """The recomputed decline table from row `r`; returns its last row."""
     formats = number_formats(spec)
-    sheet.put(f"A{r}", Cell("第一单元 强度指标下降率（按单位填报的两个年度数据重算，已锁定）", style="section"))
+    sheet.put(f"A{r}", _fixed("第一单元 强度指标下降率（按单位填报的两个年度数据重算，已锁定）", style="section"))
     r += 1
     for col, text in zip("ABCDEFGH", ("编号", "指标", None, f"{year - 2}年", f"{year - 1}年", "变化率(%)", "目标(%)", "结果")):
-        sheet.put(f"{col}{r}", Cell(text, style="header"))
+        sheet.put(f"{col}{r}", _fixed(text, style="header"))
     by_metric = {i.rule.metric: i for i in spec.indicators if i.rule.type == "computed_target"}
     for intensity in spec.decline_intensities:
         r += 1
         d = unit.decline.get(intensity.key, {})
         ind = by_metric.get(intensity.key)
-        sheet.put(f"A{r}", Cell(ind.id if ind else "", style="label"))
-        sheet.put(f"B{r}", Cell(f"{intensity.decline_label}（{intensity.unit}）", style="wrap"))
-        sheet.put(f"C{r}", Cell(None, style="wrap"))
+        sheet.put(f"A{r}", _fixed(ind.id if ind else "", style="label"))
+        sheet.put(f"B{r}", _fixed(f"{intensity.decline_label}（{intensity.unit}）", style="wrap"))
+        sheet.put(f"C{r}", _fixed(None, style="wrap"))
         for col, key, fmt in (("D", "prev", "intensity"), ("E", "cur", "intensity"), ("F", "chg", "change"),
                               ("G", "target", "change")):
             sheet.put(f"{col}{r}", Cell(d.get(key), style="calc", number_format=formats[fmt]))
-        sheet.put(f"H{r}", Cell(_verdict(d.get("ok")), style="status"))
-    sheet.put(f"A{r + 1}", Cell("变化率 = (本年 − 上年) ÷ 上年 × 100，保留两位小数；不高于目标即达标，"
-                                "达标的指标得该项分值。", style="note"))
+        sheet.put(f"H{r}", _fixed(_verdict(d.get("ok")), style="status"))
+    sheet.put(f"A{r + 1}", _fixed("变化率 = (本年 − 上年) ÷ 上年 × 100，保留两位小数；不高于目标即达标，"
+                                  "达标的指标得该项分值。", style="note"))
     sheet.merges.append(f"A{r + 1}:{C_COMMENT}{r + 1}")
     return r + 1
 

@@ -26,6 +26,8 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
+from itertools import compress, groupby
+from operator import is_not, itemgetter
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Iterator, Mapping
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -34,7 +36,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.xml.functions import tostring
 
 from .plan import Cell, SheetPlan, Validation, WorkbookPlan, absolute_ref, column_letter
-from .render import fitted_heights, render_workbook, wrapped_text
+from .print_layout import DEFAULT_WIDTH
+from .render import column_widths, merged_widths, render_workbook, text_height, wrapped_text
 
 if TYPE_CHECKING:
     from .review_layout import ReviewLayout
@@ -43,9 +46,15 @@ SHEET_LEVEL = 3
 """Deflate level of every entry. Measured on a scorecard (91 KB of XML): level 3 deflates it to 16.1 KB in half the
 time zlib's default 6 (openpyxl's) takes to make 14.6 KB — deflating at 6 was a third of a scorecard's time."""
 
+LAYOUT_MEMO = 64
+"""How many layouts of a sheet (which cells, in which order: a scorecard's depends on how many files the unit
+lists) a writer keeps the last sheet of, to match the next one against by identity."""
+
 CELL_MEMO = 20_000
 """How many cells' XML a writer keeps for the next sheets: every cell the sheets share (labels, texts, formulas —
-most of a scorecard) is written once; the cap bounds the memory what differs from sheet to sheet would take."""
+most of a scorecard) is written once; the cap bounds the memory what differs from sheet to sheet would take. A
+full memo is emptied (so is one of more than `LAYOUT_MEMO` layouts): it then fills with what the next sheets
+share, instead of keeping only what the first ones did."""
 
 STRING_LIMIT = 32767
 """openpyxl cuts a text to this many characters (`Cell.check_string`)."""
@@ -100,13 +109,48 @@ def _xml_between(xml: str, start: str, end: str) -> str:
     return xml[a:xml.index(end, a)]
 
 
+_ROW, _COL, _XML = itemgetter(0), itemgetter(1), itemgetter(2)
+_WRAP, _REF, _SPECIAL, _HEIGHT = 3, 4, 5, 6      # the other fields of a placed cell (`SheetWriter._cell`)
+
+
+def _key(ref: str, cell: Cell) -> tuple:
+    """What a cell holds that its written form depends on (its XML, row height, link, validation, name)."""
+    return (ref, cell.style, cell.number_format, cell.value, type(cell.value), cell.formula, cell.blank,
+            type(cell.blank), cell.name, cell.local_name, cell.link, cell.url, cell.validation)
+
+
+def _validations(special: list[tuple[str, Cell]]) -> dict[Validation, list[str]]:
+    """Each validation → the cells it applies to, in the plan's order (an 「info_locked」 cell keeps none)."""
+    out: dict[Validation, list[str]] = {}
+    for ref, cell in special:
+        if cell.validation and cell.style != "info_locked":
+            out.setdefault(cell.validation, []).append(ref)
+    return out
+
+
+def _sheet_names(title: str, special: list[tuple[str, Cell]]) -> dict[str, str]:
+    """The sheet's local names → cell, in the plan's order (`SheetPlan.local_names`)."""
+    names: dict[str, str] = {}
+    for ref, cell in special:
+        if cell.local_name:
+            if cell.local_name in names:
+                raise ValueError(f"{title}: local name {cell.local_name} laid out twice")
+            names[cell.local_name] = ref
+    return names
+
+
+def _links(special: list[tuple[str, Cell]]) -> list[tuple[str, Cell]]:
+    """The cells that link somewhere, in row then column order (as openpyxl writes them)."""
+    return sorted(((ref, cell) for ref, cell in special if cell.link or cell.url), key=lambda link: _split_ref(link[0]))
+
+
 @dataclass
 class WrittenSheet:
     """What the workbook part needs to know of a streamed sheet once its XML is written."""
 
     title: str
     state: str
-    names: Mapping[str, str]            # sheet-local defined name → cell
+    names: Mapping[str, str]            # sheet-local defined name → its cell, absolute (「$B$2」)
     print_title_rows: str | None
 
 
@@ -136,9 +180,14 @@ class SheetWriter:
         self._tail = text[min(t for t in tail if t >= 0):]
         self._validations: dict[tuple[Validation, str], str] = {}
         self._cells: dict[tuple, tuple] = {}     # what a cell holds → how it is written (`_cell`)
-        self._last: dict[str, tuple[Cell, tuple]] = {}   # cell → (the Cell there, how it was written) on the last
-        # sheet: a layout shares one Cell among its sheets where they show the same (kept here, so never a stale id)
+        self._layouts: dict[tuple[str, ...], tuple[list[Cell], list[tuple]]] = {}   # the cells of a sheet, in
+        # order → the Cells the last sheet so laid out had there and how they were written (`_placed_cells`)
+        self._seen: dict[tuple[str, int], tuple[Cell, tuple]] = {}   # (cell, id of a Cell there) → (the Cell, how
+        # it was written): the Cells a layout shares among some of its sheets (units alike in a score, a note…);
+        # kept here, so never a stale id
         self._last_conditionals: tuple[tuple, str] = ((), "")   # the previous sheet's, most often the same
+        self._widths = column_widths(prototype)
+        self._merges: dict[tuple[str, ...], Mapping[str, float]] = {}     # `_merged_widths`
 
     def _check_like_prototype(self, plan: SheetPlan) -> None:
         p = self.prototype
@@ -152,70 +201,17 @@ class SheetWriter:
         """The sheet XML of `plan`, its relationships part (None without links to files) and its sheet-local names
         (name → cell, as `SheetPlan.local_names`)."""
         self._check_like_prototype(plan)
-        rows: dict[int, list[tuple[int, str]]] = {}
-        links: list[tuple[int, int, str, str | None]] = []      # (row, column, cell, place in the workbook)
-        urls: dict[str, str] = {}                                  # cell → file it links to
-        validations: dict[Validation, list[str]] = {}
-        wrapped: dict[int, dict[str, tuple[str, float]]] = {}     # what `render.row_heights` fits each row to
-        names: dict[str, str] = {}
-        cached, last = self._cells, self._last
-        for ref, cell in plan.cells.items():
-            seen = last.get(ref)
-            if seen is not None and seen[0] is cell:          # the very cell the previous sheet had here
-                found = seen[1]
-            else:
-                key = (ref, cell.style, cell.number_format, cell.value, type(cell.value), cell.formula, cell.blank,
-                       type(cell.blank), cell.name)
-                found = cached.get(key)
-                if found is None:
-                    found = self._cell(ref, cell)
-                    if len(cached) < CELL_MEMO:
-                        cached[key] = found
-                last[ref] = (cell, found)
-            r, placed, wrap = found
-            row = rows.get(r)
-            if row is None:
-                rows[r] = row = []
-            row.append(placed)
-            if wrap:
-                wrapped.setdefault(r, {})[wrap[0]] = wrap[1]
-            if cell.link:
-                links.append((r, placed[0], ref, cell.link))
-            elif cell.url:
-                links.append((r, placed[0], ref, None))
-                urls[ref] = cell.url
-            if cell.validation and cell.style != "info_locked":
-                validations.setdefault(cell.validation, []).append(ref)
-            if cell.local_name:
-                if cell.local_name in names:
-                    raise ValueError(f"{plan.title}: local name {cell.local_name} laid out twice")
-                names[cell.local_name] = ref
-        for cells in rows.values():
-            cells.sort()                        # (column, XML): in column order, as openpyxl writes a row
-        min_row, max_row = (min(rows), max(rows)) if rows else (1 << 30, 0)
-        min_col = min((cells[0][0] for cells in rows.values()), default=1 << 30)
-        max_col = max((cells[-1][0] for cells in rows.values()), default=0)
-        for rng in plan.merges:
-            for ref in rng.split(":"):
-                r, c = _split_ref(ref)
-                min_row, max_row, min_col, max_col = (min(min_row, r), max(max_row, r), min(min_col, c),
-                                                      max(max_col, c))
-        heights = fitted_heights(plan, wrapped)
-        out = [self._head]
-        out.append(f'<dimension ref="{column_letter(min_col)}{min_row}:{column_letter(max_col)}{max_row}" />' if max_row
-                   else '<dimension ref="A1:A1" />')
-        out.append(self._view)
-        out.append("<sheetData>")
-        for r in sorted(rows.keys() | heights.keys()):
+        placed = self._placed_cells(plan)
+        special = [(p[_REF], plan.cells[p[_REF]]) for p in placed if p[_SPECIAL]]     # still in the plan's order
+        placed.sort()                   # by (row, column): as openpyxl writes them; no two cells share both
+        by_row = {r: "".join(map(_XML, cells)) for r, cells in groupby(placed, key=_ROW)}
+        heights = self._heights(plan, placed)
+        out = [self._head, self._dimension(plan, placed), self._view, "<sheetData>"]
+        for r in sorted(by_row.keys() | heights.keys()):
             height = heights.get(r)
             attrs = f' ht="{_number(height)}" customHeight="1"' if height else ""
-            cells = rows.get(r)
-            if not cells:
-                out.append(f'<row r="{r}"{attrs} />')
-                continue
-            out.append(f'<row r="{r}"{attrs}>')
-            out += [x for _, x in cells]
-            out.append("</row>")
+            cells = by_row.get(r)
+            out.append(f'<row r="{r}"{attrs}>{cells}</row>' if cells else f'<row r="{r}"{attrs} />')
         out.append("</sheetData>")
         out.append(self._protection)
         if plan.merges:
@@ -223,33 +219,113 @@ class SheetWriter:
             out.extend(f'<mergeCell ref="{rng}" />' for rng in plan.merges)
             out.append("</mergeCells>")
         out.append(self._conditionals(plan))
+        validations = _validations(special)
         if validations:
             out.append(f'<dataValidations count="{len(validations)}">')
             out.extend(self._validation(v, " ".join(refs)) for v, refs in validations.items())
             out.append("</dataValidations>")
         rels: list[str] = []            # openpyxl numbers the links to files in cell order, rId1…
+        links = _links(special)
         if links:
             out.append("<hyperlinks>")
-            for _, _, ref, location in sorted(links, key=lambda link: link[:2]):
-                if location is not None:
-                    out.append(f'<hyperlink ref="{ref}" location="{_attr(location)}" />')
+            for ref, cell in links:
+                if cell.link:
+                    out.append(f'<hyperlink ref="{ref}" location="{_attr(cell.link)}" />')
                 else:
-                    rels.append(urls[ref])
+                    rels.append(cell.url)
                     out.append(f'<hyperlink xmlns:r="{_R_NS}" ref="{ref}" r:id="rId{len(rels)}" />')
             out.append("</hyperlinks>")
         out.append(self._tail)
-        return "".join(out).encode("utf-8"), _relationships(rels) if rels else None, names
+        return "".join(out).encode("utf-8"), _relationships(rels) if rels else None, _sheet_names(plan.title, special)
 
-    def _cell(self, ref: str, cell: Cell) -> tuple[int, tuple[int, str], tuple[str, tuple[str, float]] | None]:
-        """One cell as the sheet writes it: (its row, (its column number, its XML), and what its row's height must
-        fit: (column, `render.wrapped_text`), or None)."""
+    def _placed_cells(self, plan: SheetPlan) -> list[tuple]:
+        """Every cell of `plan` as the sheet writes it (`_cell`), in the plan's order. The hot part of a pack: most
+        cells are the very Cell an earlier sheet laid out alike (the same cells in the same order) had at that
+        place — a layout shares its unit-independent cells —, so they are matched by identity all at once and only
+        the others looked up, one by one (`_found`)."""
+        refs, cells = tuple(plan.cells), list(plan.cells.values())
+        alike = self._layouts.get(refs)
+        if alike is None:
+            placed = [self._found(ref, cell) for ref, cell in zip(refs, cells)]
+        else:
+            before, placed = alike[0], list(alike[1])
+            for k in compress(range(len(cells)), map(is_not, cells, before)):
+                placed[k] = self._found(refs[k], cells[k])
+        if alike is None and len(self._layouts) >= LAYOUT_MEMO:
+            self._layouts.clear()
+        self._layouts[refs] = (cells, placed)
+        return list(placed)
+
+    def _found(self, ref: str, cell: Cell) -> tuple:
+        """How `cell` is written at `ref`: as when this very Cell was last there, else `_placed`."""
+        seen = self._seen.get((ref, id(cell)))
+        if seen is None or seen[0] is not cell:
+            seen = (cell, self._placed(ref, cell))
+            if len(self._seen) >= CELL_MEMO:
+                self._seen.clear()
+            self._seen[(ref, id(cell))] = seen      # holds the cell: its id is not reused meanwhile
+        return seen[1]
+
+    def _placed(self, ref: str, cell: Cell) -> tuple:
+        """How a cell not seen before is written: as an equal one was, or afresh (`_cell`)."""
+        key = _key(ref, cell)
+        found = self._cells.get(key)
+        if found is None:
+            found = self._cell(ref, cell)
+            if len(self._cells) >= CELL_MEMO:
+                self._cells.clear()
+            self._cells[key] = found
+        return found
+
+    def _dimension(self, plan: SheetPlan, placed: list[tuple]) -> str:
+        """The used range: every cell (`placed`, in row order) and every merged range."""
+        min_row, max_row = (placed[0][0], placed[-1][0]) if placed else (1 << 30, 0)
+        min_col, max_col = min(map(_COL, placed), default=1 << 30), max(map(_COL, placed), default=0)
+        for rng in plan.merges:
+            for ref in rng.split(":"):
+                r, c = _split_ref(ref)
+                min_row, max_row, min_col, max_col = (min(min_row, r), max(max_row, r), min(min_col, c),
+                                                      max(max_col, c))
+        if not max_row:
+            return '<dimension ref="A1:A1" />'
+        return f'<dimension ref="{column_letter(min_col)}{min_row}:{column_letter(max_col)}{max_row}" />'
+
+    def _heights(self, plan: SheetPlan, placed: list[tuple]) -> dict[int, float]:
+        """Each row's explicit height, as `render.fitted_heights` gives it: at least what the plan asks for and
+        the largest height of its wrapped texts (each fitted in its column once per pack, when first written:
+        `_cell`; in a merged range's width here)."""
+        merged = self._merged_widths(plan)
+        heights = dict(plan.heights)
+        for p in [p for p in placed if p[_WRAP]]:
+            width = merged.get(p[_REF])
+            height = p[_HEIGHT] if width is None else text_height(p[_WRAP][1], p[_WRAP][2], width)
+            if height and height > heights.get(p[0], 0.0):
+                heights[p[0]] = height
+        return heights
+
+    def _merged_widths(self, plan: SheetPlan) -> Mapping[str, float]:
+        """`render.merged_widths` of the plan's merges: the same few sets on every sheet, each summed once."""
+        merges = tuple(plan.merges)
+        found = self._merges.get(merges)
+        if found is None:
+            found = self._merges[merges] = merged_widths(plan, self._widths)
+        return found
+
+    def _cell(self, ref: str, cell: Cell) -> tuple:
+        """One cell as the sheet writes it: (row, column number, XML, what its row's height must fit — (column,
+        text, font size) of `render.wrapped_text`, or None (also in a hidden column) —, its reference, whether it
+        carries a link, a validation or a local name, and the height its text needs in its column)."""
         try:
             s = self.styles[(cell.style, cell.number_format)]
         except KeyError:
             raise ValueError(f"{ref}: style {cell.style} / {cell.number_format} is not in the prototype") from None
         r, c = _split_ref(ref)
-        wrap = wrapped_text(cell, {})
-        return r, (c, self._cell_xml(ref, s, cell.value, cell.formula, cell.blank)), wrap and (column_letter(c), wrap)
+        col = column_letter(c)
+        wrap = wrapped_text(cell, {}) if col not in self.prototype.hidden_columns else None
+        height = text_height(*wrap, self._widths.get(col, DEFAULT_WIDTH)) if wrap else 0.0
+        special = bool(cell.link or cell.url or cell.local_name or (cell.validation and cell.style != "info_locked"))
+        return (r, c, self._cell_xml(ref, s, cell.value, cell.formula, cell.blank), wrap and (col, *wrap), ref,
+                special, height)
 
     def _cell_xml(self, ref: str, s: int, value: Any, formula: str | None, blank: Any) -> str:
         if formula:
@@ -359,6 +435,7 @@ def _stream(dst: zipfile.ZipFile, like: zipfile.ZipInfo, writer: SheetWriter, at
     each."""
     written: list[WrittenSheet] = []
     names: Mapping[str, str] = {}
+    absolute: Mapping[str, str] = {}
     for k, plan in enumerate(sheets):
         if k >= count:
             raise ValueError(f"more than {count} sheets to stream")
@@ -367,8 +444,9 @@ def _stream(dst: zipfile.ZipFile, like: zipfile.ZipInfo, writer: SheetWriter, at
         _put(dst, f"xl/worksheets/sheet{n}.xml", like, xml)
         if links:
             _put(dst, f"xl/worksheets/_rels/sheet{n}.xml.rels", like, links)
-        names = names if local == names else local      # one dict for all sheets whose names are alike
-        written.append(WrittenSheet(plan.title, plan.state, names, plan.print_title_rows))
+        if local != names:                  # one dict for all sheets whose names are alike, made absolute once
+            names, absolute = local, {name: absolute_ref("", ref).split("!", 1)[1] for name, ref in local.items()}
+        written.append(WrittenSheet(plan.title, plan.state, absolute, plan.print_title_rows))
     if len(written) != count:
         raise ValueError(f"{len(written)} sheets streamed, {count} announced")
     return written
@@ -449,12 +527,13 @@ def _workbook(xml: str, first: list[int], written: Mapping[int, list[WrittenShee
 
 def _local_names(sheet: WrittenSheet, index: int) -> str:
     """A sheet's local names as openpyxl writes them: each name, then the print titles."""
-    out = [f'<definedName name="{name}" localSheetId="{index}">{_text(absolute_ref(sheet.title, ref))}</definedName>'
-           for name, ref in sheet.names.items()]
+    sheet_ref = _text(absolute_ref(sheet.title, "A1")[:-len("!$A$1")])      # 「'01 某单位'」 (a title may hold "!")
+    out = [f'<definedName name="{name}" localSheetId="{index}">{sheet_ref}!{cell}</definedName>'
+           for name, cell in sheet.names.items()]
     if sheet.print_title_rows:
         first, last = sheet.print_title_rows.split(":")
         out.append(f'<definedName name="_xlnm.Print_Titles" localSheetId="{index}">'
-                   f"{_text(absolute_ref(sheet.title, 'A1').split('!')[0])}!${first}:${last}</definedName>")
+                   f"{sheet_ref}!${first}:${last}</definedName>")
     return "".join(out)
 
 
