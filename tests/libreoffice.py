@@ -54,3 +54,24 @@ def convert(files: list[Path], outdir: Path, fmt: str = "xlsx", timeout: float =
     if done.returncode != 0 or missing:
         raise RuntimeError(f"LibreOffice failed (rc={done.returncode}), missing {missing}:\n{done.stdout}\n{done.stderr}")
     return outputs
+
+
+def needs_poppler() -> None:
+    """Skip the calling test when poppler-utils (pdftotext, pdfinfo) are missing — fail under CI=true, where
+    `.ci/run` installs them."""
+    import pytest
+    if shutil.which("pdftotext") and shutil.which("pdfinfo"):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true: poppler-utils (pdftotext, pdfinfo) must be installed")
+    pytest.skip("poppler-utils (pdftotext, pdfinfo) not installed")
+
+
+def pdf_pages(pdf: Path, raw: bool = False) -> list[str]:
+    """Each page's text, by pdftotext; `raw`: in content order (a wrapped cell's lines stay together)."""
+    import re
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    n = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    flags = ["-raw"] if raw else []
+    return [subprocess.run(["pdftotext", *flags, "-f", str(i), "-l", str(i), str(pdf), "-"], capture_output=True,
+                           text=True, check=True).stdout for i in range(1, n + 1)]

@@ -10,7 +10,6 @@ import copy
 import io
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -274,8 +273,7 @@ def test_a_file_that_is_not_a_report_is_refused(tmp_path):
 
 @pytest.mark.libreoffice
 def test_a_full_notice_prints_on_one_a4_page(data, tmp_path):
-    if not (shutil.which("pdfinfo") and shutil.which("pdftotext")):
-        pytest.skip("poppler-utils (pdfinfo, pdftotext) not installed")
+    libreoffice.needs_poppler()
     d = copy.deepcopy(data)
     report = Report(d)
     # the longest notice there can be: a waiting unit with many kinds of long finding

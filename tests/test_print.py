@@ -15,12 +15,8 @@ from __future__ import annotations
 
 import datetime
 import io
-import os
 import re
-import shutil
-import subprocess
 from functools import lru_cache
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -35,7 +31,7 @@ from generator.review_layout import REVIEW_SIGNATURE
 from workbook_templates import load_spec
 from workbook_templates.contract import sheet_names
 
-from tests.libreoffice import convert, recalculate
+from tests.libreoffice import convert, needs_poppler, pdf_pages, recalculate
 from tests.reviews import build_packs, write_returns
 
 SPEC = load_spec()
@@ -308,19 +304,6 @@ def test_every_scorecard_carries_the_reviewer_signature(pack):
 
 # ---------------------------------------------------------------- printed by LibreOffice
 
-def _poppler() -> None:
-    if shutil.which("pdftotext") and shutil.which("pdfinfo"):
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("CI=true: poppler-utils (pdftotext, pdfinfo) must be installed")
-    pytest.skip("poppler-utils (pdftotext, pdfinfo) not installed")
-
-
-def pdf_pages(pdf: Path) -> list[str]:
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    n = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
-    return [subprocess.run(["pdftotext", "-f", str(i), "-l", str(i), str(pdf), "-"], capture_output=True, text=True,
-                           check=True).stdout for i in range(1, n + 1)]
 
 
 def squeeze(text: str) -> str:
@@ -329,7 +312,7 @@ def squeeze(text: str) -> str:
 
 @pytest.mark.libreoffice
 def test_a_unit_workbook_prints_on_a_few_pages_with_its_name_on_each(tmp_path):
-    _poppler()
+    needs_poppler()
     path = tmp_path / "unit.xlsx"
     path.write_bytes(unit_bytes())
     pages = pdf_pages(convert([path], tmp_path / "pdf", "pdf")[0])
@@ -349,7 +332,7 @@ def test_a_unit_workbook_prints_on_a_few_pages_with_its_name_on_each(tmp_path):
 
 @pytest.mark.libreoffice
 def test_a_review_pack_prints_with_the_reviewer_on_each_page(tmp_path, pack):
-    _poppler()
+    needs_poppler()
     path = tmp_path / "pack.xlsx"
     path.write_bytes(pack.data)
     pages = pdf_pages(convert([path], tmp_path / "pdf", "pdf")[0])

@@ -18,7 +18,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -38,7 +37,7 @@ from generator.personalise import Personaliser
 from generator.print_layout import DEFAULT_FONT_SIZE, DEFAULT_WIDTH, PAGE_NUMBER, fits_lines, line_count
 from workbook_templates import load_spec
 
-from tests.libreoffice import convert
+from tests.libreoffice import convert, needs_poppler, pdf_pages
 
 SPEC = load_spec()
 SEED = 20230815
@@ -286,20 +285,6 @@ def test_exit_codes(tmp_path, capsys, monkeypatch, demo):
 
 # ---------------------------------------------------------------- printed by LibreOffice
 
-def _poppler() -> None:
-    if shutil.which("pdftotext") and shutil.which("pdfinfo"):
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("CI=true: poppler-utils (pdftotext, pdfinfo) must be installed")
-    pytest.skip("poppler-utils (pdftotext, pdfinfo) not installed")
-
-
-def pdf_pages(pdf: Path) -> list[str]:
-    """Each page's text in content order (`-raw`: a wrapped cell's lines stay together)."""
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    n = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
-    return [subprocess.run(["pdftotext", "-raw", "-f", str(i), "-l", str(i), str(pdf), "-"], capture_output=True,
-                           text=True, check=True).stdout for i in range(1, n + 1)]
 
 
 def squeeze(text: str) -> str:
@@ -308,10 +293,10 @@ def squeeze(text: str) -> str:
 
 @pytest.mark.libreoffice
 def test_the_demo_summary_prints_on_few_pages_with_every_unit_name_whole(tmp_path, summary, demo):
-    _poppler()
+    needs_poppler()
     path = tmp_path / "汇总.xlsx"
     path.write_bytes(summary)
-    pages = pdf_pages(convert([path], tmp_path / "pdf", "pdf")[0])
+    pages = pdf_pages(convert([path], tmp_path / "pdf", "pdf")[0], raw=True)
     assert len(pages) <= MAX_SUMMARY_PAGES, len(pages)
     for i, page in enumerate(pages, start=1):
         assert f"汇总　{demo.run.year}年节约型机关复验".replace("　", "") in squeeze(page), f"page {i}: no running head"
@@ -328,10 +313,10 @@ def test_the_demo_summary_prints_on_few_pages_with_every_unit_name_whole(tmp_pat
 
 @pytest.mark.libreoffice
 def test_the_spot_list_prints_with_the_seed_and_the_drawer(tmp_path, spot):
-    _poppler()
+    needs_poppler()
     path = tmp_path / "抽查名单.xlsx"
     path.write_bytes(spot)
-    pages = pdf_pages(convert([path], tmp_path / "pdf", "pdf")[0])
+    pages = pdf_pages(convert([path], tmp_path / "pdf", "pdf")[0], raw=True)
     assert len(pages) <= MAX_SPOT_PAGES, len(pages)
     first = squeeze(pages[0])
     assert f"随机种子：{SEED}" in first and "抽取人（签字）" in first and "抽取日期" in first

@@ -24,7 +24,7 @@ import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import quote
 
 from udfs.evidence import (BAD_ZIP, KINDS, NOT_FILE, OTHER, UNREADABLE, REFUSED_CLASS, Finding, Found, evidence_name,
@@ -76,29 +76,39 @@ def listing_digest(lines: list[bytes]) -> bytes:
     return hashlib.sha256(b"".join(sorted(lines))).digest()
 
 
-def folder_listing(root: str) -> bytes:
-    """The digest of every entry under an evidence folder (path inside, size, mtime, mode; links not followed; a
-    folder that cannot be listed as such), reading no file: what a run's fingerprint holds of the folder, and what
-    `scan_folder` gives too, so the run does not list every evidence file twice."""
-    lines = []
+def _entries(root: str) -> Iterator[tuple[str, os.DirEntry | None, os.stat_result | OSError]]:
+    """(path inside, entry, its stat) of everything under `root`, links not followed, sub-folders included; (path
+    inside, None, the error) for a folder that could not be listed or an entry whose stat failed."""
     pending = [("", root)]
     while pending:
         prefix, current = pending.pop()
         try:
             entries = list(os.scandir(current))
         except OSError as e:
-            lines.append(listing_line(prefix, "unreadable", e.errno))
+            yield prefix, None, e
             continue
         for e in entries:
             try:
                 st = e.stat(follow_symlinks=False)
             except OSError as err:
-                lines.append(listing_line(prefix + e.name, "unreadable", err.errno))
+                yield prefix + e.name, None, err
                 continue
             if stat.S_ISDIR(st.st_mode):
                 pending.append((prefix + e.name + "/", e.path))
-            lines.append(listing_line(prefix + e.name, st.st_size, st.st_mtime_ns, st.st_mode))
-    return listing_digest(lines)
+            yield prefix + e.name, e, st
+
+
+def _listed(rel: str, st: os.stat_result | OSError) -> bytes:
+    if isinstance(st, OSError):
+        return listing_line(rel, "unreadable", st.errno)
+    return listing_line(rel, st.st_size, st.st_mtime_ns, st.st_mode)
+
+
+def folder_listing(root: str) -> bytes:
+    """The digest of every entry under an evidence folder (path inside, size, mtime, mode; links not followed; a
+    folder that cannot be listed as such), reading no file: what a run's fingerprint holds of the folder, and what
+    `scan_folder` gives too (the same `_entries`), so the run does not list every evidence file twice."""
+    return listing_digest([_listed(rel, st) for rel, _, st in _entries(root)])
 
 
 def scan_folder(root: str, ev: Evidence, known: dict[str, Stamp] | None = None
@@ -108,45 +118,31 @@ def scan_folder(root: str, ev: Evidence, known: dict[str, Stamp] | None = None
     and mtime are those `known` (by path inside) keeps its digest unread."""
     files, problems, stamps, lines = [], [], {}, []
     known = known or {}
-    pending = [("", root)]
-    while pending:
-        prefix, current = pending.pop()
-        try:
-            entries = list(os.scandir(current))
-        except OSError as e:                # a folder that cannot be listed is a finding, never the run's end
-            problems.append(Finding(UNREADABLE, "", prefix or "."))
-            lines.append(listing_line(prefix, "unreadable", e.errno))
+    for rel, e, st in _entries(root):
+        lines.append(_listed(rel, st))
+        if e is None:                       # what cannot be listed or read is a finding, never the run's end
+            problems.append(Finding(UNREADABLE, "", rel or "."))
             continue
-        for e in entries:
-            rel = prefix + e.name
+        if stat.S_ISDIR(st.st_mode):
+            continue
+        regular = stat.S_ISREG(st.st_mode)
+        digest = None
+        if regular and st.st_size <= ev.max_file_bytes:
+            last = known.get(rel)
+            same = last is not None and last[:2] == (st.st_size, st.st_mtime_ns)
             try:
-                st = e.stat(follow_symlinks=False)
-            except OSError as err:
+                digest = last[2] if same else _hash(e.path)
+            except OSError:                 # no permission, an I/O error, gone meanwhile
                 problems.append(Finding(UNREADABLE, "", rel))
-                lines.append(listing_line(rel, "unreadable", err.errno))
                 continue
-            lines.append(listing_line(rel, st.st_size, st.st_mtime_ns, st.st_mode))
-            if stat.S_ISDIR(st.st_mode):
-                pending.append((rel + "/", e.path))
-                continue
-            regular = stat.S_ISREG(st.st_mode)
-            digest = None
-            if regular and st.st_size <= ev.max_file_bytes:
-                last = known.get(rel)
-                same = last is not None and last[:2] == (st.st_size, st.st_mtime_ns)
-                try:
-                    digest = last[2] if same else _hash(e.path)
-                except OSError:             # no permission, an I/O error, gone meanwhile
-                    problems.append(Finding(UNREADABLE, "", rel))
-                    continue
-                if digest is not None:
-                    stamps[rel] = (st.st_size, st.st_mtime_ns, digest)
-            if not regular or (digest is None and st.st_size <= ev.max_file_bytes):
-                problems.append(Finding(NOT_FILE, "", rel))
-                continue
-            kind = file_type(rel)
-            files.append({"path": rel, "size": st.st_size, "type": kind,
-                          "class": type_class(kind, ev.allowed_types, ev.refused_types), "sha256": digest})
+            if digest is not None:
+                stamps[rel] = (st.st_size, st.st_mtime_ns, digest)
+        if not regular or (digest is None and st.st_size <= ev.max_file_bytes):
+            problems.append(Finding(NOT_FILE, "", rel))
+            continue
+        kind = file_type(rel)
+        files.append({"path": rel, "size": st.st_size, "type": kind,
+                      "class": type_class(kind, ev.allowed_types, ev.refused_types), "sha256": digest})
     files.sort(key=lambda x: x["path"])
     problems.sort(key=lambda x: x.file)
     return files, problems, stamps, listing_digest(lines)
