@@ -32,7 +32,7 @@ from udfs.evidence import (BAD_ZIP, KINDS, NOT_FILE, OTHER, UNREADABLE, REFUSED_
 from workbook_templates import Spec
 from workbook_templates.process import Evidence
 
-from .model import ConsolidationRun, FileOutcome
+from .model import ConsolidationRun
 from .read.preflight import OPEN_FLAGS, Limits, check_entry_names, check_zip_entries, open_regular
 from .read.rejected import Rejected
 from .unit_indicators import self_counted
@@ -226,12 +226,6 @@ class UnitEvidence:
     lists: dict[str, Any]                              # evid_<id> → the cell's text
     scored: dict[str, float | None]                    # indicator → its self score as counted
     known: Stamps                                      # of its folder or zip, last time
-
-
-def evidence_folder(f: FileOutcome, folder: Path) -> Path | None:
-    """The unit's `<code>_佐证材料/` folder beside its return, when there is one (a link is not one)."""
-    directory = folder / posixpath.dirname(f.path) / evidence_stem(f.code)
-    return directory if directory.is_dir() and not directory.is_symlink() else None
 
 
 def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[str, Any], Stamps, dict[str, bytes]]:
