@@ -183,7 +183,7 @@ SCOPES = {"全区": "region", "地州市": "prefecture"}
 def _consolidate(args: argparse.Namespace) -> int:
     from .consolidate import (Ledger, check_outputs, claim_outputs, consolidate, ledger_path, outcome_line,
                               read_roster_entries, write_outputs)
-    from .consolidate.fingerprint import fingerprint_of, run_options
+    from .consolidate.fingerprint import fingerprint_of, run_options, survey_of
     from .consolidate.ledger import ledger_key, read_last_run
     from .progress import Progress
     spec = load_spec(args.spec_dir)
@@ -199,15 +199,17 @@ def _consolidate(args: argparse.Namespace) -> int:
                    scope=SCOPES[args.scope] if args.scope else None, key=key.key, final=args.final,
                    as_of=_as_of(args.as_of), outputs=tuple(p for p in (out, args.json, ledger_path(out)) if p))
     with claim_outputs(out, args.json) as notices:       # the lock beside the outputs; a killed run finished
+        found = None                                     # the folders walked once, for the fingerprint and the run
         if not (args.no_ledger or args.verify or notices):
             last = read_last_run(ledger_path(out))
-            if last is not None and last.current(fingerprint_of(args.folder, args.reviews, run_options(**options),
-                                                                spec, ledger_key(spec))):
+            found = survey_of(args.folder, args.reviews) if last is not None else None
+            if found is not None and last.current(fingerprint_of(found, run_options(**options), spec, ledger_key(spec))):
                 print("回收目录中的文件、汇总选项、规格、名单和日期都与上次汇总相同：汇总表已是最新，没有改写任何文件。"
                       f"上次汇总：{last.outcome}。汇总表：{out}" + (f"；报告：{args.json}" if args.json else ""))
                 return 0
         ledger = None if args.no_ledger else Ledger.load(ledger_path(out), spec, verify=args.verify)
-        run = consolidate(args.folder, spec=spec, ledger=ledger, progress=Progress(label="汇总 "), **options)
+        run = consolidate(args.folder, spec=spec, ledger=ledger, progress=Progress(label="汇总 "), found=found,
+                          **options)
         run.notices[:0] = notices
         write_outputs(run, out, args.json, spec, ledger)
     for line in run.notices:

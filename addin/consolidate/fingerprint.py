@@ -61,17 +61,21 @@ def fingerprint(found: Survey, own: set[Path], options: dict[str, Any], spec: Sp
     return h.hexdigest()
 
 
-def fingerprint_of(folder: str | Path, reviews: str | Path | None, options: dict[str, Any], spec: Spec,
-                   ledger_key: str) -> str | None:
-    """The fingerprint a run over `folder` (and `reviews`) would have now, or None when a folder cannot be walked
-    (the run itself then says what is wrong)."""
+def survey_of(folder: str | Path, reviews: str | Path | None) -> Survey | None:
+    """The walk a run over `folder` (and `reviews`) would make now, or None when a folder cannot be walked (the
+    run itself then says what is wrong). A run given it (`consolidate(found=…)`) does not walk again."""
     folder = Path(folder)
     try:
         if not folder.is_dir() or (reviews is not None and not Path(reviews).is_dir()):
             return None
-        found = survey(folder, Path(reviews) if reviews is not None else None)
+        return survey(folder, Path(reviews) if reviews is not None else None)
     except OSError:
         return None
+
+
+def fingerprint_of(found: Survey, options: dict[str, Any], spec: Spec, ledger_key: str) -> str:
+    """The fingerprint a run over the walk `found` (`survey_of`) with `options` (`run_options`) would have, before
+    the run: its evidence folders are listed here."""
     own = {Path(o) for o in options["outputs"]}
     own |= {o.with_name(o.name + "-journal") for o in own}
     return fingerprint(found, own, options, spec, ledger_key, {})

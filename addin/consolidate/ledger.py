@@ -443,7 +443,8 @@ def _drop_journal(path: Path) -> None:
 
 # ---------------------------------------------------------------- a row as data
 
-_SCALAR = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+_COUNTED_TYPES = frozenset({float, type(None)})    # `row_for` writes each score as a float, or null
 _OUTCOME_FIELDS = frozenset(FileOutcome.__dataclass_fields__) - set(_FIGURES)
 _STATUSES = frozenset({CONSOLIDATED, REJECTED, SKIPPED})
 _KINDS = frozenset({RETURN, REVIEW})
@@ -458,7 +459,7 @@ def valid_row(row: tuple, codes: frozenset[str], grammar: re.Pattern[str], cell_
     a ledger row, or None when anything in it is not what this program writes: the row is then not used."""
     try:
         path, size, _, sha256, _, _, status, _, text, inputs, results, cells, key_figures = row
-        d = json.loads(text)
+        d = _DECODER.decode(text)
     except (ValueError, TypeError):
         return None
     if not isinstance(d, dict) or not set(d) <= _OUTCOME_FIELDS or not {"path", "size", "sha256", "status"} <= set(d):
@@ -478,7 +479,7 @@ def valid_row(row: tuple, codes: frozenset[str], grammar: re.Pattern[str], cell_
     if not (_one_object(inputs) and _one_object(results)):
         return None
     try:
-        preview = json.loads(key_figures) if key_figures is not None else None
+        preview = _DECODER.decode(key_figures) if key_figures is not None else None
     except ValueError:
         return None
     if preview is not None and not (isinstance(preview, dict) and set(preview) == {"inputs", "results", "counted"}
@@ -488,7 +489,13 @@ def valid_row(row: tuple, codes: frozenset[str], grammar: re.Pattern[str], cell_
     return d, (inputs, results, cells, preview)
 
 
-_DECODER = json.JSONDecoder()
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not what the ledger stores")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+"""Every JSON text of a row is decoded by this: NaN and ±Infinity refuse the row (the report may not carry them),
+so a decoded float is always finite."""
 
 
 def _one_object(text: Any) -> bool:
@@ -506,13 +513,12 @@ def _one_object(text: Any) -> bool:
 
 def _counted(x: Any, count: int) -> bool:
     """A unit's counted self scores as `row_for` stores them: `count` finite numbers or nulls."""
-    return isinstance(x, list) and len(x) == count and all(
-        v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)) for v in x)
+    return isinstance(x, list) and len(x) == count and {type(v) for v in x} <= _COUNTED_TYPES
 
 
 def _flat(x: Any) -> bool:
     """A JSON object of plain values (what inputs, results, unit and meta are)."""
-    return isinstance(x, dict) and all(isinstance(k, str) and isinstance(v, _SCALAR) for k, v in x.items())
+    return isinstance(x, dict) and {type(v) for v in x.values()} <= _SCALAR_TYPES     # decoded: keys are text
 
 
 def _valid_findings(findings: list, codes: frozenset[str]) -> bool:

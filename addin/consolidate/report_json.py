@@ -84,19 +84,21 @@ def _write(data: dict[str, Any], write: Callable[[str], Any]) -> None:
 
 
 SECTION_DEPTH = 2
-"""How deep the report's other sections are written piece by piece (`_stream`): a section's list or table, and the
-lists or tables in it (e.g. the 佐证材料 section's entry per unit), never one string per section."""
+"""How deep the report's other sections are opened (`_stream`): a section's table and the tables in it (e.g. the
+佐证材料 section's list of units); a list's items are written whole, `BATCH` at a time, never one string per
+section."""
+
+BATCH = 256
+"""List items written by one `json.dumps`: one call per row costs more than the encoding itself."""
 
 
 def _stream(value: Any, write: Callable[[str], Any], depth: int) -> None:
-    """`to_json(value)` written in pieces: a list or a table of text keys item by item, down to `depth` levels (the
-    same text: compact separators, sorted keys)."""
-    if depth and isinstance(value, list):
+    """`to_json(value)` written in pieces: a table of text keys key by key down to `depth` levels, a list `BATCH`
+    items at a time (the same text: compact separators, sorted keys)."""
+    if isinstance(value, list) and len(value) > BATCH:
         write("[")
-        for i, item in enumerate(value):
-            if i:
-                write(",")
-            _stream(item, write, depth - 1)
+        for i in range(0, len(value), BATCH):
+            write(("," if i else "") + to_json(value[i:i + BATCH])[1:-1])
         write("]")
     elif depth and isinstance(value, dict) and all(isinstance(k, str) for k in value):
         write("{")

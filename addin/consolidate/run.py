@@ -28,7 +28,7 @@ from .model import SKIPPED, ConsolidationRun, FileOutcome, RosterEntry
 from .reviews import score_reviews
 from .rules import apply_choices, check_identity, match_roster, resolve_duplicates, run_year
 from .signatures import verify_signatures
-from .walk import shown_path, skip_reason, survey
+from .walk import Survey, shown_path, skip_reason, survey
 from .workers import Job, read_all
 
 OWN_OUTPUT = "本次汇总的输出文件"
@@ -39,7 +39,7 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
                 workers: int = 2, progress: Callable[[int, int], None] | None = None,
                 outputs: tuple[str | Path, ...] = (), reviews: str | Path | None = None,
                 scope: str | None = None, key: bytes | None = None, final: bool = False,
-                as_of: date | None = None) -> ConsolidationRun:
+                as_of: date | None = None, found: Survey | None = None) -> ConsolidationRun:
     """Read, check and recompute every file under `folder` — units' returns and reviewers' review packs — and
     under `reviews` (more review packs, listed as 「<folder name>/…」).
 
@@ -50,7 +50,9 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     prefecture (default: the spec's). With a `ledger`, unchanged files are not read again and what was read
     waits in `ledger.pending` until the outputs are written. `final`: the consolidation after the deadline — a
     unit that has not completed (未报送, errors not corrected, still 待评审) is 未完成复验. With `key` (`addin.keys`), every return's and
-    pack's signature is verified (`signatures`); without one, the run records that none was checked."""
+    pack's signature is verified (`signatures`); without one, the run records that none was checked. `found`: the
+    walk of `folder` and `reviews` the caller has just made (`fingerprint.survey_of`, for the fingerprint), taken as
+    this run's; without it the run walks them itself."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"回收目录「{folder}」不存在或不是目录：请检查路径")
@@ -66,7 +68,8 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
         preset = spec.preset(preset).id
 
     try:
-        found = survey(folder, Path(reviews) if reviews is not None else None)
+        if found is None:
+            found = survey(folder, Path(reviews) if reviews is not None else None)
     except OSError as e:
         raise InputError(f"回收目录「{shown_path(str(folder))}」无法读取（{e.strerror or e}）：请检查读取权限") from None
     stats, rels = found.files, found.rels
