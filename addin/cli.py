@@ -210,6 +210,7 @@ def _consolidate(args: argparse.Namespace) -> int:
         ledger = None if args.no_ledger else Ledger.load(ledger_path(out), spec, verify=args.verify)
         run = consolidate(args.folder, spec=spec, ledger=ledger, progress=Progress(label="汇总 "), found=found,
                           **options)
+        found = None                                     # the run's now: not held while the outputs are written
         run.notices[:0] = notices
         write_outputs(run, out, args.json, spec, ledger)
     for line in run.notices:

@@ -48,6 +48,7 @@ from addin.consolidate import workers as workers_module
 from addin.consolidate.content import BLOCKED, VALID, content
 from addin.consolidate.ledger import FORMAT as LEDGER_FORMAT
 from addin.consolidate.model import CONSOLIDATED, REJECTED, SKIPPED, StoredFigures
+from addin.consolidate.packed import pack
 from addin.consolidate.report_json import dumps
 from addin.consolidate.review_content import indicator_averages
 from addin.consolidate.rules import DUPLICATE_RULE
@@ -662,13 +663,13 @@ def test_a_file_whose_mtime_alone_changed_is_not_read_again(result, tmp_path, mo
 
 
 def test_stored_figures_decode_on_first_use_and_compare_as_dicts():
-    stored = StoredFigures('{"self_total":81.5,"self_pass":true,"cur_people":null}')
+    stored = StoredFigures(pack('{"self_total":81.5,"self_pass":true,"cur_people":null}'))
     assert stored._data is None
     assert stored["self_total"] == 81.5 and stored.get("missing") is None
     assert stored == {"self_total": 81.5, "self_pass": True, "cur_people": None}
     assert dict(stored) == {**stored}
     # the names every run's tables read come decoded already: asking for them decodes nothing
-    previewed = StoredFigures('{"self_total":81.5,"cur_people":12}', {"self_total": 81.5},
+    previewed = StoredFigures(pack('{"self_total":81.5,"cur_people":12}'), {"self_total": 81.5},
                               frozenset({"self_total", "self_pass"}))
     assert previewed["self_total"] == 81.5 and previewed.get("self_pass") is None and previewed._data is None
     assert previewed.get("cur_people") == 12 and previewed._data is not None

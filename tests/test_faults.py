@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from addin.consolidate import claim_outputs, consolidate, ledger_path, workers a
 from addin.consolidate.ledger import FORMAT as LEDGER_FORMAT
 from addin.consolidate.model import CONSOLIDATED, REJECTED
 from addin.consolidate.outputs import OutputPaths
+from addin.consolidate.packed import pack, unpack
 from generator.ooxml import TEMP_PREFIX
 from workbook_templates.errors import OutputError
 
@@ -214,15 +216,19 @@ def test_a_tampered_ledger_row_is_never_spliced_into_the_summary(tmp_path):
     assert run(folder, out)[0] == 0
     db = sqlite3.connect(ledger_path(out / "汇总.xlsx"))
     paths = [p for (p,) in db.execute("SELECT path FROM files ORDER BY path")]
-    db.execute("UPDATE files SET summary_cells = replace(summary_cells, '<v>', '<f>HYPERLINK(\"http://x\")</f><v>')"
-               " WHERE path = ?", (paths[0],))
+    (cells,) = db.execute("SELECT summary_cells FROM files WHERE path = ?", (paths[0],)).fetchone()
+    linked = pack(unpack(cells).replace("<v>", '<f>HYPERLINK("http://x")</f><v>'))
+    db.execute("UPDATE files SET summary_cells = ? WHERE path = ?", (linked, paths[0]))
     db.execute("UPDATE files SET outcome = '{\"path\": 1}' WHERE path = ?", (paths[1],))
-    db.execute("UPDATE files SET inputs_json = '{},\"state\":\"有效\"' WHERE path = ?", (paths[2],))
+    db.execute("UPDATE files SET inputs = ? WHERE path = ?", (pack('{},"state":"有效"'), paths[2]))
+    bomb = zlib.compressobj(9, zlib.DEFLATED, -15)                # 64 MB of spaces in 64 KB: inflated only to the limit
+    db.execute("UPDATE files SET results = ? WHERE path = ?",
+               (bomb.compress(b"{" + b" " * (64 << 20)) + bomb.flush(), paths[3]))
     db.commit()
     db.close()
     rc, err = run(folder, out)
     assert rc == 0, err
-    assert "台账中 3 条记录无效" in err and all(p in err for p in paths[:3]), err
+    assert "台账中 4 条记录无效" in err and all(p in err for p in paths[:4]), err
     scan_summary(out / "汇总.xlsx")
     report = json.loads((out / "报告.json").read_text("utf-8"))   # valid JSON, no key smuggled in
     assert all(set(u) == set(report["units"][0]) for u in report["units"]) and len(report["units"]) == 4

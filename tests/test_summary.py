@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings, strategies as st
 from openpyxl.utils import get_column_letter
 
 from addin.consolidate import sheetxml, write_outputs
@@ -17,7 +18,7 @@ from addin.consolidate.content import BLOCKED, VALID, accounting_line, content, 
 from addin.consolidate.model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup,
                                      FileOutcome, RosterEntry)
 from addin.consolidate.prerender import render_figures
-from addin.consolidate.report_json import RENDERED, dumps, write_report
+from addin.consolidate.report_json import BATCH, RENDERED, _stream, dumps, to_json, write_report
 from addin.consolidate.summary import NO_ROSTER, SHEETS, write_summary
 from addin.demo import plausible_inputs
 from generator.ooxml import TEMP_PREFIX
@@ -459,3 +460,19 @@ def test_notes_say_where_the_year_came_from_and_which_presets_were_used(tmp_path
     presets = cells["系数预设"]
     assert f"{PRESET}（{len(consolidated) - 1} 个工作簿）" in presets and f"{other}（1 个工作簿）" in presets
     assert f"只接受 {PRESET}" in presets and "D503" in presets
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=BATCH + 40) | st.dictionaries(st.text(max_size=4), inner, max_size=6),
+    max_leaves=700)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_JSON_VALUES, st.integers(0, 3))
+def test_a_section_written_in_pieces_is_the_text_dumps_writes(value, depth):
+    """The report streams each section (tables key by key, short lists item by item, long lists BATCH items a
+    json.dumps): whatever the shape and depth, the pieces join into exactly `json.dumps` of the whole."""
+    pieces: list[str] = []
+    _stream(value, pieces.append, depth)
+    assert "".join(pieces) == to_json(value)

@@ -33,7 +33,7 @@ from udfs.evidence import (BAD_ZIP, KINDS, NOT_FILE, OTHER, UNREADABLE, REFUSED_
 from workbook_templates import Spec
 from workbook_templates.process import Evidence
 
-from .model import ConsolidationRun
+from .model import ConsolidationRun, FileOutcome
 from .read.preflight import OPEN_FLAGS, Limits, check_entry_names, check_zip_entries, open_regular
 from .read.rejected import Rejected
 from .unit_indicators import self_counted
@@ -239,9 +239,16 @@ def _kind_at(path: str) -> str:
     return "folder" if stat.S_ISDIR(mode) else "zip" if stat.S_ISREG(mode) else ""
 
 
-def _handed_in(folder: Path, u: UnitEvidence) -> tuple[str, str, str]:
-    """(the unit's evidence folder's path, its zip's path, which of them is handed in: "folder", "zip" or "")."""
-    directory = str(folder / posixpath.dirname(u.path) / evidence_stem(u.code))   # as the walk names it
+def _stamps_of(f: FileOutcome, known: Stamps) -> Stamps:
+    """The stamps kept of the evidence beside `f` (its folder's or its zip's, by location as the report shows it)."""
+    stem = posixpath.join(posixpath.dirname(f.path), evidence_stem(f.code))
+    return {k: known[k] for k in (stem + "/", stem + ".zip") if k in known}
+
+
+def _handed_in(folder: Path, path: str, code: str) -> tuple[str, str, str]:
+    """(the evidence folder's path beside the return at `path`, its zip's path, which of them is handed in:
+    "folder", "zip" or "")."""
+    directory = str(folder / posixpath.dirname(path) / evidence_stem(code))   # as the walk names it
     archive = directory + ".zip"
     if _kind_at(directory) == "folder":
         return directory, archive, "folder"
@@ -253,7 +260,7 @@ def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[s
     digest (by the folder's path as text; none for a zip)."""
     base = posixpath.dirname(u.path)
     stem = evidence_stem(u.code)
-    directory, archive, source = _handed_in(folder, u)
+    directory, archive, source = _handed_in(folder, u.path, u.code)
     files: list[dict[str, Any]] = []
     problems: list[Finding] = []
     inside: dict[str, Stamp] = {}
@@ -327,30 +334,34 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
     ev = spec.process.evidence
     rules = Convention.of(spec)
     ids = [ind.id for ind in spec.indicators]
-    calls = []
-    for f, row in zip(run.units, self_counted(run.units, spec).tolist()):
-        stem = posixpath.join(posixpath.dirname(f.path), evidence_stem(f.code))
-        scores = dict(zip(ids, row))
-        calls.append(UnitEvidence(
-            f.code, f.path, {k: f.unit.get(k) for k in ("unit_name", "unit_region", "unit_level")},
+    chosen = run.units
+    counted = self_counted(chosen, spec)                 # row k: chosen[k]'s self scores as counted
+
+    def described(k: int) -> UnitEvidence:
+        """chosen[k] as the stage sees it — made when it is indexed, not all at once (20 000 units × two tables
+        of 43 entries would be held together for nothing)."""
+        f, scores = chosen[k], dict(zip(ids, counted[k].tolist()))
+        return UnitEvidence(
+            f.code, f.path, {name: f.unit.get(name) for name in ("unit_name", "unit_region", "unit_level")},
             {name: f.inputs.get(name) for _, name in rules.indicators},
             {ind: None if scores[ind] != scores[ind] else float(scores[ind]) for ind, _ in rules.indicators},
-            {k: known[k] for k in (stem + "/", stem + ".zip") if k in known}))
+            _stamps_of(f, known))
     # Hashing is what is worth worker processes: units whose folder or zip the ledger has no stamps of. The rest
     # (no evidence handed in, or only stat calls against the stamps) cost less here than a pool costs to start.
-    fresh = [k for k, u in enumerate(calls) if not u.known and _handed_in(folder, u)[2]]
-    indexed: list[tuple[dict[str, Any], Stamps, dict[str, bytes]] | None] = [None] * len(calls)
+    fresh = [k for k, f in enumerate(chosen)
+             if not _stamps_of(f, known) and _handed_in(folder, f.path, f.code)[2]]
+    indexed: list[tuple[dict[str, Any], Stamps, dict[str, bytes]] | None] = [None] * len(chosen)
     if workers >= 2 and len(fresh) >= PARALLEL_FROM:
         chunks = [fresh[i:i + CHUNK_UNITS] for i in range(0, len(fresh), CHUNK_UNITS)]
         with ProcessPoolExecutor(workers) as pool:
-            done = pool.map(_index_chunk, [[calls[k] for k in chunk] for chunk in chunks], [folder] * len(chunks),
-                            [rules] * len(chunks))
+            done = pool.map(_index_chunk, [[described(k) for k in chunk] for chunk in chunks],
+                            [folder] * len(chunks), [rules] * len(chunks))
             for chunk, part in zip(chunks, done):
                 for k, result in zip(chunk, part):
                     indexed[k] = result
-    for k, u in enumerate(calls):
+    for k in range(len(chosen)):
         if indexed[k] is None:
-            indexed[k] = index_unit(u, folder, rules)
+            indexed[k] = index_unit(described(k), folder, rules)
     units, stamps, listings = [], {}, {}
     for entry, seen, listed in indexed:
         units.append(entry)

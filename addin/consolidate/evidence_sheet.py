@@ -4,7 +4,7 @@ with what to correct in words. Rendered with the summary's `_Book`, as one big t
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from udfs.evidence import BAD_ZIP, KINDS, MISSING, NO_EVIDENCE, NOT_FILE, OTHER_TYPE, OVERSIZE, REFUSED, UNLISTED
 
@@ -35,27 +35,26 @@ def _details(u: dict[str, Any]) -> str | None:
     return "；".join(parts) or None
 
 
-def evidence_rows(section: dict[str, Any]) -> list[list[Any]]:
-    rows = []
+def evidence_rows(section: dict[str, Any]) -> Iterator[list[Any]]:
+    """The sheet's row of each unit of the report's `evidence` section, in its order, one at a time."""
     for u in section["units"]:
         c = u["counts"]
         values = {**u, "files": len(u["files"]), "refused_or_type": c[REFUSED] + c[OTHER_TYPE] + c[NOT_FILE],
                   "location": u["location"] or "未交回", "details": _details(u), **c}
-        rows.append([values[k] if values[k] != 0 or k in ("scored", "with_evidence", "files") else None
-                     for k, _, _, _ in COLUMNS])
-    return rows
+        yield [values[k] if values[k] != 0 or k in ("scored", "with_evidence", "files") else None
+               for k, _, _, _ in COLUMNS]
 
 
 def render_evidence(b: Any, data: dict[str, Any]) -> None:
     """Fill the 佐证材料 sheet of the summary book `b` from `data["evidence"]`."""
     ws = b.sheets[SHEET]
-    rows = evidence_rows(data["evidence"])
-    b.big_table(ws, [c[1] for c in COLUMNS], [c[2] for c in COLUMNS], [c[3] for c in COLUMNS], rows,
-                "没有参与汇总的单位")
-    if rows:
+    count = len(data["evidence"]["units"])
+    b.big_table(ws, [c[1] for c in COLUMNS], [c[2] for c in COLUMNS], [c[3] for c in COLUMNS],
+                evidence_rows(data["evidence"]), "没有参与汇总的单位", count)
+    if count:
         for k in (MISSING, UNLISTED, "refused_or_type", OVERSIZE, NO_EVIDENCE):
             col = [c[0] for c in COLUMNS].index(k)
-            ws.conditional_format(1, col, len(rows), col, {"type": "cell", "criteria": ">", "value": 0,
+            ws.conditional_format(1, col, count, col, {"type": "cell", "criteria": ">", "value": 0,
                                                           "format": b.f["red"]})
     b.print_setup(ws, len(COLUMNS) - 1, title_rows=(0, 0))
 

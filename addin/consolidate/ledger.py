@@ -34,7 +34,7 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from udfs.evidence import evidence_name
 from udfs.intake import Finding
@@ -44,14 +44,17 @@ from workbook_templates.contract import KNOWN_REVIEW_VERSIONS, KNOWN_TEMPLATE_VE
 from . import sheetxml
 from .columns import figure_columns, style_indices
 from .model import CONSOLIDATED, REJECTED, RETURN, REVIEW, SKIPPED, FileOutcome, Rendered, StoredFigures
+from .packed import BadPacked, pack, unpack
 from .read.preflight import read_regular
 from .read.xmlscan import UNSAFE
 
-FORMAT = 7
+FORMAT = 8
 """Bumped when a row's layout or meaning changes: a ledger of another format is emptied, every file read again.
 6: the reader's differential checks (F121–F128) and bounds (E220) — rows made without them are not reused.
 7: the key figures carry the unit's self scores as counted (`Rendered.counted`) and its 佐证材料 lists, the last
-   run is kept (`LastRun`)."""
+   run is kept (`LastRun`).
+8: the outcome, the key figures and the rendered figures are stored deflated (`packed`), as the run holds
+   them."""
 LISTED = 5
 """Paths named in a notice about invalid rows; the rest are counted."""
 
@@ -70,18 +73,53 @@ class LedgerRow:
     template_version: str
     status: str
     findings: int
-    outcome: str                       # the FileOutcome without its figures, as JSON
-    inputs_json: str | None
-    results_json: str | None
-    summary_cells: str | None
-    key_figures: str | None            # the names every run's tables read, decoded once (`key_names`)
+    outcome: bytes                     # the FileOutcome without its figures, as JSON, packed (`packed`)
+    inputs: bytes | None               # the rendered figures as the run holds them (`Rendered`, `packed`)
+    results: bytes | None
+    summary_cells: bytes | None
+    key_figures: bytes | None          # the names every run's tables read, decoded once (`key_names`), packed
+
+
+class StagedRows:
+    """The rows a run has read, waiting for `Ledger.commit` in a private temporary SQLite database (on disk, gone
+    when closed) rather than in memory: a 20 000-file run held 23 MB of them until its outputs were written.
+    Iterated, they come back in the order they were appended, as often as asked (a commit that finds the ledger
+    corrupt stores them again into a fresh one)."""
+
+    _COLUMNS = len(LedgerRow.__dataclass_fields__)
+
+    def __init__(self) -> None:
+        self._db: sqlite3.Connection | None = None
+        self._count = 0
+
+    def append(self, row: LedgerRow) -> None:
+        if self._db is None:
+            self._db = sqlite3.connect("")                # "": a temporary database SQLite deletes on close
+            self._db.execute(f"CREATE TABLE staged ({', '.join(f'c{i}' for i in range(self._COLUMNS))})")
+        self._db.execute(f"INSERT INTO staged VALUES ({','.join('?' * self._COLUMNS)})",
+                         tuple(getattr(row, name) for name in LedgerRow.__dataclass_fields__))
+        self._count += 1
+
+    def __iter__(self) -> Iterator[LedgerRow]:
+        if self._db is None:
+            return iter(())
+        return (LedgerRow(*values) for values in self._db.execute("SELECT * FROM staged ORDER BY rowid"))
+
+    def __len__(self) -> int:
+        return self._count
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+            self._count = 0
 
 
 @dataclass
 class LedgerChanges:
     """What a run read, pending in the ledger until `Ledger.commit` (after the outputs are written)."""
 
-    rows: list[LedgerRow] = field(default_factory=list)   # files read (or only re-stamped) in this run
+    rows: StagedRows = field(default_factory=StagedRows)  # files read (or only re-stamped) in this run
     gone: list[str] = field(default_factory=list)         # files the ledger knew that are not there any more
     evidence: dict[str, dict[str, tuple[int, int, str]]] = field(default_factory=dict)   # every evidence stamp now
     last_run: LastRun | None = None                       # the run's fingerprint and what it wrote (`outputs`)
@@ -250,7 +288,7 @@ class Ledger:
         """(the file's outcome last time, the row to store again when only its mtime moved), or (None, None)
         when the file must be read. The fast path assumes a file whose size and modification time are unchanged
         is unchanged; with `verify` every file is hashed instead. A row that fails `valid_row` is never used."""
-        row = self.known.get(path)
+        row = self.known.pop(path, None)                 # asked once a run: not held while the outputs are written
         if row is None or row[1] != stat.st_size:
             return None, None
         outcome = self._outcome(row)
@@ -278,15 +316,15 @@ class Ledger:
         d = {k: getattr(f, k) for k in FileOutcome.__dataclass_fields__ if k not in _FIGURES}
         d["findings"] = [{"code": x.code, "message": x.message, "name": x.name, "cell": x.cell} for x in f.findings]
         r = f.rendered
-        key_figures = None if r is None else json.dumps(
+        key_figures = None if r is None else pack(json.dumps(
             {"inputs": _covered(f.inputs, self.covered), "results": _covered(f.results, self.covered),
-             "counted": [None if x != x else x for x in r.counted]}, ensure_ascii=False)   # NaN: blank
+             "counted": [None if x != x else x for x in r.counted]}, ensure_ascii=False))   # NaN: blank
         # Shallow on purpose (dataclasses.asdict deep-copies every value: ~1 ms a file). The figures are
         # stored once, as rendered.
         return LedgerRow(f.path, size, mtime_ns, f.sha256, f.code, str(f.meta.get("template_version") or ""),
-                         f.status, len(f.findings), json.dumps(d, ensure_ascii=False),
-                         r.inputs_json if r else None, r.results_json if r else None,
-                         r.summary_cells if r else None, key_figures)
+                         f.status, len(f.findings), pack(json.dumps(d, ensure_ascii=False)),
+                         r.packed_inputs if r else None, r.packed_results if r else None,
+                         r.packed_cells if r else None, key_figures)
 
     def commit(self) -> None:
         """Store the rows of this run (`pending`) and forget the gone files, in one transaction. A ledger of
@@ -304,6 +342,7 @@ class Ledger:
             os.replace(self.path, self.aside)
             _drop_journal(self.path)
             self._commit()
+        self.pending.rows.close()                         # stored: the staging database goes
 
     def _commit(self) -> None:
         changes = self.pending
@@ -315,17 +354,17 @@ class Ledger:
                     db.execute(f"PRAGMA user_version = {FORMAT}")
                 db.execute("""CREATE TABLE IF NOT EXISTS files (
                     path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT, unit_code TEXT,
-                    template_version TEXT, status TEXT, findings INTEGER, run_key TEXT, outcome TEXT,
-                    inputs_json TEXT, results_json TEXT, summary_cells TEXT, key_figures TEXT,
+                    template_version TEXT, status TEXT, findings INTEGER, run_key TEXT, outcome BLOB,
+                    inputs BLOB, results BLOB, summary_cells BLOB, key_figures BLOB,
                     checked_at TEXT DEFAULT CURRENT_TIMESTAMP)""")
                 db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in changes.gone])
                 db.executemany(
                     "INSERT OR REPLACE INTO files (path, size, mtime_ns, sha256, unit_code, template_version, status,"
-                    " findings, run_key, outcome, inputs_json, results_json, summary_cells, key_figures)"
+                    " findings, run_key, outcome, inputs, results, summary_cells, key_figures)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [(r.path, r.size, r.mtime_ns, r.sha256, r.unit_code, r.template_version, r.status, r.findings,
-                      self.key, r.outcome, r.inputs_json, r.results_json, r.summary_cells, r.key_figures)
-                     for r in changes.rows])
+                    ((r.path, r.size, r.mtime_ns, r.sha256, r.unit_code, r.template_version, r.status, r.findings,
+                      self.key, r.outcome, r.inputs, r.results, r.summary_cells, r.key_figures)
+                     for r in changes.rows))              # one row at a time: 20 000 tuples add up
                 _store_evidence(db, self.stored_evidence if self.aside is None else {}, changes.evidence)
                 db.execute("DROP TABLE IF EXISTS last_run")   # emptied: made again below, once the rows are in
                 db.execute("CREATE TABLE last_run (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT,"
@@ -363,7 +402,7 @@ def _read_rows(path: Path, key: str) -> tuple[dict[str, tuple], set[str]]:
         # One query for all rows: a re-run over thousands of files looks each one up in memory.
         known = {row[0]: row for row in db.execute(
             "SELECT path, size, mtime_ns, sha256, unit_code, template_version, status, findings,"
-            " outcome, inputs_json, results_json, summary_cells, key_figures FROM files WHERE run_key=?", (key,))}
+            " outcome, inputs, results, summary_cells, key_figures FROM files WHERE run_key=?", (key,))}
         paths = {p for (p,) in db.execute("SELECT path FROM files")}
         return known, paths
     finally:
@@ -454,13 +493,14 @@ _TYPES: dict[str, tuple[type, ...]] = {"path": (str,), "size": (int,), "sha256":
 
 
 def valid_row(row: tuple, codes: frozenset[str], grammar: re.Pattern[str], cell_count: int, indicator_count: int
-              ) -> tuple[dict[str, Any], tuple[str, str, str, dict | None] | None] | None:
-    """(the outcome's fields, (inputs JSON, results JSON, 汇总 cells, the decoded key figures or None) or None) of
-    a ledger row, or None when anything in it is not what this program writes: the row is then not used."""
+              ) -> tuple[dict[str, Any], tuple[bytes, bytes, bytes, dict | None] | None] | None:
+    """(the outcome's fields, (inputs JSON, results JSON, 汇总 cells — packed, as stored —, the decoded key figures
+    or None) or None) of a ledger row, or None when anything in it is not what this program writes: the row is then
+    not used. The packed texts are inflated (bounded) to be checked."""
     try:
         path, size, _, sha256, _, _, status, _, text, inputs, results, cells, key_figures = row
-        d = _DECODER.decode(text)
-    except (ValueError, TypeError):
+        d = _DECODER.decode(unpack(text))
+    except (ValueError, TypeError):                  # BadPacked is a ValueError
         return None
     if not isinstance(d, dict) or not set(d) <= _OUTCOME_FIELDS or not {"path", "size", "sha256", "status"} <= set(d):
         return None
@@ -474,12 +514,16 @@ def valid_row(row: tuple, codes: frozenset[str], grammar: re.Pattern[str], cell_
         return None
     if inputs is None or results is None or cells is None:
         return d, None
-    if not (isinstance(cells, str) and sheetxml.valid_cells(cells, grammar, cell_count)):
+    try:
+        texts = unpack(inputs), unpack(results), unpack(cells)
+    except BadPacked:
         return None
-    if not (_one_object(inputs) and _one_object(results)):
+    if not sheetxml.valid_cells(texts[2], grammar, cell_count):
+        return None
+    if not (_one_object(texts[0]) and _one_object(texts[1])):
         return None
     try:
-        preview = _DECODER.decode(key_figures) if key_figures is not None else None
+        preview = _DECODER.decode(unpack(key_figures)) if key_figures is not None else None
     except ValueError:
         return None
     if preview is not None and not (isinstance(preview, dict) and set(preview) == {"inputs", "results", "counted"}

@@ -12,6 +12,8 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from udfs.intake import Finding
 
+from .packed import pack, unpack
+
 CONSOLIDATED, REJECTED, SKIPPED = "consolidated", "rejected", "skipped"
 STATUS_LABEL = {CONSOLIDATED: "已汇总", REJECTED: "已拒收", SKIPPED: "已跳过"}
 RETURN, REVIEW = "return", "review"
@@ -22,32 +24,54 @@ KIND_LABEL = {RETURN: "填报工作簿", REVIEW: "评审包"}
 @dataclass(frozen=True)
 class Rendered:
     """A consolidated file's figures rendered once, in the process that read the file, and kept in the ledger:
-    the outputs join these instead of rendering every unit again on every run."""
+    the outputs join these instead of rendering every unit again on every run. Held deflated (`packed`): a run
+    holds them for every file until its outputs are written; `of` packs, the properties give the texts."""
 
-    inputs_json: str                   # the inputs as the JSON report writes them (`report_json.JSON_OPTIONS`)
-    results_json: str                  # the recomputed figures, likewise
-    summary_cells: str                 # the figures' cells in 汇总 (`prerender.unit_cells`)
+    packed_inputs: bytes               # the inputs as the JSON report writes them (`report_json.JSON_OPTIONS`)
+    packed_results: bytes              # the recomputed figures, likewise
+    packed_cells: bytes                # the figures' cells in 汇总 (`prerender.unit_cells`)
     counted: Sequence[float] = ()      # the self score per indicator as counted (NaN: blank or not legal), in the
     #                                    spec's order: the unit's contribution to the run's averages (`unit_indicators`);
     #                                    an array('d'): 8 bytes a score, thousands of units are held at once
 
+    @classmethod
+    def of(cls, inputs_json: str, results_json: str, summary_cells: str, counted: Sequence[float] = ()) -> "Rendered":
+        return cls(pack(inputs_json), pack(results_json), pack(summary_cells), counted)
+
+    @property
+    def inputs_json(self) -> str:
+        return unpack(self.packed_inputs)
+
+    @property
+    def results_json(self) -> str:
+        return unpack(self.packed_results)
+
+    @property
+    def summary_cells(self) -> str:
+        return unpack(self.packed_cells)
+
 
 class StoredFigures(Mapping[str, Any]):
-    """Inputs or results kept as JSON text in the ledger, decoded the first time a value is asked for: a
-    re-run over thousands of unchanged files decodes only what it uses. The few names the run's own tables
-    read for every unit (`covered`: totals, decline results, self-scores) come decoded already (`preview`)."""
+    """Inputs or results kept as packed JSON text (`packed`) — in the ledger and in the run —, decoded the first
+    time a value is asked for: a re-run over thousands of unchanged files decodes only what it uses. The few names
+    the run's own tables read for every unit (`covered`: totals, decline results, self-scores) come decoded already
+    (`preview`)."""
 
-    __slots__ = ("text", "_data", "_preview", "_covered")
+    __slots__ = ("packed", "_data", "_preview", "_covered")
 
-    def __init__(self, text: str, preview: Mapping[str, Any] | None = None, covered: frozenset[str] = frozenset()):
-        self.text = text
+    def __init__(self, packed: bytes, preview: Mapping[str, Any] | None = None, covered: frozenset[str] = frozenset()):
+        self.packed = packed
         self._data: dict[str, Any] | None = None
         self._preview = preview or {}
         self._covered = covered
 
+    @property
+    def text(self) -> str:
+        return unpack(self.packed)
+
     def _decoded(self) -> dict[str, Any]:
         if self._data is None:
-            self._data = json.loads(self.text)
+            self._data = json.loads(unpack(self.packed))
         return self._data
 
     def __getitem__(self, key: str) -> Any:
@@ -77,7 +101,7 @@ class StoredFigures(Mapping[str, Any]):
         return {k: v for k, v in self._decoded().items() if k in covered}
 
 
-@dataclass
+@dataclass(slots=True)         # a run holds one per file: 20 000 of them
 class FileOutcome:
     path: str                          # relative to the returns folder, "/" separators
     size: int

@@ -40,7 +40,7 @@ from . import lock
 from .model import ConsolidationRun
 from .pause import pause_at
 from .report_json import dump_report
-from .summary import render
+from .summary import render_into
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def write_outputs(run: ConsolidationRun, summary: str | Path, report: str | Path
     paths = OutputPaths(Path(summary), Path(report) if report else None)
     temps: list[tuple[Path, Path]] = []
     try:
-        temps.append((write_temporary(paths.summary, render(data, spec), paths.tag), paths.summary))
+        temps.append((write_temporary(paths.summary, lambda f: render_into(data, spec, f), paths.tag), paths.summary))
         if paths.report:
             temps.append((write_temporary(paths.report, lambda f: dump_report(data, f), paths.tag), paths.report))
     except BaseException:

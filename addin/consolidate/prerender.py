@@ -21,7 +21,7 @@ def render_figures(inputs: Mapping[str, Any], results: Mapping[str, Any], spec: 
                    counted: Sequence[float] = ()) -> Rendered:
     """The figures as the outputs show them: JSON text of inputs and results, and the 汇总 cells; with the unit's
     self scores as counted (`unit_indicators.counted_rows`), computed for its chunk where it was read."""
-    return Rendered(to_json(inputs), to_json(results), unit_cells(inputs, results, spec), counted)
+    return Rendered.of(to_json(inputs), to_json(results), unit_cells(inputs, results, spec), counted)
 
 
 def unit_cells(inputs: Mapping[str, Any], results: Mapping[str, Any], spec: Spec) -> str:
@@ -43,6 +43,7 @@ def keep_as_rendered(outcome: FileOutcome, covered: frozenset[str]) -> None:
     r = outcome.rendered
     if r is None or isinstance(outcome.inputs, StoredFigures):
         return
-    outcome.inputs = StoredFigures(r.inputs_json, {k: v for k, v in outcome.inputs.items() if k in covered}, covered)
-    outcome.results = StoredFigures(r.results_json, {k: v for k, v in outcome.results.items() if k in covered},
+    outcome.inputs = StoredFigures(r.packed_inputs, {k: v for k, v in outcome.inputs.items() if k in covered},
+                                   covered)
+    outcome.results = StoredFigures(r.packed_results, {k: v for k, v in outcome.results.items() if k in covered},
                                     covered)

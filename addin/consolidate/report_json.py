@@ -84,21 +84,28 @@ def _write(data: dict[str, Any], write: Callable[[str], Any]) -> None:
 
 
 SECTION_DEPTH = 2
-"""How deep the report's other sections are opened (`_stream`): a section's table and the tables in it (e.g. the
-佐证材料 section's list of units); a list's items are written whole, `BATCH` at a time, never one string per
-section."""
+"""How deep the report's sections are opened (`_stream`): a section's table and the tables in it, the lists on the
+way costing no depth — e.g. the 佐证材料 section's list of units, and 进度's stages each with its list of overdue
+units. A long list's items are written whole, `BATCH` at a time; nothing is ever one string per section."""
 
 BATCH = 256
 """List items written by one `json.dumps`: one call per row costs more than the encoding itself."""
 
 
 def _stream(value: Any, write: Callable[[str], Any], depth: int) -> None:
-    """`to_json(value)` written in pieces: a table of text keys key by key down to `depth` levels, a list `BATCH`
-    items at a time (the same text: compact separators, sorted keys)."""
+    """`to_json(value)` written in pieces: a table of text keys key by key down to `depth` levels, a long list
+    `BATCH` items at a time, a short one item by item (the same text: compact separators, sorted keys)."""
     if isinstance(value, list) and len(value) > BATCH:
         write("[")
         for i in range(0, len(value), BATCH):
             write(("," if i else "") + to_json(value[i:i + BATCH])[1:-1])
+        write("]")
+    elif depth and isinstance(value, list):
+        write("[")
+        for i, item in enumerate(value):
+            if i:
+                write(",")
+            _stream(item, write, depth)
         write("]")
     elif depth and isinstance(value, dict) and all(isinstance(k, str) for k in value):
         write("{")

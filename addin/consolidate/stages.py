@@ -32,8 +32,13 @@ def _level_key(f: FileOutcome, spec: Spec) -> str | None:
     return level.key if level else None
 
 
-def _unit(code: str, name: Any, region: Any, status: str) -> dict[str, Any]:
-    return {"unit_code": code, "unit_name": name, "unit_region": region, "status": status}
+def _unit(code: str, name: Any, region: Any, status: str, alike: dict[tuple, dict[str, Any]]) -> dict[str, Any]:
+    """A unit as a stage lists it; one table for a unit listed alike by several stages (`alike`: this section's)."""
+    try:
+        return alike.setdefault((code, name, region, status),
+                                {"unit_code": code, "unit_name": name, "unit_region": region, "status": status})
+    except TypeError:                                    # a name that is not text (hostile): its own table
+        return {"unit_code": code, "unit_name": name, "unit_region": region, "status": status}
 
 
 def stages(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
@@ -45,6 +50,7 @@ def stages(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
     cards = {(c.unit_code, c.level): c for c in run.review_cards if c.chosen}
     touched = {(c.unit_code, c.level) for c in run.review_cards if c.matched}    # blank cards too: the pack came
     rows = []
+    alike: dict[tuple, dict[str, Any]] = {}
     for stage in process.stages(run.year) if process else ():
         for check in stage.checks:
             late_units: list[dict[str, Any]] = []
@@ -55,14 +61,14 @@ def stages(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
                 expected = ([(e.code, e.name, e.region) for e in run.roster] if run.roster is not None else
                             [(f.code, f.unit.get("unit_name"), f.unit.get("unit_region")) for f in units])
                 done = [c in returned and not returned[c].blocking for c, _, _ in expected]
-                missing = [_unit(c, n, r, HAS_ERRORS if c in returned else NOT_RETURNED)
+                missing = [_unit(c, n, r, HAS_ERRORS if c in returned else NOT_RETURNED, alike)
                            for (c, n, r), d in zip(expected, done) if not d]
             elif check.by == "result":
                 named = {f.code: (f.unit.get("unit_name"), f.unit.get("unit_region")) for f in units}
                 named.update({e.code: (e.name, e.region) for e in run.not_returned if e.code not in named})
                 expected = [(code, *named.get(code, ("", ""))) for code in run.results]
                 done = [run.results[c].state == REVIEWED for c, _, _ in expected]
-                missing = [_unit(c, n, r, run.results[c].state) for (c, n, r), d in zip(expected, done) if not d]
+                missing = [_unit(c, n, r, run.results[c].state, alike) for (c, n, r), d in zip(expected, done) if not d]
             else:
                 levels = set(check.levels) or set(spec.assessment.levels)
                 population = [f for f in valid if _level_key(f, spec) in levels]
@@ -80,7 +86,8 @@ def stages(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
                         c = cards.get((f.code, check.by))
                         status = (f"尚有 {c.missing} 项未评分" if c else NOT_FILLED if (f.code, check.by) in touched
                                   else NOT_RECEIVED)
-                        missing.append(_unit(f.code, f.unit.get("unit_name"), f.unit.get("unit_region"), status))
+                        missing.append(_unit(f.code, f.unit.get("unit_name"), f.unit.get("unit_region"), status,
+                                             alike))
             progress = part_progress(done, stage.due, as_of, required)
             label = BY_LABEL.get(check.by) or spec.assessment.reviewers.get(check.by, check.by).removesuffix("评分")
             if progress["overdue"]:

@@ -26,7 +26,7 @@ import io
 import math
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
 import xlsxwriter
 
@@ -189,17 +189,18 @@ class _Book:
             if fmt in WRAPPING:
                 self.fit(ws, row, {col: str(value)})
 
-    def big_table(self, ws, labels: list[str], widths: list[float], fmts: list[str], rows: list[list[Any]],
-                  empty: str) -> None:
-        """A table from A1 whose rows grow with the number of files or units: the header by XlsxWriter, the
-        rows rendered as SpreadsheetML and spliced in (`sheetxml`), each column in its format; a row with text in
-        a "wrap" column gets the height that text needs."""
-        if not rows:
+    def big_table(self, ws, labels: list[str], widths: list[float], fmts: list[str], rows: Iterable[list[Any]],
+                  empty: str, count: int) -> None:
+        """A table from A1 whose `count` rows grow with the number of files or units: the header by XlsxWriter,
+        the rows rendered as SpreadsheetML and spliced in (`sheetxml`), each column in its format; a row with text
+        in a "wrap" column gets the height that text needs. `rows` may be a generator: it is taken once, when the
+        rows are spliced, so a 20 000-unit table is never held whole."""
+        if not count:
             self.table(ws, 0, labels, widths, [], empty)
             return
         self.header(ws, 0, labels, widths)
         ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, len(rows), len(labels) - 1)
+        ws.autofilter(0, 0, count, len(labels) - 1)
         style, text, yes_no, wrap = self.style, self.style["text"], self.style["yesno"], self.style["wrap"]
         wrapping = {c: widths[c] for c, f in enumerate(fmts) if f == "wrap"}
 
@@ -210,7 +211,7 @@ class _Book:
                          for v, f in zip(values, fmts))
                 height = wrapped_height({c: values[c] for c in wrapping}, wrapping) if wrapping else None
                 yield spliced_row(r, cells, height)
-        self.splices[self.part(ws)] = (render(), len(rows) + 1, len(labels))
+        self.splices[self.part(ws)] = (render(), count + 1, len(labels))
 
     def header(self, ws, row: int, labels: list[str], widths: list[float] | None = None, fmt: str = "head",
                size: float = DEFAULT_FONT_SIZE) -> None:
@@ -398,7 +399,7 @@ def _findings(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     rows = finding_rows(data["findings"], name_labels(spec, b.year), packs)
     empty = "未发现问题" + ("（文件无计算结果缓存的提示见「说明」）" if data["findings"] else "")
     b.big_table(ws, [c[1] for c in FINDING_COLUMNS], [c[2] for c in FINDING_COLUMNS],
-                [c[3] for c in FINDING_COLUMNS], rows, empty)
+                [c[3] for c in FINDING_COLUMNS], rows, empty, len(rows))
     if rows:
         sev = chr(ord("A") + [c[0] for c in FINDING_COLUMNS].index("severity"))
         for word, fmt in (("错误", "red"), ("警告", "yellow")):
@@ -589,11 +590,11 @@ FILE_COLUMNS = (("path", "文件", 34, "wrap"), ("kind_label", "类型", 10, "te
 
 
 def _files(b: _Book, data: dict[str, Any]) -> None:
-    rows = [[f[k] if k != "used" or f[k] is None else ("是" if f[k] else "否") for k, _, _, _ in FILE_COLUMNS]
-            for f in data["files"]]
+    rows = ([f[k] if k != "used" or f[k] is None else ("是" if f[k] else "否") for k, _, _, _ in FILE_COLUMNS]
+            for f in data["files"])
     ws = b.sheets["文件清单"]
     b.big_table(ws, [c[1] for c in FILE_COLUMNS], [c[2] for c in FILE_COLUMNS], [c[3] for c in FILE_COLUMNS], rows,
-                "没有发现文件")
+                "没有发现文件", len(data["files"]))
     # The SHA-256 is for programs that check a file, not for paper: folded (one click shows it), not printed.
     sha = [c[0] for c in FILE_COLUMNS].index("sha256")
     b.width(ws, sha, FILE_COLUMNS[sha][2], folded=True)
@@ -633,13 +634,13 @@ def _results(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     widths = [20, 20, 9, 10, 5, 7, *([9] * len(reviewers)), 7, 10, 5, 6, 6, 7, 30, 24]
     fmts = ["wrap", "text", "wrap", "wrap", "text"] + ["score"] * (2 + len(reviewers)) + ["wrap", "count", "text",
                                                                                           "text", "text", "wrap", "wrap"]
-    rows = [[r["unit_name"], r["unit_code"], r["unit_level"], r["unit_region"], r["cohort"], r["self_total"],
+    rows = ([r["unit_name"], r["unit_code"], r["unit_level"], r["unit_region"], r["cohort"], r["self_total"],
              *(r["scores"][k] for k in reviewers), r["composite"], r["state"], r["rank"], _yes(r["pass"]),
              "是" if r["eliminated"] else None, "是" if r["tie_at_cut"] else None, _explain(r, spec), r["file"]]
-            for r in data["review_results"]]
-    b.big_table(ws, labels, widths, fmts, rows, "没有参与汇总的单位")
-    if rows:
-        last = len(rows)
+            for r in data["review_results"])
+    last = len(data["review_results"])
+    b.big_table(ws, labels, widths, fmts, rows, "没有参与汇总的单位", last)
+    if last:
         eliminated = labels.index("拟摘牌")
         state = labels.index("状态")
         ws.conditional_format(1, eliminated, last, eliminated, {"type": "cell", "criteria": "==", "value": '"是"',
@@ -687,17 +688,18 @@ def _progress(b: _Book, data: dict[str, Any]) -> None:
     ws = b.sheets["评审进度"]
     if _no_reviews(b, ws, data):
         return
-    rows = [[_yes(p.get(k)) if k in ("weighed", "overdue") else p[k] for k, _, _, _ in PROGRESS_COLUMNS]
-            for p in data["review_progress"]]
+    rows = ([_yes(p.get(k)) if k in ("weighed", "overdue") else p[k] for k, _, _, _ in PROGRESS_COLUMNS]
+            for p in data["review_progress"])
+    count = len(data["review_progress"])
     b.big_table(ws, [c[1] for c in PROGRESS_COLUMNS], [c[2] for c in PROGRESS_COLUMNS],
-                [c[3] for c in PROGRESS_COLUMNS], rows, "没有参与汇总的单位")
-    if rows:
+                [c[3] for c in PROGRESS_COLUMNS], rows, "没有参与汇总的单位", count)
+    if count:
         status = [c[0] for c in PROGRESS_COLUMNS].index("status")
         for word, fmt in ((NOT_RECEIVED, "red"), (NOT_STARTED, "red"), (UNFINISHED, "yellow")):
-            ws.conditional_format(1, status, len(rows), status, {"type": "cell", "criteria": "==",
+            ws.conditional_format(1, status, count, status, {"type": "cell", "criteria": "==",
                                                                  "value": f'"{word}"', "format": b.f[fmt]})
         late = len(PROGRESS_COLUMNS) - 1                  # 逾期: past its stage's due date (进度)
-        ws.conditional_format(1, late, len(rows), late, {"type": "cell", "criteria": "==", "value": '"是"',
+        ws.conditional_format(1, late, count, late, {"type": "cell", "criteria": "==", "value": '"是"',
                                                          "format": b.f["red"]})
     b.print_setup(ws, len(PROGRESS_COLUMNS) - 1, title_rows=(0, 0))
 
@@ -940,6 +942,15 @@ def _open_questions(data: dict[str, Any], spec: Spec) -> list[str]:
 
 def render(data: dict[str, Any], spec: Spec) -> bytes:
     """The summary workbook's bytes for `content(run)`."""
+    out = io.BytesIO()
+    render_into(data, spec, out)
+    return out.getvalue()
+
+
+def render_into(data: dict[str, Any], spec: Spec, out: BinaryIO) -> None:
+    """The summary workbook for `content(run)` written to `out`: the sheets' structure laid out by XlsxWriter in
+    memory, the rows that grow with the units streamed into it (`sheetxml.splice`) — a 20 000-unit summary is
+    never held whole."""
     buffer = io.BytesIO()
     b = _Book(buffer, spec, f"{data['year']}年节约型机关复验 汇总表", data["year"])
     _summary(b, data, spec)
@@ -957,10 +968,9 @@ def render(data: dict[str, Any], spec: Spec) -> bytes:
     _notes(b, data, spec)
     b.wb.close()
     if not b.splices:
-        return buffer.getvalue()
-    out = io.BytesIO()
+        out.write(buffer.getvalue())
+        return
     sheetxml.splice(buffer.getvalue(), b.splices, out)
-    return out.getvalue()
 
 
 def write_summary(data: dict[str, Any], path: str | Path, spec: Spec) -> None:
