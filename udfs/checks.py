@@ -36,7 +36,7 @@ from .decline import decline_blockers
 from .evaluate import columns_to_records, evaluate_columns
 from .intake import Extracted, Finding
 from .numbers import as_number
-from .scoring import validate_score
+from .scoring import legal_values, validate_score
 from .unit_code import check_unit_code
 
 __all__ = ["CheckResult", "Check", "CHECKS", "Choices", "Context", "check_extracted", "normalise_number", "parse_number",
@@ -113,6 +113,7 @@ class _Names:
     unit1: frozenset[str]                               # self_1_1_* and ok_*: W402 instead of W302
     quantity_of: Mapping[str, tuple[str, EnergyItem]]   # quantity name → (slot, item)
     score_of: Mapping[str, Indicator]                   # self-score input name → indicator
+    numeric: tuple[str, ...]                            # the names of `quantities`, then of `scores`
 
 
 _NAMES: dict[str, _Names] = {}
@@ -129,11 +130,13 @@ def _names(spec: Spec) -> _Names:
     derived_all = [n.name for n in names if n.kind in ("derived", "decline", "score-derived")]
     unit1 = {i.score_name for i in spec.indicators if i.rule.type == "computed_target"}
     unit1 |= {f"ok_{i.key}" for i in spec.decline_intensities}
+    quantities = tuple((n.name, *by_name[n.name]) for n in names if n.name in by_name)
+    scores = tuple((n.name, score_inputs[n.name]) for n in names if n.name in score_inputs)
     out = _Names(
         order=tuple(n.name for n in names if n.kind != "evidence"),   # 佐证材料 lists: optional, never E208/E202
         meaning={n.name: n.meaning for n in names},
-        quantities=tuple((n.name, *by_name[n.name]) for n in names if n.name in by_name),
-        scores=tuple((n.name, score_inputs[n.name]) for n in names if n.name in score_inputs),
+        quantities=quantities,
+        scores=scores,
         selectors=selectors,
         inputs=tuple(n.name for n in names if n.kind in ("input", "score-input")),
         derived=tuple(n for n in derived_all if not n.startswith(CONSTANT_PREFIXES)),
@@ -141,6 +144,7 @@ def _names(spec: Spec) -> _Names:
         unit1=frozenset(unit1),
         quantity_of=by_name,
         score_of=score_inputs,
+        numeric=tuple(q[0] for q in quantities) + tuple(s[0] for s in scores),
     )
     _NAMES[spec.digest] = out
     return out
@@ -163,6 +167,7 @@ class Context:
     results: dict[str, Any] = field(default_factory=dict)
     as_saved: dict[str, Any] = field(default_factory=dict)   # evaluate of the cells as the workbook sees them
     choices: Choices = field(default_factory=lambda: Choices())   # grid factor, switches, standard version
+    integrity: list[str] | None = None   # `_integrity_names`, once asked
 
     def finding(self, code: str, message: str, name: str = "") -> Finding:
         return Finding(code, message, name, self.ex.cells.get(name, "") if name else "")
@@ -209,8 +214,16 @@ def normalise_number(text: str) -> float | None:
     return x if math.isfinite(x) else None
 
 
+_new_parsed = tuple.__new__
+"""A `Parsed` without its Python-level __new__."""
+
+
 def parse_number(value: Any) -> Parsed:
     """One numeric input cell's value as the checks read it."""
+    if type(value) is float:             # the common case, as `as_number` reads it
+        if math.isfinite(value):
+            return _new_parsed(Parsed, (value + 0.0, "number", value))     # made in C (~80 a file)
+        return Parsed(None, "invalid", value)
     if value is None:
         return Parsed(None, "blank", value)
     if isinstance(value, bool):
@@ -253,6 +266,8 @@ def _same_number(a: float, b: float) -> bool:
 def same_cached(cached: Any, expected: Any) -> bool:
     """A cached cell value equals a recomputed one: "" is blank, booleans must be booleans, numbers are equal
     as Excel stores them (54 equals 54.0)."""
+    if type(cached) is float and type(expected) is float:   # the common case, as below
+        return math.isfinite(cached) and (cached == expected or _same_number(cached, expected))
     if isinstance(cached, str) and cached == "":
         cached = None
     if expected is None or cached is None:
@@ -286,7 +301,8 @@ def check_spec_digest(ctx: Context) -> Iterable[Finding]:
 
 def check_missing_names(ctx: Context) -> Iterable[Finding]:
     """E208: contract names the workbook should define but does not (rows inserted or deleted, an old template)."""
-    missing = [n for n in ctx.names.order if not ctx.present(n)]
+    cells = ctx.ex.cells
+    missing = [n for n in ctx.names.order if n not in cells]
     tail = "：可能插入或删除了行、或使用了旧模板，请用下发的工作簿重新填写"
     if len(missing) > MAX_LISTED_MISSING:
         listed = "、".join(missing[:MAX_LISTED_MISSING])
@@ -298,6 +314,8 @@ def check_missing_names(ctx: Context) -> Iterable[Finding]:
 
 def check_error_values(ctx: Context) -> Iterable[Finding]:
     """E202: a contract name whose cell holds an error value."""
+    if not ctx.ex.errors:
+        return
     computed = set(ctx.names.derived) | set(ctx.names.constants)
     for n in ctx.names.order:
         if n in ctx.ex.errors:
@@ -341,6 +359,8 @@ def check_numbers(ctx: Context) -> Iterable[Finding]:
     quantities = ctx.names.quantity_of
     for n in _numeric_order(ctx):
         p = ctx.parsed[n]
+        if p.status in ("number", "blank") and (p.value is None or n not in quantities or p.value >= 0):
+            continue                                     # the common cases: nothing to say (and no label to make)
         where = ctx.label(n)
         if p.status == "text":
             unit = quantities[n][1].unit if n in quantities else ""
@@ -359,7 +379,8 @@ def check_numbers(ctx: Context) -> Iterable[Finding]:
 
 def _numeric_order(ctx: Context) -> list[str]:
     """Quantities and self-scores, in contract order, that are present and not error values."""
-    return [n for n in ctx.names.order if n in ctx.parsed and ctx.present(n) and n not in ctx.ex.errors]
+    parsed, cells, errors = ctx.parsed, ctx.ex.cells, ctx.ex.errors
+    return [n for n in ctx.names.order if n in parsed and n in cells and n not in errors]
 
 
 def _quantity(ctx: Context, name: str) -> float | None:
@@ -418,14 +439,17 @@ def check_self_scores(ctx: Context) -> Iterable[Finding]:
     its rule does not allow. Unit 1 is computed from the decline table, not entered: it is checked by integrity
     (W402) and E211."""
     unscored = []
+    cells, errors = ctx.ex.cells, ctx.ex.errors
     for n, ind in ctx.names.scores:
-        if not ctx.present(n) or n in ctx.ex.errors:
+        if n not in cells or n in errors:
             continue
         p = ctx.parsed[n]
         selector = ctx.selected.get(ind.rule.selector) if ind.rule.selector else None
         if p.status == "blank":
             unscored.append((n, ind))
         elif p.value is not None:
+            if p.value in legal_values(ind, selector, spec=ctx.spec):
+                continue                                 # `validate_score`'s first test, on the number itself
             shown = int(p.value) if abs(p.value) < 1e15 and p.value == int(p.value) else p.value
             problem = validate_score(ind, shown, selector, spec=ctx.spec)
             if problem:
@@ -468,7 +492,11 @@ def _unit1_message(ctx: Context, n: str, found: Any, how: str) -> str:
 
 
 def _integrity_names(ctx: Context) -> list[str]:
-    return [n for n in ctx.names.derived if ctx.present(n) and n not in ctx.ex.errors]
+    """The formula names the file holds without an error value (made once per file: three checks ask)."""
+    if ctx.integrity is None:
+        cells, errors = ctx.ex.cells, ctx.ex.errors
+        ctx.integrity = [n for n in ctx.names.derived if n in cells and n not in errors]
+    return ctx.integrity
 
 
 def check_overwritten(ctx: Context) -> Iterable[Finding]:
@@ -489,10 +517,11 @@ def check_cached(ctx: Context) -> Iterable[Finding]:
     """W302: a formula's cached value differs from what its formula gives for the cells as saved (a stale
     cache, or a value flowing from an overwritten cell); W402 when it is a unit-1 score or ok_*. The target
     constants (target_*) are compared as values."""
+    formulas, cached, values, as_saved = ctx.ex.formulas, ctx.ex.cached, ctx.ex.values, ctx.as_saved
     for n in _integrity_names(ctx):
-        if n not in ctx.ex.formulas or n not in ctx.ex.cached:
+        if n not in formulas or n not in cached:
             continue
-        found, expected = ctx.ex.values.get(n), ctx.as_saved.get(n)
+        found, expected = values.get(n), as_saved.get(n)
         if same_cached(found, expected):
             continue
         if n in ctx.names.unit1:
@@ -529,21 +558,36 @@ _PARAM_LABEL = {"factor": "折标系数", "extra": "附加系数", "co2": "碳�
 
 def check_factors(ctx: Context) -> Iterable[Finding]:
     """W303: a factor on the hidden 参数 sheet differs from the preset (edited); figures use the spec's."""
-    p = preset_of(ctx.spec, ctx.preset)
-    for item in ctx.spec.items:
-        if item.factor_of != item.key:
+    params = ctx.ex.params
+    for key, item, part, want in _expected_factors(ctx.spec, ctx.preset, ctx.choices.grid_factor):
+        if key not in params:
             continue
-        expected = {"factor": p.kgce[item.key].factor, "extra": p.kgce[item.key].extra,
-                    "co2": co2_t_per_unit(item.key, p.id, ctx.choices.grid_factor, spec=ctx.spec)}
-        for part, want in expected.items():
-            key = f"{item.key}.{part}"
-            if key not in ctx.ex.params:
+        got = params[key]
+        n = as_number(got)
+        if n is None or not _same_number(n, float(want)):
+            yield ctx.finding("W303", f"参数表中 {item.label} 的{_PARAM_LABEL[part]}被改为 {_fmt(got)}"
+                                      f"（应为 {_fmt(want)}）：已按规格系数重算")
+
+
+def _expected_factors(spec: Spec, preset: str, grid_factor: str | None) -> tuple[tuple[str, EnergyItem, str, Any], ...]:
+    """("<item>.factor" / ".extra" / ".co2", the item, the part, the preset's value) for every item that has its own
+    factors, in the spec's order — made once per spec, preset and grid factor (every file of a chunk asks)."""
+    key = (spec.digest, preset, grid_factor)
+    made = _EXPECTED_FACTORS.get(key)
+    if made is None:
+        p = preset_of(spec, preset)
+        rows = []
+        for item in spec.items:
+            if item.factor_of != item.key:
                 continue
-            got = ctx.ex.params[key]
-            n = as_number(got)
-            if n is None or not _same_number(n, float(want)):
-                yield ctx.finding("W303", f"参数表中 {item.label} 的{_PARAM_LABEL[part]}被改为 {_fmt(got)}"
-                                          f"（应为 {_fmt(want)}）：已按规格系数重算")
+            expected = {"factor": p.kgce[item.key].factor, "extra": p.kgce[item.key].extra,
+                        "co2": co2_t_per_unit(item.key, p.id, grid_factor, spec=spec)}
+            rows += [(f"{item.key}.{part}", item, part, want) for part, want in expected.items()]
+        made = _EXPECTED_FACTORS[key] = tuple(rows)
+    return made
+
+
+_EXPECTED_FACTORS: dict[tuple[str, str, str | None], tuple[tuple[str, EnergyItem, str, Any], ...]] = {}
 
 
 # ---------------------------------------------------------------- plausibility (W4xx)
@@ -673,15 +717,25 @@ def _evaluate_all(inputs: list[dict[str, Any]], year: int, preset: str, spec: Sp
     return columns_to_records(evaluate_columns(columns, year, preset, spec=spec, **choices.kwargs()))
 
 
+def _selector_options(spec: Spec) -> dict[str, tuple[str, ...]]:
+    """Unit 7's selector → its paths' 是/否 (once per spec)."""
+    made = _SELECTOR_OPTIONS.get(spec.digest)
+    if made is None:
+        made = _SELECTOR_OPTIONS[spec.digest] = {ind.rule.selector: tuple(p.when for p in ind.rule.paths)
+                                                 for ind in spec.indicators if ind.rule.selector}
+    return made
+
+
+_SELECTOR_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
 def _prepare(ex: Extracted, spec: Spec, year: int, preset: str, run_digest: str | None) -> "Context":
     names = _names(spec)
     years = year_of(spec, year)
     preset_id = preset_of(spec, preset).id
-    values = ex.values
-    parsed = {n: parse_number(None if n in ex.errors else values.get(n))
-              for n in (*(q[0] for q in names.quantities), *(s[0] for s in names.scores))}
-    options = {ind.rule.selector: tuple(p.when for p in ind.rule.paths)
-               for ind in spec.indicators if ind.rule.selector}
+    values, errors = ex.values, ex.errors
+    parsed = {n: parse_number(None if n in errors else values.get(n)) for n in names.numeric}
+    options = _selector_options(spec)
     selected, normalised_selectors = {}, {}
     for n in names.selectors:
         v, changed = _selector_value(None if n in ex.errors else values.get(n), options.get(n, ()))

@@ -144,10 +144,17 @@ def evaluate(inputs: Mapping[str, Any], year: int, preset: str, *, grid_factor: 
 def columns_to_records(out: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
     """`evaluate_columns` results as one plain dict per unit."""
     names = list(out)
-    lists = {k: from_array(np.asarray(v, dtype=float)) for k, v in out.items()}
-    n = len(next(iter(lists.values()))) if lists else 0
-    return [{k: plain_value(k, float("nan") if lists[k][i] is None else lists[k][i]) for k in names}
-            for i in range(n)]
+    # `plain_value` of every element, a unit's record at a time: a blank is None and most figures are the floats
+    # `from_array` gives, so a record is zipped whole and only the boolean and count names are converted after.
+    columns = [from_array(np.asarray(v, dtype=float)) for v in out.values()]
+    records = [dict(zip(names, row)) for row in zip(*columns)]
+    converted = [(k, type(plain_value(k, 1.0))) for k in names]
+    converted = [(k, kind) for k, kind in converted if kind is not float]
+    for record in records:
+        for k, kind in converted:
+            if record[k] is not None:
+                record[k] = kind(record[k])
+    return records
 
 
 def _length(columns: Mapping[str, Sequence[Any]]) -> int:

@@ -29,10 +29,35 @@ def unit_cells(inputs: Mapping[str, Any], results: Mapping[str, Any], spec: Spec
     style = style_indices(spec)
     text, yes_no = style["text"], style["yesno"]
     out = []
-    for col in figure_columns(spec):
-        value = (inputs if col.source == "inputs" else results).get(col.key)
-        out.append(sheetxml.cell(value, style.get(col.fmt, text), text, yes_no, col.fmt == "yesno"))
+    for from_inputs, key, col_style, is_yes_no, blank, number in _cell_plan(spec):
+        value = (inputs if from_inputs else results).get(key)
+        if value is None:
+            out.append(blank)
+        elif type(value) is float and number is not None:   # most figures: `sheetxml.cell`'s number, in line
+            out.append(f"{number}{value:.16G}</v></c>")
+        else:
+            out.append(sheetxml.cell(value, col_style, text, yes_no, is_yes_no))
     return "".join(out)
+
+
+def _cell_plan(spec: Spec) -> tuple[tuple[bool, str, int, bool, str, str | None], ...]:
+    """Per figure column: (from the inputs?, key, its style, a 是/否 column?, its blank cell, the start of its number
+    cell — None for a 是/否 column, whose numbers are left to `sheetxml.cell`) — made once per spec."""
+    plan = _CELL_PLANS.get(spec.digest)
+    if plan is None:
+        style = style_indices(spec)
+        text = style["text"]
+        plan = []
+        for col in figure_columns(spec):
+            col_style = style.get(col.fmt, text)
+            is_yes_no = col.fmt == "yesno"
+            number = None if is_yes_no else (f'<c s="{col_style}"><v>' if col_style else "<c><v>")
+            plan.append((col.source == "inputs", col.key, col_style, is_yes_no, sheetxml.blank_cell(col_style), number))
+        plan = _CELL_PLANS[spec.digest] = tuple(plan)
+    return plan
+
+
+_CELL_PLANS: dict[str, tuple[tuple[bool, str, int, bool, str, str | None], ...]] = {}
 
 
 def keep_as_rendered(outcome: FileOutcome, covered: frozenset[str]) -> None:

@@ -118,7 +118,7 @@ def _read(data: bytes, limits: Limits, deadline: Deadline | None = None) -> _Con
         if isinstance(kind, str) and kind.strip() == WORKBOOK_KIND:
             return _read_review(book)
     check_return_limits(package)
-    extracted = book.extract(list(names), params=True)
+    extracted = book.extract(names, params=True)            # every name
     meta, unit = _meta(extracted), _unit(extracted)
     version = meta.get("template_version")
     if version not in KNOWN_TEMPLATE_VERSIONS:

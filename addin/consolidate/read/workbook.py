@@ -18,8 +18,8 @@ from workbook_templates.contract import PARAM_COLUMNS, PARAMS_SHEET
 
 from .preflight import Package, office_document, resolve_part
 from .rejected import AGAIN, Rejected
-from .xmlscan import (A_RID, STRICT_NS, T_DEFINED, T_REL, T_SHEET, T_SHEETS, Cell, parse_xml, shared_strings,
-                      sheet_values, strict_format)
+from .xmlscan import (A_RID, BLANK, STRICT_NS, T_DEFINED, T_REL, T_SHEET, T_SHEETS, Cell, parse_xml,
+                      shared_strings, sheet_values, strict_format)
 
 PARAM_TABLE = tuple(PARAM_COLUMNS)
 """The 参数 sheet's factor columns, read as a keyed table (column A holds the row key)."""
@@ -56,51 +56,54 @@ class Workbook:
             default = posixpath.join(base, "sharedStrings.xml")
             strings_part = default if package.has(default) else None
         sheet_parts = {title: target for title, target in sheets.items() if package.has(target)}
-        return cls(package, sheet_parts, {n: ref for n, ref in names.items() if ref[0] in sheet_parts},
-                   strings_part, scan, {t: {n: ref for n, ref in refs.items() if ref[0] in sheet_parts}
-                                        for t, refs in local.items() if t in sheet_parts})
+        held, held_local = _held(names, local, sheet_parts)
+        return cls(package, sheet_parts, held, strings_part, scan, held_local)
 
     def extract(self, names: Iterable[str], params: bool) -> Extracted:
-        """The named cells (and the 参数 factors), each sheet part inflated and scanned once."""
-        return self.extract_at({n: self.names[n] for n in names}, params)
+        """The named cells (and the 参数 factors), each sheet part inflated and scanned once. `names` may be
+        `self.names` itself: every name."""
+        return self.extract_at(self.names if names is self.names else {n: self.names[n] for n in names}, params)
 
     def extract_at(self, where: dict[str, tuple[str, str]], params: bool = False) -> Extracted:
         """The cells at `where` (a key → (sheet title, "C9")) as `Extracted` by key — workbook names, or a
         scorecard's sheet-local names; with `params` also the 参数 factors."""
-        wanted: dict[str, set[str]] = {}
-        for title, ref in where.values():
-            wanted.setdefault(title, set()).add(ref)
+        plan = _plan_of(where)
         with_params = params and PARAMS_SHEET in self.sheet_parts
-        if with_params:
-            wanted.setdefault(PARAMS_SHEET, set())
+        wanted = plan.wanted
+        if with_params and PARAMS_SHEET not in wanted:
+            wanted = {**wanted, PARAMS_SHEET: frozenset()}
         cells: dict[str, dict[str, Cell]] = {}
         for title, refs in wanted.items():
             part = self.sheet_parts[title]
             cells[title] = sheet_values(self.package.read(part), part, refs,
                                         PARAM_TABLE if with_params and title == PARAMS_SHEET else (), self.scan, title,
                                         self.package.deadline)
-        self._resolve_strings(cells)
+        strings = self._resolve_strings(cells)
 
-        ex = Extracted()
-        for n, (title, ref) in where.items():
-            ex.cells[n] = f"{title}!{ref}"
-            c = cells[title].get(ref) or Cell()
+        ex = Extracted(cells=dict(plan.cells))
+        values, errors, formulas, cached = ex.values, ex.errors, ex.formulas, ex.cached
+        for n, title, ref in plan.order:
+            c = cells[title].get(ref, BLANK)
             if c.error is not None:
-                ex.errors[n] = c.error
+                errors[n] = c.error
+            elif c.shared is not None:
+                values[n] = strings[c.shared]
             else:
-                ex.values[n] = c.value
+                values[n] = c.value
             if c.formula:
-                ex.formulas.add(n)
+                formulas.add(n)
                 if c.cached:
-                    ex.cached.add(n)
+                    cached.add(n)
         if with_params:
-            ex.params = _params(cells[PARAMS_SHEET])
+            ex.params = _params(cells[PARAMS_SHEET], strings)
         return ex
 
-    def _resolve_strings(self, cells: dict[str, dict[str, Cell]]) -> None:
-        pending = [c for sheet in cells.values() for c in sheet.values() if c.shared is not None]
+    def _resolve_strings(self, cells: dict[str, dict[str, Cell]]) -> dict[int, str | None]:
+        """Shared-string index → the value of a cell holding it (an empty text is blank), for every index `cells`
+        hold; F108 for an index beyond the table."""
+        pending = [c.shared for sheet in cells.values() for c in sheet.values() if c.shared is not None]
         if not pending:
-            return
+            return {}
         if self.strings_part is None:
             raise Rejected("F108", f"工作簿引用了共享字符串，但文件中没有共享字符串表：文件已损坏；{AGAIN}")
         table = self._strings
@@ -108,18 +111,70 @@ class Workbook:
             self._string_lookups += 1
             data = self.package.read(self.strings_part)
             if self._string_lookups == 1:             # a fill-in workbook: only the entries its cells use
-                wanted = {c.shared for c in pending}
+                wanted = set(pending)
             else:                                     # every entry there can be (<si> is each one's start)
                 wanted = set(range(data.count(b"<si")))
             table = shared_strings(data, self.strings_part, wanted, self.scan, self.package.deadline)
             if self._string_lookups > 1:
                 self._strings = table
-        for c in pending:
-            if c.shared not in table:
-                raise Rejected("F108", f"共享字符串编号 {c.shared} 超出范围：文件已损坏；{AGAIN}")
-            text = table[c.shared]
-            c.value = text if text != "" else None
-            c.shared = None
+        out: dict[int, str | None] = {}
+        for i in pending:
+            if i not in out:
+                if i not in table:
+                    raise Rejected("F108", f"共享字符串编号 {i} 超出范围：文件已损坏；{AGAIN}")
+                out[i] = table[i] if table[i] != "" else None
+        return out
+
+
+@dataclass(frozen=True)
+class _Plan:
+    wanted: dict[str, frozenset[str]]                   # sheet title → its cells to read
+    cells: dict[str, str]                               # key → "sheet!C9" (Extracted.cells)
+    order: tuple[tuple[str, str, str], ...]             # (key, sheet title, "C9")
+
+
+def _plan_of(where: dict[str, tuple[str, str]]) -> _Plan:
+    """`_plan`, asked again without a look at the names when `where` is the very dict asked last (a template's
+    names, `_held`)."""
+    last = _LAST_PLAN.get("where")
+    if last is not None and last[0] is where:
+        return last[1]
+    plan = _plan(tuple(where.items()))
+    _LAST_PLAN["where"] = (where, plan)
+    return plan
+
+
+_LAST_PLAN: dict[str, tuple[dict[str, tuple[str, str]], _Plan]] = {}
+
+
+def _held(names: dict[str, tuple[str, str]], local: dict[str, dict[str, tuple[str, str]]],
+          sheet_parts: dict[str, str]) -> tuple[dict[str, tuple[str, str]], dict[str, dict[str, tuple[str, str]]]]:
+    """The names (workbook-scoped, and each sheet's local ones) whose sheet the package holds. The same dicts again
+    when the structure (`_structure_cached`: the same objects for the same bytes) and the sheets are those of the
+    last file: the caller must not change them."""
+    last = _LAST_HELD.get("held")
+    if last is not None and last[0] is names and last[1] is local and last[2] == sheet_parts:
+        return last[3], last[4]
+    held = {n: ref for n, ref in names.items() if ref[0] in sheet_parts}
+    held_local = {t: {n: ref for n, ref in refs.items() if ref[0] in sheet_parts}
+                  for t, refs in local.items() if t in sheet_parts}
+    _LAST_HELD["held"] = (names, local, sheet_parts, held, held_local)
+    return held, held_local
+
+
+_LAST_HELD: dict[str, tuple] = {}
+
+
+@lru_cache(maxsize=16)
+def _plan(where: tuple[tuple[str, tuple[str, str]], ...]) -> _Plan:
+    """What `extract_at` reads for `where`, made once for the names of one template (every file of it asks for the
+    same). Not to be changed by the caller."""
+    wanted: dict[str, set[str]] = {}
+    for _, (title, ref) in where:
+        wanted.setdefault(title, set()).add(ref)
+    return _Plan({title: frozenset(refs) for title, refs in wanted.items()},
+                 {n: f"{title}!{ref}" for n, (title, ref) in where},
+                 tuple((n, title, ref) for n, (title, ref) in where))
 
 
 def _structure(book: bytes, part: str, rels: bytes, rels_part: str
@@ -180,17 +235,22 @@ _structure_cached = lru_cache(maxsize=32)(_structure)
 
 
 
-def _params(cells: dict[str, Cell]) -> dict[str, Any]:
+def _params(cells: dict[str, Cell], strings: dict[int, str | None]) -> dict[str, Any]:
     """"<row key>.factor" / ".extra" / ".co2" → the 参数 sheet's C / D / E value as found (a number when the
     file is intact; text, None or the error code when someone edited it), for rows 2, 3, … while column A
     holds a cell (a row whose A is not text is passed over)."""
     out: dict[str, Any] = {}
     row = 2
     while (key_cell := cells.get(f"A{row}")) is not None:
-        key = key_cell.value.strip() if isinstance(key_cell.value, str) else ""
+        key = _value(key_cell, strings)
+        key = key.strip() if isinstance(key, str) else ""
         if key:
             for col, part in PARAM_COLUMNS.items():
-                c = cells.get(f"{col}{row}") or Cell()
-                out[f"{key}.{part}"] = c.error if c.error is not None else c.value
+                c = cells.get(f"{col}{row}", BLANK)
+                out[f"{key}.{part}"] = c.error if c.error is not None else _value(c, strings)
         row += 1
     return out
+
+
+def _value(c: Cell, strings: dict[int, str | None]) -> Any:
+    return strings[c.shared] if c.shared is not None else c.value

@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, NamedTuple
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -102,10 +101,16 @@ def _plain_strings(data: bytes, lo: int, hi: int) -> bool:
     """`_plain` for the shared-string table, where a cell cannot stand: no comment, CDATA, DTD or processing
     instruction, no prefixed element, no `xmlns`. Counted first (a C search each; the regex is 2–3× slower on a
     100 KB table): when every colon is xml:space's (after a blank: no prefix), only `<!` and `<?` remain to find."""
-    if data.find(b"xmlns", lo, hi) >= 0 or data.find(b"<!", lo, hi) >= 0 or data.find(b"<?", lo, hi) >= 0:
+    if data.find(b"xmlns", lo, hi) >= 0 or _holds(data, b"<!", lo, hi) or _holds(data, b"<?", lo, hi):
         return False
     return (data.count(b":", lo, hi) == data.count(b' xml:space="', lo, hi)
             or _PREFIXED.search(data, lo, hi) is None)
+
+
+def _holds(data: bytes, pair: bytes, lo: int, hi: int) -> bool:
+    """Whether data[lo:hi] holds `pair` (`<!`, `<?`): its rare second byte looked for first (a C memchr, ~50× faster
+    than a search for a pair starting with the ubiquitous `<`)."""
+    return data.find(pair[1:], lo, hi) >= 0 and data.find(pair, lo, hi) >= 0
 
 
 def _fragments_root(root_tag: bytes, fragments: list[bytes], close: bytes) -> list[Element] | None:
@@ -144,37 +149,56 @@ CHECK_EVERY = 4096
 """Entries between two looks at the file's deadline in the reader's loops."""
 
 
-def sheet_values(data: bytes, part: str, refs: set[str], table: tuple[str, ...] = (), scan: bool = True,
-                 title: str = "", deadline: Deadline | None = None) -> dict[str, "Cell"]:
+def sheet_values(data: bytes, part: str, refs: set[str] | frozenset[str], table: tuple[str, ...] = (),
+                 scan: bool = True, title: str = "", deadline: Deadline | None = None) -> dict[str, Cell]:
     """The cells of a worksheet part at `refs` ("C9") as plain data (`Cell`), by reference (a cell the part
     does not hold is absent); with `table` also a keyed table's cells — column A and the `table` columns from
-    row 2 on, at least while A is present (the 参数 sheet's factors). Scanned when the part allows it, else parsed whole. A scanned cell in the common plain form
-    (`_QUICK_CELL`: no entity or character reference, no nested markup beyond `<f>` and `<v>`) is decoded
-    from its bytes; any other cut-out cell is parsed by defusedxml as before."""
+    row 2 on, at least while A is present (the 参数 sheet's factors). Scanned when the part allows it, else parsed
+    whole. A scanned cell in the common plain form (`_QUICK_CELL`: no entity or character reference, no nested
+    markup beyond `<f>` and `<v>`) is decoded from its bytes; any other cut-out cell is parsed by defusedxml as
+    before. The caller must not change the dict returned: the same part read again with the same bytes (the
+    参数 and _meta sheets of every file from one template) is answered with it (`_SAME_PART`)."""
+    key = (part, title, frozenset(refs), table, scan)
+    last = _SAME_PART.get(key)
+    if last is not None and last[0] == data:
+        return last[1]
+    out = _sheet_values(data, part, refs, table, scan, title, deadline)
+    if len(data) <= SAME_PART_LIMIT:
+        if len(_SAME_PART) >= SAME_PART_KEYS:
+            del _SAME_PART[next(iter(_SAME_PART))]
+        _SAME_PART.pop(key, None)
+        _SAME_PART[key] = (data, out)
+    return out
+
+
+SAME_PART_LIMIT = 1 << 18
+SAME_PART_KEYS = 16
+_SAME_PART: dict[tuple, tuple[bytes, dict[str, Cell]]] = {}
+"""(part, title, refs, table, scan) → the bytes last read there and their cells: the result of `sheet_values` is a
+function of its arguments alone, and equal bytes (compared in full, never by a hash) give equal cells. At most
+`SAME_PART_KEYS` parts of up to `SAME_PART_LIMIT` bytes are held (the oldest dropped first)."""
+
+
+def _sheet_values(data: bytes, part: str, refs: set[str] | frozenset[str], table: tuple[str, ...], scan: bool,
+                  title: str, deadline: Deadline | None) -> dict[str, Cell]:
     if scan:
         located = _locate_cells(data, part, refs, table, deadline, title)
         if located is not None:
             root_tag, hi, starts = located
             plain: dict[str, re.Match[bytes]] = {}
             rest: dict[str, bytes] = {}
+            match = _QUICK_CELL.match
             for ref, start in starts.items():
-                m = _QUICK_CELL.match(data, start, hi)
+                m = match(data, start, hi)
                 if m is not None:
                     plain[ref] = m                       # exactly the bytes `_cut` would cut out (`_QUICK_CELL`)
                     continue
                 fragment = _cut(data, start, b"</c>", hi)
                 if fragment is None:
-                    plain, rest = {}, {}
                     break
                 rest[ref] = fragment
             else:
-                out: dict[str, Cell] = {}
-                for ref, m in plain.items():
-                    quick = _quick_cell(m, f"{title}!{ref}")
-                    if quick is None:
-                        rest[ref] = m.group()
-                    else:
-                        out[ref] = quick
+                out = _decoded(plain, rest, title)
                 if rest:
                     items = _fragments_root(root_tag, list(rest.values()), b"</worksheet>")
                     if items is None:
@@ -184,6 +208,40 @@ def sheet_values(data: bytes, part: str, refs: set[str], table: tuple[str, ...] 
                 return out
     return {ref: _cell(el, f"{title}!{ref}")
             for ref, el in _parse_cells(data, part, _wanted(refs, table), deadline, title).items()}
+
+
+def _decoded(plain: dict[str, re.Match[bytes]], rest: dict[str, bytes], title: str) -> dict[str, Cell]:
+    """The plain cells (matched by `_QUICK_CELL`) decoded in order, exactly as `_quick_cell` decodes them; one not
+    in the plain form after all (an inline string, a value that is not UTF-8) joins `rest`. The common forms — a
+    number, a shared-string index, a blank — are decoded here in line (the cells are most of a file's reading);
+    the others, and whatever is not canonical (to say what is wrong), by `_quick_cell`."""
+    out: dict[str, Cell] = {}
+    new = tuple.__new__                                  # a `Cell` without its Python-level __new__
+    for ref, m in plain.items():
+        t_raw, f, raw, ev = m.group(1, 2, 3, 4)          # t, f, v, ev
+        formula = f is not None
+        if not t_raw or t_raw == b"n":
+            if not raw:                                  # blank (a formula's cached result only for t="str")
+                out[ref] = new(Cell, (None, None, formula, False, None))
+                continue
+            # `_number`: ASCII, no `_`, no blank at either end, finite — else the general way says what is wrong
+            if raw.isascii() and raw[0] > 32 and raw[-1] > 32 and b"_" not in raw:
+                try:
+                    number = float(raw)
+                except ValueError:
+                    number = math.nan
+                if number - number == 0:
+                    out[ref] = new(Cell, (number, None, formula, formula, None))
+                    continue
+        elif t_raw == b"s" and raw and len(raw) <= 10 and raw.isdigit():     # CANONICAL_INDEX (ASCII digits)
+            out[ref] = new(Cell, (None, None, formula, formula, int(raw)))
+            continue
+        quick = _quick_cell(m, f"{title}!{ref}")
+        if quick is None:
+            rest[ref] = m.group()
+        else:
+            out[ref] = quick
+    return out
 
 
 def _wanted(refs: set[str], table: tuple[str, ...]) -> Callable[[str, int], bool]:
@@ -225,19 +283,46 @@ def _locate_cells(data: bytes, part: str, refs: set[str], table: tuple[str, ...]
         return None
     starts: dict[str, int] = {}
     at = lo
+    find = data.find
     for ref, key, pattern in _document_order(frozenset(refs)):   # in document order: one pass through the part
         if key in present:
-            starts[ref] = at = _find_cell(data, pattern, at, lo, hi, deadline)
+            s = find(pattern, at, hi)
+            starts[ref] = at = s if s >= 0 else _find_cell(data, pattern, at, lo, hi, deadline)
     if table:
-        row, at = 2, lo
-        while (key := f"A{row}".encode("ascii")) in present:
-            starts.setdefault(f"A{row}", at := _find_cell(data, b'<c r="%s"' % key, at, lo, hi, deadline))
-            for col in table:
-                key = f"{col}{row}".encode("ascii")
-                if key in present:
-                    starts.setdefault(f"{col}{row}", _find_cell(data, b'<c r="%s"' % key, at, lo, hi, deadline))
-            row += 1
+        at = lo
+        for row in _table_rows(table):
+            (a_ref, a_key, a_pattern), *others = row
+            if a_key not in present:
+                break
+            s = find(a_pattern, at, hi)
+            at = s if s >= 0 else _find_cell(data, a_pattern, at, lo, hi, deadline)
+            starts.setdefault(a_ref, at)
+            for ref, key, pattern in others:
+                if key in present and ref not in starts:
+                    s = find(pattern, at, hi)
+                    starts[ref] = s if s >= 0 else _find_cell(data, pattern, at, lo, hi, deadline)
     return root_tag, hi, starts
+
+
+def _table_rows(table: tuple[str, ...]) -> Iterator[tuple[tuple[str, bytes, bytes], ...]]:
+    """A keyed table's rows from row 2 on: each its column A's and `table` columns' (ref, its bytes, its cell's
+    start tag), made once per table (`_TABLE_ROWS`) for the rows any file had so far."""
+    made = _TABLE_ROWS.setdefault(table, [])
+    row = 0
+    while True:
+        if row < len(made):
+            yield made[row]
+        else:
+            cells = tuple((ref, ref.encode("ascii"), b'<c r="%s"' % ref.encode("ascii"))
+                          for ref in (f"{col}{row + 2}" for col in ("A", *table)))
+            if row < TABLE_ROWS_KEPT:
+                made.append(cells)
+            yield cells
+        row += 1
+
+
+TABLE_ROWS_KEPT = 1000
+_TABLE_ROWS: dict[tuple[str, ...], list[tuple[tuple[str, bytes, bytes], ...]]] = {}
 
 
 @lru_cache(maxsize=64)
@@ -350,18 +435,17 @@ _QUICK_CELL = re.compile(
 def _quick_cell(m: re.Match[bytes], where: str) -> "Cell | None":
     """One plain `<c>` (matched by `_QUICK_CELL`) decoded from its bytes, exactly as `_cell` would from the parsed
     element; None when it is not in the plain form after all (an inline string, a value that is not UTF-8)."""
-    t_raw = m.group("t")
+    t_raw, f, raw, ev = m.group(1, 2, 3, 4)              # t, f, v, ev
     t = (t_raw.decode("ascii", "replace") if t_raw else "") or "n"
     if t == "inlineStr":
         return None
-    raw = m.group("v")
     try:
         text = raw.decode("utf-8") if raw is not None else None
     except UnicodeDecodeError:
         return None                                      # the parser says what is wrong with it
-    c = Cell(formula=m.group("f") is not None)
-    c.cached = c.formula and (raw is not None or m.group("ev") is not None) and (bool(text) or t == "str")
-    return _typed(c, t, text, where)
+    formula = f is not None
+    return _typed(formula, formula and (raw is not None or ev is not None) and (bool(text) or t == "str"), t, text,
+                  where)
 
 
 def _col_letters(n: int) -> str:
@@ -560,8 +644,10 @@ CANONICAL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?:
 CELL_TYPES = frozenset({"n", "s", "str", "b", "e", "d", "inlineStr"})
 
 
-@dataclass
-class Cell:
+class Cell(NamedTuple):
+    """One cell as plain data. A tuple, never changed once made: the cells of a part read before are handed out
+    again (`sheet_values`), so a shared-string index is resolved beside it (`Workbook`), not into it."""
+
     value: Any = None
     error: str | None = None
     formula: bool = False
@@ -569,51 +655,50 @@ class Cell:
     shared: int | None = None        # a shared-string index still to resolve
 
 
+BLANK = Cell()
+
 
 def _cell(el: Element, where: str) -> Cell:
     """One `<c>` as plain data: value (or error), whether it holds a formula and a cached result."""
     t = el.get("t") or "n"
     v = el.find(T_V)
     text = v.text if v is not None else None
-    c = Cell(formula=el.find(T_F) is not None)
-    c.cached = c.formula and v is not None and (bool(text) or t == "str")
+    formula = el.find(T_F) is not None
+    cached = formula and v is not None and (bool(text) or t == "str")
     if t == "inlineStr":
         is_ = el.find(T_IS)
-        c.value = (text_of(is_, where) or None) if is_ is not None else None
-        return c
-    return _typed(c, t, text, where)
+        return Cell((text_of(is_, where) or None) if is_ is not None else None, None, formula, cached)
+    return _typed(formula, cached, t, text, where)
 
 
-def _typed(c: Cell, t: str, text: str | None, where: str) -> Cell:
+def _typed(formula: bool, cached: bool, t: str, text: str | None, where: str) -> Cell:
     """The value of a cell of type `t` whose `<v>` holds `text` (None: no `<v>`), each in its canonical form only
     (F127 otherwise: what Excel would show is not certain)."""
     if text is None or text == "":
         if t not in CELL_TYPES:
             raise _not_canonical(where, f"单元格类型「{_shown(t)}」无法识别")
-        return c                                         # blank (a formula's "" result is cached as blank)
+        return Cell(None, None, formula, cached)         # blank (a formula's "" result is cached as blank)
     if t == "n":
-        c.value = _number(text, where)
-    elif t == "s":
+        return Cell(_number(text, where), None, formula, cached)
+    if t == "s":
         if not CANONICAL_INDEX.fullmatch(text):
             raise _not_canonical(where, f"共享字符串编号「{_shown(text)}」不是整数")
-        c.shared = int(text)
-    elif t == "str":
-        c.value = cell_text(text, where)
-    elif t == "b":
+        return Cell(None, None, formula, cached, int(text))
+    if t == "str":
+        return Cell(cell_text(text, where), None, formula, cached)
+    if t == "b":
         if text not in _BOOL:
             raise _not_canonical(where, f"逻辑值「{_shown(text)}」应为 0 或 1")
-        c.value = _BOOL[text]
-    elif t == "e":
+        return Cell(_BOOL[text], None, formula, cached)
+    if t == "e":
         if not CANONICAL_ERROR.fullmatch(text):
             raise _not_canonical(where, f"错误值「{_shown(text)}」不是 Excel 的错误值")
-        c.error = text
-    elif t == "d":
+        return Cell(None, text, formula, cached)
+    if t == "d":
         if not CANONICAL_DATE.fullmatch(text):
             raise _not_canonical(where, f"日期「{_shown(text)}」不是 ISO 8601 日期")
-        c.value = text                                   # ISO 8601, as stored
-    else:
-        raise _not_canonical(where, f"单元格类型「{_shown(t)}」无法识别")
-    return c
+        return Cell(text, None, formula, cached)         # ISO 8601, as stored
+    raise _not_canonical(where, f"单元格类型「{_shown(t)}」无法识别")
 
 
 def _number(text: str, where: str) -> float:
