@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 
 from addin import cli
-from addin.consolidate import claim_outputs, consolidate, ledger_path, workers as workers_module
-from addin.consolidate.ledger import FORMAT as LEDGER_FORMAT
+from addin.consolidate import claim_outputs, consolidate, ledger_path, workers as workers_module, write_outputs
+from addin.consolidate.ledger import FORMAT as LEDGER_FORMAT, Ledger, StagedRows
 from addin.consolidate.model import CONSOLIDATED, REJECTED
 from addin.consolidate.outputs import OutputPaths
 from addin.consolidate.packed import pack, unpack
@@ -375,3 +375,26 @@ def test_a_file_that_makes_the_checks_fail_is_that_files_finding(tmp_path, monke
     assert files["出错.xlsx"].status == REJECTED and files["出错.xlsx"].findings[-1].code == "F100"
     assert "ZeroDivisionError" in files["出错.xlsx"].findings[-1].message
     assert all(f.status == CONSOLIDATED for p, f in files.items() if p != "出错.xlsx")
+
+
+def test_rows_stay_in_memory_when_the_temporary_database_cannot_be_written(tmp_path, monkeypatch):
+    """The rows a run read wait for the commit in a temporary SQLite database; a full disk or no temporary folder
+    (here: the second row on fails) keeps the rest in memory — the run and its ledger are as they would be."""
+    folder, out = returns(tmp_path / "回收目录", 3), tmp_path / "输出"
+    out.mkdir()
+    staged = []
+
+    def failing(self, row):
+        if staged:
+            raise sqlite3.OperationalError("database or disk is full")
+        staged.append(row.path)
+        real_stage(self, row)
+    real_stage = StagedRows._stage
+    monkeypatch.setattr(StagedRows, "_stage", failing)
+    ledger = Ledger.load(ledger_path(out / "汇总.xlsx"), SPEC)
+    run_ = consolidate(folder, spec=SPEC, ledger=ledger)
+    assert len(ledger.pending.rows) == 3 and len(staged) == 1          # one staged, two held
+    assert [r.path for r in ledger.pending.rows] == sorted(f.path for f in run_.files)   # in the order read
+    write_outputs(run_, out / "汇总.xlsx", out / "报告.json", SPEC, ledger)
+    stored = sqlite3.connect(ledger_path(out / "汇总.xlsx")).execute("SELECT count(*) FROM files").fetchone()[0]
+    assert stored == 3

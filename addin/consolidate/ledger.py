@@ -84,35 +84,45 @@ class StagedRows:
     """The rows a run has read, waiting for `Ledger.commit` in a private temporary SQLite database (on disk, gone
     when closed) rather than in memory: a 20 000-file run held 23 MB of them until its outputs were written.
     Iterated, they come back in the order they were appended, as often as asked (a commit that finds the ledger
-    corrupt stores them again into a fresh one)."""
+    corrupt stores them again into a fresh one). If the temporary database cannot be written (no temporary folder,
+    a full disk), the rows from then on are kept in memory: staging saves memory, it must never fail a run."""
 
     _COLUMNS = len(LedgerRow.__dataclass_fields__)
 
     def __init__(self) -> None:
         self._db: sqlite3.Connection | None = None
-        self._count = 0
+        self._staged = 0
+        self._held: list[LedgerRow] = []                 # rows the database did not take
 
     def append(self, row: LedgerRow) -> None:
+        if not self._held:
+            try:
+                self._stage(row)
+                self._staged += 1
+                return
+            except sqlite3.Error:
+                pass
+        self._held.append(row)
+
+    def _stage(self, row: LedgerRow) -> None:
         if self._db is None:
             self._db = sqlite3.connect("")                # "": a temporary database SQLite deletes on close
             self._db.execute(f"CREATE TABLE staged ({', '.join(f'c{i}' for i in range(self._COLUMNS))})")
         self._db.execute(f"INSERT INTO staged VALUES ({','.join('?' * self._COLUMNS)})",
                          tuple(getattr(row, name) for name in LedgerRow.__dataclass_fields__))
-        self._count += 1
 
     def __iter__(self) -> Iterator[LedgerRow]:
-        if self._db is None:
-            return iter(())
-        return (LedgerRow(*values) for values in self._db.execute("SELECT * FROM staged ORDER BY rowid"))
+        if self._staged:
+            yield from (LedgerRow(*values) for values in self._db.execute("SELECT * FROM staged ORDER BY rowid"))
+        yield from self._held
 
     def __len__(self) -> int:
-        return self._count
+        return self._staged + len(self._held)
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
-            self._db = None
-            self._count = 0
+        self._db, self._staged, self._held = None, 0, []
 
 
 @dataclass
