@@ -24,6 +24,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from workbook_templates import SLOTS, Spec, contract_names
@@ -167,13 +168,17 @@ class Context:
     results: dict[str, Any] = field(default_factory=dict)
     as_saved: dict[str, Any] = field(default_factory=dict)   # evaluate of the cells as the workbook sees them
     choices: Choices = field(default_factory=lambda: Choices())   # grid factor, switches, standard version
-    integrity: list[str] | None = None   # `_integrity_names`, once asked
 
     def finding(self, code: str, message: str, name: str = "") -> Finding:
         return Finding(code, message, name, self.ex.cells.get(name, "") if name else "")
 
     def present(self, name: str) -> bool:
         return name in self.ex.cells
+
+    @cached_property
+    def integrity_names(self) -> list[str]:
+        """The formula names the file holds without an error value (made once per file: three checks ask)."""
+        return [n for n in self.names.derived if self.present(n) and n not in self.ex.errors]
 
     def label(self, name: str) -> str:
         """A quantity's row as a person reads it: 「2022年度 用能人数」."""
@@ -301,8 +306,7 @@ def check_spec_digest(ctx: Context) -> Iterable[Finding]:
 
 def check_missing_names(ctx: Context) -> Iterable[Finding]:
     """E208: contract names the workbook should define but does not (rows inserted or deleted, an old template)."""
-    cells = ctx.ex.cells
-    missing = [n for n in ctx.names.order if n not in cells]
+    missing = [n for n in ctx.names.order if not ctx.present(n)]
     tail = "：可能插入或删除了行、或使用了旧模板，请用下发的工作簿重新填写"
     if len(missing) > MAX_LISTED_MISSING:
         listed = "、".join(missing[:MAX_LISTED_MISSING])
@@ -379,8 +383,8 @@ def check_numbers(ctx: Context) -> Iterable[Finding]:
 
 def _numeric_order(ctx: Context) -> list[str]:
     """Quantities and self-scores, in contract order, that are present and not error values."""
-    parsed, cells, errors = ctx.parsed, ctx.ex.cells, ctx.ex.errors
-    return [n for n in ctx.names.order if n in parsed and n in cells and n not in errors]
+    parsed, errors = ctx.parsed, ctx.ex.errors
+    return [n for n in ctx.names.order if n in parsed and ctx.present(n) and n not in errors]
 
 
 def _quantity(ctx: Context, name: str) -> float | None:
@@ -439,9 +443,9 @@ def check_self_scores(ctx: Context) -> Iterable[Finding]:
     its rule does not allow. Unit 1 is computed from the decline table, not entered: it is checked by integrity
     (W402) and E211."""
     unscored = []
-    cells, errors = ctx.ex.cells, ctx.ex.errors
+    errors = ctx.ex.errors
     for n, ind in ctx.names.scores:
-        if n not in cells or n in errors:
+        if not ctx.present(n) or n in errors:
             continue
         p = ctx.parsed[n]
         selector = ctx.selected.get(ind.rule.selector) if ind.rule.selector else None
@@ -491,17 +495,9 @@ def _unit1_message(ctx: Context, n: str, found: Any, how: str) -> str:
             f"{also}：已按重算值汇总；第一单元由下降率自动计分，请不要改写")
 
 
-def _integrity_names(ctx: Context) -> list[str]:
-    """The formula names the file holds without an error value (made once per file: three checks ask)."""
-    if ctx.integrity is None:
-        cells, errors = ctx.ex.cells, ctx.ex.errors
-        ctx.integrity = [n for n in ctx.names.derived if n in cells and n not in errors]
-    return ctx.integrity
-
-
 def check_overwritten(ctx: Context) -> Iterable[Finding]:
     """W301: a formula cell overwritten with a value (W402 for a unit-1 score or ok_* that then disagrees)."""
-    for n in _integrity_names(ctx):
+    for n in ctx.integrity_names:
         if n in ctx.ex.formulas:
             continue
         found, used = ctx.ex.values.get(n), ctx.results.get(n)
@@ -518,7 +514,7 @@ def check_cached(ctx: Context) -> Iterable[Finding]:
     cache, or a value flowing from an overwritten cell); W402 when it is a unit-1 score or ok_*. The target
     constants (target_*) are compared as values."""
     formulas, cached, values, as_saved = ctx.ex.formulas, ctx.ex.cached, ctx.ex.values, ctx.as_saved
-    for n in _integrity_names(ctx):
+    for n in ctx.integrity_names:
         if n not in formulas or n not in cached:
             continue
         found, expected = values.get(n), as_saved.get(n)
@@ -543,7 +539,7 @@ def check_cached(ctx: Context) -> Iterable[Finding]:
 def check_no_cache(ctx: Context) -> Iterable[Finding]:
     """I304 (once per file): formula cells without a cached result — the file was never opened and saved in
     Excel/WPS (e.g. filled by a script); everything is recomputed anyway."""
-    formulas = [n for n in _integrity_names(ctx) if n in ctx.ex.formulas]
+    formulas = [n for n in ctx.integrity_names if n in ctx.ex.formulas]
     uncached = [n for n in formulas if n not in ctx.ex.cached]
     if not uncached:
         return
