@@ -68,8 +68,8 @@ def _hash(path: str) -> str | None:
 
 
 def listing_line(rel: str, *fields: Any) -> bytes:
-    """One entry of a folder's listing (`folder_listing`): its path inside, then its size, mtime and mode, or why it
-    could not be read."""
+    """One entry of a listing — of an evidence folder (`folder_listing`) or of the walk (`fingerprint`): its path,
+    then its size, mtime and mode, or why it was not gone into or could not be read."""
     return "\0".join(map(str, (rel, *fields))).encode("utf-8", "surrogatepass") + b"\n"
 
 

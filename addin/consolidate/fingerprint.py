@@ -16,11 +16,11 @@ import hmac
 from datetime import date
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from workbook_templates import Spec
 
-from .evidence import folder_listing
+from .evidence import folder_listing, listing_line
 from .model import RosterEntry
 from .walk import EVIDENCE_FOLDER, Survey, survey
 
@@ -52,9 +52,9 @@ def fingerprint(found: Survey, own: set[Path], options: dict[str, Any], spec: Sp
         if path.name in own_names and path.resolve() in own:
             continue
         st = found.files[path]
-        h.update(_line(found.rels[path], st.st_size, st.st_mtime_ns, st.st_mode))
+        h.update(listing_line(found.rels[path], st.st_size, st.st_mtime_ns, st.st_mode))
     for f in sorted(found.folders, key=lambda f: found.rels[f.path]):
-        h.update(_line(found.rels[f.path], f.reason, f.unreadable))
+        h.update(listing_line(found.rels[f.path], f.reason, f.unreadable))
         if f.reason == EVIDENCE_FOLDER:
             listed = listings.get(str(f.path))
             h.update(listed if listed is not None else folder_listing(str(f.path)))
@@ -76,13 +76,14 @@ def survey_of(folder: str | Path, reviews: str | Path | None) -> Survey | None:
 def fingerprint_of(found: Survey, options: dict[str, Any], spec: Spec, ledger_key: str) -> str:
     """The fingerprint a run over the walk `found` (`survey_of`) with `options` (`run_options`) would have, before
     the run: its evidence folders are listed here."""
-    own = {Path(o) for o in options["outputs"]}
-    own |= {o.with_name(o.name + "-journal") for o in own}
-    return fingerprint(found, own, options, spec, ledger_key, {})
+    return fingerprint(found, own_outputs(options["outputs"]), options, spec, ledger_key, {})
 
 
-def _line(*fields: Any) -> bytes:
-    return "\0".join(map(str, fields)).encode("utf-8", "surrogatepass") + b"\n"
+def own_outputs(outputs: Iterable[str | Path]) -> set[Path]:
+    """A run's outputs (summary, report, ledger) and the ledger's SQLite journal, resolved: never read as returns
+    (`run.OWN_OUTPUT`) and never in the fingerprint (they change on every write)."""
+    own = {Path(o).resolve() for o in outputs}
+    return own | {o.with_name(o.name + "-journal") for o in own}
 
 
 def _version() -> str:

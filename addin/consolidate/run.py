@@ -23,7 +23,7 @@ from udfs.ranking import SCOPE_TEXT
 from workbook_templates import InputError, Spec
 
 from .evidence import index_evidence
-from .fingerprint import fingerprint, run_options
+from .fingerprint import fingerprint, own_outputs, run_options
 from .ledger import Ledger, LedgerChanges
 from .model import SKIPPED, ConsolidationRun, FileOutcome, RosterEntry
 from .reviews import score_reviews
@@ -75,8 +75,7 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
         raise InputError(f"回收目录「{shown_path(str(folder))}」无法读取（{e.strerror or e}）：请检查读取权限") from None
     stats, rels = found.files, found.rels
     paths = sorted(stats, key=lambda p: rels[p])
-    own = {Path(o).resolve() for o in outputs}
-    own |= {o.with_name(o.name + "-journal") for o in own}
+    own = own_outputs(outputs)
     own_names = {o.name for o in own}
 
     outcomes: dict[Path, FileOutcome] = {}
