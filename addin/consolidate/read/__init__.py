@@ -149,7 +149,7 @@ def _read_review(book: "Workbook") -> _Content:
         return _Content([_unknown_version("评审包", version, KNOWN_REVIEW_VERSIONS,
                                           "请用 jieyue review-pack 重新生成评审包并评分",
                                           found.cells.get("template_version", ""))], None, meta, {}, REVIEW)
-    cards = [Scorecard(title, book.extract_at(local)) for title, local in book.local_names.items()
+    cards = [Scorecard(title, book.extract_local(title)) for title, local in book.local_names.items()
              if SCORECARD_KEY in local]
     check_pack_limits(book.package, meta.get(SCORECARD_COUNT), len(cards))
     return _Content([], None, meta, {}, REVIEW, cards)

@@ -249,6 +249,7 @@ class Package:
         check_entry_names(infos)
         self.names = {i.filename: i for i in infos}
         self.lower = {i.filename.lower(): i for i in infos}
+        self.part_names = frozenset(self.lower)         # what `has` matches, in lower case
         self.budget = limits.inflate_budget
         check_contents(self)
 

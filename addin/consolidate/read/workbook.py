@@ -1,7 +1,7 @@
 """A workbook's defined names and the cells they point at, read into `Extracted` (plain values, no handles).
 
-`Workbook.load` parses workbook.xml and its rels (remembered by their bytes, which files from one template
-share); `extract` / `extract_at` read the cells of workbook-scoped or sheet-local names, each sheet part
+`Workbook.load` parses workbook.xml and its rels into a layout (remembered by their bytes, which files from one
+template share); `extract` / `extract_local` read the cells of workbook-scoped or sheet-local names, each sheet part
 inflated and scanned once (`xmlscan.sheet_values`), shared strings resolved afterwards; the 参数 sheet's
 factors come as `Extracted.params`, read by the contract's column map.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -30,12 +30,8 @@ _NAME_REF = re.compile(r"^=?\s*(?:'((?:[^']|'')+)'|([^'!\[\]]+))!\$?([A-Za-z]{1,
 @dataclass
 class Workbook:
     package: Package
-    sheet_parts: dict[str, str]                                  # sheet title → part name
-    names: dict[str, tuple[str, str]] = field(default_factory=dict)   # name → (sheet title, "C9")
-    strings_part: str | None = None
+    layout: _Layout
     scan: bool = True
-    # sheet title → its sheet-local names → (sheet title, "C9"): a review pack's scorecards (none in a fill-in)
-    local_names: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
     # The shared-string table, whole, once a second lookup needs it: a pack is read a scorecard at a time, and
     # inflating and scanning the table for each would be quadratic and spend the file's inflate budget N times.
     _strings: dict[int, str] | None = None
@@ -46,28 +42,42 @@ class Workbook:
         main = "xl/workbook.xml" if package.has("xl/workbook.xml") else office_document(package)
         if main is None:
             raise Rejected("F102", f"压缩包中没有工作簿（xl/workbook.xml）：{AGAIN}")
-        base = posixpath.dirname(main)
-        rels_part = posixpath.join(base, "_rels", posixpath.basename(main) + ".rels")
+        rels_part = posixpath.join(posixpath.dirname(main), "_rels", posixpath.basename(main) + ".rels")
         rels = package.read(rels_part) if package.has(rels_part) else b""
         book = package.read(main)
-        structure = _structure_cached if len(book) + len(rels) < STRUCTURE_CACHE_LIMIT else _structure
-        sheets, names, strings_part, local = structure(book, main, rels, rels_part)
-        if strings_part is None or not package.has(strings_part):
-            default = posixpath.join(base, "sharedStrings.xml")
-            strings_part = default if package.has(default) else None
-        sheet_parts = {title: target for title, target in sheets.items() if package.has(target)}
-        held, held_local = _held(names, local, sheet_parts)
-        return cls(package, sheet_parts, held, strings_part, scan, held_local)
+        layout = _layout_cached if len(book) + len(rels) < LAYOUT_CACHE_LIMIT else _layout
+        return cls(package, layout(book, main, rels, rels_part, package.part_names), scan)
+
+    @property
+    def sheet_parts(self) -> dict[str, str]:
+        """Sheet title → part name, for the sheets the package holds."""
+        return self.layout.sheet_parts
+
+    @property
+    def names(self) -> dict[str, tuple[str, str]]:
+        """Workbook-scoped name → (sheet title, "C9"), for names on a sheet the package holds."""
+        return self.layout.names
+
+    @property
+    def local_names(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """Sheet title → its sheet-local names → (sheet title, "C9"): a review pack's scorecards (none in a fill-in)."""
+        return self.layout.local
+
+    @property
+    def strings_part(self) -> str | None:
+        return self.layout.strings_part
 
     def extract(self, names: Iterable[str], params: bool) -> Extracted:
         """The named cells (and the 参数 factors), each sheet part inflated and scanned once. `names` may be
-        `self.names` itself: every name."""
-        return self.extract_at(self.names if names is self.names else {n: self.names[n] for n in names}, params)
+        `self.names` itself: every name, read by the plan made once for the template."""
+        plan = self.layout.plan if names is self.names else _plan({n: self.names[n] for n in names})
+        return self._extract(plan, params)
 
-    def extract_at(self, where: dict[str, tuple[str, str]], params: bool = False) -> Extracted:
-        """The cells at `where` (a key → (sheet title, "C9")) as `Extracted` by key — workbook names, or a
-        scorecard's sheet-local names; with `params` also the 参数 factors."""
-        plan = _plan_of(where)
+    def extract_local(self, title: str) -> Extracted:
+        """The cells of the sheet-local names of sheet `title` (a scorecard), by name."""
+        return self._extract(self.layout.local_plans[title], False)
+
+    def _extract(self, plan: _Plan, params: bool) -> Extracted:
         with_params = params and PARAMS_SHEET in self.sheet_parts
         wanted = plan.wanted
         if with_params and PARAMS_SHEET not in wanted:
@@ -128,62 +138,63 @@ class Workbook:
 
 @dataclass(frozen=True)
 class _Plan:
+    """What `Workbook._extract` reads for a set of names. Not to be changed by the caller."""
+
     wanted: dict[str, frozenset[str]]                   # sheet title → its cells to read
     cells: dict[str, str]                               # key → "sheet!C9" (Extracted.cells)
     order: tuple[tuple[str, str, str], ...]             # (key, sheet title, "C9")
 
 
-def _plan_of(where: dict[str, tuple[str, str]]) -> _Plan:
-    """`_plan`, asked again without a look at the names when `where` is the very dict asked last (a template's
-    names, `_held`)."""
-    last = _LAST_PLAN.get("where")
-    if last is not None and last[0] is where:
-        return last[1]
-    plan = _plan(tuple(where.items()))
-    _LAST_PLAN["where"] = (where, plan)
-    return plan
+def _plan(where: dict[str, tuple[str, str]]) -> _Plan:
+    wanted: dict[str, set[str]] = {}
+    for title, ref in where.values():
+        wanted.setdefault(title, set()).add(ref)
+    return _Plan({title: frozenset(refs) for title, refs in wanted.items()},
+                 {n: f"{title}!{ref}" for n, (title, ref) in where.items()},
+                 tuple((n, title, ref) for n, (title, ref) in where.items()))
 
 
-_LAST_PLAN: dict[str, tuple[dict[str, tuple[str, str]], _Plan]] = {}
+@dataclass(frozen=True)
+class _Layout:
+    """What workbook.xml and its rels give the reader, for the parts its package holds: the sheets (title →
+    part), the names on those sheets (workbook-scoped, and each sheet's local ones), the shared-strings part, and
+    the plans that read the names. Every file from one template (or one program's resave of it) has the same
+    layout, so it is made once (`_layout_cached`). Not to be changed by the caller."""
+
+    sheet_parts: dict[str, str]
+    names: dict[str, tuple[str, str]]
+    local: dict[str, dict[str, tuple[str, str]]]
+    strings_part: str | None
+    plan: _Plan                                          # every workbook-scoped name
+    local_plans: dict[str, _Plan]                        # sheet title → its local names
 
 
-def _held(names: dict[str, tuple[str, str]], local: dict[str, dict[str, tuple[str, str]]],
-          sheet_parts: dict[str, str]) -> tuple[dict[str, tuple[str, str]], dict[str, dict[str, tuple[str, str]]]]:
-    """The names (workbook-scoped, and each sheet's local ones) whose sheet the package holds. The same dicts again
-    when the structure (`_structure_cached`: the same objects for the same bytes) and the sheets are those of the
-    last file: the caller must not change them."""
-    last = _LAST_HELD.get("held")
-    if last is not None and last[0] is names and last[1] is local and last[2] == sheet_parts:
-        return last[3], last[4]
+def _layout(book: bytes, part: str, rels: bytes, rels_part: str, parts: frozenset[str]) -> _Layout:
+    """The layout of a workbook.xml (`part`) with its rels, in a package holding `parts` (names in lower case,
+    as `Package.has` matches them). A Rejected is raised again for each file, never remembered."""
+    sheets, names, strings_part, local = _structure(book, part, rels, rels_part)
+    if strings_part is None or strings_part.lower() not in parts:
+        default = posixpath.join(posixpath.dirname(part), "sharedStrings.xml")
+        strings_part = default if default.lower() in parts else None
+    sheet_parts = {title: target for title, target in sheets.items() if target.lower() in parts}
     held = {n: ref for n, ref in names.items() if ref[0] in sheet_parts}
     held_local = {t: {n: ref for n, ref in refs.items() if ref[0] in sheet_parts}
                   for t, refs in local.items() if t in sheet_parts}
-    _LAST_HELD["held"] = (names, local, sheet_parts, held, held_local)
-    return held, held_local
+    return _Layout(sheet_parts, held, held_local, strings_part, _plan(held),
+                   {t: _plan(refs) for t, refs in held_local.items()})
 
 
-_LAST_HELD: dict[str, tuple] = {}
-
-
-@lru_cache(maxsize=16)
-def _plan(where: tuple[tuple[str, tuple[str, str]], ...]) -> _Plan:
-    """What `extract_at` reads for `where`, made once for the names of one template (every file of it asks for the
-    same). Not to be changed by the caller."""
-    wanted: dict[str, set[str]] = {}
-    for _, (title, ref) in where:
-        wanted.setdefault(title, set()).add(ref)
-    return _Plan({title: frozenset(refs) for title, refs in wanted.items()},
-                 {n: f"{title}!{ref}" for n, (title, ref) in where},
-                 tuple((n, title, ref) for n, (title, ref) in where))
+LAYOUT_CACHE_LIMIT = 1 << 20
+"""workbook.xml and rels under 1 MB have their layout remembered by their bytes (a review pack of thousands of
+scorecards is read once, not kept)."""
+_layout_cached = lru_cache(maxsize=32)(_layout)
 
 
 def _structure(book: bytes, part: str, rels: bytes, rels_part: str
                ) -> tuple[dict[str, str], dict[str, tuple[str, str]], str | None,
                           dict[str, dict[str, tuple[str, str]]]]:
     """(sheet title → part, workbook-scoped name → (sheet title, "C9"), shared-strings part, sheet title → its
-    sheet-local names → (sheet title, "C9")) from the bytes of workbook.xml and its rels. Files from one template (or one program's resave of it) share these bytes, so
-    the result is remembered by them for parts under 1 MB (`_structure_cached`; a Rejected is raised again
-    each time, never remembered). The caller must not change the dicts returned."""
+    sheet-local names → (sheet title, "C9")) from the bytes of workbook.xml and its rels."""
     root = parse_xml(book, part)
     if root.tag.startswith("{" + STRICT_NS):
         raise strict_format()
@@ -227,12 +238,6 @@ def _structure(book: bytes, part: str, rels: bytes, rels_part: str
         elif scope.isdigit() and int(scope) < len(order):
             local.setdefault(order[int(scope)], {}).setdefault(name, where)
     return sheets, names, strings_part, local
-
-
-STRUCTURE_CACHE_LIMIT = 1 << 20
-_structure_cached = lru_cache(maxsize=32)(_structure)
-
-
 
 
 def _params(cells: dict[str, Cell], strings: dict[int, str | None]) -> dict[str, Any]:
