@@ -348,6 +348,7 @@ def test_every_bad_file_is_listed_with_its_code(result, case):
 
     if case.status == SKIPPED:
         assert codes == [] and entry["skip_reason"] == skip_reason(Path(case.path)) and listed[0]["跳过原因"]
+        assert listed[0]["类型"] == "其他文件"                   # a lock or system file is no 填报工作簿
         assert entry["sha256"] == ""                                       # never opened
     elif case.status == REJECTED:
         assert all(SPEC.checks[c].severity == "错误" for c in codes)

@@ -162,6 +162,8 @@ def test_the_walk_never_reads_evidence_as_returns(data):
     assert set(skipped) == {f"{FOLDER}_佐证材料/", f"{ZIPPED}_佐证材料.zip", f"{HOSTILE}_佐证材料.zip",
                             f"{BOMB}_佐证材料.zip"}
     assert all("佐证材料" in why for why in skipped.values())
+    # 文件清单 says what they are: 佐证材料, not 填报工作簿
+    assert {f["kind_label"] for f in data["files"] if f["status"] == "skipped"} == {"佐证材料"}
     assert not any("工具.exe" in f["path"] for f in data["files"])
 
 

@@ -18,7 +18,10 @@ CONSOLIDATED, REJECTED, SKIPPED = "consolidated", "rejected", "skipped"
 STATUS_LABEL = {CONSOLIDATED: "已汇总", REJECTED: "已拒收", SKIPPED: "已跳过"}
 RETURN, REVIEW = "return", "review"
 """What a jieyue workbook is: a unit's returned fill-in workbook, or a reviewer's returned review pack."""
-KIND_LABEL = {RETURN: "填报工作簿", REVIEW: "评审包"}
+EVIDENCE, FOLDER, OTHER = "evidence", "folder", "other"
+"""What a skipped entry is when it is not read as a workbook: a unit's 佐证材料 folder or zip (indexed apart), any
+other folder not gone into, any other file (a lock file, a system file, the run's own output …)."""
+KIND_LABEL = {RETURN: "填报工作簿", REVIEW: "评审包", EVIDENCE: "佐证材料", FOLDER: "文件夹", OTHER: "其他文件"}
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ class FileOutcome:
     used: bool = True                  # False for the file not chosen among duplicates
     skip_reason: str = ""
     rendered: Rendered | None = field(default=None, repr=False, compare=False)
-    kind: str = RETURN                 # RETURN: a unit's fill-in workbook; REVIEW: a reviewer's review pack
+    kind: str = RETURN                 # RETURN: a unit's fill-in workbook; REVIEW: a reviewer's review pack;
+                                       # a skipped entry: EVIDENCE, FOLDER or OTHER
     # A review pack's scorecards as read: {"sheet", "values": name → value, "errors": name → error code,
     # "cells": name → "sheet!C9", "uncached": formula names saved without a result} — scored at the run
     # level, where each is matched to its unit's return.

@@ -29,7 +29,7 @@ from .model import SKIPPED, ConsolidationRun, FileOutcome, RosterEntry
 from .reviews import score_reviews
 from .rules import apply_choices, check_identity, match_roster, resolve_duplicates, run_year
 from .signatures import verify_signatures
-from .walk import Survey, shown_path, skip_reason, survey
+from .walk import Survey, shown_path, skip_reason, skipped_kind, survey
 from .workers import Job, read_all
 
 OWN_OUTPUT = "本次汇总的输出文件"
@@ -86,7 +86,8 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
         rel, stat = rels[p], stats[p]
         reason = OWN_OUTPUT if p.name in own_names and p.resolve() in own else skip_reason(p, stat.st_mode)
         if reason:
-            outcomes[p] = FileOutcome(path=rel, size=stat.st_size, sha256="", status=SKIPPED, skip_reason=reason)
+            outcomes[p] = FileOutcome(path=rel, size=stat.st_size, sha256="", status=SKIPPED, skip_reason=reason,
+                                      kind=skipped_kind(reason))
             if ledger:
                 changes.rows.append(ledger.row_for(outcomes[p], stat.st_size, stat.st_mtime_ns))
             continue

@@ -885,7 +885,8 @@ def _notes(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     b.put(ws, r, 0, "状态说明", "bold_wrap")
     for line in (f"{STATUS_LABEL[CONSOLIDATED]}：文件已读取并重算，单位列入「汇总」；有错误的单位列入但不参与排名。",
                  f"{STATUS_LABEL[REJECTED]}：文件无法使用（不是有效的 jieyue 工作簿等），原因见「问题清单」。",
-                 f"{STATUS_LABEL[SKIPPED]}：不是报送文件（如 Excel 锁定文件 ~$…、隐藏或系统文件），原因见「文件清单」。",
+                 f"{STATUS_LABEL[SKIPPED]}：不作为工作簿读取（佐证材料另行登记，见「佐证材料」；Excel 锁定文件 ~$…、隐藏或"
+                 "系统文件等不是报送文件），原因见「文件清单」。",
                  "所有数值均由本程序按填报的原始数据重新计算，不采用文件中缓存的计算结果。",
                  *_per_run_notes(data)):
         b.put(ws, r, 1, line, "wrap")

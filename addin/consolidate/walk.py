@@ -24,7 +24,7 @@ from generator.ooxml import TEMP_PREFIX
 from udfs.evidence import is_evidence_name
 from udfs.intake import Finding
 
-from .model import REJECTED, SKIPPED, FileOutcome
+from .model import EVIDENCE, FOLDER, OTHER, REJECTED, SKIPPED, FileOutcome
 
 SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", ".ds_store", "ehthumbs.db"})
 SYSTEM_FOLDERS = frozenset({"__macosx", "$recycle.bin", "system volume information", "recycler"})
@@ -53,6 +53,11 @@ def skip_reason(path: Path, mode: int | None = None) -> str | None:
     if mode is not None and not stat.S_ISREG(mode):
         return SPECIAL
     return None
+
+
+def skipped_kind(reason: str, folder: bool = False) -> str:
+    """What a skipped entry is, for 文件清单's 类型: a 佐证材料 folder or zip, another folder, another file."""
+    return EVIDENCE if reason in (EVIDENCE_FOLDER, EVIDENCE_ZIP) else FOLDER if folder else OTHER
 
 
 def folder_skip_reason(name: str) -> str | None:
@@ -129,10 +134,11 @@ class Survey:
         for f in self.folders:
             rel = self.rels[f.path]
             if f.unreadable:
-                out.append(FileOutcome(path=rel, size=0, sha256="", status=REJECTED, blocking=True,
+                out.append(FileOutcome(path=rel, size=0, sha256="", status=REJECTED, blocking=True, kind=FOLDER,
                                        findings=[Finding("F123", f"文件夹「{rel}」{f.reason}")]))
             else:
-                out.append(FileOutcome(path=rel, size=0, sha256="", status=SKIPPED, skip_reason=f.reason))
+                out.append(FileOutcome(path=rel, size=0, sha256="", status=SKIPPED, skip_reason=f.reason,
+                                       kind=skipped_kind(f.reason, folder=True)))
         return out
 
     def unread(self, rel: str) -> bool:
