@@ -24,14 +24,16 @@ import pytest
 
 from addin.consolidate import consolidate
 from addin.consolidate.content import content
-from addin.consolidate.evidence import linkable
+from addin.consolidate.evidence import Convention, entry_dictionary, linkable, packed_entry, unpacked
+from addin.consolidate.evidence_sheet import evidence_row, evidence_rows
+from addin.consolidate.report_json import dumps
 from addin.consolidate.summary import render
 from addin.demo import PHOTO, plausible_evidence, plausible_inputs, return_one, sample_roster, write_evidence
 from generator import template_bytes
 from generator.personalise import Personaliser
 from generator.roster import safe_file_name
-from udfs.evidence import (BAD_ZIP, MISSING, NO_EVIDENCE, NOT_FILE, OTHER_TYPE, OVERSIZE, REFUSED, UNLISTED, Found,
-                           evidence_name, findings, is_evidence_name, listed_files, match, safe_member)
+from udfs.evidence import (BAD_ZIP, KINDS, MISSING, NO_EVIDENCE, NOT_FILE, OTHER_TYPE, OVERSIZE, REFUSED, UNLISTED,
+                           Found, evidence_name, findings, is_evidence_name, listed_files, match, safe_member)
 from udfs.scoring import legal_values
 from workbook_templates import contract_names, load_spec
 
@@ -148,7 +150,7 @@ def data(returns) -> dict:
 
 
 def entry(data: dict, code: str) -> dict:
-    return next(u for u in data["evidence"]["units"] if u["unit_code"] == code)
+    return next(unpacked(u) for u in data["evidence"]["units"] if u.unit_code == code)
 
 
 def kinds(u: dict) -> list[tuple]:
@@ -208,8 +210,9 @@ def test_a_zip_bomb_is_refused_by_the_returns_limits(data):
 
 
 def test_the_report_and_the_summary_sheet(data):
-    text = json.dumps(data["evidence"], ensure_ascii=False)
-    assert json.loads(text)["totals"]["units"] == 4
+    section = json.loads(dumps(data))["evidence"]
+    assert section["totals"]["units"] == 4
+    assert section["units"] == [unpacked(u) for u in data["evidence"]["units"]]
     wb = openpyxl.load_workbook(io.BytesIO(render(data, SPEC)))
     ws = wb["佐证材料"]
     head = [c.value for c in ws[1]]
@@ -219,6 +222,25 @@ def test_the_report_and_the_summary_sheet(data):
     assert missing >= 1 and rows[FOLDER][head.index("列出未找到")] == missing
     assert rows[FOLDER][head.index("类型不允许")] == 3                  # 工具.exe, 数据.xyz, 链接.pdf
     assert "越出" in rows[HOSTILE][head.index("问题说明")]
+
+
+def test_an_entry_is_held_packed_and_given_back_as_made():
+    """Once indexed, a unit's entry is held packed against a dictionary made from the spec (a unit listing 20 files
+    has ~30 KB of tables, ~1.2 KB packed): unpacked it is the entry as made, the report splices in exactly its JSON,
+    the 佐证材料 sheet gets its row."""
+    entry = {"unit_code": FOLDER, "unit_name": "甲局\ud800", "unit_region": "哈密市", "unit_level": "县市区级",
+             "file": "甲局.xlsx", "source": "folder", "location": f"{FOLDER}_佐证材料/", "zip_problem": None,
+             "files": [{"path": "制度.pdf", "size": 8, "type": "pdf", "class": "allowed", "sha256": "ab" * 32,
+                        "listed_by": ["2.1.1"]}],
+             "indicators": [{"indicator": "2.1.1", "self_score": 0.5, "listed": ["制度.pdf", "缺.pdf"],
+                             "found": ["制度.pdf"], "missing": ["缺.pdf"]}],
+             "scored": 2, "with_evidence": 1, "listed": 2, "counts": {**dict.fromkeys(KINDS, 0), MISSING: 1},
+             "findings": [{"kind": MISSING, "indicator": "2.1.1", "file": "缺.pdf"}]}
+    held = packed_entry(entry, entry_dictionary(Convention.of(SPEC)))
+    assert unpacked(held) == entry and held.unit_code == FOLDER               # the lone surrogate kept as it was
+    assert dumps({"evidence": {"units": [held, held]}}) == dumps({"evidence": {"units": [entry, entry]}})
+    assert list(evidence_rows({"units": [held]})) == [evidence_row(entry)]
+    assert evidence_row(entry)[-1] == "列出的文件未找到：指标 2.1.1、「缺.pdf」"
 
 
 # ---------------------------------------------------------------- the scorecards

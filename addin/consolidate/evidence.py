@@ -17,25 +17,29 @@ themselves do (`ledger.Ledger.lookup`; `--verify` and `--no-ledger` hash everyth
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import posixpath
 import stat
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 from urllib.parse import quote
 
-from udfs.evidence import (BAD_ZIP, KINDS, NOT_FILE, OTHER, UNREADABLE, REFUSED_CLASS, Finding, Found, evidence_name,
-                           evidence_stem, file_type, findings, listed_files, safe_member, type_class)
+from udfs.evidence import (BAD_ZIP, KINDS, MISSING, NO_EVIDENCE, NOT_FILE, OTHER, UNREADABLE, REFUSED_CLASS, Finding,
+                           Found, evidence_name, evidence_stem, file_type, findings, listed_files, safe_member,
+                           type_class)
 from workbook_templates import Spec
 from workbook_templates.process import Evidence
 
-from .model import ConsolidationRun, FileOutcome
+from .evidence_sheet import evidence_row
+from .model import ConsolidationRun, FileOutcome, StoredFigures
+from .packed import pack, unpack
 from .read.preflight import OPEN_FLAGS, Limits, check_entry_names, check_zip_entries, open_regular
 from .read.rejected import Rejected
+from .report_json import Packed, to_json
 from .unit_indicators import self_counted
 
 CHUNK = 1024 * 1024
@@ -229,6 +233,13 @@ class UnitEvidence:
     known: Stamps                                      # of its folder or zip, last time
 
 
+def _listed_texts(inputs: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
+    """The unit's `evid_<id>` texts from its inputs, decoded and let go of: inputs held packed (`StoredFigures`)
+    would keep their whole table once asked for a value they do not hold decoded, for the rest of the run."""
+    whole = json.loads(inputs.text) if isinstance(inputs, StoredFigures) else inputs
+    return {name: whole.get(name) for name in names}
+
+
 def _kind_at(path: str) -> str:
     """"folder" or "zip" (a regular file) for what is at `path` itself, links never followed; "" for nothing there
     or anything else. One lstat: most units hand in nothing, and thousands of them are looked at each run."""
@@ -307,17 +318,51 @@ def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[s
             "with_evidence": sum(1 for k, s in scored.items() if s is not None and s > 0 and listed.get(k)),
             "listed": sum(len(v) for v in listed.values()), "counts": counts,
             # each finding's wording is the section's `kinds`, said once (5 000 units × 50 findings add up)
-            "findings": [_finding_entry(x.kind, x.indicator) if not x.file else
-                         {"kind": x.kind, "indicator": x.indicator or None, "file": x.file}
+            "findings": [{"kind": x.kind, "indicator": x.indicator or None, "file": x.file or None}
                          for x in judged]}, stamps, listings
 
 
-@lru_cache(maxsize=None)
-def _finding_entry(kind: str, indicator: str) -> dict[str, Any]:
-    """A finding about no file (an indicator scored without a list, …) as the entry lists it: one shared table
-    for all units — 5 000 units × 40 such findings would otherwise be 200 000 tables held for the whole run.
-    Nothing changes an entry once it is made."""
-    return {"kind": kind, "indicator": indicator or None, "file": None}
+@dataclass(frozen=True, slots=True)
+class PackedEntry(Packed):
+    """A unit's entry as the run holds it once indexed, until the outputs are written: the entry as the report writes
+    it (`text`) and its row of the 佐证材料 sheet (`row`, as JSON), both packed against the run's `dictionary`
+    (`entry_dictionary`), and its unit's code. A unit that lists its files has ~30 KB of tables in its entry (a
+    finding per file not found, the names per indicator): 20 000 of them would not fit in the run's memory; packed
+    they are ~1.2 KB."""
+
+    unit_code: str
+    row: bytes
+
+
+def entry_dictionary(rules: Convention) -> bytes:
+    """What every unit's entry and sheet row spell out alike — the keys, each scored indicator's id in an entry's
+    tables, the findings' wording —, from the spec alone (an entry made up: each indicator scored, one file listed
+    and missing, one handed in; and its row with nothing handed in): the preset dictionary of `packed_entry`. With
+    it a unit's entry and row pack to ~1.2 KB when it lists its files (1.8 KB without it), ~0.4 KB when it does not
+    (0.8 KB)."""
+    ids = [ind for ind, _ in rules.indicators]
+    made_up = {"unit_code": "", "unit_name": "", "unit_region": "", "unit_level": "", "file": "", "source": "folder",
+               "location": evidence_stem("") + "/", "zip_problem": None,
+               "files": [{"path": "", "size": 0, "type": "pdf", "class": "allowed", "sha256": "",
+                          "listed_by": ids[:1]}],
+               "indicators": [{"indicator": ind, "self_score": 1.0, "listed": [""], "found": [], "missing": [""]}
+                              for ind in ids],
+               "scored": 0, "with_evidence": 0, "listed": 0, "counts": dict.fromkeys(KINDS, 0),
+               "findings": [{"kind": kind, "indicator": ind, "file": file} for ind in ids
+                            for kind, file in ((NO_EVIDENCE, None), (MISSING, ""))]}
+    nothing = {**made_up, "source": None, "location": None}             # most units hand in nothing
+    return (to_json(evidence_row(nothing)) + to_json(evidence_row(made_up)) + to_json(made_up)).encode("utf-8")
+
+
+def packed_entry(entry: dict[str, Any], dictionary: bytes) -> PackedEntry:
+    """`entry` (`index_unit`) held packed against `dictionary` (`entry_dictionary`)."""
+    return PackedEntry(text=pack(to_json(entry), dictionary), dictionary=dictionary, unit_code=entry["unit_code"],
+                       row=pack(to_json(evidence_row(entry)), dictionary))
+
+
+def unpacked(held: PackedEntry) -> dict[str, Any]:
+    """The entry `held` holds, as `index_unit` made it."""
+    return json.loads(unpack(held.text, held.dictionary))
 
 
 def _index_chunk(units: list[UnitEvidence], folder: Path, rules: Convention
@@ -343,14 +388,30 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
         f, scores = chosen[k], dict(zip(ids, counted[k].tolist()))
         return UnitEvidence(
             f.code, f.path, {name: f.unit.get(name) for name in ("unit_name", "unit_region", "unit_level")},
-            {name: f.inputs.get(name) for _, name in rules.indicators},
+            _listed_texts(f.inputs, [name for _, name in rules.indicators]),
             {ind: None if scores[ind] != scores[ind] else float(scores[ind]) for ind, _ in rules.indicators},
             _stamps_of(f, known))
     # Hashing is what is worth worker processes: units whose folder or zip the ledger has no stamps of. The rest
     # (no evidence handed in, or only stat calls against the stamps) cost less here than a pool costs to start.
     fresh = [k for k, f in enumerate(chosen)
              if not _stamps_of(f, known) and _handed_in(folder, f.path, f.code)[2]]
-    indexed: list[tuple[dict[str, Any], Stamps, dict[str, bytes]] | None] = [None] * len(chosen)
+    # Each entry is counted and packed as soon as it is made: the tables of all units are never held together.
+    units: list[PackedEntry | None] = [None] * len(chosen)
+    stamps: Stamps = {}
+    listings: dict[str, bytes] = {}
+    totals = {"units": len(chosen), "with_evidence": 0, "files": 0, "bytes": 0, "findings": dict.fromkeys(KINDS, 0)}
+    dictionary = entry_dictionary(rules)
+
+    def hold(k: int, indexed: tuple[dict[str, Any], Stamps, dict[str, bytes]]) -> None:
+        entry, seen, listed = indexed
+        totals["with_evidence"] += 1 if entry["source"] else 0
+        totals["files"] += len(entry["files"])
+        totals["bytes"] += sum(x["size"] for x in entry["files"])
+        for kind, n in entry["counts"].items():
+            totals["findings"][kind] += n
+        units[k] = packed_entry(entry, dictionary)
+        stamps.update(seen)
+        listings.update(listed)
     if workers >= 2 and len(fresh) >= PARALLEL_FROM:
         chunks = [fresh[i:i + CHUNK_UNITS] for i in range(0, len(fresh), CHUNK_UNITS)]
         with ProcessPoolExecutor(workers) as pool:
@@ -358,22 +419,13 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
                             [folder] * len(chunks), [rules] * len(chunks))
             for chunk, part in zip(chunks, done):
                 for k, result in zip(chunk, part):
-                    indexed[k] = result
+                    hold(k, result)
     for k in range(len(chosen)):
-        if indexed[k] is None:
-            indexed[k] = index_unit(described(k), folder, rules)
-    units, stamps, listings = [], {}, {}
-    for entry, seen, listed in indexed:
-        units.append(entry)
-        stamps.update(seen)
-        listings.update(listed)
+        if units[k] is None:
+            hold(k, index_unit(described(k), folder, rules))
     return {"folder": evidence_stem("<统一社会信用代码>"), "allowed_types": sorted(ev.allowed_types),
             "refused_types": sorted(ev.refused_types), "max_file_bytes": ev.max_file_bytes,
-            "max_zip_bytes": ev.max_zip_bytes, "kinds": dict(KINDS),
-            "totals": {"units": len(units), "with_evidence": sum(1 for u in units if u["source"]),
-                       "files": sum(len(u["files"]) for u in units),
-                       "bytes": sum(x["size"] for u in units for x in u["files"]),
-                       "findings": {k: sum(u["counts"][k] for u in units) for k in KINDS}},
+            "max_zip_bytes": ev.max_zip_bytes, "kinds": dict(KINDS), "totals": totals,
             "units": units}, stamps, listings
 
 
@@ -385,13 +437,14 @@ def linkable(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return [x for x in entry["files"] if x["class"] not in (REFUSED_CLASS, OTHER) and x["listed_by"]]
 
 
-def scorecard_evidence(entry: dict[str, Any] | None, folder: str | Path, pack_dir: str | Path
+def scorecard_evidence(held: PackedEntry | None, folder: str | Path, pack_dir: str | Path
                        ) -> tuple[dict[str, str], tuple[tuple[str, str, str], ...]]:
-    """What a unit's scorecard shows of its evidence: indicator → the names it listed (「（未找到）」 after a missing
-    one), and each file that may be opened as (its path inside, a link relative to the pack's folder `pack_dir`,
-    the indicators listing it). The returns folder is `folder`."""
-    if not entry:
+    """What a unit's scorecard shows of its evidence (its entry as the run holds it): indicator → the names it listed
+    (「（未找到）」 after a missing one), and each file that may be opened as (its path inside, a link relative to the
+    pack's folder `pack_dir`, the indicators listing it). The returns folder is `folder`."""
+    if held is None:
         return {}, ()
+    entry = unpacked(held)
     listed = {i["indicator"]: "；".join(n + ("（未找到）" if n in i["missing"] else "") for n in i["listed"])
               for i in entry["indicators"] if i["listed"]}
     files = []
@@ -402,4 +455,5 @@ def scorecard_evidence(entry: dict[str, Any] | None, folder: str | Path, pack_di
     return listed, tuple(files)
 
 
-__all__ = ["index_evidence", "index_unit", "linkable", "scorecard_evidence"]
+__all__ = ["index_evidence", "index_unit", "linkable", "scorecard_evidence", "PackedEntry", "entry_dictionary",
+           "packed_entry", "unpacked"]

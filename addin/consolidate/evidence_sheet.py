@@ -4,9 +4,12 @@ with what to correct in words. Rendered with the summary's `_Book`, as one big t
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Iterator
 
 from udfs.evidence import BAD_ZIP, KINDS, MISSING, NO_EVIDENCE, NOT_FILE, OTHER_TYPE, OVERSIZE, REFUSED, UNLISTED
+
+from .packed import unpack
 
 SHEET = "佐证材料"
 COLUMNS = (("unit_name", "单位名称", 20, "wrap"), ("unit_code", "统一社会信用代码", 20, "text"),
@@ -35,14 +38,20 @@ def _details(u: dict[str, Any]) -> str | None:
     return "；".join(parts) or None
 
 
+def evidence_row(u: dict[str, Any]) -> list[Any]:
+    """The sheet's row of one unit's entry (`evidence.index_unit`): made when the unit is indexed and held packed
+    with it (`evidence.PackedEntry`), as the entry itself is."""
+    c = u["counts"]
+    values = {**u, "files": len(u["files"]), "refused_or_type": c[REFUSED] + c[OTHER_TYPE] + c[NOT_FILE],
+              "location": u["location"] or "未交回", "details": _details(u), **c}
+    return [values[k] if values[k] != 0 or k in ("scored", "with_evidence", "files") else None
+            for k, _, _, _ in COLUMNS]
+
+
 def evidence_rows(section: dict[str, Any]) -> Iterator[list[Any]]:
     """The sheet's row of each unit of the report's `evidence` section, in its order, one at a time."""
     for u in section["units"]:
-        c = u["counts"]
-        values = {**u, "files": len(u["files"]), "refused_or_type": c[REFUSED] + c[OTHER_TYPE] + c[NOT_FILE],
-                  "location": u["location"] or "未交回", "details": _details(u), **c}
-        yield [values[k] if values[k] != 0 or k in ("scored", "with_evidence", "files") else None
-               for k, _, _, _ in COLUMNS]
+        yield json.loads(unpack(u.row, u.dictionary))
 
 
 def render_evidence(b: Any, data: dict[str, Any]) -> None:
@@ -59,4 +68,4 @@ def render_evidence(b: Any, data: dict[str, Any]) -> None:
     b.print_setup(ws, len(COLUMNS) - 1, title_rows=(0, 0))
 
 
-__all__ = ["render_evidence", "evidence_rows", "SHEET", "COLUMNS"]
+__all__ = ["render_evidence", "evidence_row", "evidence_rows", "SHEET", "COLUMNS"]

@@ -36,7 +36,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from udfs.evidence import evidence_name
 from udfs.intake import Finding
 from workbook_templates import Spec
 from workbook_templates.contract import KNOWN_REVIEW_VERSIONS, KNOWN_TEMPLATE_VERSIONS
@@ -48,13 +47,15 @@ from .packed import BadPacked, pack, unpack
 from .read.preflight import read_regular
 from .read.xmlscan import UNSAFE
 
-FORMAT = 8
+FORMAT = 9
 """Bumped when a row's layout or meaning changes: a ledger of another format is emptied, every file read again.
 6: the reader's differential checks (F121–F128) and bounds (E220) — rows made without them are not reused.
 7: the key figures carry the unit's self scores as counted (`Rendered.counted`) and its 佐证材料 lists, the last
    run is kept (`LastRun`).
 8: the outcome, the key figures and the rendered figures are stored deflated (`packed`), as the run holds
-   them."""
+   them.
+9: the key figures no longer carry the 佐证材料 lists (held decoded for every unit, ~4 KB each that lists its
+   files): the evidence stage reads them from the inputs (`key_names`)."""
 LISTED = 5
 """Paths named in a notice about invalid rows; the rest are counted."""
 
@@ -233,12 +234,12 @@ def ledger_key(spec: Spec) -> str:
 
 
 def key_names(spec: Spec) -> frozenset[str]:
-    """The names the run's own tables read for every unit (statistics, review results, the 佐证材料 index, the
-    console): kept decoded in the ledger beside the full figures. The self scores of the other indicators are
-    not among them: the run takes each unit's scores as counted (`Rendered.counted`)."""
+    """The names the run's own tables read for every unit (statistics, review results, the console): kept decoded
+    in the ledger beside the full figures. The self scores of the other indicators are not among them: the run
+    takes each unit's scores as counted (`Rendered.counted`); nor the 佐证材料 lists (~4 KB a unit that fills
+    them, held for the whole run): the evidence stage decodes them one unit at a time (`evidence._listed_texts`)."""
     return frozenset({"self_total", "self_pass", *(f"ok_{i.key}" for i in spec.decline_intensities),
-                      *(ind.score_name for ind in spec.indicators if ind.rule.type == "computed_target"),   # reviews
-                      *(evidence_name(ind.id) for ind in spec.indicators)})                              # evidence
+                      *(ind.score_name for ind in spec.indicators if ind.rule.type == "computed_target")})  # reviews
 
 
 class Ledger:

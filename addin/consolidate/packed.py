@@ -1,4 +1,5 @@
-"""Texts a run holds for every file, kept deflated: each consolidated file's rendered figures (`model.Rendered`).
+"""Texts a run holds for every file, kept deflated: each consolidated file's rendered figures (`model.Rendered`), each
+unit's 佐证材料 entry (`evidence.PackedEntry`).
 
 A 20 000-file run holds them all until the outputs are written — 12.5 KB of text a file, 250 MB in all; deflated
 they are 1.8 KB. The ledger stores the same bytes, so a re-run loads them without deflating anything.
@@ -10,6 +11,7 @@ row whose bytes inflate to gigabytes, or carry anything after the text, is not a
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 
 WINDOW = 12
 """Deflate's window, 2**12 bytes: a unit's texts are a few KB, and setting up the default 32 KB window costs more
@@ -23,17 +25,28 @@ class BadPacked(ValueError):
     """Bytes that are not a text `pack` made (corrupt, truncated, over `LIMIT`, or with more after the stream)."""
 
 
-def pack(text: str) -> bytes:
-    """`text` deflated (raw deflate of its UTF-8; a lone surrogate kept as it is)."""
-    deflater = zlib.compressobj(LEVEL, zlib.DEFLATED, -WINDOW)
+def pack(text: str, dictionary: bytes = b"") -> bytes:
+    """`text` deflated (raw deflate of its UTF-8; a lone surrogate kept as it is). Texts alike that each spell out
+    the same keys and wording (every unit's 佐证材料 entry) are deflated against a preset `dictionary` holding
+    them (up to 32 KB, the whole window then); `unpack` is given the same one."""
+    deflater = _primed(dictionary).copy() if dictionary else zlib.compressobj(LEVEL, zlib.DEFLATED, -WINDOW)
     return deflater.compress(text.encode("utf-8", "surrogatepass")) + deflater.flush()
 
 
-def unpack(data: bytes) -> str:
-    """The text `pack` deflated into `data`; `BadPacked` when `data` is anything else."""
+@lru_cache(maxsize=4)
+def _primed(dictionary: bytes) -> "zlib._Compress":
+    """A deflater that has read `dictionary`, copied for each text: reading a 10 KB dictionary again for every text
+    costs more than deflating the text."""
+    return zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=dictionary)
+
+
+def unpack(data: bytes, dictionary: bytes = b"") -> str:
+    """The text `pack` deflated into `data` (with `dictionary`, when it was); `BadPacked` when `data` is anything
+    else."""
     if not isinstance(data, bytes):
         raise BadPacked("not bytes")
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    inflater = (zlib.decompressobj(-zlib.MAX_WBITS, zdict=dictionary) if dictionary else
+                zlib.decompressobj(-zlib.MAX_WBITS))
     try:
         raw = inflater.decompress(data, LIMIT)
     except zlib.error as e:

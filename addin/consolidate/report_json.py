@@ -12,12 +12,14 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Mapping
 
 from generator.ooxml import write_atomically
 
 from .model import Rendered
+from .packed import unpack
 
 
 JSON_OPTIONS = {"ensure_ascii": False, "sort_keys": True, "separators": (",", ":"), "allow_nan": False}
@@ -31,6 +33,16 @@ fragment — from the figures rendered where the file was read (`Rendered`), whe
 def to_json(value: Any) -> str:
     """`value` as the report writes it (`JSON_OPTIONS`)."""
     return json.dumps(value, **JSON_OPTIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """A value held as its report text (`to_json`), packed (`packed.pack`, with `dictionary`): a list of them is
+    written by splicing each one's text in — e.g. the 佐证材料 section's units (`evidence.PackedEntry`), held so for
+    the whole run."""
+
+    text: bytes
+    dictionary: bytes
 
 
 def figures_json(inputs: Mapping[str, Any], meta: Mapping[str, Any], results: Mapping[str, Any],
@@ -94,8 +106,14 @@ BATCH = 256
 
 def _stream(value: Any, write: Callable[[str], Any], depth: int) -> None:
     """`to_json(value)` written in pieces: a table of text keys key by key down to `depth` levels, a long list
-    `BATCH` items at a time, a short one item by item (the same text: compact separators, sorted keys)."""
-    if isinstance(value, list) and len(value) > BATCH:
+    `BATCH` items at a time, a short one item by item, a list of `Packed` values from their texts (the same text:
+    compact separators, sorted keys)."""
+    if isinstance(value, list) and value and isinstance(value[0], Packed):
+        write("[")
+        for i, item in enumerate(value):
+            write(("," if i else "") + unpack(item.text, item.dictionary))
+        write("]")
+    elif isinstance(value, list) and len(value) > BATCH:
         write("[")
         for i in range(0, len(value), BATCH):
             write(("," if i else "") + to_json(value[i:i + BATCH])[1:-1])

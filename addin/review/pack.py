@@ -141,7 +141,7 @@ def build_review_pack(folder: str | Path, level: str, *, spec: Spec, region: str
     presets = sorted({str(f.meta.get("factor_preset")) for f in chosen.chosen})
     # 佐证材料 (issue 13): what each unit listed, and links relative to where the pack will be (`pack_dir`,
     # default the returns folder: a reviewer opens the pack there and clicks through)
-    evidence = {u["unit_code"]: u for u in (run.evidence or {}).get("units", ())}
+    evidence = {u.unit_code: u for u in (run.evidence or {}).get("units", ())}
     shown = {f.code: scorecard_evidence(evidence.get(f.code), folder, pack_dir or folder) for f in chosen.chosen}
     pack = ReviewPack(reviewer=reviewer, region=chosen.region, seed=seed, year=run.year,
                       units=[replace(review_unit(f, spec, chosen.marks.get(f.code, ())), evidence=shown[f.code][0],
