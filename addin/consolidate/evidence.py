@@ -231,13 +231,15 @@ class UnitEvidence:
     lists: dict[str, Any]                              # evid_<id> → the cell's text
     scored: dict[str, float | None]                    # indicator → its self score as counted
     known: Stamps                                      # of its folder or zip, last time
+    handed: str                                        # "folder", "zip" or "" (`_handed_in`)
 
 
 def _listed_texts(inputs: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
-    """The unit's `evid_<id>` texts from its inputs, decoded and let go of: inputs held packed (`StoredFigures`)
-    would keep their whole table once asked for a value they do not hold decoded, for the rest of the run."""
+    """The unit's `evid_<id>` texts that are not blank, from its inputs decoded and let go of: inputs held packed
+    (`StoredFigures`) would keep their whole table once asked for a value they do not hold decoded, for the rest
+    of the run."""
     whole = json.loads(inputs.text) if isinstance(inputs, StoredFigures) else inputs
-    return {name: whole.get(name) for name in names}
+    return {name: text for name in names if (text := whole.get(name))}
 
 
 def _kind_at(path: str) -> str:
@@ -256,14 +258,16 @@ def _stamps_of(f: FileOutcome, known: Stamps) -> Stamps:
     return {k: known[k] for k in (stem + "/", stem + ".zip") if k in known}
 
 
-def _handed_in(folder: Path, path: str, code: str) -> tuple[str, str, str]:
-    """(the evidence folder's path beside the return at `path`, its zip's path, which of them is handed in:
-    "folder", "zip" or "")."""
-    directory = str(folder / posixpath.dirname(path) / evidence_stem(code))   # as the walk names it
-    archive = directory + ".zip"
-    if _kind_at(directory) == "folder":
-        return directory, archive, "folder"
-    return directory, archive, "zip" if _kind_at(archive) == "zip" else ""
+def _evidence_paths(folder: Path, path: str, code: str) -> tuple[str, str]:
+    """(the path of the evidence folder beside the return at `path`, of its zip), as the walk names them."""
+    directory = str(folder / posixpath.dirname(path) / evidence_stem(code))
+    return directory, directory + ".zip"
+
+
+def _handed_in(folder: Path, path: str, code: str) -> str:
+    """Which of the evidence folder and zip beside the return at `path` is handed in: "folder", "zip" or ""."""
+    directory, archive = _evidence_paths(folder, path, code)
+    return "folder" if _kind_at(directory) == "folder" else "zip" if _kind_at(archive) == "zip" else ""
 
 
 def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[str, Any], Stamps, dict[str, bytes]]:
@@ -271,7 +275,7 @@ def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[s
     digest (by the folder's path as text; none for a zip)."""
     base = posixpath.dirname(u.path)
     stem = evidence_stem(u.code)
-    directory, archive, source = _handed_in(folder, u.path, u.code)
+    source = u.handed
     files: list[dict[str, Any]] = []
     problems: list[Finding] = []
     inside: dict[str, Stamp] = {}
@@ -280,13 +284,16 @@ def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[s
     bad_zip = ""
     if source == "folder":
         location = posixpath.join(base, stem) + "/"
+        directory, _ = _evidence_paths(folder, u.path, u.code)
         files, problems, inside, listings[directory] = scan_folder(directory, rules.ev, u.known.get(location))
     elif source == "zip":
         location = posixpath.join(base, stem + ".zip")
+        _, archive = _evidence_paths(folder, u.path, u.code)
         files, bad_zip, inside = _zip(Path(archive), rules.ev, u.known.get(location, {}))
     source = source or None
     stamps = {location: inside} if inside else {}
-    listed = {ind: names for ind, name in rules.indicators if (names := listed_files(u.lists.get(name)))}
+    listed = {ind: names for ind, name in rules.indicators if name in u.lists
+              if (names := listed_files(u.lists[name]))}
     scored = u.scored
     found = [Found(x["path"], x["size"], x["type"], x["class"]) for x in files]
     judged, matches = findings(listed, scored, found, rules.ev.max_file_bytes)
@@ -299,23 +306,18 @@ def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[s
             listed_by[path].append(ind)
     for x in files:
         x["listed_by"] = listed_by.get(x["path"], [])
-    indicators = []                 # those that list files (one scored without a list is a finding: no_evidence)
-    for ind, _ in rules.indicators:
-        names = listed.get(ind, [])
-        score = scored.get(ind)
-        if not names:
-            continue
-        indicators.append({"indicator": ind, "self_score": score, "listed": names,
-                           "found": [matches[(ind, n)] for n in names if matches[(ind, n)] is not None],
-                           "missing": [n for n in names if matches[(ind, n)] is None]})
+    # Those that list files, in the spec's order as `listed` is (one scored without a list is a finding: no_evidence)
+    indicators = [{"indicator": ind, "self_score": scored.get(ind), "listed": names,
+                   "found": [matches[(ind, n)] for n in names if matches[(ind, n)] is not None],
+                   "missing": [n for n in names if matches[(ind, n)] is None]} for ind, names in listed.items()]
     counts = dict.fromkeys(KINDS, 0)
     for x in judged:
         counts[x.kind] += 1
+    positive = [k for k, s in scored.items() if s is not None and s > 0]
     return {"unit_code": u.code, "unit_name": u.unit.get("unit_name"), "unit_region": u.unit.get("unit_region"),
             "unit_level": u.unit.get("unit_level"), "file": u.path, "source": source, "location": location,
             "zip_problem": bad_zip or None, "files": files, "indicators": indicators,
-            "scored": sum(1 for s in scored.values() if s is not None and s > 0),
-            "with_evidence": sum(1 for k, s in scored.items() if s is not None and s > 0 and listed.get(k)),
+            "scored": len(positive), "with_evidence": sum(1 for k in positive if k in listed),
             "listed": sum(len(v) for v in listed.values()), "counts": counts,
             # each finding's wording is the section's `kinds`, said once (5 000 units × 50 findings add up)
             "findings": [{"kind": x.kind, "indicator": x.indicator or None, "file": x.file or None}
@@ -382,19 +384,22 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
     chosen = run.units
     counted = self_counted(chosen, spec)                 # row k: chosen[k]'s self scores as counted
 
+    names = [name for _, name in rules.indicators]
+    # What each unit handed in, looked at once (two lstat calls: most units hand in nothing).
+    handed = [_handed_in(folder, f.path, f.code) for f in chosen]
+
     def described(k: int) -> UnitEvidence:
         """chosen[k] as the stage sees it — made when it is indexed, not all at once (20 000 units × two tables
         of 43 entries would be held together for nothing)."""
         f, scores = chosen[k], dict(zip(ids, counted[k].tolist()))
         return UnitEvidence(
             f.code, f.path, {name: f.unit.get(name) for name in ("unit_name", "unit_region", "unit_level")},
-            _listed_texts(f.inputs, [name for _, name in rules.indicators]),
+            _listed_texts(f.inputs, names),
             {ind: None if scores[ind] != scores[ind] else float(scores[ind]) for ind, _ in rules.indicators},
-            _stamps_of(f, known))
+            _stamps_of(f, known), handed[k])
     # Hashing is what is worth worker processes: units whose folder or zip the ledger has no stamps of. The rest
     # (no evidence handed in, or only stat calls against the stamps) cost less here than a pool costs to start.
-    fresh = [k for k, f in enumerate(chosen)
-             if not _stamps_of(f, known) and _handed_in(folder, f.path, f.code)[2]]
+    fresh = [k for k, f in enumerate(chosen) if handed[k] and not _stamps_of(f, known)]
     # Each entry is counted and packed as soon as it is made: the tables of all units are never held together.
     units: list[PackedEntry | None] = [None] * len(chosen)
     stamps: Stamps = {}
