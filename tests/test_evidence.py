@@ -243,6 +243,31 @@ def test_an_entry_is_held_packed_and_given_back_as_made():
     assert evidence_row(entry)[-1] == "列出的文件未找到：指标 2.1.1、「缺.pdf」"
 
 
+def test_indexing_on_workers_gives_what_this_process_gives(returns, monkeypatch):
+    """The four units indexed on two worker processes, one unit a chunk (so chunks are sent ahead and collected
+    later), give the same entries, totals, stamps and listing digests as indexed here, in the same order."""
+    import addin.consolidate.evidence as evidence_module
+    folder, _ = returns
+    run = consolidate(folder, spec=SPEC, workers=1)
+    here = evidence_module.index_evidence(run, folder, SPEC, {}, workers=1)
+    monkeypatch.setattr(evidence_module, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(evidence_module, "CHUNK_UNITS", 1)
+    monkeypatch.setattr(evidence_module, "CHUNKS_AHEAD", 1)
+    here_calls = []                                  # a unit indexed in this process (none: all on the workers)
+    real = evidence_module.indexed
+
+    def counted(*args):
+        here_calls.append(args)
+        return real(*args)
+    monkeypatch.setattr(evidence_module, "indexed", counted)
+    pooled = evidence_module.index_evidence(run, folder, SPEC, {}, workers=2)
+    assert here_calls == []
+    assert [unpacked(u) for u in pooled[0]["units"]] == [unpacked(u) for u in here[0]["units"]]
+    assert [u.row for u in pooled[0]["units"]] == [u.row for u in here[0]["units"]]
+    assert pooled[0]["totals"] == here[0]["totals"] and pooled[0]["totals"]["units"] == 4
+    assert pooled[1:] == here[1:] and pooled[2]                      # stamps, and the folder's listing digest
+
+
 # ---------------------------------------------------------------- the scorecards
 
 def test_scorecard_links_resolve_to_the_listed_files_relative_to_the_pack(returns):
