@@ -437,8 +437,9 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
     dictionary = entry_dictionary(rules)
 
     def hold(k: int, done: Indexed) -> None:
-        # an entry from a worker brings its own copy of the dictionary: held with the run's one
-        units[k] = done.entry if done.entry.dictionary is dictionary else replace(done.entry, dictionary=dictionary)
+        # an entry from a worker brings its own copies of the dictionary and the code: held with the run's ones
+        units[k] = (done.entry if done.entry.dictionary is dictionary else
+                    replace(done.entry, dictionary=dictionary, unit_code=chosen[k].code))
         totals["with_evidence"] += done.with_evidence
         totals["files"] += done.files
         totals["bytes"] += done.bytes
