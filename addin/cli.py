@@ -386,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     cons.add_argument("--reviews", metavar="评审包目录",
                       help="另存评审包的目录（回收目录中的评审包也会读取）：据此计算综合得分、排名和拟摘牌")
     cons.add_argument("--scope", choices=list(SCOPES),
-                      help="排名范围（默认按规格 assessment.toml [elimination] scope）")
+                      help="排名范围：全区 = 全区统一排名，地州市 = 各地州市分别排名（不填时按规格文件的设定）")
     cons.add_argument("--as-of", metavar="日期",
                       help="按此日期判断各阶段是否逾期（如 2023-09-15；默认今天），见汇总表「进度」")
     cons.add_argument("--final", action="store_true",

@@ -205,6 +205,12 @@ LOWER_SHARE = 0.06
 FINDINGS_SHARE = 0.08
 """How often a field check finds something (1 or 2 处) on an item with per-finding deductions."""
 SURNAMES = "王李张刘陈杨赵黄"
+GIVEN_NAMES = ("建华", "丽娟", "志强", "海燕", "国庆", "晓梅", "文军", "春梅")
+AREA_CODE = "0991"
+"""The area code of the demo's contact phones (乌鲁木齐)."""
+RETURN_MONTH, RETURN_DAYS = 8, 10
+"""The 填报日期 of the demo's returns: one of the first `RETURN_DAYS` days of `RETURN_MONTH` of the assessment year
+(8月上旬, when returns are due in process.toml; before the demo's `AS_OF`)."""
 DAY_NS = 24 * 3600 * 10**9
 
 
@@ -232,6 +238,15 @@ def sample_roster(spec: Spec) -> list[RosterUnit]:
     from generator.roster import read_roster
     with resources.as_file(resources.files("addin").joinpath("sample_data", ROSTER)) as path:
         return read_roster(path, spec).units
+
+
+def plausible_contact(code: str, year: int) -> dict[str, Any]:
+    """Invented but plausible 联系人, 联系电话 and 填报日期 of a unit's return, reproducible from its `code`: a name,
+    an 乌鲁木齐 phone number, a day in 8月上旬 of the assessment `year` (as the unit types them)."""
+    rng = random.Random(f"contact|{code}")
+    return {"contact_name": rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES),
+            "contact_phone": f"{AREA_CODE}-{rng.randrange(2_000_000, 10_000_000)}",
+            "fill_date": date(year, RETURN_MONTH, 1) + timedelta(days=rng.randrange(RETURN_DAYS))}
 
 
 def return_one(unit: RosterUnit, path: Path, inputs: Mapping[str, Any], personaliser: Any) -> Path:
@@ -295,9 +310,11 @@ def plain_returns(folder: str | Path, spec: Spec, units: Iterable[RosterUnit] | 
             for u in (sample_roster(spec) if units is None else units)]
 
 
-def return_workbooks(units: list[RosterUnit], folder: Path, personaliser: Any, spec: Spec) -> list[DemoReturn]:
-    """Fill the units' workbooks with plausible data and put them in `folder` as units return them — except the
-    bad returns above. Returns every file written, in the order written."""
+def return_workbooks(units: list[RosterUnit], folder: Path, personaliser: Any, spec: Spec,
+                     year: int) -> list[DemoReturn]:
+    """Fill the units' workbooks of the assessment `year` with plausible data (and 单位信息's contact and date) and
+    put them in `folder` as units return them — except the bad returns above. Returns every file written, in the
+    order written."""
     from generator.roster import safe_file_name
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -316,7 +333,8 @@ def return_workbooks(units: list[RosterUnit], folder: Path, personaliser: Any, s
             continue
         inputs = plausible_inputs(unit.code, spec)
         listed, files = plausible_evidence(inputs, spec)
-        inputs = {**inputs, **listed}
+        contact = plausible_contact(unit.code, year)
+        inputs = {**inputs, **listed, **contact}
         shown = ""
         if unit.code == EVIDENCE_MISSING[0]:
             files = {p: b for p, b in files.items() if p != EVIDENCE_MISSING[1]}
@@ -335,7 +353,7 @@ def return_workbooks(units: list[RosterUnit], folder: Path, personaliser: Any, s
                 f"{where}填了「{text}」（文本，不是数字）→ E201 错误，不参与排名，也不进入评审包")
         elif unit.code == RETURNED_TWICE:
             first = put(unit, file_name.removesuffix(".xlsx") + FIRST_VERSION + ".xlsx",
-                        plausible_inputs(unit.code + FIRST_VERSION, spec), "第一次报送的文件（较旧）")
+                        {**plausible_inputs(unit.code + FIRST_VERSION, spec), **contact}, "第一次报送的文件（较旧）")
             newer = put(unit, file_name, inputs, "改正后再次报送（较新）→ 重复报送，按规则采用较新的文件")
             # A day apart, whatever the clock says: the rule takes the newer file (both are free of errors).
             mtime = newer.stat().st_mtime_ns
@@ -483,7 +501,7 @@ def play_flow(out_dir: str | Path, spec: Spec) -> DemoFlow:
     year = spec.year(spec.default_year)                                        # the demo's choice: the latest year
     personaliser = Personaliser(spec, year.year, year.preset, grid_factor=year.grid_factor)
     generated = write_workbooks(units, out_dir / GENERATED, personaliser)
-    returns = return_workbooks(units, out_dir / RETURNED, personaliser, spec)
+    returns = return_workbooks(units, out_dir / RETURNED, personaliser, spec, year.year)
     packs = fill_packs(build_packs(out_dir / RETURNED, spec), out_dir / RETURNED / PACKS, spec)
     run = consolidate_all(out_dir / RETURNED, out_dir, spec)
     from .notices import write_notices

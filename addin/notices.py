@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 import xlsxwriter
 
+from generator.formats import number_format
 from generator.ooxml import check_output, write_atomically
 from generator.print_layout import (DEFAULT_FONT_SIZE, HEAD_FONT_SIZE, PAGE_MARGINS, line_count, line_height,
                                     running_head)
@@ -44,7 +45,6 @@ SEVERE = ("错误", "警告")
 """The findings a unit is asked to correct (提示 are for the administrator)."""
 MAX_FINDING_GROUPS = 8
 """Kinds of problem listed on a notice; more are counted (the page stays one page)."""
-SCORE_DIGITS = 2
 LAST_PLACES = "末位淘汰"
 """`udfs.ranking`'s reason for 拟摘牌 by rank, which the notice says in full instead."""
 
@@ -74,9 +74,9 @@ def load_report(path: str | Path) -> dict[str, Any]:
         raise InputError(f"「{path}」不是 jieyue 汇总的 JSON 报告（{e}）：请给出 jieyue consolidate --json 写出的文件")
     if not isinstance(data, dict) or "review_results" not in data:
         raise InputError(f"「{path}」不是 jieyue 汇总的 JSON 报告：请给出 jieyue consolidate --json 写出的文件")
-    if "unit_indicators" not in data:
-        raise InputError(f"汇总报告「{path}」没有各单位的逐项得分（由较早的版本生成）：请用本版本的 jieyue consolidate "
-                         "重新汇总后再生成结果通知")
+    if "unit_indicators" not in data or "score_digits" not in (data.get("review_rules") or {}):
+        raise InputError(f"汇总报告「{path}」没有各单位的逐项得分或得分的小数位数（由较早的版本生成）：请用本版本的 "
+                         "jieyue consolidate 重新汇总后再生成结果通知")
     return data
 
 
@@ -88,6 +88,8 @@ class Report:
         self.year = data.get("year")
         self.rules = data.get("review_rules") or {}
         self.pass_line = self.rules.get("pass_line")
+        self.digits: int = self.rules["score_digits"]
+        """Decimals a score is shown with (the spec's precision, as in the summary and the review packs)."""
         self.results = list(data["review_results"])
         ui = data["unit_indicators"]
         self.reviewers = [r["key"] for r in ui["reviewers"]]
@@ -129,9 +131,14 @@ class Report:
         """县市区机关事务管理部门评分 → 县市区机关事务管理部门."""
         return self.labels.get(key, key).removesuffix("评分")
 
+    def score_text(self, x: float) -> str:
+        """A score in words with the decimals of the score cells: 88.4 → 「88.40」 (two decimals)."""
+        return f"{round_excel(float(x), self.digits):.{self.digits}f}"
 
-def _num(x: Any) -> str:
-    return "" if x is None else f"{round_excel(float(x), SCORE_DIGITS):g}"
+
+def _rule_figure(x: Any) -> str:
+    """A figure of the rules in words, as the summary's 说明 writes it: the pass line 80.0 → 「80」, 5 %."""
+    return f"{round_excel(float(x), 2):g}"
 
 
 # ---------------------------------------------------------------- the notice
@@ -150,7 +157,7 @@ class _Sheet:
         """One row of (first column, last column, value, format) parts, merged where a part spans columns."""
         lines = 1
         for first, last, value, fmt in parts:
-            text = "" if value is None else value if isinstance(value, str) else _num(value)
+            text = value if isinstance(value, str) else ""          # a number takes one line
             if first != last:
                 self.ws.merge_range(self.row, first, self.row, last, "", self.f[fmt])
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -170,7 +177,8 @@ class _Sheet:
         self.row += 1
 
 
-def _formats(wb: xlsxwriter.Workbook) -> dict[str, Any]:
+def _formats(wb: xlsxwriter.Workbook, digits: int) -> dict[str, Any]:
+    """The notices' formats; "score" shows a score with `digits` decimals (92.5 → 92.50), "number" a count."""
     base = {"font_name": "宋体", "font_size": DEFAULT_FONT_SIZE, "valign": "vcenter", "text_wrap": True,
             "locked": True}
     def fmt(**kw):
@@ -185,6 +193,7 @@ def _formats(wb: xlsxwriter.Workbook) -> dict[str, Any]:
         "cell": fmt(border=1),
         "center": fmt(border=1, align="center"),
         "number": fmt(border=1, align="center", num_format="General"),
+        "score": fmt(border=1, align="center", num_format=number_format(digits)),
         "right": fmt(align="right"),
     }
 
@@ -225,7 +234,7 @@ def result_sentence(entry: Mapping[str, Any], report: Report) -> str:
     c, line = entry.get("composite"), report.pass_line
     parts, group = [], None
     if result in (PASSED, FAILED, ELIMINATED) and c is not None:
-        parts.append(f"综合得分 {_num(c)} 分，{'达到' if c >= line else '低于'}合格线 {_num(line)} 分")
+        parts.append(f"综合得分 {report.score_text(c)} 分，{'达到' if c >= line else '低于'}合格线 {_rule_figure(line)} 分")
         if entry.get("rank") is not None:
             group = report.groups.get("全区" if report.rules.get("scope") == "region" else entry.get("unit_region"))
             among = f"（共 {group['ranked']} 个单位参与排名）" if group else ""
@@ -348,9 +357,9 @@ def _weak_rows(entry: Mapping[str, Any], report: Report) -> tuple[str, list[list
     for i in chosen:
         a = report.indicators.get(report.ids[i]) or {}
         mine, mean = own[i] or 0.0, avg[i]
-        rows.append([report.ids[i], a.get("text") or "", report.points[i], round_excel(mine, SCORE_DIGITS),
-                     None if mean is None else round_excel(mean, SCORE_DIGITS),
-                     None if mean is None else round_excel(mine - mean, SCORE_DIGITS)])
+        rows.append([report.ids[i], a.get("text") or "", report.points[i], round_excel(mine, report.digits),
+                     None if mean is None else round_excel(mean, report.digits),
+                     None if mean is None else round_excel(mine - mean, report.digits)])
     return said, rows
 
 
@@ -359,7 +368,7 @@ def notice_bytes(entry: Mapping[str, Any], report: Report) -> bytes:
     buffer = io.BytesIO()
     name, code, year = entry.get("unit_name") or "", entry.get("unit_code") or "", report.year
     wb = _new_book(buffer, f"{year}年节约型机关复验结果通知 {name}")
-    f = _formats(wb)
+    f = _formats(wb, report.digits)
     s = _Sheet(wb, "复验结果通知", WIDTHS, f)
     s.line(f"{year}年节约型机关复验结果通知", "title", 30, 16)
     s.gap()
@@ -374,7 +383,7 @@ def notice_bytes(entry: Mapping[str, Any], report: Report) -> bytes:
     s.line("一、各级评分", "section", size=12)
     s.cells([(0, 1, "评分", "head"), (2, 2, "得分", "head"), (3, LAST, "说明", "head")])
     for label, score, note in _score_rows(entry, report):
-        s.cells([(0, 1, label, "cell"), (2, 2, score, "number"), (3, LAST, note, "cell")])
+        s.cells([(0, 1, label, "cell"), (2, 2, score, "score"), (3, LAST, note, "cell")])
     s.gap()
     s.line("二、须改正的问题", "section", size=12)
     lines = _finding_lines(entry, report)
@@ -392,9 +401,9 @@ def notice_bytes(entry: Mapping[str, Any], report: Report) -> bytes:
         s.cells([(0, 0, "指标", "head"), (1, 1, "评价内容", "head"), (2, 2, "分值", "head"),
                  (3, 3, "本单位得分", "head"), (4, 4, "全部单位平均", "head"), (5, 5, "差距", "head")])
         for r in rows:
-            s.cells([(0, 0, r[0], "center"), (1, 1, r[1], "cell"), (2, 2, r[2], "number"), (3, 3, r[3], "number"),
-                     (4, 4, r[4] if r[4] is not None else "—", "number"),
-                     (5, 5, r[5] if r[5] is not None else "—", "number")])
+            s.cells([(0, 0, r[0], "center"), (1, 1, r[1], "cell"), (2, 2, r[2], "score"), (3, 3, r[3], "score"),
+                     (4, 4, r[4] if r[4] is not None else "—", "score"),
+                     (5, 5, r[5] if r[5] is not None else "—", "score")])
     todo = outstanding(entry, {k: report.authority(k) for k in report.reviewers},
                        report.progress.get(code, {}), report.blocking.get(code, False))
     if todo:
@@ -423,12 +432,12 @@ LIST_TITLES = {PASSED: "达标单位名单", FAILED: "不达标单位名单", EL
 def rules_text(report: Report, counts: Mapping[str, int]) -> list[str]:
     """The rules of the publication lists, in words, from the report's review_rules."""
     r = report.rules
-    line = _num(report.pass_line)
+    line = _rule_figure(report.pass_line)
     text = [
         f"达标：综合得分不低于 {line} 分、且未列入拟摘牌的单位。",
         f"不达标：综合得分低于 {line} 分（或第一单元目标管理的符合性要求未完成）的单位；同时列入拟摘牌的单位只列在"
         "拟摘牌名单中，不重复列出。",
-        f"拟摘牌：参与排名的复验单位按综合得分从高到低{r.get('scope_text', '')}，末位 {_num((r.get('ratio') or 0) * 100)}%"
+        f"拟摘牌：参与排名的复验单位按综合得分从高到低{r.get('scope_text', '')}，末位 {_rule_figure((r.get('ratio') or 0) * 100)}%"
         f"（基数为{r.get('elimination_base_text', '')}，{r.get('rounding_text', '')}，本次共 {r.get('elimination_count', 0)} 个）"
         "列为拟摘牌；得分相同的名次相同，摘牌线落在得分相同的单位之间时，这些单位全部列入并注明「待定」，由管理部门确定。"
         + (f"综合得分低于 {line} 分的单位也列为拟摘牌。" if r.get("below_pass_line_eliminated") else ""),
@@ -470,9 +479,10 @@ def lists_bytes(report: Report) -> tuple[bytes, dict[str, list[dict[str, Any]]]]
         lists[k].sort(key=list_order)
     buffer = io.BytesIO()
     wb = _new_book(buffer, f"{report.year}年节约型机关复验 公示名单")
-    f = _formats(wb)
+    f = _formats(wb, report.digits)
     widths = tuple(w for _, w in LIST_COLUMNS)
     last = len(LIST_COLUMNS) - 1
+    scored = [label for label, _ in LIST_COLUMNS].index("综合得分")
     for result in PUBLISHED:
         ws = wb.add_worksheet(result)
         for c, w in enumerate(widths):
@@ -488,7 +498,7 @@ def lists_bytes(report: Report) -> tuple[bytes, dict[str, list[dict[str, Any]]]]
                       e.get("unit_level") or "", e.get("composite"), e.get("rank"), _entry_note(e)]
             for c, v in enumerate(values):
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    ws.write_number(row, c, v, f["number"])
+                    ws.write_number(row, c, v, f["score" if c == scored else "number"])
                 else:
                     ws.write_string(row, c, "" if v is None else str(v), f["cell"])
             texts = {2: values[2], 7: values[7], 1: values[1]}
@@ -519,9 +529,11 @@ def prefecture_bytes(region: str, entries: list[dict[str, Any]], report: Report)
     """One 地州市's units and their results: every score, the result and what is outstanding."""
     buffer = io.BytesIO()
     wb = _new_book(buffer, f"{report.year}年节约型机关复验结果 {region}")
-    f = _formats(wb)
+    f = _formats(wb, report.digits)
     columns = [*PREFECTURE_COLUMNS, *((report.authority(k), 11) for k in report.reviewers),
                ("综合得分", 8), ("复验结果", 9), ("排名", 6), ("说明、尚待完成", 40)]
+    first_score = len(PREFECTURE_COLUMNS) - 1                     # 自评分, each authority's, 综合得分
+    scored = range(first_score, first_score + len(report.reviewers) + 2)
     last = len(columns) - 1
     ws = wb.add_worksheet("复验结果")
     for c, (_, w) in enumerate(columns):
@@ -541,7 +553,7 @@ def prefecture_bytes(region: str, entries: list[dict[str, Any]], report: Report)
                   *(scores.get(k) for k in report.reviewers), e.get("composite"), result_of(e), e.get("rank"), note]
         for c, v in enumerate(values):
             if isinstance(v, (int, float)) and not isinstance(v, bool):
-                ws.write_number(i + 1, c, v, f["number"])
+                ws.write_number(i + 1, c, v, f["score" if c in scored else "number"])
             else:
                 ws.write_string(i + 1, c, "—" if v is None else str(v), f["cell"])
         lines = max(line_count(str(values[c]), columns[c][1]) if values[c] else 1 for c in (1, last))

@@ -696,7 +696,7 @@ def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names:
         ("label", "白色：自动计算或说明文字，已锁定"),
         ("section", "系数与口径"),
         ("wrap", f"评价标准：{version.label}。"),
-        ("wrap", f"系数预设：{preset.id}（{preset.label}）。来源：{preset.source}"),
+        ("wrap", f"折标和碳排放系数：{preset.label}，系数编号 {preset.id}。来源：{preset.source}"),
         ("wrap", f"电力碳排放因子：{grid.factor} 吨CO2/兆瓦时（{grid.label}）。"),
     ]
     for key, option in chosen.items():
@@ -719,6 +719,7 @@ def _guide_sheet(spec: Spec, years, preset, grid, chosen: dict[str, str], names:
     ]
     for r, (style, text) in enumerate(lines, start=1):
         sheet.put(f"A{r}", Cell(text, style=style))
+    sheet.sections = tuple(r for r, (style, _) in enumerate(lines, start=1) if style == "section")
     return sheet
 
 

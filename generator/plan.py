@@ -61,6 +61,7 @@ class SheetPlan:
     landscape: bool = False
     header: str = ""               # printed at the top left of every page (a personalised workbook: the unit's name)
     heights: dict[int, float] = field(default_factory=dict)   # row → at least this height (points)
+    sections: tuple[int, ...] = ()  # rows a printed page may start at (headings): printed by `print_layout.paginate`
 
     def put(self, ref: str, cell: Cell) -> str:
         if ref in self.cells:

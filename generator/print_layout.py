@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping
+from typing import Collection, Mapping
 
 LINE_HEIGHT = 1.4
 """Points of row height per point of font size, for one line of text (SimSun in Excel: 1.3; LibreOffice's Noto CJK:
@@ -162,10 +163,72 @@ def running_head(left: str) -> dict[str, dict[str, str]]:
     return {"header": {"left": header_text(left), "right": "&A"}, "footer": {"center": PAGE_NUMBER}}
 
 
+PORTRAIT_PAGE_HEIGHT = (297 / 25.4 - PAGE_MARGINS["top"] - PAGE_MARGINS["bottom"]) * 72
+"""Points of rows a portrait A4 page holds between `PAGE_MARGINS` (the header and footer print in the margins)."""
+
+MIN_ONE_PAGE_SCALE = 0.85
+"""A sheet laid out in sections (`paginate`) that overflows its page by little is shrunk onto one page, to no less
+than this scale (11 pt text prints at 9.4 pt: still easy to read); a longer one is broken before a section."""
+
+CARRIED_AT_MOST = 1 / 3
+"""The share of a page a break before a heading may leave empty at the foot of the page (`paginate`)."""
+
+ORPHAN_ROWS = 2
+"""Rows too few to make a last page of their own when a heading before them can start it (`paginate`)."""
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """How a sheet laid out in sections prints (`paginate`): shrunk onto one page, or on pages of its own size,
+    each after the first starting at a row of `breaks`."""
+
+    one_page: bool = False
+    breaks: tuple[int, ...] = ()
+
+
+def paginate(heights: Mapping[int, float], sections: Collection[int],
+             page: float = PORTRAIT_PAGE_HEIGHT) -> Pagination:
+    """Where a sheet of rows `heights` (row → points, every printed row) breaks into pages of `page` points.
+    A full page ends before the last row of `sections` (a section's heading) on it when that carries at most
+    `CARRIED_AT_MOST` of a page over, else before the row that does not fit: never a heading at the foot of a page.
+    The last page never holds `ORPHAN_ROWS` rows or fewer when the break can move back to a heading. A sheet up to
+    1 ÷ `MIN_ONE_PAGE_SCALE` pages long is shrunk onto one page instead (the 说明 of a review pack, 1.1 pages: one
+    page at 90 %). For a sheet printed at 100 % (its columns within the page width: a 说明), where every row has
+    an explicit height, so that Excel, WPS and LibreOffice break its pages alike."""
+    rows = sorted(heights)
+    total = sum(heights.values())
+    if total <= page:
+        return Pagination()
+    if total * MIN_ONE_PAGE_SCALE <= page:
+        return Pagination(one_page=True)
+
+    def points(first: int, last: int) -> float:     # rows first … last - 1
+        return sum(heights[r] for r in rows if first <= r < last)
+
+    breaks: list[int] = []
+    top, used = rows[0], 0.0
+    for row in rows:
+        if used + heights[row] > page and row != top:
+            starts = [s for s in sections if top < s <= row]
+            start = max(starts) if starts else row
+            if points(start, row) > CARRIED_AT_MOST * page:
+                start = row
+            breaks.append(start)
+            top, used = start, points(start, row)
+        used += heights[row]
+    if breaks and sum(1 for r in rows if r >= breaks[-1]) <= ORPHAN_ROWS:
+        before = breaks[-2] if len(breaks) > 1 else rows[0]
+        starts = [s for s in sections if before < s < breaks[-1] and points(s, rows[-1] + 1) <= page]
+        if starts:
+            breaks[-1] = max(starts)
+    return Pagination(breaks=tuple(breaks))
+
+
 def fits_lines(height: float, lines: int, font_size: float = DEFAULT_FONT_SIZE) -> bool:
     """Whether a row of `height` points shows `lines` lines of `font_size` text (what the tests check)."""
     return height + 1e-6 >= lines * line_height(font_size)
 
 
 __all__ = ["LINE_HEIGHT", "PAGE_MARGINS", "PAGE_NUMBER", "PORTRAIT_WIDTH", "char_width", "text_width", "line_count", "line_height",
-           "row_height", "header_text", "running_head", "fits_lines"]
+           "row_height", "header_text", "running_head", "fits_lines", "PORTRAIT_PAGE_HEIGHT", "MIN_ONE_PAGE_SCALE",
+           "Pagination", "paginate"]

@@ -25,12 +25,14 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.header_footer import _HeaderFooterPart
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.pagebreak import Break
 
 from workbook_templates.contract import SIGNATURE_NAME, UNIT_NAMES
 
 from .ooxml import rewrite_zip
 from .plan import Cell, SheetPlan, Validation, WorkbookPlan
-from .print_layout import DEFAULT_WIDTH, HEAD_FONT_SIZE, PAGE_MARGINS, row_height, running_head
+from .print_layout import (DEFAULT_FONT_SIZE, DEFAULT_WIDTH, HEAD_FONT_SIZE, PAGE_MARGINS, ROW_PADDING, Pagination,
+                           line_height, paginate, row_height, running_head)
 
 PROTECTION_PASSWORD = "jieyue"
 """A guard against accidental edits, not security: the legacy sheet-protection hash is trivially broken."""
@@ -159,7 +161,10 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
         ws.column_dimensions[col].width = width
     for col in plan.hidden_columns:
         ws.column_dimensions[col].hidden = True
-    for row, height in row_heights(plan, unit).items():
+    heights = row_heights(plan, unit)
+    if plan.sections:
+        heights = printed_heights(plan, heights)
+    for row, height in heights.items():
         ws.row_dimensions[row].height = height
     ws.freeze_panes = plan.freeze
     ws.sheet_state = plan.state
@@ -168,9 +173,12 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
     ws.protection.selectLockedCells = False
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape" if plan.landscape else "portrait"
+    pages = paginate(heights, plan.sections) if plan.sections else Pagination()
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    ws.page_setup.fitToHeight = 1 if pages.one_page else 0     # 0: as many pages as needed, manual breaks kept
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    for row in pages.breaks:
+        ws.row_breaks.append(Break(id=row - 1))
     ws.page_margins = PageMargins(**PAGE_MARGINS)
     if plan.print_title_rows:
         ws.print_title_rows = plan.print_title_rows
@@ -208,6 +216,20 @@ def row_heights(plan: SheetPlan, unit: Mapping[str, Any]) -> dict[int, float]:
             col = ref.rstrip("0123456789")
             wrapped.setdefault(int(ref[len(col):]), {})[col] = text
     return fitted_heights(plan, wrapped)
+
+
+def printed_heights(plan: SheetPlan, heights: Mapping[int, float]) -> dict[int, float]:
+    """`heights` (`row_heights`) with every other row up to the last one holding a cell given the height of one line
+    of its largest font (an empty row: of 11 pt): a sheet paginated by its sections (`print_layout.paginate`) then
+    breaks into pages as estimated, alike in Excel, WPS and LibreOffice (each sizes a row without a height by its
+    own font metrics)."""
+    sizes: dict[int, float] = {}
+    for ref, cell in plan.cells.items():
+        row = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        sizes[row] = max(sizes.get(row, 0.0), float(STYLES[cell.style]["font"].sz or DEFAULT_FONT_SIZE))
+    single = {row: round(line_height(sizes.get(row, DEFAULT_FONT_SIZE)) + ROW_PADDING, 1)
+              for row in range(1, max(sizes) + 1)}         # an empty row in between too
+    return {**single, **heights}
 
 
 def wrapped_text(cell: Cell, unit: Mapping[str, Any]) -> tuple[str, float] | None:

@@ -344,10 +344,13 @@ def _evidence_block(sheet: SheetPlan, r: int, unit: ReviewUnit) -> int:
                                       style="note"))
         sheet.merges.append(f"A{r + 1}:{C_COMMENT}{r + 1}")
         return r + 1
-    for k, (shown, url, indicators) in enumerate(unit.evidence_files, start=r + 1):
-        sheet.put(f"A{k}", Cell(indicators, style="label"))
+    # The list's own header (a page it continues on repeats the scorecard's: print titles are the sheet's).
+    sheet.put(f"A{r + 1}", _fixed("编号", style="header"))
+    sheet.put(f"{C_TEXT}{r + 1}", _fixed("佐证材料文件", style="header"))
+    for k, (shown, url, indicators) in enumerate(unit.evidence_files, start=r + 2):
+        sheet.put(f"A{k}", Cell(indicators, style="wrap"))     # 「5.2.2、5.2.3、5.2.4」: wraps in the 编号 column
         sheet.put(f"{C_TEXT}{k}", Cell(shown, style="wrap", url=url))
-    return r + len(unit.evidence_files)
+    return r + 1 + len(unit.evidence_files)
 
 
 def _band(sheet: SheetPlan, r: int, columns: str, style: str) -> None:
@@ -394,7 +397,7 @@ def _row(ind: Indicator, r: int, level: str, year: int, params: _Params, digits:
              (f"{C_METHOD}{r}", Cell(_method(ind, spec), style="wrap"))]
     evidence = spec_text(ind.evidence, year)
     if rule.type == "computed_target":
-        return _Row(tuple(cells), (), evidence, score_name(level, ind.id))
+        return _Row(_boxed(cells, (findings, given, f"{C_COMMENT}{r}")), (), evidence, score_name(level, ind.id))
     cells.append((f"{C_COMMENT}{r}", Cell(None, style="input_text")))
     conditionals = []
     if rule.type in DEDUCTING:
@@ -432,14 +435,23 @@ def _row(ind: Indicator, r: int, level: str, year: int, params: _Params, digits:
         else:
             formula = fx.counted_score(given, [(None, rng)])
             status = f'IF(ISBLANK({given}),{fx.text(STATUS_SCORE)},IF(ISNUMBER({score}),"",{fx.text(STATUS_RULE)}))'
-    return _Row(tuple(cells), tuple(conditionals), evidence, score_name(level, ind.id), formula, status)
+    return _Row(_boxed(cells, (findings, given)), tuple(conditionals), evidence, score_name(level, ind.id), formula,
+                status)
+
+
+def _boxed(cells: list[tuple[str, Cell]], refs: tuple[str, ...]) -> tuple[tuple[str, Cell], ...]:
+    """The row's `cells`, and a blank locked cell with the table's border at each of `refs` the row has nothing to
+    enter in (评审给分 of an item scored by 发现问题处数 alone, all three of a recomputed unit-1 item): every row
+    boxed alike."""
+    present = {ref for ref, _ in cells}
+    return (*cells, *((ref, _fixed(None, style="label")) for ref in refs if ref not in present))
 
 
 def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, card: ScoreCard, row: _Row,
                    formats: dict[str, str], shared: dict[tuple, Cell]) -> None:
     score, note = f"{C_SCORE}{r}", f"{C_NOTE}{r}"
     cells = row.cells
-    for ref, cell in cells[:4]:                     # 编号, 评价内容, 分值, 评分方法
+    for ref, cell in cells:                         # 编号, 评价内容, 分值, 评分方法, 评审意见 and the inputs
         sheet.put(ref, cell)
     listed = unit.evidence.get(ind.id)
     sheet.put(f"{C_EVIDENCE}{r}", Cell(row.evidence + f"\n单位提供：{listed}", style="wrap") if listed else
@@ -454,8 +466,6 @@ def _indicator_row(sheet: SheetPlan, r: int, ind: Indicator, unit: ReviewUnit, c
         sheet.put(note, Cell(_decline_note(unit, ind.rule.metric), style="status") if item is not None else
                   _shared_cell(shared, ("note", r), STATUS_NO_DATA, style="status"))     # the unit's own figures
         return
-    for ref, cell in cells[4:]:                     # 评审意见, and the inputs: 发现问题处数, 评审给分
-        sheet.put(ref, cell)
     sheet.conditionals.extend(row.conditionals)
     blank = item if item is not None else ""
     sheet.put(score, _shared_cell(shared, ("score", r, type(blank), blank), formula=row.formula, style="calc",
@@ -506,8 +516,8 @@ def _decline_block(sheet: SheetPlan, r: int, spec: Spec, unit: ReviewUnit, year:
                               ("G", "target", "change")):
             sheet.put(f"{col}{r}", Cell(d.get(key), style="calc", number_format=formats[fmt]))
         sheet.put(f"H{r}", _fixed(_verdict(d.get("ok")), style="status"))
-    sheet.put(f"A{r + 1}", _fixed("变化率 = (本年 − 上年) ÷ 上年 × 100，保留两位小数；不高于目标即达标，"
-                                  "达标的指标得该项分值。", style="note"))
+    sheet.put(f"A{r + 1}", _fixed(f"变化率 = (本年 − 上年) ÷ 上年 × 100，先四舍五入保留{spec.precision.change_pct}位"
+                                  "小数，再与目标比较；不高于目标即达标，达标的指标得该项分值。", style="note"))
     sheet.merges.append(f"A{r + 1}:{C_COMMENT}{r + 1}")
     return r + 1
 
@@ -531,9 +541,12 @@ def _overview_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit],
     last = O_FIRST_ROW + len(units) - 1
     totals = f"{O_TOTAL}{O_FIRST_ROW}:{O_TOTAL}{last}"
     done_blank = sum(isinstance(c.total, float) for c in cards)
-    sheet.put(f"{O_NAME}3", Cell("已完成评审的单位（评审总分已算出）", style="label_total"))
-    sheet.put(f"{O_CODE}3", Cell(formula=f"COUNT({totals})", style="calc_total", blank=done_blank))
-    sheet.put(f"{O_LEVEL}3", Cell(f"/ {len(units)}", style="label"))
+    sheet.put(f"{O_SEQ}3", Cell("已完成评审的单位（评审总分已算出）", style="label_total"))
+    sheet.merges.append(f"{O_SEQ}3:{O_NAME}3")
+    # One figure, 「2 / 12」: the count stays a number (COUNT), its format writes the pack's units after it (all of
+    # them, `titles`, also in the prototype of a streamed 总览 laid out for its first unit only).
+    sheet.put(f"{O_CODE}3", Cell(formula=f"COUNT({totals})", style="calc_total", blank=done_blank,
+                                 number_format=f'0" / {len(titles)}"'))
     for col, text in zip("ABCDEFGHIJK", ("序号", "单位名称", "统一社会信用代码", "单位层级", "所属地区", "自评总分",
                                          "评审总分", "已评", "未评", "实地抽查", "评分表")):
         sheet.put(f"{col}{O_HEADER_ROW}", Cell(text, style="header"))
@@ -607,6 +620,7 @@ def _guide_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], ye
     lines += [("wrap", line) for line in skipped] or [("wrap", "无")]
     for r, (style, text) in enumerate(lines, start=1):
         sheet.put(f"A{r}", Cell(text, style=style))
+    sheet.sections = tuple(r for r, (style, _) in enumerate(lines, start=1) if style == "section")
     return sheet
 
 

@@ -5,6 +5,7 @@ No LibreOffice: the packs are read with openpyxl and their entries recomputed wi
 """
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,9 @@ import pytest
 
 import udfs
 from addin.cli import main
-from addin.demo import (DEMO_SEED, FIRST_VERSION, NOT_RETURNED, PACKS, RETURNED_TWICE, TEXT_IN_NUMBER,
-                        UNFINISHED_REVIEW, DemoFlow, flow_lines, play_flow, plausible_inputs, plausible_review,
-                        reviewed_units)
+from addin.demo import (AS_OF, DEMO_SEED, FIRST_VERSION, NOT_RETURNED, PACKS, RETURNED_TWICE, TEXT_IN_NUMBER,
+                        UNFINISHED_REVIEW, DemoFlow, flow_lines, play_flow, plausible_contact, plausible_inputs,
+                        plausible_review, reviewed_units)
 from generator import named_cells
 from udfs.levels import reviewers
 from udfs.review import DEDUCTING, given_values, score_card
@@ -156,6 +157,21 @@ def test_a_return_holds_the_plausible_inputs_of_its_unit(flow):
     assert value("unit_code") == ordinary.unit.code and ordinary.path.name.startswith(ordinary.unit.code)
     assert value("cur_electricity_kwh") == expected["cur_electricity_kwh"]
     assert value("self_2_1_1") == expected["self_2_1_1"]
+
+
+def test_a_return_has_its_contact_and_a_date_in_the_return_period(flow):
+    """单位信息 printed filled in: 联系人, 联系电话 as the validation wants them (digits and 「-」, 7–20), and a
+    填报日期 in 8月上旬 of the assessment year (2023-08-01 … 2023-08-10), before the demo's as-of date."""
+    for r in flow.returns:
+        wb = openpyxl.load_workbook(r.path)
+        cells = named_cells(wb)
+        value = lambda name: wb[cells[name][0]][cells[name][1]].value
+        expected = plausible_contact(r.unit.code, 2023)
+        assert value("contact_name") == expected["contact_name"] and len(expected["contact_name"]) == 3
+        phone = value("contact_phone")
+        assert phone == expected["contact_phone"] and phone.startswith("0991-") and len(phone) == 12
+        assert value("fill_date").date() == expected["fill_date"]
+        assert datetime.date(2023, 8, 1) <= expected["fill_date"] <= datetime.date(2023, 8, 10) < AS_OF
 
 
 # ---------------------------------------------------------------- the review packs

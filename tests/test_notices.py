@@ -19,8 +19,9 @@ import pytest
 
 from addin.cli import main
 from addin.demo import EVIDENCE_MISSING, NOTICES, REPORT, SUMMARY, play_flow
-from addin.notices import (LISTS_FILE, NOTICES_DIR, PREFECTURE_DIR, Report, load_report, notice_bytes,
+from addin.notices import (LISTS_FILE, NOTICES_DIR, PREFECTURE_DIR, Report, lists_bytes, load_report, notice_bytes,
                            write_notices)
+from generator.formats import number_formats
 from udfs.notices import (ELIMINATED, FAILED, PASSED, PUBLISHED, SELF, WAITING, basis_of, outstanding,
                           published_list, result_of, weakest)
 from udfs.results import INCOMPLETE, INCOMPLETE_CREATION, NOT_RANKED, NOT_RETURNED, REVIEWED
@@ -171,6 +172,32 @@ def test_a_notice_for_every_result_state_never_a_blank_score(data):
     assert seen == {PASSED, FAILED, ELIMINATED, WAITING, INCOMPLETE, INCOMPLETE_CREATION}
 
 
+def test_scores_print_with_the_decimals_of_the_summary_and_the_review_packs(data):
+    """A unit self-scored 92.5, reviewed 90, composite 91.45: the notice prints 「92.50」「90.00」「91.45」 and the
+    pass line 「80.00」 in its score column — the summary's and the packs' score format, 0.00 (two decimals) — and
+    says 「综合得分 91.45 分，达到合格线 80 分」 (the pass line in words as the summary's 说明 writes it)."""
+    d = copy.deepcopy(data)
+    assert d["review_rules"]["score_digits"] == SPEC.precision.score == 2
+    e = next(x for x in d["review_results"] if result_of(x) == PASSED)
+    e.update(self_total=92.5, composite=91.45, scores={k: None if v is None else 90.0 for k, v in e["scores"].items()})
+    report = Report(d)
+    ws = book(notice_bytes(e, report))["复验结果通知"]
+    first = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "评分") + 1
+    shown = {ws.cell(r, 1).value: (ws.cell(r, 3).value, ws.cell(r, 3).number_format)
+             for r in range(first, first + len(score_table(ws)))}
+    score = number_formats(SPEC)["score"]
+    assert score == "0.00"
+    assert shown["单位自评"] == (92.5, score) and shown["综合得分"] == (91.45, score) and shown["合格线"] == (80, score)
+    assert [v for k, v in shown.items() if k not in ("单位自评", "综合得分", "合格线")] and all(
+        v == (90.0, score) for k, v in shown.items() if k not in ("单位自评", "综合得分", "合格线"))
+    assert "综合得分 91.45 分，达到合格线 80 分" in "\n".join(texts(ws))
+    assert report.score_text(88.4) == "88.40" and report.score_text(90) == "90.00"
+    lists, _ = lists_bytes(report)
+    ws = book(lists)[PASSED]
+    column = [c.value for c in ws[2]].index("综合得分") + 1
+    assert {ws.cell(r, column).number_format for r in range(3, ws.max_row + 1)} == {score}
+
+
 def test_a_notice_lists_the_findings_to_correct_and_the_weakest_indicators(data):
     report = Report(data)
     error_unit = next(e for e in report.results if e["state"] == NOT_RANKED)       # 果园县教育局: 「2000万」
@@ -268,6 +295,10 @@ def test_a_file_that_is_not_a_report_is_refused(tmp_path):
     (tmp_path / "old.json").write_text(json.dumps({"review_results": []}), encoding="utf-8")
     with pytest.raises(InputError, match="重新汇总"):
         write_notices(tmp_path / "old.json", tmp_path / "out")
+    older = {"review_results": [], "unit_indicators": {}, "review_rules": {"pass_line": 80}}   # no score_digits
+    (tmp_path / "older.json").write_text(json.dumps(older), encoding="utf-8")
+    with pytest.raises(InputError, match="重新汇总"):
+        write_notices(tmp_path / "older.json", tmp_path / "out")
     assert main(["notices", str(tmp_path / "无此文件.json"), "-o", str(tmp_path / "out")]) == 2
 
 

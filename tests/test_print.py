@@ -25,7 +25,8 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from generator import fill_workbook, template_bytes
 from generator.layout import GUIDE_WIDTH, PREFILLED_NOTE, SIGNATURE, UNIT_HEADER
 from generator.personalise import Personaliser
-from generator.print_layout import DEFAULT_WIDTH, PAGE_NUMBER, PORTRAIT_WIDTH, fits_lines, line_count
+from generator.print_layout import (DEFAULT_WIDTH, MIN_ONE_PAGE_SCALE, PAGE_NUMBER, PORTRAIT_PAGE_HEIGHT,
+                                    PORTRAIT_WIDTH, Pagination, fits_lines, line_count, paginate)
 from generator.review_layout import GUIDE as PACK_GUIDE
 from generator.review_layout import REVIEW_SIGNATURE
 from workbook_templates import load_spec
@@ -203,8 +204,15 @@ def check_print_setup(data: bytes, plan, left: str) -> None:
     wb = book(data)
     for ws in wb.worksheets:
         assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4), ws.title
+        sections = plan.sheet(ws.title).sections
+        starts = [b.id + 1 for b in ws.row_breaks.brk]          # the rows a manual page break starts a page at
+        assert sections or not starts, ws.title
+        assert not {r - 1 for r in starts} & set(sections), f"{ws.title}: a heading left at the foot of a page"
+        # Fitted to the page width, as many pages tall as it needs (the manual breaks kept); a sheet in sections
+        # that overflows one page by little is shrunk onto it.
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
-        assert (int(ws.page_setup.fitToWidth), int(ws.page_setup.fitToHeight)) == (1, 0), ws.title
+        fit = (int(ws.page_setup.fitToWidth), int(ws.page_setup.fitToHeight))
+        assert fit in ((1, 0), (1, 1)) if sections and not starts else fit == (1, 0), ws.title
     for ws in visible(wb):
         width = sum(_widths(ws).values())
         assert ws.page_setup.orientation == ("landscape" if width > PORTRAIT_WIDTH else "portrait"), (ws.title, width)
@@ -227,6 +235,35 @@ def test_fill_in_print_setup():
 
 def test_review_pack_print_setup(pack):
     check_print_setup(pack.data, pack.plan, pack.reviewer.label + f"（{pack.region}）")
+
+
+def test_a_sheet_in_sections_fits_one_page_or_breaks_before_a_heading():
+    """Rows of 20 pt; a page holds 100 pt in these examples (5 rows), a break before a heading may leave at most a
+    third of it (33 pt) empty."""
+    def rows(n: int) -> dict[int, float]:
+        return {r: 20.0 for r in range(1, n + 1)}
+
+    assert paginate(rows(4), (1,), page=100) == Pagination()                     # 80 pt: one page as it is
+    assert paginate(rows(5) | {6: 10.0}, (1,), page=100) == Pagination(one_page=True)   # 110 pt: at 91 % ≥ 85 %
+    # Row 6 does not fit: the page ends before the heading at row 5 (20 pt left empty), not under it.
+    assert paginate(rows(8), (1, 5), page=100) == Pagination(breaks=(5,))
+    # A heading 3 rows back would leave 60 pt empty: the page is filled, the next starts at row 6.
+    assert paginate(rows(10), (1, 3), page=100) == Pagination(breaks=(6,))
+    # A section longer than a page breaks where the page is full.
+    assert paginate(rows(12), (1,), page=100) == Pagination(breaks=(6, 11))
+    # Rows 6–7 alone on the last page: the break moves back to the heading at row 4 (rows 4–7, 80 pt, fit).
+    assert paginate(rows(7), (1, 4, 6), page=100) == Pagination(breaks=(4,))
+
+
+def test_a_long_review_pack_guide_breaks_before_a_section(pack):
+    """This pack's 说明 (~1.26 pages of rows as estimated: a unit left out) is too long to shrink onto one page: its
+    second page starts at a section heading (the demo's, ~1.1 pages, is shrunk onto one page)."""
+    ws = book(pack.data)[PACK_GUIDE]
+    total = sum(ws.row_dimensions[r].height for r in range(1, ws.max_row + 1))
+    assert total > PORTRAIT_PAGE_HEIGHT / MIN_ONE_PAGE_SCALE, total
+    starts = [b.id + 1 for b in ws.row_breaks.brk]
+    assert starts and all(r in pack.plan.sheet(PACK_GUIDE).sections for r in starts), starts
+    assert int(ws.page_setup.fitToHeight) == 0
 
 
 def test_single_column_guides_fit_a_portrait_page():
@@ -344,4 +381,13 @@ def test_a_review_pack_prints_with_the_reviewer_on_each_page(tmp_path, pack):
     missing = [c.value for row in wb[PACK_GUIDE].iter_rows() for c in row
                if isinstance(c.value, str) and squeeze(c.value) not in guide]
     assert not missing, missing
+    # The 说明's pages after the first start at a section heading: no line is left alone on a page.
+    guide_plan = pack.plan.sheet(PACK_GUIDE)
+    headings = [squeeze(guide_plan.cells[f"A{r}"].value) for r in guide_plan.sections]
+    head = squeeze(pack.reviewer.label + f"（{pack.region}）" + PACK_GUIDE)       # the running head of its pages
+    guide_pages = [squeeze(p) for p in pages if squeeze(p).startswith(head)]
+    assert len(guide_pages) == 2, len(guide_pages)
+    for page in guide_pages[1:]:
+        body = page[len(head):]
+        assert any(body.startswith(h) for h in headings), body[:40]
     assert sum("评审人（签字）" in p for p in pages) == len(pack.units)

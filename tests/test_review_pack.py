@@ -384,7 +384,8 @@ def test_guide_explains_scope_scoring_and_the_spot_check(books):
     text = "\n".join(str(c.value) for row in books["prefecture_changji"][GUIDE].iter_rows() for c in row if c.value)
     for r in udfs.levels.reviewers(SPEC):
         assert r.label in text and "、".join(r.covers) in text
-    assert CHANGJI in text and str(SEED) in text and "jieyue spot-check" in text     # how to draw the list again
+    assert CHANGJI in text and str(SEED) in text and "管理部门可用同一个种子重做这份名单" in text  # redo, no command
+    assert "jieyue" not in text                                    # a reviewer runs no command
     assert "30%" in text and "10%" in text and "向上取整" in text
     assert "发现问题处数" in text and "尚有N项未评分" in text
     assert BAD.name in text and "E207" in text

@@ -10,6 +10,7 @@ return has an error (果园县教育局), so 9 of 12 units are done for 8月上�
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import zipfile
 from datetime import date
@@ -19,6 +20,7 @@ import pytest
 
 from addin.cli import main
 from addin.consolidate.content import content
+from addin.consolidate.stages_sheet import fits_one_page
 from addin.consolidate.summary import render
 from addin.demo import AS_OF, play_flow
 from udfs.stages import days_overdue, is_overdue, part_progress
@@ -155,6 +157,29 @@ def test_the_progress_sheet_and_identical_bytes(flow):
     head = [c.value for c in wb["评审进度"][1]]
     late = head.index("逾期")
     assert [r[late] for r in wb["评审进度"].iter_rows(min_row=2, values_only=True)].count("是") == 1
+
+
+def test_the_chart_shares_the_tables_page_only_when_both_fit():
+    """进度 is printed landscape, scaled to its 175 column-width units across the page's 145.7: 83 %, so a page
+    holds 487 ÷ 0.833 = 585 pt of rows and charts. The demo's 7 stages take 478.8 pt of rows (title, note, header,
+    rows of 2–4 lines, the gap) and their chart 290 px = 217.5 pt: 696.3 pt, the chart starts a page. Rows of one
+    line: 11 × 15 = 165 pt + 217.5 = 382.5 pt, one page. Portrait within the page width: 733.9 pt a page."""
+    assert not fits_one_page(478.8, 217.5, 175, landscape=True)
+    assert fits_one_page(165, 217.5, 175, landscape=True)
+    assert fits_one_page(500, 217.5, 90, landscape=False) and not fits_one_page(520, 217.5, 90, landscape=False)
+
+
+def test_the_progress_sheet_breaks_before_the_chart_only_when_needed(flow):
+    def breaks(data: dict) -> bool:
+        """Whether 进度 has a manual page break (XlsxWriter writes sheet k + 1 for the k-th sheet)."""
+        with zipfile.ZipFile(io.BytesIO(render(data, SPEC))) as z:
+            names = re.findall(r'<sheet name="([^"]+)"', z.read("xl/workbook.xml").decode())
+            return b"<rowBreaks" in z.read(f"xl/worksheets/sheet{names.index('进度') + 1}.xml")
+    assert breaks(at(flow, date(2023, 8, 21)))
+    short = at(flow, None)
+    for r in short["stages"]["rows"]:
+        r.update(label="核查", by_label="甲", levels=[], overdue_units=[], overdue_packs=[])
+    assert not breaks(short)
 
 
 def test_as_of_on_the_command_line(tmp_path, capsys):

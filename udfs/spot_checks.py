@@ -93,7 +93,8 @@ def spot_check_marks(groups: Iterable[SpotCheckGroup]) -> dict[str, tuple[str, .
 
 def spot_check_method(seed: int | str | None, spec: Spec) -> list[str]:
     """The spot-check method in words, with the seed and the spec's ratios: printed wherever a sample is shown,
-    so that anyone can draw the same lists again."""
+    so that anyone can draw the same lists again. Reviewers read it too, so it names no command: the
+    administrator's 抽查名单 adds the command line on a line of its own (`addin.review.spot_list`)."""
     sc = spec.assessment.spot_check
     levels = spec.assessment.levels
     county = levels["county"].label
@@ -104,6 +105,6 @@ def spot_check_method(seed: int | str | None, spec: Spec) -> list[str]:
         f"（{short_label(levels['prefecture'].label)}抽查）；全区全部单位抽查不低于 {sc.region_over_all:.0%}"
         f"（{short_label(levels['region'].label)}抽查）。抽取数 = 比例 × 单位数，{rounding}。",
         "方法：在每个范围内，把单位按统一社会信用代码排好顺序，用上面的随机种子随机抽取，每个范围用同一个种子。"
-        "同样的单位和种子总是抽到同样的单位：用 jieyue spot-check 和同一个种子可以重做这份名单。",
+        "同样的单位和种子总是抽到同样的单位：管理部门可用同一个种子重做这份名单。",
         "抽查总体：回收目录中已汇总的全部单位（同一单位多次报送只算一次；含有错误、未纳入评审包的单位也在内）。",
     ]

@@ -128,8 +128,9 @@ NO_ROSTER_BASE = "未提供名单：按交回工作簿的复验单位计"
 
 def review_rules(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
     """The rules this run applied — the ranking scope actually used, the 5 % base and the count of it per ranking
-    group (with how many were ranked and marked 拟摘牌 there), whether this is the final consolidation, and the
-    spec's open-question defaults."""
+    group (with how many were ranked and marked 拟摘牌 there), whether this is the final consolidation, the
+    spec's open-question defaults, and the decimals a score is shown with (`score_digits`, the spec's precision:
+    the results handed back print scores as the summary does)."""
     a, e = spec.assessment, spec.assessment.elimination
     ranked: dict[str, int] = {}
     eliminated: dict[str, int] = {}
@@ -152,7 +153,8 @@ def review_rules(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
             "elimination_base_units": sum(c["base"] for c in counts),
             "elimination_count": sum(c["count"] for c in counts), "elimination_groups": counts,
             "final": run.final, "incomplete": e.incomplete, "states": list(STATES),
-            "pass_line": a.pass_line, "recheck": a.recheck.rule, "recheck_text": RECHECK_RULE_TEXT[a.recheck.rule],
+            "pass_line": a.pass_line, "score_digits": spec.precision.score,
+            "recheck": a.recheck.rule, "recheck_text": RECHECK_RULE_TEXT[a.recheck.rule],
             "open_questions": [a.recheck.question, e.question, e.base_question]}
 
 

@@ -1,10 +1,13 @@
 """The summary's 进度 sheet: the report's `stages` (`stages.stages`) as a table — per stage and responsible party the
 due date, done / total, whether it is overdue at the run's as-of date, the overdue units and review packs — and a
-chart of how far each has come. Rendered with the summary's `_Book` (its formats, widths, print setup).
+chart of how far each has come, under the table on the same page when both fit there. Rendered with the
+summary's `_Book` (its formats, widths, print setup).
 """
 from __future__ import annotations
 
 from typing import Any
+
+from generator.print_layout import PORTRAIT_PAGE_HEIGHT, PORTRAIT_WIDTH
 
 SHEET = "进度"
 COLUMNS = (("item", "阶段与负责方", 24, "wrap"), ("label", "工作内容", 34, "wrap"), ("due", "截止日期", 12, "wrap"),
@@ -14,6 +17,8 @@ COLUMNS = (("item", "阶段与负责方", 24, "wrap"), ("label", "工作内容",
 UNITS_SHOWN = 20
 """Overdue units named in one cell; the JSON report lists them all."""
 TABLE_ROW = 3
+PIXEL_POINTS = 0.75
+"""Points per pixel of a chart's size (96 pixels an inch)."""
 
 
 def _units(units: list[dict[str, Any]]) -> str:
@@ -41,8 +46,20 @@ def note(section: dict[str, Any]) -> str:
             "抽查复核为评完的复核评分表数，应完成数按抽查比例计算；复验结果为已有结果（达标、不达标或拟摘牌）的单位。" + assumed)
 
 
+def fits_one_page(rows_points: float, chart_points: float, printed_width: float, landscape: bool) -> bool:
+    """Whether rows `rows_points` tall and a chart `chart_points` tall under them print on one A4 page, the sheet
+    scaled to fit its `printed_width` (column-width units) across the page as Excel scales it (7 px a unit):
+    landscape at 145.7 / 175 = 83 %, a page holds 487 ÷ 0.833 = 585 pt — the demo's 478.8 pt of rows and its
+    chart of 290 px = 217.5 pt do not fit (696.3 pt), 11 one-line rows (165 pt) and the chart do."""
+    from .summary import LANDSCAPE_HEIGHT, LANDSCAPE_WIDTH      # here: summary imports this module
+    width, height = (LANDSCAPE_WIDTH, LANDSCAPE_HEIGHT) if landscape else (PORTRAIT_WIDTH, PORTRAIT_PAGE_HEIGHT)
+    scale = min(1.0, width / printed_width)
+    return rows_points + chart_points <= height / scale
+
+
 def render_stages(b: Any, data: dict[str, Any]) -> None:
-    """Fill the 进度 sheet of the summary book `b` from `data["stages"]`."""
+    """Fill the 进度 sheet of the summary book `b` from `data["stages"]`: the chart under the table, starting a
+    page of its own only when table and chart do not fit on one (a chart is never cut by a page break)."""
     ws = b.sheets[SHEET]
     section = data["stages"]
     last = len(COLUMNS) - 1
@@ -52,6 +69,7 @@ def render_stages(b: Any, data: dict[str, Any]) -> None:
         b.width(ws, c, width)
     b.wrapped(ws, 1, 0, note(section), "note", span=len(COLUMNS))
     rows = stage_rows(section)
+    landscape = b.printed_width(ws, last) > PORTRAIT_WIDTH          # as `print_setup` would choose
     end = b.table(ws, TABLE_ROW, [c[1] for c in COLUMNS], None, rows, "规格（process.toml）中没有本年度的阶段",
                   [c[3] for c in COLUMNS])
     if rows:
@@ -67,10 +85,12 @@ def render_stages(b: Any, data: dict[str, Any]) -> None:
         chart.set_legend({"none": True})
         chart.set_x_axis({"min": 0, "max": 1, "num_format": "0%"})
         chart.set_y_axis({"reverse": True, "crossing": "max", "interval_unit": 1})   # top down as in the table
-        chart.set_size({"width": 720, "height": max(220, 80 + 30 * len(rows))})
+        height = max(220, 80 + 30 * len(rows))
+        chart.set_size({"width": 720, "height": height})
         ws.insert_chart(end + 1, 0, chart)
-        ws.set_h_pagebreaks([end + 1])               # the chart starts a page: never cut
-    b.print_setup(ws, last, title_rows=(TABLE_ROW, TABLE_ROW))
+        if not fits_one_page(b.row_points(ws, 0, end), height * PIXEL_POINTS, b.printed_width(ws, last), landscape):
+            ws.set_h_pagebreaks([end + 1])
+    b.print_setup(ws, last, title_rows=(TABLE_ROW, TABLE_ROW), landscape=landscape)
 
 
-__all__ = ["render_stages", "stage_rows", "SHEET", "COLUMNS"]
+__all__ = ["render_stages", "stage_rows", "fits_one_page", "SHEET", "COLUMNS"]

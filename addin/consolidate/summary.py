@@ -32,7 +32,8 @@ import xlsxwriter
 
 from generator.ooxml import write_atomically
 from generator.print_layout import (CELL_PADDING, DEFAULT_FONT_SIZE, DEFAULT_WIDTH, HEAD_FONT_SIZE, PAGE_MARGINS,
-                                    PORTRAIT_WIDTH, ROW_PADDING, WIDTH_FACTOR, line_count, line_height, running_head)
+                                    PORTRAIT_PAGE_HEIGHT, PORTRAIT_WIDTH, ROW_PADDING, WIDTH_FACTOR, line_count,
+                                    line_height, running_head)
 from udfs.results import INCOMPLETE, INCOMPLETE_CREATION, NOT_RANKED, WAITING
 from workbook_templates import Spec, contract_names
 from workbook_templates.contract import UNIT_NAMES
@@ -273,8 +274,6 @@ def _unit_figures(unit: dict[str, Any], spec: Spec) -> str:
 
 LANDSCAPE_WIDTH = PORTRAIT_WIDTH * (297 - 25.4) / (210 - 25.4)
 """Column-width units across a landscape A4 page within `PAGE_MARGINS` (as `PORTRAIT_WIDTH` is for portrait)."""
-PAGE_HEIGHT = 842 - 72 * (PAGE_MARGINS["top"] + PAGE_MARGINS["bottom"])
-"""Points of a portrait A4 page between the top and bottom margins."""
 
 SUMMARY_SCALE = 0.65
 """The smallest print scale of 汇总 (of 100 %): its columns are printed on as many landscape pages across as this
@@ -552,7 +551,7 @@ def _statistics(b: _Book, data: dict[str, Any]) -> None:
     else:
         at, col, width = dist_row + n + 2, 0, CHART_WIDTH
         second, offset = at + math.ceil(dist_height / 20) + 2, 0            # default rows: 20 pixels
-        ws.set_h_pagebreaks([at] + ([second] if (second - at) * 15 + bar_height * 0.75 > PAGE_HEIGHT else []))
+        ws.set_h_pagebreaks([at] + ([second] if (second - at) * 15 + bar_height * 0.75 > PORTRAIT_PAGE_HEIGHT else []))
     dist = b.wb.add_chart({"type": "column"})
     dist.add_series({"name": "单位数", "categories": ["统计", dist_row + 1, 0, dist_row + n, 0],
                      "values": ["统计", dist_row + 1, 1, dist_row + n, 1], "data_labels": {"value": True},
@@ -749,7 +748,7 @@ def _averages(b: _Book, data: dict[str, Any]) -> None:
         # A new page for the lowest and their chart when they fit on one, else for the chart alone: a chart is
         # never cut by a page break.
         scale = min(1.0, PORTRAIT_WIDTH / b.printed_width(ws, len(AVERAGE_COLUMNS) - 1))
-        room = PAGE_HEIGHT / scale - b.row_points(ws, 1, 1)
+        room = PORTRAIT_PAGE_HEIGHT / scale - b.row_points(ws, 1, 1)
         section = b.row_points(ws, at, last + 1) + height * 0.75
         ws.set_h_pagebreaks([at if section <= room else last + 2])
     # Portrait, scaled to the width: a long list of texts takes fewer pages than landscape at full size.
@@ -770,7 +769,7 @@ def _review_notes(b: _Book, ws, r: int, data: dict[str, Any], spec: Spec) -> int
         f"拟摘牌 {counts['eliminated']}（其中摘牌线并列待定 {counts['tie_at_cut']}）。",
         f"综合得分：{weights}。所需评审部门的评分未收到或未评完的单位为「待评审」，不计为0分、不参与排名。",
         f"自治区复核：{rules['recheck_text']}。（{rules['open_questions'][0]}）",
-        f"排名与摘牌：本次{rules['scope_text']}（命令参数 --scope 全区|地州市）；末位 {rules['ratio']:.0%}"
+        f"排名与摘牌：本次{rules['scope_text']}（可用命令参数 --scope 全区 或 --scope 地州市 改选）；末位 {rules['ratio']:.0%}"
         f"（{rules['rounding_text']}）为拟摘牌；得分并列时排名相同，摘牌线落在并列分数内时全部标记「待定」，由人工确定；"
         f"综合得分低于{rules['pass_line']:g}分为不达标，"
         f"{'同时摘牌' if rules['below_pass_line_eliminated'] else '单独列示，不自动摘牌'}。（{rules['open_questions'][1]}）",
@@ -884,7 +883,7 @@ def _notes(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     r = _review_notes(b, ws, r, data, spec)
     b.put(ws, r, 0, "状态说明", "bold_wrap")
     for line in (f"{STATUS_LABEL[CONSOLIDATED]}：文件已读取并重算，单位列入「汇总」；有错误的单位列入但不参与排名。",
-                 f"{STATUS_LABEL[REJECTED]}：文件无法使用（不是有效的 jieyue 工作簿等），原因见「问题清单」。",
+                 f"{STATUS_LABEL[REJECTED]}：文件无法使用（不是本程序生成的填报工作簿或评审包等），原因见「问题清单」。",
                  f"{STATUS_LABEL[SKIPPED]}：不作为工作簿读取（佐证材料另行登记，见「佐证材料」；Excel 锁定文件 ~$…、隐藏或"
                  "系统文件等不是报送文件），原因见「文件清单」。",
                  "所有数值均由本程序按填报的原始数据重新计算，不采用文件中缓存的计算结果。",
@@ -906,7 +905,7 @@ READING = (
     "公式引用（取消隐藏即可看到；各名称的含义可用命令 jieyue spec --names 列出）；第 2 行是各列的中文标题和筛选按钮。",
     "「汇总」中各能源的折标准煤、碳排放量等中间结果列已折叠：点击列标上方的「+」展开；折叠的列不打印。"
     "打印时每页左侧重复单位名称，按先左右、后上下的顺序分页。",
-    "「问题清单」每个文件的每种问题一行，写明处数、涉及的数据项和单元格；逐条的问题见 JSON 报告（findings）。",
+    "「问题清单」每个文件的每种问题一行，写明处数、涉及的数据项和单元格；每一处问题的明细见同时生成的 JSON 报告。",
     "每页的页眉为「汇总」、复验年度和工作表名称，页脚为页码和打印日期（打印日期由 Excel、WPS 在打印时填入，"
     "因此同一批文件每次生成的汇总表完全相同）。",
 )
