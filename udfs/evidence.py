@@ -18,7 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 EVIDENCE_PREFIX = "evid_"
 EVIDENCE_SUFFIX = "_佐证材料"
@@ -124,8 +124,10 @@ class Found:
     klass: str                    # allowed | refused | other
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
+    """One finding of a unit's evidence (a tuple: thousands of units each have tens of them, and a frozen
+    dataclass costs five times as much to make)."""
+
     kind: str                     # one of KINDS
     indicator: str = ""
     file: str = ""

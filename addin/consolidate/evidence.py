@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 from urllib.parse import quote
 
-from udfs.evidence import (BAD_ZIP, KINDS, MISSING, NO_EVIDENCE, NOT_FILE, OTHER, UNREADABLE, REFUSED_CLASS, Finding,
-                           Found, evidence_name, evidence_stem, file_type, findings, listed_files, safe_member,
-                           type_class)
+from udfs.evidence import (BAD_ZIP, EVIDENCE_PREFIX, KINDS, MISSING, NO_EVIDENCE, NOT_FILE, OTHER, UNREADABLE,
+                           REFUSED_CLASS, Finding, Found, evidence_name, evidence_stem, file_type, findings,
+                           listed_files, safe_member, type_class)
 from workbook_templates import Spec
 from workbook_templates.process import Evidence
 
@@ -244,9 +244,15 @@ class UnitEvidence:
 def _listed_texts(inputs: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
     """The unit's `evid_<id>` texts that are not blank, from its inputs decoded and let go of: inputs held packed
     (`StoredFigures`) would keep their whole table once asked for a value they do not hold decoded, for the rest
-    of the run."""
-    whole = json.loads(inputs.text) if isinstance(inputs, StoredFigures) else inputs
-    return {name: text for name in names if (text := whole.get(name))}
+    of the run. A unit's inputs carry an `evid_` name only when it listed something (`listed_texts`), so a text
+    without the key `"evid_` (most units) is not decoded at all; one that has it inside a text value is decoded
+    and found to list nothing."""
+    if isinstance(inputs, StoredFigures):
+        whole = inputs.text
+        if f'"{EVIDENCE_PREFIX}' not in whole:
+            return {}
+        inputs = json.loads(whole)
+    return {name: text for name in names if (text := inputs.get(name))}
 
 
 def _kind_at(path: str) -> str:
@@ -417,6 +423,8 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
     names = [name for _, name in rules.indicators]
     # What each unit handed in, looked at once (two lstat calls: most units hand in nothing).
     handed = [_handed_in(folder, f.path, f.code) for f in chosen]
+    # The stamps kept of what the units that hand something in handed in last time: what need not be hashed again.
+    kept = {k: _stamps_of(chosen[k], known) for k in range(len(chosen)) if handed[k]}
 
     def described(k: int) -> UnitEvidence:
         """chosen[k] as the stage sees it — made when it is indexed, not all at once (20 000 units × two tables
@@ -426,8 +434,8 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
             f.code, f.path, {name: f.unit.get(name) for name in ("unit_name", "unit_region", "unit_level")},
             _listed_texts(f.inputs, names),
             {ind: None if scores[ind] != scores[ind] else float(scores[ind]) for ind, _ in rules.indicators},
-            _stamps_of(f, known), handed[k])
-    to_hash = sum(1 for k, f in enumerate(chosen) if handed[k] and not _stamps_of(f, known))
+            kept.get(k, {}), handed[k])
+    to_hash = sum(1 for stamps_kept in kept.values() if not stamps_kept)
     pooled = workers >= 2 and (len(chosen) >= PARALLEL_FROM or to_hash >= HASHING_PARALLEL_FROM)
     # Each entry is counted and packed as soon as it is made: the tables of all units are never held together.
     units: list[PackedEntry | None] = [None] * len(chosen)
