@@ -18,7 +18,7 @@ from addin.consolidate.content import BLOCKED, VALID, accounting_line, content, 
 from addin.consolidate.model import (CONSOLIDATED, REJECTED, SKIPPED, ConsolidationRun, DuplicateGroup,
                                      FileOutcome, RosterEntry)
 from addin.consolidate.prerender import render_figures
-from addin.consolidate.report_json import BATCH, RENDERED, _stream, dumps, to_json, write_report
+from addin.consolidate.report_json import BATCH, RENDERED, Rows, _stream, dumps, to_json, write_report
 from addin.consolidate.summary import NO_ROSTER, SHEETS, write_summary
 from addin.demo import plausible_inputs
 from generator.ooxml import TEMP_PREFIX
@@ -361,6 +361,20 @@ def test_json_report(outputs, run):
                                      "mismatched_files": []}]
     assert data["signatures"]["checked"] is False and data["signatures"]["counts"] is None
     assert data["statistics"] == json.loads(dumps(statistics(run, SPEC)))
+
+
+def test_the_long_tables_are_made_where_written_and_read_alike(run):
+    # A row a unit or a file (four rows a unit at most in 评审进度): made where each output reads them, not held.
+    data = content(run, SPEC)
+    long = ("units", "files", "review_results", "review_progress")
+    assert all(isinstance(data[k], Rows) for k in long)
+    assert len(data["files"]) == 8 and len(data["units"]) == len(run.units) and len(data["review_progress"]) > 0
+    for k in long:
+        first, again = list(data[k]), list(data[k])      # read by the summary, then by the report
+        assert first == again and len(data[k]) == len(first)
+        assert first[0] is not again[0] and data[k][0] == first[0] and data[k][1:3] == first[1:3]
+    # The report writes a table made where written as the list it reads as.
+    assert dumps(data) == dumps({k: list(v) if isinstance(v, Rows) else v for k, v in data.items()})
 
 
 def test_unbalanced_accounting_writes_nothing(tmp_path):

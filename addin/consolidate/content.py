@@ -19,7 +19,7 @@ from . import signatures
 from .model import (CONSOLIDATED, KIND_LABEL, REJECTED, SKIPPED, STATUS_LABEL, ConsolidationRun, FileOutcome,
                     RosterEntry)
 from .pack_parts import review_packs
-from .report_json import RENDERED
+from .report_json import RENDERED, Rows
 from .stages import overdue_reviews, stages
 from .unit_indicators import unit_indicators
 
@@ -179,15 +179,6 @@ def findings(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]]:
     return rows
 
 
-def mark_overdue(progress: list[dict[str, Any]], section: dict[str, Any]) -> list[dict[str, Any]]:
-    """评审进度 rows (made for this content, `review_content.review_progress`) given `overdue`: the review is due by
-    a stage whose date has passed at --as-of. In place: two rows a unit, copied, were 18 MB more at 20 000 units."""
-    late = overdue_reviews(section)
-    for p in progress:
-        p["overdue"] = (p["unit_code"], p["reviewer"]) in late
-    return progress
-
-
 def content(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
     """The whole outcome of a run as JSON-ready data; both writers render this (each unit entry also carries
     its pre-rendered figures under `rendered`, which the writers use and the report does not show)."""
@@ -196,24 +187,24 @@ def content(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
         raise InputError(problem)
     results = rc.review_results(run, spec)
     stage_section = stages(run, spec)
-    units = []
-    for f in run.units:
+
+    def unit_row(f: FileOutcome) -> dict[str, Any]:
         errors, warnings = counts(f, spec)
         # The figures by reference, not copied: nothing here changes them, and a 5 000-unit run stays light.
-        units.append({**_unit(f), "state": state(f), "blocking": f.blocking, "errors": errors,
-                      "warnings": warnings, "inputs": f.inputs, "results": f.results, "meta": f.meta,
-                      "file": f.path, RENDERED: f.rendered})
-    files = []
-    for f in run.files:
+        return {**_unit(f), "state": state(f), "blocking": f.blocking, "errors": errors, "warnings": warnings,
+                "inputs": f.inputs, "results": f.results, "meta": f.meta, "file": f.path, RENDERED: f.rendered}
+
+    def file_row(f: FileOutcome) -> dict[str, Any]:
         errors, warnings = counts(f, spec)
-        files.append({"path": f.path, "kind": f.kind, "kind_label": KIND_LABEL[f.kind],
-                      "size": f.size, "sha256": f.sha256, "status": f.status,
-                      "status_label": STATUS_LABEL[f.status], "skip_reason": f.skip_reason,
-                      "signature": signatures.STATUS_LABEL.get(run.signatures.status.get(f.path, "")),
-                      "template_version": f.meta.get("template_version"), "unit_code": f.code or None,
-                      "unit_name": f.unit.get("unit_name"),
-                      "used": f.used if f.status == CONSOLIDATED else None,
-                      "errors": errors, "warnings": warnings})
+        return {"path": f.path, "kind": f.kind, "kind_label": KIND_LABEL[f.kind], "size": f.size,
+                "sha256": f.sha256, "status": f.status, "status_label": STATUS_LABEL[f.status],
+                "skip_reason": f.skip_reason,
+                "signature": signatures.STATUS_LABEL.get(run.signatures.status.get(f.path, "")),
+                "template_version": f.meta.get("template_version"), "unit_code": f.code or None,
+                "unit_name": f.unit.get("unit_name"), "used": f.used if f.status == CONSOLIDATED else None,
+                "errors": errors, "warnings": warnings}
+    # The tables with a row per unit or file are made where they are written (`Rows`), once for each output.
+    units, files = Rows(run.units, unit_row), Rows(run.files, file_row)
     return {
         "year": run.year,
         "year_source": run.year_source,
@@ -240,7 +231,7 @@ def content(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
         "review_results": results,
         "review_summary": rc.review_summary(run),
         "review_rules": rc.review_rules(run, spec),
-        "review_progress": mark_overdue(rc.review_progress(run, spec), stage_section),
+        "review_progress": rc.review_progress(run, spec, overdue_reviews(stage_section)),
         "review_packs": review_packs(run, spec),        # packs in parts (review-pack --split): parts received, missing
         "indicator_averages": rc.indicator_averages(run, spec),
         "unit_indicators": unit_indicators(run, spec),   # each unit's score per indicator (jieyue notices)

@@ -4,7 +4,7 @@ averages showing which requirements units miss most.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import AbstractSet, Any
 
 import numpy as np
 
@@ -15,7 +15,8 @@ from udfs.results import (CREATION_COHORT, INCOMPLETE, INCOMPLETE_CREATION, NOT_
 from generator.wording import indicator_text
 from workbook_templates import Spec
 
-from .model import ConsolidationRun, FileOutcome
+from .model import ConsolidationRun, FileOutcome, RosterEntry
+from .report_json import Rows
 from .unit_indicators import self_counted
 
 COMPLETE, UNFINISHED, NOT_STARTED, NOT_RECEIVED = "已评完", "未评完", "未填写", "未收到"
@@ -29,61 +30,67 @@ def _unit_fields(f: FileOutcome) -> dict[str, Any]:
     return {k: f.unit.get(k) for k in ("unit_code", "unit_name", "unit_level", "unit_region")}
 
 
-def review_results(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]]:
+def review_results(run: ConsolidationRun, spec: Spec) -> Rows:
     """One entry per unit — the run's units in order, then the roster's units that did not return: its cohort
     (复验 | 创建), each reviewer's counted total, composite, state (one of `udfs.results.STATES`), rank, 达标
-    (composite ≥ pass line, and a gate met) and 拟摘牌 with its reason."""
+    (composite ≥ pass line, and a gate met) and 拟摘牌 with its reason. Made where written (`Rows`)."""
     chosen = {(c.unit_code, c.level): c for c in run.review_cards if c.chosen}
     roster = {e.code: e for e in run.roster or ()}
-    out = []
-    for f in run.units:
+    units = run.units
+    returned = {f.code for f in units}
+    missing = [e for e in run.not_returned if e.code not in returned and run.results.get(e.code) is not None]
+
+    def row(unit: FileOutcome | RosterEntry) -> dict[str, Any]:
+        if isinstance(unit, RosterEntry):                # on the roster, not returned: its result only
+            r = run.results[unit.code]
+            return {"unit_code": unit.code, "unit_name": unit.name, "unit_level": unit.level,
+                    "unit_region": unit.region, "file": None, "self_total": None,
+                    "scores": {lv: None for lv in spec.assessment.reviewers}, "cohort": r.cohort,
+                    "named_year": unit.named_year, "state": r.state, "composite": None, "used": {}, "waiting": [],
+                    "not_counted": [], "recheck": "", "rank": None, "pass": None, "eliminated": False,
+                    "tie_at_cut": False, "reason": r.reason}
+        f = unit
         r: UnitResult | None = run.results.get(f.code)
         scores = {lv: (chosen[(f.code, lv)].total if (f.code, lv) in chosen else None)
                   for lv in spec.assessment.reviewers}
         entry = roster.get(f.code)
-        out.append({**_unit_fields(f), "file": f.path, "self_total": f.results.get("self_total"),
-                    "scores": scores, "cohort": r.cohort if r else RECHECK_COHORT,
-                    "named_year": entry.named_year if entry else None,
-                    "state": r.state if r else "", "composite": r.composite if r else None,
-                    # the result's own tables and tuples, not copies (nothing changes them; 20 000 units)
-                    "used": r.used if r else {}, "waiting": r.waiting if r else (),
-                    "not_counted": r.not_counted if r else (), "recheck": r.recheck if r else "",
-                    "rank": r.rank if r else None, "pass": None if not r or r.below_pass is None else not r.below_pass,
-                    "eliminated": bool(r and r.eliminated), "tie_at_cut": bool(r and r.tie_at_cut),
-                    "reason": r.reason if r else ""})
-    returned = {f.code for f in run.units}
-    for e in run.not_returned:
-        r = run.results.get(e.code)
-        if e.code in returned or r is None:
-            continue
-        out.append({"unit_code": e.code, "unit_name": e.name, "unit_level": e.level, "unit_region": e.region,
-                    "file": None, "self_total": None, "scores": {lv: None for lv in spec.assessment.reviewers},
-                    "cohort": r.cohort, "named_year": e.named_year, "state": r.state, "composite": None, "used": {},
-                    "waiting": [], "not_counted": [], "recheck": "", "rank": None, "pass": None,
-                    "eliminated": False, "tie_at_cut": False, "reason": r.reason})
-    return out
+        return {**_unit_fields(f), "file": f.path, "self_total": f.results.get("self_total"),
+                "scores": scores, "cohort": r.cohort if r else RECHECK_COHORT,
+                "named_year": entry.named_year if entry else None,
+                "state": r.state if r else "", "composite": r.composite if r else None,
+                # the result's own tables and tuples, not copies (nothing changes them; 20 000 units)
+                "used": r.used if r else {}, "waiting": r.waiting if r else (),
+                "not_counted": r.not_counted if r else (), "recheck": r.recheck if r else "",
+                "rank": r.rank if r else None, "pass": None if not r or r.below_pass is None else not r.below_pass,
+                "eliminated": bool(r and r.eliminated), "tie_at_cut": bool(r and r.tie_at_cut),
+                "reason": r.reason if r else ""}
+    return Rows([*units, *missing], row)
 
 
-def review_progress(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]]:
+def review_progress(run: ConsolidationRun, spec: Spec, overdue: AbstractSet[tuple[str, str]]) -> Rows:
     """Who has reviewed what: for every unit, each reviewer its level weighs (and 自治区 where it re-checked):
-    已评完 / 未评完 (N items left) / 未收到, with the scorecard used."""
+    已评完 / 未评完 (N items left) / 未收到, with the scorecard used; `overdue` (unit code, reviewer): the review
+    was due by a stage whose date has passed at --as-of (`stages.overdue_reviews`). Made where written (`Rows`):
+    up to four rows a unit."""
     levels = {lv.label: lv for lv in spec.assessment.levels.values()}
     cards = {(c.unit_code, c.level): c for c in run.review_cards if c.chosen}
     blank = {(c.unit_code, c.level) for c in run.review_cards if c.matched and c.blank}
-    rows = []
+    reviews: list[tuple[FileOutcome, str, bool]] = []      # (unit, reviewer, weighed)
     for f in run.units:
         level = levels.get(str(f.unit.get("unit_level") or ""))
-        wanted = [k for k in spec.assessment.reviewers if level and k in level.weights or (f.code, k) in cards]
-        for k in wanted:
-            c = cards.get((f.code, k))
-            status = ((COMPLETE if c.missing == 0 else UNFINISHED) if c else NOT_STARTED if (f.code, k) in blank
-                      else NOT_APPLICABLE if f.blocking else NOT_RECEIVED)
-            rows.append({**_unit_fields(f), "reviewer": k, "reviewer_label": spec.assessment.reviewers[k],
-                         "weighed": bool(level and k in level.weights), "status": status,
-                         "missing": c.missing if c else None, "total": c.total if c else None,
-                         "file": c.path if c else None, "sheet": c.sheet if c else None,
-                         "reviewer_name": c.reviewer if c else None})
-    return rows
+        reviews += [(f, k, bool(level and k in level.weights)) for k in spec.assessment.reviewers
+                    if level and k in level.weights or (f.code, k) in cards]
+
+    def row(review: tuple[FileOutcome, str, bool]) -> dict[str, Any]:
+        f, k, weighed = review
+        c = cards.get((f.code, k))
+        status = ((COMPLETE if c.missing == 0 else UNFINISHED) if c else NOT_STARTED if (f.code, k) in blank
+                  else NOT_APPLICABLE if f.blocking else NOT_RECEIVED)
+        return {**_unit_fields(f), "reviewer": k, "reviewer_label": spec.assessment.reviewers[k],
+                "weighed": weighed, "status": status, "missing": c.missing if c else None,
+                "total": c.total if c else None, "file": c.path if c else None, "sheet": c.sheet if c else None,
+                "reviewer_name": c.reviewer if c else None, "overdue": (f.code, k) in overdue}
+    return Rows(reviews, row)
 
 
 def reviews(run: ConsolidationRun, spec: Spec) -> list[dict[str, Any]]:
