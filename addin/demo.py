@@ -343,7 +343,7 @@ def return_workbooks(units: list[RosterUnit], folder: Path, personaliser: Any, s
             files = {**files, EVIDENCE_UNLISTED[1]: b"\xff\xd8\xff\xe0 jieyue demo \xff\xd9"}
             shown = f"佐证材料文件夹中多了表中没有列出的「{EVIDENCE_UNLISTED[1]}」→ 未在自评表中列出"
         elif unit.code == EVIDENCE_ZIP:
-            shown = "佐证材料压缩成 zip 交回（与文件夹同样登记）"
+            shown = "佐证材料打成 zip 压缩包交回（与文件夹同样登记）"
         write_evidence(folder, unit.code, files, as_zip=unit.code == EVIDENCE_ZIP)
         file_name = safe_file_name(unit.code, unit.name)
         if shown and unit.code not in (code, RETURNED_TWICE):

@@ -241,7 +241,8 @@ def _energy_sheet(spec: Spec, slot: str, data_year: int, title: str, params: _Pa
                   chosen: dict[str, str], prev: "_Energy | None") -> _Energy:
     sheet = SheetPlan(title=title, freeze="C4", print_title_rows="1:3", hidden_columns=[C_CLEAN],
                       widths={C_LABEL: 24, C_UNIT: 16, C_QTY: 16, C_FACTOR: 11, C_KGCE: 16, C_CO2: 15,
-                              C_EXTRA: 10, C_NOTE: 40, C_CLEAN: 12}, landscape=True, header=UNIT_HEADER)
+                              C_EXTRA: 10, C_NOTE: 40, C_CLEAN: 12}, landscape=True, header=UNIT_HEADER,
+                      one_page=True)        # signed and stamped under its figures
     e = _Energy(sheet)
     digits = spec.precision
     fmt = number_formats(spec)
@@ -534,15 +535,18 @@ def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params, year
     r = 3
     unit_totals = []
     counted_all = []
+    headings = []                   # a unit's and a subarea's: never printed at the foot of a page
     for unit in spec.units:
         sheet.put(f"A{r}", Cell(f"第{unit.id}单元 {unit.name}（{unit.points:g}分）", style="group"))
         sheet.merges.append(f"A{r}:E{r}")
+        headings.append(r)
         header_row = r
         r += 1
         first = r
         for sub in unit.subareas:
             sheet.put(f"A{r}", Cell(f"{sub.id} {sub.name}（{sub.points:g}分）", style="subgroup"))
             sheet.merges.append(f"A{r}:I{r}")
+            headings.append(r)
             r += 1
             for ind in sub.indicators:
                 if ind.rule.type == "alternatives":
@@ -598,6 +602,10 @@ def _self_sheet(spec: Spec, title: str, decline: _Decline, params: _Params, year
     sheet.put(f"{S_COUNTED}{r + 2}", Cell(formula=hidden_pass, style="hidden", name="self_pass"))
     sheet.conditionals.append(Conditional(f"{S_SCORE}{r + 2}", f'{S_SCORE}{r + 2}="否"', "bad"))
     _signature(sheet, r + 3, f"{S_ID}:{S_REMARK}")
+    # The totals and the signature under them print on one page: each of their rows goes to the next page with
+    # the rows under it, as a heading does.
+    totals_and_signature = range(r, r + 3 + len(SIGNATURE))
+    sheet.sections, sheet.whole_sections = (*headings, *totals_and_signature), False
     return sheet
 
 

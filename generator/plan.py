@@ -62,6 +62,8 @@ class SheetPlan:
     header: str = ""               # printed at the top left of every page (a personalised workbook: the unit's name)
     heights: dict[int, float] = field(default_factory=dict)   # row → at least this height (points)
     sections: tuple[int, ...] = ()  # rows a printed page may start at (headings): printed by `print_layout.paginate`
+    whole_sections: bool = True    # a page ends before a section rather than within it (False: a long table)
+    one_page: bool = False         # printed on one page, shrunk to fit (a form signed at its foot)
 
     def put(self, ref: str, cell: Cell) -> str:
         if ref in self.cells:

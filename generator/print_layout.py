@@ -166,6 +166,22 @@ def running_head(left: str) -> dict[str, dict[str, str]]:
 PORTRAIT_PAGE_HEIGHT = (297 / 25.4 - PAGE_MARGINS["top"] - PAGE_MARGINS["bottom"]) * 72
 """Points of rows a portrait A4 page holds between `PAGE_MARGINS` (the header and footer print in the margins)."""
 
+LANDSCAPE_WIDTH = PORTRAIT_WIDTH * (297 - 25.4) / (210 - 25.4)
+"""Column-width units across a landscape A4 page within `PAGE_MARGINS` (as `PORTRAIT_WIDTH` is for portrait)."""
+
+LANDSCAPE_PAGE_HEIGHT = (210 / 25.4 - PAGE_MARGINS["top"] - PAGE_MARGINS["bottom"]) * 72
+"""Points of rows a landscape A4 page holds between `PAGE_MARGINS`."""
+
+
+def page_height(printed_width: float, landscape: bool) -> float:
+    """Points of rows (at 100 %) one page holds when a sheet `printed_width` column-width units wide is printed
+    fitted to the page width: a 178-unit 自评表, landscape, prints at 145.7 ÷ 178 = 82 %, so a page holds
+    487.3 ÷ 0.82 = 595 pt of its rows. The estimate counts 7 px a unit, as Excel draws its default font; a program
+    that draws columns wider (LibreOffice without Calibri's metrics) prints smaller, so a page planned here still
+    fits, with a little room to spare."""
+    width, height = (LANDSCAPE_WIDTH, LANDSCAPE_PAGE_HEIGHT) if landscape else (PORTRAIT_WIDTH, PORTRAIT_PAGE_HEIGHT)
+    return height / min(1.0, width / printed_width) if printed_width else height
+
 MIN_ONE_PAGE_SCALE = 0.85
 """A sheet laid out in sections (`paginate`) that overflows its page by little is shrunk onto one page, to no less
 than this scale (11 pt text prints at 9.4 pt: still easy to read); a longer one is broken before a section."""
@@ -186,41 +202,50 @@ class Pagination:
     breaks: tuple[int, ...] = ()
 
 
-def paginate(heights: Mapping[int, float], sections: Collection[int],
-             page: float = PORTRAIT_PAGE_HEIGHT) -> Pagination:
-    """Where a sheet of rows `heights` (row → points, every printed row) breaks into pages of `page` points.
-    A full page ends before the last row of `sections` (a section's heading) on it when that carries at most
-    `CARRIED_AT_MOST` of a page over, else before the row that does not fit: never a heading at the foot of a page.
+def paginate(heights: Mapping[int, float], sections: Collection[int], page: float = PORTRAIT_PAGE_HEIGHT,
+             titles: float = 0.0, whole_sections: bool = True) -> Pagination:
+    """Where a sheet of rows `heights` (row → points, every printed row) breaks into pages of `page` points, each
+    page after the first also carrying `titles` points of print titles (a table's header repeated).
+    `whole_sections` (a 说明): a full page ends before the last row of `sections` (a section's heading) on it when
+    that carries at most `CARRIED_AT_MOST` of a page over, else before the row that does not fit. Otherwise (a long
+    table, its subareas headed): before the row that does not fit. Either way the headings right above the break
+    go to the next page with what they head: never a heading at the foot of a page.
     The last page never holds `ORPHAN_ROWS` rows or fewer when the break can move back to a heading. A sheet up to
     1 ÷ `MIN_ONE_PAGE_SCALE` pages long is shrunk onto one page instead (the 说明 of a review pack, 1.1 pages: one
-    page at 90 %). For a sheet printed at 100 % (its columns within the page width: a 说明), where every row has
-    an explicit height, so that Excel, WPS and LibreOffice break its pages alike."""
+    page at 90 %). For a sheet where every row has an explicit height, so that Excel, WPS and LibreOffice break
+    its pages alike; one scaled to the page width passes the `page` that holds (`page_height`)."""
     rows = sorted(heights)
     total = sum(heights.values())
     if total <= page:
         return Pagination()
     if total * MIN_ONE_PAGE_SCALE <= page:
         return Pagination(one_page=True)
+    headings = set(sections)
+    above = dict(zip(rows[1:], rows))               # row → the printed row right above it
 
     def points(first: int, last: int) -> float:     # rows first … last - 1
         return sum(heights[r] for r in rows if first <= r < last)
+
+    def with_headings(start: int, top: int) -> int:  # `start`, or the first of the headings right above it
+        while above.get(start, top) > top and above[start] in headings:
+            start = above[start]
+        return start
 
     breaks: list[int] = []
     top, used = rows[0], 0.0
     for row in rows:
         if used + heights[row] > page and row != top:
-            starts = [s for s in sections if top < s <= row]
-            start = max(starts) if starts else row
-            if points(start, row) > CARRIED_AT_MOST * page:
-                start = row
+            starts = [s for s in sections if top < s <= row] if whole_sections else []
+            start = max(starts) if starts and points(max(starts), row) <= CARRIED_AT_MOST * page else row
+            start = with_headings(start, top)
             breaks.append(start)
-            top, used = start, points(start, row)
+            top, used = start, titles + points(start, row)
         used += heights[row]
     if breaks and sum(1 for r in rows if r >= breaks[-1]) <= ORPHAN_ROWS:
         before = breaks[-2] if len(breaks) > 1 else rows[0]
-        starts = [s for s in sections if before < s < breaks[-1] and points(s, rows[-1] + 1) <= page]
+        starts = [s for s in sections if before < s < breaks[-1] and titles + points(s, rows[-1] + 1) <= page]
         if starts:
-            breaks[-1] = max(starts)
+            breaks[-1] = with_headings(max(starts), before)
     return Pagination(breaks=tuple(breaks))
 
 
@@ -231,4 +256,4 @@ def fits_lines(height: float, lines: int, font_size: float = DEFAULT_FONT_SIZE) 
 
 __all__ = ["LINE_HEIGHT", "PAGE_MARGINS", "PAGE_NUMBER", "PORTRAIT_WIDTH", "char_width", "text_width", "line_count", "line_height",
            "row_height", "header_text", "running_head", "fits_lines", "PORTRAIT_PAGE_HEIGHT", "MIN_ONE_PAGE_SCALE",
-           "Pagination", "paginate"]
+           "LANDSCAPE_WIDTH", "LANDSCAPE_PAGE_HEIGHT", "page_height", "Pagination", "paginate"]

@@ -32,7 +32,7 @@ from workbook_templates.contract import SIGNATURE_NAME, UNIT_NAMES
 from .ooxml import rewrite_zip
 from .plan import Cell, SheetPlan, Validation, WorkbookPlan
 from .print_layout import (DEFAULT_FONT_SIZE, DEFAULT_WIDTH, HEAD_FONT_SIZE, PAGE_MARGINS, ROW_PADDING, Pagination,
-                           line_height, paginate, row_height, running_head)
+                           line_height, page_height, paginate, row_height, running_head)
 
 PROTECTION_PASSWORD = "jieyue"
 """A guard against accidental edits, not security: the legacy sheet-protection hash is trivially broken."""
@@ -173,9 +173,10 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
     ws.protection.selectLockedCells = False
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape" if plan.landscape else "portrait"
-    pages = paginate(heights, plan.sections) if plan.sections else Pagination()
+    pages = paginate(heights, plan.sections, page_height(printed_width(plan), plan.landscape),
+                     title_points(plan, heights), plan.whole_sections) if plan.sections else Pagination()
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 1 if pages.one_page else 0     # 0: as many pages as needed, manual breaks kept
+    ws.page_setup.fitToHeight = 1 if pages.one_page or plan.one_page else 0   # 0: as many pages as needed
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     for row in pages.breaks:
         ws.row_breaks.append(Break(id=row - 1))
@@ -262,6 +263,22 @@ def fitted_heights(plan: SheetPlan, wrapped: Mapping[int, Mapping[str, tuple[str
         if height:
             heights[row] = max(heights.get(row, 0.0), height)
     return heights
+
+
+def printed_width(plan: SheetPlan) -> float:
+    """Column-width units of the sheet's printed columns: each from A to the last one used (a hidden one: none)."""
+    used = [column_index_from_string(ref.rstrip("0123456789")) for ref in plan.cells]
+    last = max(used + [column_index_from_string(c) for c in plan.widths], default=0)
+    columns = [get_column_letter(i) for i in range(1, last + 1)]
+    return sum(plan.widths.get(c, DEFAULT_WIDTH) for c in columns if c not in plan.hidden_columns)
+
+
+def title_points(plan: SheetPlan, heights: Mapping[int, float]) -> float:
+    """Points of the rows printed again at the top of every page (`print_title_rows`, "1:2"), of `heights`."""
+    if not plan.print_title_rows:
+        return 0.0
+    first, last = (int(r.strip("$")) for r in plan.print_title_rows.split(":"))
+    return sum(heights.get(r, 0.0) for r in range(first, last + 1))
 
 
 def column_widths(plan: SheetPlan) -> dict[str, float]:

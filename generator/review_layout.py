@@ -297,7 +297,9 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
                     choice = unit.selectors.get(ind.rule.selector)
                     sheet.put(f"{C_TEXT}{r}", _fixed(plain(ind.rule.selector_label), style="wrap"))
                     sheet.put(f"{C_SELF}{r}", _fixed(choice if choice is not None else "（未选择）", style="unit"))
-                    sheet.put(f"{C_NOTE}{r}", _fixed("单位自评时的选择", style="note"))
+                    sheet.put(f"{C_NOTE}{r}", _fixed("单位自评时的选择", style="label"))
+                    for col in (C_ID, C_POINTS, C_METHOD, C_EVIDENCE, C_FINDINGS, C_GIVEN, C_SCORE, C_COMMENT):
+                        sheet.put(f"{col}{r}", _fixed(None, style="label"))     # boxed like the rows around it
                     r += 1
                 key = (ind.id, r)
                 if key not in rows:

@@ -34,6 +34,7 @@ from workbook_templates.contract import sheet_names
 
 from tests.libreoffice import convert, needs_poppler, pdf_pages, recalculate
 from tests.reviews import build_packs, write_returns
+from tests.workbooks import plan
 
 SPEC = load_spec()
 YEAR = SPEC.default_year
@@ -42,8 +43,9 @@ UNIT = {"unit_name": "天池县人民法院", "unit_code": "11652327190572418X",
         "unit_region": "昌吉回族自治州"}
 NAMES = sheet_names(YEAR)
 
-MAX_UNIT_PAGES = 10
-"""One unit's fill-in workbook on A4: 填表说明 1, 单位信息 1, each 能耗数据 1, 强度指标下降率 1, 自评表 4–5."""
+MAX_UNIT_PAGES = 12
+"""One unit's fill-in workbook on A4: 填表说明 1, 单位信息 1, each 能耗数据 1, 强度指标下降率 1, 自评表 at most 7
+(printed with Excel's column widths: Carlito, metric-compatible with Calibri, installed by `.ci/run`)."""
 MAX_PAGES_PER_SCORECARD = 6
 """A review pack: 说明 and 总览 (at most 2 pages each), then at most this many per unit's scorecard."""
 
@@ -212,7 +214,10 @@ def check_print_setup(data: bytes, plan, left: str) -> None:
         # that overflows one page by little is shrunk onto it.
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
         fit = (int(ws.page_setup.fitToWidth), int(ws.page_setup.fitToHeight))
-        assert fit in ((1, 0), (1, 1)) if sections and not starts else fit == (1, 0), ws.title
+        if plan.sheet(ws.title).one_page:                       # a 能耗数据 form: signed under its figures
+            assert fit == (1, 1) and not starts, ws.title
+        else:
+            assert fit in ((1, 0), (1, 1)) if sections and not starts else fit == (1, 0), ws.title
     for ws in visible(wb):
         width = sum(_widths(ws).values())
         assert ws.page_setup.orientation == ("landscape" if width > PORTRAIT_WIDTH else "portrait"), (ws.title, width)
@@ -228,7 +233,6 @@ def check_print_setup(data: bytes, plan, left: str) -> None:
 
 
 def test_fill_in_print_setup():
-    from tests.workbooks import plan
     check_print_setup(blank_bytes(), plan(), UNIT_HEADER)
     check_print_setup(unit_bytes(), plan(), UNIT["unit_name"])
 
@@ -253,6 +257,22 @@ def test_a_sheet_in_sections_fits_one_page_or_breaks_before_a_heading():
     assert paginate(rows(12), (1,), page=100) == Pagination(breaks=(6, 11))
     # Rows 6–7 alone on the last page: the break moves back to the heading at row 4 (rows 4–7, 80 pt, fit).
     assert paginate(rows(7), (1, 4, 6), page=100) == Pagination(breaks=(4,))
+    # Print titles of 20 pt on every page after the first: a page then holds 4 rows of its own.
+    assert paginate(rows(13), (1,), page=100, titles=20) == Pagination(breaks=(6, 10))
+
+
+def test_a_long_table_breaks_where_the_page_is_full_and_carries_its_headings_over():
+    """A table (`whole_sections=False`): a page holds what fits; only headings right above the break go with it —
+    a unit heading at row 4 and its first subarea's at row 5 both, when row 6 does not fit (pages of 100 pt,
+    rows of 20)."""
+    def rows(n: int) -> dict[int, float]:
+        return {r: 20.0 for r in range(1, n + 1)}
+
+    assert paginate(rows(12), (1, 3), page=100, whole_sections=False) == Pagination(breaks=(6, 11))
+    assert paginate(rows(12), (1, 4, 5), page=100, whole_sections=False) == Pagination(breaks=(4, 9))
+    # A 说明 (whole sections) breaks alike: its page ends before the last heading on it (row 5), and the heading
+    # right above that (row 4) goes with it.
+    assert paginate(rows(12), (1, 4, 5), page=100) == Pagination(breaks=(4, 9))
 
 
 def test_a_long_review_pack_guide_breaks_before_a_section(pack):
@@ -363,8 +383,22 @@ def test_a_unit_workbook_prints_on_a_few_pages_with_its_name_on_each(tmp_path):
     missing = [c.value for row in wb[NAMES["guide"]].iter_rows() for c in row
                if isinstance(c.value, str) and squeeze(c.value) not in guide]
     assert not missing, missing
-    # The signature block is printed with the sheets it belongs to.
+    # The signature block is printed with the sheets it belongs to: each 能耗数据 form on one page, signed under its
+    # figures; 自评表's totals on the page it is signed on.
     assert sum("单位负责人（签字）" in p for p in pages) == 3
+    heads = ["".join([squeeze(line) for line in p.splitlines() if squeeze(line)][:2]) for p in pages]  # unit, sheet
+    for slot in ("prev", "cur"):
+        form = [p for p, head in zip(pages, heads) if head.endswith(NAMES[slot])]
+        assert len(form) == 1 and "单位负责人（签字）" in form[0], (slot, len(form))
+    self_pages = [p for p, head in zip(pages, heads) if head.endswith(NAMES["self"])]
+    signed = [p for p in self_pages if "单位负责人（签字）" in p]
+    assert len(signed) == 1 and "自评总分" in signed[0] and "是否达" in signed[0]
+    # No unit or subarea heading at the foot of a page: it goes to the next page with what it heads.
+    sheet = plan().sheet(NAMES["self"])
+    headings = {squeeze(c.value) for c in sheet.cells.values() if c.style in ("group", "subgroup")}
+    for i, page in enumerate(self_pages[:-1], start=1):
+        body = [squeeze(line) for line in page.splitlines() if squeeze(line)][:-1]        # the page number last
+        assert body[-1] not in headings, f"自评表 page {i} ends with the heading {body[-1]}"
 
 
 @pytest.mark.libreoffice

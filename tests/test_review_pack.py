@@ -95,6 +95,16 @@ def test_sheets_in_order_with_their_visibility(packs, books, label):
     assert wb.active.title == GUIDE
 
 
+@pytest.mark.parametrize("label", LABELS)
+def test_the_row_of_a_units_choice_is_boxed_like_the_table(books, label):
+    # 7.1's 「是否实施…」 row shows what the unit chose: every column of the table has its border there too.
+    for ws in books[label].worksheets:
+        rows = [c.row for c in ws["J"] if c.value == "单位自评时的选择"]
+        for r in rows:
+            unboxed = [c.coordinate for c in ws[f"A{r}:K{r}"][0] if not (c.border.left and c.border.left.style)]
+            assert not unboxed, (ws.title, unboxed)
+
+
 def test_scorecard_names_are_safe_unique_and_at_most_31_characters(packs):
     titles = [s.title for s in cards(packs["region"])]
     nasty = next(t for t in titles if "北庭县_测试_" in t)

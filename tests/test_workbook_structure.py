@@ -329,8 +329,10 @@ def test_data_sheets_have_frozen_headers_a4_fit_to_width_and_print_titles():
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
         assert int(ws.page_setup.fitToWidth) == 1, ws.title
         # 填表说明, laid out in sections, may be shrunk onto one page when it overflows it by little
-        # (`print_layout.paginate`); every other sheet is fitted to the width only, its pages may run long.
-        tall = (0, 1) if ws.title == names()["guide"] else (0,)
+        # (`print_layout.paginate`); each 能耗数据 form prints on one page, signed under its figures; every other
+        # sheet is fitted to the width only, its pages may run long.
+        forms = (names()["prev"], names()["cur"])
+        tall = (0, 1) if ws.title == names()["guide"] else (1,) if ws.title in forms else (0,)
         assert int(ws.page_setup.fitToHeight) in tall, f"{ws.title}: fit to width only, pages may run long"
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.print_layout import PORTRAIT_PAGE_HEIGHT, PORTRAIT_WIDTH
+from generator.print_layout import PORTRAIT_WIDTH, page_height
 
 SHEET = "进度"
 COLUMNS = (("item", "阶段与负责方", 24, "wrap"), ("label", "工作内容", 34, "wrap"), ("due", "截止日期", 12, "wrap"),
@@ -51,10 +51,7 @@ def fits_one_page(rows_points: float, chart_points: float, printed_width: float,
     scaled to fit its `printed_width` (column-width units) across the page as Excel scales it (7 px a unit):
     landscape at 145.7 / 175 = 83 %, a page holds 487 ÷ 0.833 = 585 pt — the demo's 478.8 pt of rows and its
     chart of 290 px = 217.5 pt do not fit (696.3 pt), 11 one-line rows (165 pt) and the chart do."""
-    from .summary import LANDSCAPE_HEIGHT, LANDSCAPE_WIDTH      # here: summary imports this module
-    width, height = (LANDSCAPE_WIDTH, LANDSCAPE_HEIGHT) if landscape else (PORTRAIT_WIDTH, PORTRAIT_PAGE_HEIGHT)
-    scale = min(1.0, width / printed_width)
-    return rows_points + chart_points <= height / scale
+    return rows_points + chart_points <= page_height(printed_width, landscape)
 
 
 def render_stages(b: Any, data: dict[str, Any]) -> None:

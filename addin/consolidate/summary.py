@@ -31,9 +31,10 @@ from typing import Any, BinaryIO, Iterable, Iterator
 import xlsxwriter
 
 from generator.ooxml import write_atomically
-from generator.print_layout import (CELL_PADDING, DEFAULT_FONT_SIZE, DEFAULT_WIDTH, HEAD_FONT_SIZE, PAGE_MARGINS,
-                                    PORTRAIT_PAGE_HEIGHT, PORTRAIT_WIDTH, ROW_PADDING, WIDTH_FACTOR, line_count,
-                                    line_height, running_head)
+from generator.print_layout import (CELL_PADDING, DEFAULT_FONT_SIZE, DEFAULT_WIDTH, HEAD_FONT_SIZE,
+                                    LANDSCAPE_PAGE_HEIGHT, LANDSCAPE_WIDTH, PAGE_MARGINS, PORTRAIT_PAGE_HEIGHT,
+                                    PORTRAIT_WIDTH, ROW_PADDING, WIDTH_FACTOR, line_count, line_height, page_height,
+                                    running_head)
 from udfs.results import INCOMPLETE, INCOMPLETE_CREATION, NOT_RANKED, WAITING
 from workbook_templates import Spec, contract_names
 from workbook_templates.contract import UNIT_NAMES
@@ -272,8 +273,6 @@ def _unit_figures(unit: dict[str, Any], spec: Spec) -> str:
     return rendered.summary_cells if rendered else unit_cells(unit["inputs"], unit["results"], spec)
 
 
-LANDSCAPE_WIDTH = PORTRAIT_WIDTH * (297 - 25.4) / (210 - 25.4)
-"""Column-width units across a landscape A4 page within `PAGE_MARGINS` (as `PORTRAIT_WIDTH` is for portrait)."""
 
 SUMMARY_SCALE = 0.65
 """The smallest print scale of 汇总 (of 100 %): its columns are printed on as many landscape pages across as this
@@ -494,8 +493,6 @@ CHART_WIDTH = 7 * sum(STAT_WIDTHS) + 5
 CHART_GAP, CHART_GAP_PX, MIN_CHART_WIDTH = 2, 20, 400
 """The column between the tables and the charts beside them; pixels between the two charts; the narrowest chart
 (pixels) placed beside the tables."""
-LANDSCAPE_HEIGHT = 595 - 72 * (PAGE_MARGINS["top"] + PAGE_MARGINS["bottom"])
-"""Points of a landscape A4 page between the top and bottom margins."""
 
 
 def _stat_table(b: _Book, ws, row: int, first: str, groups: list[dict[str, Any]], total: dict[str, Any],
@@ -543,7 +540,7 @@ def _statistics(b: _Book, data: dict[str, Any]) -> None:
     # from a new portrait page (a chart is never cut by a page break).
     beside_width = int(7 * (LANDSCAPE_WIDTH - sum(STAT_WIDTHS) - CHART_GAP))
     beside = (b.row_points(ws, 0, region_row - 1) + 0.75 * (dist_height + CHART_GAP_PX + bar_height)
-              <= LANDSCAPE_HEIGHT) and beside_width >= MIN_CHART_WIDTH
+              <= LANDSCAPE_PAGE_HEIGHT) and beside_width >= MIN_CHART_WIDTH
     if beside:
         b.width(ws, len(STAT_WIDTHS), CHART_GAP)
         at, col, width = region_row, len(STAT_WIDTHS) + 1, beside_width
@@ -581,7 +578,7 @@ def _statistics(b: _Book, data: dict[str, Any]) -> None:
 
 
 FILE_COLUMNS = (("path", "文件", 34, "wrap"), ("kind_label", "类型", 10, "text"), ("size", "大小（字节）", 9, "count"),
-                ("sha256", "SHA-256", 66, "text"), ("status_label", "状态", 7, "text"),
+                ("sha256", "文件校验码（SHA-256）", 66, "text"), ("status_label", "状态", 7, "text"),
                 ("unit_code", "统一社会信用代码", 20, "text"), ("unit_name", "单位名称", 18, "wrap"),
                 ("used", "是否采用", 6, "text"), ("skip_reason", "跳过原因", 20, "wrap"),
                 ("template_version", "模板版本", 8, "text"), ("errors", "错误数", 6, "count"),
@@ -747,8 +744,7 @@ def _averages(b: _Book, data: dict[str, Any]) -> None:
         ws.insert_chart(last + 2, 0, chart)
         # A new page for the lowest and their chart when they fit on one, else for the chart alone: a chart is
         # never cut by a page break.
-        scale = min(1.0, PORTRAIT_WIDTH / b.printed_width(ws, len(AVERAGE_COLUMNS) - 1))
-        room = PORTRAIT_PAGE_HEIGHT / scale - b.row_points(ws, 1, 1)
+        room = page_height(b.printed_width(ws, len(AVERAGE_COLUMNS) - 1), landscape=False) - b.row_points(ws, 1, 1)
         section = b.row_points(ws, at, last + 1) + height * 0.75
         ws.set_h_pagebreaks([at if section <= room else last + 2])
     # Portrait, scaled to the width: a long list of texts takes fewer pages than landscape at full size.
