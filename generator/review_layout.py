@@ -45,7 +45,8 @@ REVIEW_SIGNATURE = ("评审人（签字）：" + "_" * 20 + "　　　　日期�
 """The line a reviewer signs at the foot of each printed scorecard."""
 
 # Scorecard columns.
-C_ID, C_TEXT, C_POINTS, C_METHOD, C_EVIDENCE, C_SELF, C_FINDINGS, C_GIVEN, C_SCORE, C_NOTE, C_COMMENT = "ABCDEFGHIJK"
+COLUMNS = "ABCDEFGHIJK"
+C_ID, C_TEXT, C_POINTS, C_METHOD, C_EVIDENCE, C_SELF, C_FINDINGS, C_GIVEN, C_SCORE, C_NOTE, C_COMMENT = COLUMNS
 HEADER_ROW = 6
 FIRST_ROW = 7
 # Scorecard head: (label cell, value cell) of each field.
@@ -295,11 +296,11 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
             for ind in sub.indicators:
                 if ind.rule.selector:
                     choice = unit.selectors.get(ind.rule.selector)
-                    sheet.put(f"{C_TEXT}{r}", _fixed(plain(ind.rule.selector_label), style="wrap"))
-                    sheet.put(f"{C_SELF}{r}", _fixed(choice if choice is not None else "（未选择）", style="unit"))
-                    sheet.put(f"{C_NOTE}{r}", _fixed("单位自评时的选择", style="label"))
-                    for col in (C_ID, C_POINTS, C_METHOD, C_EVIDENCE, C_FINDINGS, C_GIVEN, C_SCORE, C_COMMENT):
-                        sheet.put(f"{col}{r}", _fixed(None, style="label"))     # boxed like the rows around it
+                    shown = [(f"{C_TEXT}{r}", _fixed(plain(ind.rule.selector_label), style="wrap")),
+                             (f"{C_SELF}{r}", _fixed(choice if choice is not None else "（未选择）", style="unit")),
+                             (f"{C_NOTE}{r}", _fixed("单位自评时的选择", style="label"))]
+                    for ref, cell in _boxed(shown, tuple(f"{col}{r}" for col in COLUMNS)):
+                        sheet.put(ref, cell)
                     r += 1
                 key = (ind.id, r)
                 if key not in rows:
@@ -443,8 +444,8 @@ def _row(ind: Indicator, r: int, level: str, year: int, params: _Params, digits:
 
 def _boxed(cells: list[tuple[str, Cell]], refs: tuple[str, ...]) -> tuple[tuple[str, Cell], ...]:
     """The row's `cells`, and a blank locked cell with the table's border at each of `refs` the row has nothing to
-    enter in (评审给分 of an item scored by 发现问题处数 alone, all three of a recomputed unit-1 item): every row
-    boxed alike."""
+    enter in (评审给分 of an item scored by 发现问题处数 alone, all three of a recomputed unit-1 item, all but three
+    of the row showing a unit's choice): every row boxed alike."""
     present = {ref for ref, _ in cells}
     return (*cells, *((ref, _fixed(None, style="label")) for ref in refs if ref not in present))
 
