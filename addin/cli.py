@@ -185,6 +185,7 @@ def _consolidate(args: argparse.Namespace) -> int:
                               read_roster_entries, write_outputs)
     from .consolidate.fingerprint import fingerprint_of, run_options, survey_of
     from .consolidate.ledger import ledger_key, read_last_run
+    from .keys import ledger_secret
     from .progress import Progress
     spec = load_spec(args.spec_dir)
     out = Path(args.output)
@@ -207,7 +208,8 @@ def _consolidate(args: argparse.Namespace) -> int:
                 print("回收目录中的文件、汇总选项、规格、名单和日期都与上次汇总相同：汇总表已是最新，没有改写任何文件。"
                       f"上次汇总：{last.outcome}。汇总表：{out}" + (f"；报告：{args.json}" if args.json else ""))
                 return 0
-        ledger = None if args.no_ledger else Ledger.load(ledger_path(out), spec, verify=args.verify)
+        ledger = None if args.no_ledger else Ledger.load(ledger_path(out), spec, verify=args.verify,
+                                                             secret=ledger_secret())
         run = consolidate(args.folder, spec=spec, ledger=ledger, progress=Progress(label="汇总 "), found=found,
                           **options)
         found = None                                     # the run's now: not held while the outputs are written

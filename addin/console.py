@@ -238,7 +238,7 @@ def run_from_book(book: Any) -> None:
     from .consolidate import (Ledger, check_outputs, claim_outputs, consolidate, ledger_path, outcome_line,
                               read_roster_entries, write_outputs)
     from .consolidate.content import content
-    from .keys import find_key
+    from .keys import find_key, ledger_secret
     from .notices import summary_line, write_notices
 
     sheet = book.sheets[RESULTS_SHEET]
@@ -261,7 +261,7 @@ def run_from_book(book: Any) -> None:
         key = find_key(None, roster_path)     # jieyue.key beside the roster, as `jieyue consolidate --roster`
         key_note = f"；已用名单旁的密钥（指纹 {key.key_id}）核验签名" if key.key else "；未核验签名（名单旁没有 jieyue.key）"
         with claim_outputs(output, report) as notices:   # as `jieyue consolidate`: the lock, a killed run finished
-            ledger = Ledger.load(ledger_path(output), spec)
+            ledger = Ledger.load(ledger_path(output), spec, secret=ledger_secret())
             run = consolidate(folder, spec=spec, roster=roster, ledger=ledger, progress=progress,
                               outputs=tuple(p for p in (output, report, ledger_path(output)) if p), key=key.key,
                               final=chosen.final, as_of=chosen.as_of)

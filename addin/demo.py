@@ -460,10 +460,11 @@ def consolidate_all(returned: Path, out_dir: Path, spec: Spec) -> Any:
     """The administrator's consolidation of the returns folder (review packs included) against the sample roster:
     汇总.xlsx and 汇总.json in `out_dir`, the ledger beside them. Returns the run."""
     from .consolidate import Ledger, consolidate, ledger_path, read_roster_entries, write_outputs
+    from .keys import ledger_secret
     with resources.as_file(resources.files("addin").joinpath("sample_data", ROSTER)) as path:
         roster, _ = read_roster_entries(path, spec)
     summary, report = out_dir / SUMMARY, out_dir / REPORT
-    ledger = Ledger.load(ledger_path(summary), spec)
+    ledger = Ledger.load(ledger_path(summary), spec, secret=ledger_secret())
     run = consolidate(returned, spec=spec, roster=roster, ledger=ledger, outputs=(summary, report, ledger_path(summary)),
                       as_of=AS_OF)
     write_outputs(run, summary, report, spec, ledger)

@@ -12,9 +12,15 @@ Which key a command uses (`find_key`), in order — and the command says which, 
    check signatures.
 
 The file is text: comment lines (#) saying what it is, and one line of 64 hex digits (32 random bytes).
+
+Apart from it, each machine has a secret of its own for the consolidation's ledger (`ledger_secret`): made on
+first use in the user's jieyue folder (`~/.jieyue`, or the folder `JIEYUE_HOME` names), never passed around. The
+ledger seals each row it stores with it, so a re-run on this machine takes its own rows as written instead of
+checking every one again; a row someone else wrote (another machine, an edited ledger) is checked as before.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
@@ -23,6 +29,8 @@ from pathlib import Path
 
 from udfs.signature import KEY_BYTES, key_id
 from workbook_templates import InputError
+
+from .consolidate.read.preflight import read_regular
 
 DEFAULT_KEY_NAME = "jieyue.key"
 """The key file's default name: `jieyue key init` writes it, the commands look for it beside the roster."""
@@ -54,6 +62,52 @@ class KeyChoice:
                     "如需签名，请先运行 jieyue key init 创建密钥，生成、评审包和汇总时用 --key 指定")
         where = "（名单旁）" if self.source == "roster" else ""
         return f"签名密钥：{self.path}{where}，指纹 {self.key_id}"
+
+
+LEDGER_SECRET_NAME = "ledger.secret"
+LEDGER_SECRET_HEADER = ("# jieyue 本机台账密钥：汇总台账用它标记本机写入的记录，不要复制或发给他人。\n"
+                        "# 删除后下次汇总会自动重新生成（台账中的记录将重新核验一次）。\n")
+
+
+def jieyue_home() -> Path:
+    """The user's jieyue folder: `JIEYUE_HOME` when set, else `~/.jieyue`."""
+    return Path(os.environ.get("JIEYUE_HOME") or Path.home() / ".jieyue")
+
+
+def ledger_secret() -> bytes | None:
+    """This machine's ledger secret (see the module's docstring), made on first use (0600); None when it can be
+    neither read nor made (no home folder, no permission, a file that is not one): the ledger then checks every
+    row, as it does without a secret. Never an error: the secret only saves time."""
+    path = jieyue_home() / LEDGER_SECRET_NAME
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    except Exception:   # noqa: BLE001 — unreadable, not a secret, not a regular file: no secret, never the run's end
+        return None
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(LEDGER_SECRET_HEADER + secrets.token_bytes(KEY_BYTES).hex() + "\n")
+        os.replace(tmp, path)                            # whole or not at all; two runs at once: the last one's
+        return _read_secret(path)
+    except Exception:   # noqa: BLE001 — as above
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return None
+
+
+def _read_secret(path: Path) -> bytes:
+    text = read_regular(path, 4096).decode("utf-8")    # ~250 bytes; a FIFO or a folder there is refused, not waited on
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if len(lines) != 1:
+        raise ValueError("not a ledger secret")
+    secret = bytes.fromhex(lines[0])
+    if len(secret) != KEY_BYTES:
+        raise ValueError("not a ledger secret")
+    return secret
 
 
 def init_key(path: str | Path, force: bool = False) -> Path:
@@ -123,4 +177,4 @@ def find_key(explicit: str | Path | None, roster: str | Path | None = None) -> K
     return KeyChoice(None)
 
 
-__all__ = ["DEFAULT_KEY_NAME", "KeyChoice", "init_key", "load_key", "find_key"]
+__all__ = ["DEFAULT_KEY_NAME", "KeyChoice", "init_key", "load_key", "find_key", "jieyue_home", "ledger_secret"]

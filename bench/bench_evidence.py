@@ -84,10 +84,10 @@ def main() -> None:
     spec = load_spec()
     run = consolidate(folder, spec=spec)
     t = time.perf_counter()
-    section, stamps, _ = index_evidence(run, folder, spec, {})
+    section, stamps, _, _ = index_evidence(run, folder, spec, {}, kept={})
     alone = time.perf_counter() - t
     t = time.perf_counter()
-    index_evidence(run, folder, spec, stamps)
+    index_evidence(run, folder, spec, stamps, kept={})
     alone_kept = time.perf_counter() - t
     added = with_evidence - without
     added_rerun = rerun_with - rerun_without

@@ -163,7 +163,7 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
         ws.column_dimensions[col].hidden = True
     heights = row_heights(plan, unit)
     if plan.sections:
-        heights = printed_heights(plan, heights)
+        heights = printed_heights(row_font_sizes(plan), heights)
     for row, height in heights.items():
         ws.row_dimensions[row].height = height
     ws.freeze_panes = plan.freeze
@@ -173,8 +173,7 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
     ws.protection.selectLockedCells = False
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape" if plan.landscape else "portrait"
-    pages = paginate(heights, plan.sections, page_height(printed_width(plan), plan.landscape),
-                     title_points(plan, heights), plan.whole_sections) if plan.sections else Pagination()
+    pages = pagination(plan, heights, printed_width(plan))
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 1 if pages.one_page or plan.one_page else 0   # 0: as many pages as needed
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -219,15 +218,25 @@ def row_heights(plan: SheetPlan, unit: Mapping[str, Any]) -> dict[int, float]:
     return fitted_heights(plan, wrapped)
 
 
-def printed_heights(plan: SheetPlan, heights: Mapping[int, float]) -> dict[int, float]:
-    """`heights` (`row_heights`) with every other row up to the last one holding a cell given the height of one line
-    of its largest font (an empty row: of 11 pt): a sheet paginated by its sections (`print_layout.paginate`) then
-    breaks into pages as estimated, alike in Excel, WPS and LibreOffice (each sizes a row without a height by its
-    own font metrics)."""
+def font_size(style: str) -> float:
+    """Points of the font of `style`."""
+    return float(STYLES[style]["font"].sz or DEFAULT_FONT_SIZE)
+
+
+def row_font_sizes(plan: SheetPlan) -> dict[int, float]:
+    """Row → the largest font size of its cells, for each row holding a cell (`printed_heights`)."""
     sizes: dict[int, float] = {}
     for ref, cell in plan.cells.items():
         row = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-        sizes[row] = max(sizes.get(row, 0.0), float(STYLES[cell.style]["font"].sz or DEFAULT_FONT_SIZE))
+        sizes[row] = max(sizes.get(row, 0.0), font_size(cell.style))
+    return sizes
+
+
+def printed_heights(sizes: Mapping[int, float], heights: Mapping[int, float]) -> dict[int, float]:
+    """`heights` (`row_heights`) with every other row up to the last one holding a cell given the height of one line
+    of its largest font (`sizes`, `row_font_sizes`; an empty row: of 11 pt): a sheet paginated by its sections
+    (`print_layout.paginate`) then breaks into pages as estimated, alike in Excel, WPS and LibreOffice (each sizes
+    a row without a height by its own font metrics)."""
     single = {row: round(line_height(sizes.get(row, DEFAULT_FONT_SIZE)) + ROW_PADDING, 1)
               for row in range(1, max(sizes) + 1)}         # an empty row in between too
     return {**single, **heights}
@@ -265,10 +274,21 @@ def fitted_heights(plan: SheetPlan, wrapped: Mapping[int, Mapping[str, tuple[str
     return heights
 
 
-def printed_width(plan: SheetPlan) -> float:
-    """Column-width units of the sheet's printed columns: each from A to the last one used (a hidden one: none)."""
-    used = [column_index_from_string(ref.rstrip("0123456789")) for ref in plan.cells]
-    last = max(used + [column_index_from_string(c) for c in plan.widths], default=0)
+def pagination(plan: SheetPlan, heights: Mapping[int, float], width: float) -> Pagination:
+    """How the sheet of `plan` prints, its rows `heights` (every printed row: `printed_heights`) and `width` units
+    wide (`printed_width`): by its sections (`print_layout.paginate`), or as the page setup says without any."""
+    if not plan.sections:
+        return Pagination()
+    return paginate(heights, plan.sections, page_height(width, plan.landscape), title_points(plan, heights),
+                    plan.whole_sections)
+
+
+def printed_width(plan: SheetPlan, last_used: int | None = None) -> float:
+    """Column-width units of the sheet's printed columns: each from A to the last one used (a hidden one: none).
+    `last_used`: the number of the last column holding a cell, when the caller has it (a streamed sheet)."""
+    if last_used is None:
+        last_used = max((column_index_from_string(ref.rstrip("0123456789")) for ref in plan.cells), default=0)
+    last = max([last_used] + [column_index_from_string(c) for c in plan.widths])
     columns = [get_column_letter(i) for i in range(1, last + 1)]
     return sum(plan.widths.get(c, DEFAULT_WIDTH) for c in columns if c not in plan.hidden_columns)
 

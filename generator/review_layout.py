@@ -282,14 +282,17 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
 
     r = FIRST_ROW
     unit_cells, item_ranges = [], []
+    headings: list[int] = []            # rows that go to the next page with the rows they head (`sections`)
     for u in spec.units:
         group_row = r
+        headings.append(r)
         sheet.put(f"A{r}", _fixed(f"第{u.id}单元 {u.name}（{u.points:g}分）", style="group"))
         _band(sheet, r, "BCDE", "group")
         r += 1
         first = r
         for sub in u.subareas:
             how = f"　核查方式：{plain(sub.verification)}" if sub.verification else ""
+            headings.append(r)
             sheet.put(f"A{r}", _fixed(f"{sub.id} {sub.name}（{sub.points:g}分）{how}", style="subgroup"))
             _band(sheet, r, "BCDEFGHIJK", "subgroup")
             r += 1
@@ -301,6 +304,7 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
                              (f"{C_NOTE}{r}", _fixed("单位自评时的选择", style="label"))]
                     for ref, cell in _boxed(shown, tuple(f"{col}{r}" for col in COLUMNS)):
                         sheet.put(ref, cell)
+                    headings.append(r)                 # the unit's choice, printed with its indicator
                     r += 1
                 key = (ind.id, r)
                 if key not in rows:
@@ -329,11 +333,15 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
                               number_format=formats["score"]))
     sheet.conditionals.append(Conditional(total_ref, f"NOT(ISNUMBER({total_ref}))", "warn"))
     end = _decline_block(sheet, r + 1, spec, unit, year)
-    end = _evidence_block(sheet, end + 1, unit)
+    headings += range(r + 1, end)                      # the decline table whole, with the note under it
+    start, end = end + 1, _evidence_block(sheet, end + 1, unit)
+    headings += (start, start + 1) if unit.evidence_files else (start,)   # the list's heading and header
     for k, line in enumerate(REVIEW_SIGNATURE, start=end + 2):
         sheet.put(f"A{k}", _fixed(line, style="sign"))
         sheet.merges.append(f"A{k}:{C_COMMENT}{k}")
         sheet.heights[k] = SIGNATURE_HEIGHT
+    # Printed, a page breaks where it is full, never under a heading (`print_layout.paginate`).
+    sheet.sections, sheet.whole_sections = tuple(headings), False
     return sheet
 
 

@@ -37,7 +37,8 @@ from openpyxl.xml.functions import tostring
 
 from .plan import Cell, SheetPlan, Validation, WorkbookPlan, absolute_ref, column_letter
 from .print_layout import DEFAULT_WIDTH
-from .render import column_widths, merged_widths, render_workbook, text_height, wrapped_text
+from .render import (column_widths, font_size, merged_widths, pagination, printed_heights, printed_width,
+                     render_workbook, text_height, wrapped_text)
 
 if TYPE_CHECKING:
     from .review_layout import ReviewLayout
@@ -110,7 +111,9 @@ def _xml_between(xml: str, start: str, end: str) -> str:
 
 
 _ROW, _COL, _XML = itemgetter(0), itemgetter(1), itemgetter(2)
-_WRAP, _REF, _SPECIAL, _HEIGHT = 3, 4, 5, 6      # the other fields of a placed cell (`SheetWriter._cell`)
+_WRAP, _REF, _SPECIAL, _HEIGHT, _SIZE = 3, 4, 5, 6, 7   # the other fields of a placed cell (`SheetWriter._cell`)
+_ROW_BREAKS = re.compile(r"<rowBreaks[ >].*?</rowBreaks>|<rowBreaks[^>]*/>", re.S)
+_FIT_TO_HEIGHT = re.compile(r'fitToHeight="[0-9]+"')
 
 
 def _key(ref: str, cell: Cell) -> tuple:
@@ -177,7 +180,7 @@ class SheetWriter:
         self._view = text[text.index("<sheetViews>"):text.index("<sheetData")]
         self._protection = _xml_between(text, "<sheetProtection ", "/>") + "/>"
         tail = [text.find(tag) for tag in ("<printOptions", "<pageMargins")]
-        self._tail = text[min(t for t in tail if t >= 0):]
+        self._tail = _tail_parts(text[min(t for t in tail if t >= 0):])
         self._validations: dict[tuple[Validation, str], str] = {}
         self._cells: dict[tuple, tuple] = {}     # what a cell holds → how it is written (`_cell`)
         self._layouts: dict[tuple[str, ...], tuple[list[Cell], list[tuple]]] = {}   # the cells of a sheet, in
@@ -206,6 +209,13 @@ class SheetWriter:
         placed.sort()                   # by (row, column): as openpyxl writes them; no two cells share both
         by_row = {r: "".join(map(_XML, cells)) for r, cells in groupby(placed, key=_ROW)}
         heights = self._heights(plan, placed)
+        if plan.sections:               # as `render_workbook`: every row's height, for the page breaks
+            sizes: dict[int, float] = {}
+            for p in placed:
+                if p[_SIZE] > sizes.get(p[0], 0.0):
+                    sizes[p[0]] = p[_SIZE]
+            heights = printed_heights(sizes, heights)
+        pages = pagination(plan, heights, printed_width(plan, max(map(_COL, placed), default=0)))
         out = [self._head, self._dimension(plan, placed), self._view, "<sheetData>"]
         for r in sorted(by_row.keys() | heights.keys()):
             height = heights.get(r)
@@ -235,7 +245,13 @@ class SheetWriter:
                     rels.append(cell.url)
                     out.append(f'<hyperlink xmlns:r="{_R_NS}" ref="{ref}" r:id="rId{len(rels)}" />')
             out.append("</hyperlinks>")
-        out.append(self._tail)
+        before, after = self._tail
+        out.append(_FIT_TO_HEIGHT.sub(f'fitToHeight="{1 if pages.one_page or plan.one_page else 0}"', before))
+        if pages.breaks:
+            out.append(f'<rowBreaks count="{len(pages.breaks)}" manualBreakCount="{len(pages.breaks)}">')
+            out.extend(f'<brk id="{row - 1}" min="0" max="16383" man="1" />' for row in pages.breaks)
+            out.append("</rowBreaks>")
+        out.append(after)
         return "".join(out).encode("utf-8"), _relationships(rels) if rels else None, _sheet_names(plan.title, special)
 
     def _placed_cells(self, plan: SheetPlan) -> list[tuple]:
@@ -314,7 +330,8 @@ class SheetWriter:
     def _cell(self, ref: str, cell: Cell) -> tuple:
         """One cell as the sheet writes it: (row, column number, XML, what its row's height must fit — (column,
         text, font size) of `render.wrapped_text`, or None (also in a hidden column) —, its reference, whether it
-        carries a link, a validation or a local name, and the height its text needs in its column)."""
+        carries a link, a validation or a local name, the height its text needs in its column, and its font size
+        (what an empty-looking row of a paginated sheet is sized by: `render.printed_heights`))."""
         try:
             s = self.styles[(cell.style, cell.number_format)]
         except KeyError:
@@ -325,7 +342,7 @@ class SheetWriter:
         height = text_height(*wrap, self._widths.get(col, DEFAULT_WIDTH)) if wrap else 0.0
         special = bool(cell.link or cell.url or cell.local_name or (cell.validation and cell.style != "info_locked"))
         return (r, c, self._cell_xml(ref, s, cell.value, cell.formula, cell.blank), wrap and (col, *wrap), ref,
-                special, height)
+                special, height, font_size(cell.style))
 
     def _cell_xml(self, ref: str, s: int, value: Any, formula: str | None, blank: Any) -> str:
         if formula:
@@ -375,6 +392,22 @@ class SheetWriter:
             dv.add(sqref)
             self._validations[key] = tostring(dv.to_tree()).decode("utf-8")
         return self._validations[key]
+
+
+def _tail_parts(tail: str) -> tuple[str, str]:
+    """A prototype sheet's XML from its print options on, split where a sheet's own page breaks go (its
+    `<rowBreaks>`, left out: after the header and footer, before anything else the schema allows there)."""
+    found = _ROW_BREAKS.search(tail)
+    if found:
+        return tail[:found.start()], tail[found.end():]
+    at = min(i for i in (tail.find(tag) for tag in _AFTER_ROW_BREAKS) if i >= 0)
+    return tail[:at], tail[at:]
+
+
+_AFTER_ROW_BREAKS = ("<colBreaks", "<customProperties", "<cellWatches", "<ignoredErrors", "<smartTags", "<drawing",
+                     "<legacyDrawing", "<picture", "<oleObjects", "<controls", "<webPublishItems", "<tableParts",
+                     "<extLst", "</worksheet>")
+"""What a worksheet's schema puts after `<rowBreaks>` (CT_Worksheet's sequence)."""
 
 
 def _relationships(urls: list[str]) -> bytes:

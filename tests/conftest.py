@@ -14,3 +14,11 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError("CI=true: LibreOffice (soffice) must be installed for the real-engine tests")
     for item in needs_lo:
         item.add_marker(pytest.mark.skip(reason="LibreOffice (soffice) not installed"))
+
+
+def pytest_configure(config):
+    """The ledger's machine secret (`addin.keys.ledger_secret`) goes to a folder of the test session's, never the
+    user's own ~/.jieyue."""
+    if "JIEYUE_HOME" not in os.environ:
+        import tempfile
+        os.environ["JIEYUE_HOME"] = tempfile.mkdtemp(prefix="jieyue-home-")

@@ -249,7 +249,7 @@ def test_indexing_on_workers_gives_what_this_process_gives(returns, monkeypatch)
     import addin.consolidate.evidence as evidence_module
     folder, _ = returns
     run = consolidate(folder, spec=SPEC, workers=1)
-    here = evidence_module.index_evidence(run, folder, SPEC, {}, workers=1)
+    here = evidence_module.index_evidence(run, folder, SPEC, {}, kept={}, workers=1)
     monkeypatch.setattr(evidence_module, "PARALLEL_FROM", 1)
     monkeypatch.setattr(evidence_module, "CHUNK_UNITS", 1)
     monkeypatch.setattr(evidence_module, "CHUNKS_AHEAD", 1)
@@ -260,7 +260,7 @@ def test_indexing_on_workers_gives_what_this_process_gives(returns, monkeypatch)
         here_calls.append(args)
         return real(*args)
     monkeypatch.setattr(evidence_module, "indexed", counted)
-    pooled = evidence_module.index_evidence(run, folder, SPEC, {}, workers=2)
+    pooled = evidence_module.index_evidence(run, folder, SPEC, {}, kept={}, workers=2)
     assert here_calls == []
     assert [unpacked(u) for u in pooled[0]["units"]] == [unpacked(u) for u in here[0]["units"]]
     assert [u.row for u in pooled[0]["units"]] == [u.row for u in here[0]["units"]]
@@ -302,9 +302,9 @@ def sha(u: dict, path: str) -> str:
     return next(x["sha256"] for x in u["files"] if x["path"] == path)
 
 
-def run_with_ledger(folder: Path, ledger_file: Path, verify: bool = False) -> dict:
+def run_with_ledger(folder: Path, ledger_file: Path, verify: bool = False, secret: bytes | None = None) -> dict:
     from addin.consolidate.ledger import Ledger
-    ledger = Ledger.load(ledger_file, SPEC, verify=verify)
+    ledger = Ledger.load(ledger_file, SPEC, verify=verify, secret=secret)
     run = consolidate(folder, spec=SPEC, ledger=ledger, workers=1)
     ledger.commit()                  # as `write_outputs` does once the outputs are written
     return content(run, SPEC)
@@ -334,6 +334,62 @@ def test_a_rerun_keeps_the_digest_of_a_file_whose_size_and_mtime_are_unchanged(r
     assert entry(again, ZIPPED)["files"] == entry(first, ZIPPED)["files"]   # members: by the zip's own stamp
     verified = run_with_ledger(folder, ledger_file, verify=True)
     assert sha(entry(verified, FOLDER), "未列出.pdf") == hashlib.sha256(b"%PDF-1.5").hexdigest()
+
+
+def test_a_rerun_takes_the_entries_of_units_that_handed_nothing_in_from_the_ledger(returns, tmp_path, monkeypatch):
+    """HOSTILE and BOMB hand nothing in here (their zips removed): their entries are made from their returns alone,
+    so a re-run with this machine's secret takes them from the ledger as they were and indexes only the units
+    that hand something in — the same section as a fresh run. An entry edited in the ledger (its seal no longer
+    right), a return changed, or no secret: made again."""
+    import shutil
+    import sqlite3
+    import addin.consolidate.evidence as evidence_module
+    from addin.consolidate.packed import pack
+    folder = tmp_path / "回收"
+    shutil.copytree(returns[0], folder, symlinks=True)
+    (folder / f"{HOSTILE}_佐证材料.zip").unlink()
+    (folder / f"{BOMB}_佐证材料.zip").unlink()
+    ledger_file, secret = tmp_path / "汇总.jieyue-ledger.sqlite", bytes(range(32))
+    made: list[str] = []
+    real = evidence_module.indexed
+
+    def indexing(u, *more):
+        made.append(u.code)
+        return real(u, *more)
+    monkeypatch.setattr(evidence_module, "indexed", indexing)
+
+    def section(**options) -> tuple[list[str], dict]:
+        made.clear()
+        evidence = run_with_ledger(folder, ledger_file, **options)["evidence"]
+        return sorted(made), {**evidence, "units": [unpacked(u) for u in evidence["units"]]}
+
+    everyone, handing = sorted([FOLDER, ZIPPED, HOSTILE, BOMB]), sorted([FOLDER, ZIPPED])
+    made_first, first = section(secret=secret)
+    assert made_first == everyone
+    assert section(secret=secret) == (handing, first)                  # HOSTILE's and BOMB's taken as they were
+    db = sqlite3.connect(ledger_file)
+    with db:                                          # an entry with a key of its own smuggled in, the seal kept
+        db.execute("UPDATE evidence_entries SET entry = ? WHERE entry_key LIKE ?",
+                   (pack('{"unit_code": "x", "偷带": 1}', entry_dictionary(Convention.of(SPEC))), f'%"{HOSTILE}"%'))
+    db.close()
+    assert section(secret=secret) == (sorted([*handing, HOSTILE]), first)   # not right: made again
+    assert section(secret=bytes(32)) == (everyone, first)             # another machine's secret: all made again
+    assert section() == (everyone, first)                             # no secret: all made again …
+    db = sqlite3.connect(ledger_file)
+    assert db.execute("SELECT count(*) FROM evidence_entries").fetchone() == (0,)   # … and none kept unsealed
+    db.close()
+    assert section(secret=secret)[0] == everyone and section(secret=secret)[0] == handing
+    hostile = next(u for u in sample_roster(SPEC) if u.code == HOSTILE)
+    path = folder / safe_file_name(hostile.code, hostile.name)
+    inputs = plausible_inputs(hostile.code, SPEC)
+    return_one(hostile, path, {**inputs, evidence_name(EMPTIED): "另一份.pdf"},
+               Personaliser(SPEC, SPEC.default_year, SPEC.default_preset))
+    made_now, now = section(secret=secret)
+    assert made_now == sorted([*handing, HOSTILE])                     # its return changed: made again
+
+    def hostile_listed(evidence: dict) -> list:
+        return next(u["indicators"] for u in evidence["units"] if u["unit_code"] == HOSTILE)
+    assert hostile_listed(now) != hostile_listed(first)
 
 
 def test_a_tampered_evidence_stamp_is_not_used(returns, tmp_path):

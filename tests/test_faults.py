@@ -236,6 +236,48 @@ def test_a_tampered_ledger_row_is_never_spliced_into_the_summary(tmp_path):
     assert rc == 0 and "台账" not in err, err
 
 
+def test_a_row_this_machine_sealed_is_taken_as_written_any_other_is_checked(tmp_path, monkeypatch):
+    """A re-run takes the rows it sealed with this machine's secret without checking them again (checking is what
+    costs a re-run most); a ledger written on another machine (another secret), a row whose seal was copied from
+    another row, or no secret at all: every such row is checked (`valid_row`) — and used, being valid."""
+    import addin.consolidate.ledger as ledger_module
+    folder, ledger_file = returns(tmp_path / "回收目录", 3), tmp_path / "汇总.jieyue-ledger.sqlite"
+    here, elsewhere = bytes(range(32)), bytes(range(1, 33))
+    checked: list[str] = []
+    real = ledger_module.valid_row
+
+    def counted(row, *more):
+        checked.append(row[0])
+        return real(row, *more)
+    monkeypatch.setattr(ledger_module, "valid_row", counted)
+    reads: list = []
+    real_read = workers_module.read_chunk
+
+    def reading(item):
+        reads.extend(item[2])
+        return real_read(item)
+    monkeypatch.setattr(workers_module, "read_chunk", reading)
+
+    def rerun(secret):
+        checked.clear()
+        reads.clear()
+        ledger = Ledger.load(ledger_file, SPEC, secret=secret)
+        run_ = consolidate(folder, spec=SPEC, ledger=ledger, workers=1)
+        ledger.commit()
+        return sorted(checked), [f.status for f in run_.files]
+
+    paths = ["单位001.xlsx", "单位002.xlsx", "单位003.xlsx"]
+    assert rerun(here) == ([], [CONSOLIDATED] * 3) and len(reads) == 3          # the first run reads every file
+    assert rerun(here) == ([], [CONSOLIDATED] * 3) and reads == []               # sealed here: taken as written
+    assert rerun(elsewhere) == (paths, [CONSOLIDATED] * 3) and reads == []       # another machine's secret: checked
+    assert rerun(None) == (paths, [CONSOLIDATED] * 3) and reads == []            # no secret: checked
+    db = sqlite3.connect(ledger_file)
+    with db:                                          # the second row given the first row's (right) seal
+        db.execute("UPDATE files SET seal = (SELECT seal FROM files WHERE path = ?) WHERE path = ?", paths[:2])
+    db.close()
+    assert rerun(here) == ([paths[1]], [CONSOLIDATED] * 3) and reads == []
+
+
 def test_verify_rereads_a_file_changed_with_its_size_and_time_kept(tmp_path):
     """Stored entries: the same length of content gives the same file size, so only the hash tells."""
     folder, out = tmp_path / "回收目录", tmp_path / "输出"

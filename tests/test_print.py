@@ -46,8 +46,9 @@ NAMES = sheet_names(YEAR)
 MAX_UNIT_PAGES = 12
 """One unit's fill-in workbook on A4: 填表说明 1, 单位信息 1, each 能耗数据 1, 强度指标下降率 1, 自评表 at most 7
 (printed with Excel's column widths: Carlito, metric-compatible with Calibri, installed by `.ci/run`)."""
-MAX_PAGES_PER_SCORECARD = 6
-"""A review pack: 说明 and 总览 (at most 2 pages each), then at most this many per unit's scorecard."""
+MAX_PAGES_PER_SCORECARD = 7
+"""A review pack: 说明 and 总览 (at most 2 pages each), then at most this many per unit's scorecard (broken where a
+page is full, every row its explicit height, never under a heading: 7 pages for a unit listing no 佐证材料)."""
 
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 PROVENANCE = ("（seed）", "（inferred）", "（推断）", "【待核实】")
@@ -425,3 +426,7 @@ def test_a_review_pack_prints_with_the_reviewer_on_each_page(tmp_path, pack):
         body = page[len(head):]
         assert any(body.startswith(h) for h in headings), body[:40]
     assert sum("评审人（签字）" in p for p in pages) == len(pack.units)
+    # Every page as planned: LibreOffice keeps each scorecard's breaks (`check_print_setup`: never under a heading)
+    # and needs none of its own — no page overflows the height its rows were planned for.
+    planned = {ws.title: len(ws.row_breaks.brk) + 1 for ws in visible(wb) if ws.title not in (PACK_GUIDE,)}
+    assert len(pages) == len(guide_pages) + sum(planned.values()), (len(pages), planned)

@@ -81,6 +81,7 @@ def describe(data: bytes) -> dict:
                       ws.page_setup.fitToHeight, ws.sheet_properties.pageSetUpPr.fitToPage, ws.print_title_rows,
                       str(ws.oddHeader.left.text), str(ws.oddFooter.center.text), ws.page_margins.left),
             "heights": {r: d.height for r, d in ws.row_dimensions.items() if d.height},
+            "breaks": [(b.id, b.min, b.max, b.man) for b in ws.row_breaks.brk],
             "widths": {c: d.width for c, d in ws.column_dimensions.items()},
             "freeze": ws.freeze_panes,
             "dimension": ws.dimensions,

@@ -30,7 +30,7 @@ from addin.consolidate import consolidate, read_roster_entries
 from addin.consolidate.model import CONSOLIDATED, REJECTED, ConsolidationRun
 from addin.consolidate.signatures import FAILED, MISSING, VALID
 from addin.demo import plausible_inputs
-from addin.keys import DEFAULT_KEY_NAME, find_key, init_key, load_key
+from addin.keys import DEFAULT_KEY_NAME, LEDGER_SECRET_NAME, find_key, init_key, ledger_secret, load_key
 from addin.review.pack import build_review_pack
 from generator import template_bytes
 from generator.fill import fill_workbook
@@ -156,6 +156,33 @@ def test_key_init_creates_a_private_key_and_never_overwrites(tmp_path, capsys):
     assert main(["key", "init", "-o", str(path), "--force"]) == 0
     assert load_key(path)[0] != key
     assert [p.name for p in tmp_path.iterdir()] == [DEFAULT_KEY_NAME]      # no temporary left behind
+
+
+def test_the_ledger_secret_is_made_once_private_and_never_fails_a_run(tmp_path, monkeypatch):
+    """This machine's ledger secret: made on first use in JIEYUE_HOME (0600), the same bytes afterwards; when it
+    can be neither read nor made (a folder, a pipe or garbage in its place, a home that is a file) there is none —
+    the ledger then checks every row — and nothing is raised."""
+    home = tmp_path / "家"
+    monkeypatch.setenv("JIEYUE_HOME", str(home))
+    first = ledger_secret()
+    assert isinstance(first, bytes) and len(first) == 32 and ledger_secret() == first
+    path = home / LEDGER_SECRET_NAME
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and first.hex() in path.read_text("utf-8")
+    assert [p.name for p in home.iterdir()] == [LEDGER_SECRET_NAME]          # no temporary file left
+    path.write_text("# 不是密钥\nxyz\n", encoding="utf-8")
+    assert ledger_secret() is None
+    path.unlink()
+    path.mkdir()
+    assert ledger_secret() is None
+    path.rmdir()
+    os.mkfifo(path)
+    assert ledger_secret() is None                                           # not waited on
+    path.unlink()
+    (tmp_path / "文件").write_text("x", encoding="utf-8")
+    monkeypatch.setenv("JIEYUE_HOME", str(tmp_path / "文件"))
+    assert ledger_secret() is None
+    monkeypatch.setenv("JIEYUE_HOME", str(home))
+    assert ledger_secret() not in (None, first)                              # made again once the place is free
 
 
 def test_a_key_file_is_checked_and_found_beside_the_roster(tmp_path):

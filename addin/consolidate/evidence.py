@@ -13,12 +13,17 @@ Hashing is the stage's whole cost, so a re-run does not hash again what it hashe
 file's (size, mtime, SHA-256) by the folder or zip it is in and its path inside (`Stamps`; a zip's members carry
 the zip's own size and mtime), and a file whose size and mtime are unchanged keeps its digest, as the returns
 themselves do (`ledger.Ledger.lookup`; `--verify` and `--no-ledger` hash everything).
+
+A unit that hands nothing in has an entry made from its return alone (what it listed, how it scored itself): when
+that return is unchanged, a re-run takes last time's entry from the ledger as it is (`KeptEntry`, `entry_key`)
+instead of judging its lists again — most units of a re-run, ~0.3 ms each.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import posixpath
 import stat
 import zipfile
@@ -26,7 +31,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, NamedTuple
 from urllib.parse import quote
 
 from udfs.evidence import (BAD_ZIP, EVIDENCE_PREFIX, KINDS, MISSING, NO_EVIDENCE, NOT_FILE, OTHER, UNREADABLE,
@@ -403,17 +408,55 @@ def indexed(u: UnitEvidence, folder: Path, rules: Convention, dictionary: bytes)
                    sum(x["size"] for x in entry["files"]), entry["counts"], stamps, listings)
 
 
+@dataclass(frozen=True)
+class KeptEntry:
+    """The entry of a unit that handed nothing in, as a run made it and the ledger keeps it for the next run: taken
+    again, as it is, by a unit whose `entry_key` is still `key`."""
+
+    key: str                                           # `entry_key` of the unit it was made for
+    text: bytes                                        # the entry and its sheet row, packed (`PackedEntry`)
+    row: bytes
+    findings: dict[str, int]                           # kind → count, for the section's totals
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def entry_key(f: FileOutcome, form: str) -> str | None:
+    """What the entry of a unit that hands nothing in is made from: its return (path and SHA-256: what it listed,
+    how it scored itself), its code and identity, and the form of entries (`form`: a digest of the entries'
+    `entry_dictionary`, which changes with the spec's indicators and the entry's keys). None for a return without
+    a SHA-256 (made by hand): never kept."""
+    if not isinstance(f.sha256, str) or not _SHA256.fullmatch(f.sha256):
+        return None
+    return json.dumps([form, f.path, f.sha256, f.code,
+                       *(f.unit.get(name) for name in ("unit_name", "unit_region", "unit_level"))],
+                      ensure_ascii=False, default=str)
+
+
+class Indexing(NamedTuple):
+    """What the stage gives the run: the report's `evidence` section, the stamps of every evidence file hashed
+    (for the ledger), each folder scanned's listing digest (for the run's fingerprint) and the entries of the
+    units that handed nothing in (by the path of their return, for the ledger: `KeptEntry`)."""
+
+    section: dict[str, Any]
+    stamps: Stamps
+    listings: dict[str, bytes]
+    kept: dict[str, KeptEntry]
+
+
 def _index_chunk(units: list[tuple[int, UnitEvidence]], folder: Path, rules: Convention, dictionary: bytes
                  ) -> list[tuple[int, Indexed]]:
     return [(k, indexed(u, folder, rules, dictionary)) for k, u in units]
 
 
-def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamps, workers: int = 2
-                   ) -> tuple[dict[str, Any], Stamps, dict[str, bytes]]:
-    """(the report's `evidence` section: the convention and limits, and one entry per unit of the run; the stamps
-    of every evidence file hashed, for the ledger; each folder scanned's listing digest, for the run's fingerprint).
-    `known`: the stamps the ledger kept ({} to hash everything).
-    Each unit is indexed on its own (`index_unit`), on `workers` processes when there are many."""
+def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamps, *, kept: Mapping[str, KeptEntry],
+                   workers: int = 2) -> Indexing:
+    """The report's `evidence` section — the convention and limits, and one entry per unit of the run — and what the
+    ledger keeps of it (`Indexing`). `known`: the stamps the ledger kept ({} to hash everything); `kept`: the
+    entries it kept of units that handed nothing in ({} to make every entry), taken again where their
+    `entry_key` is unchanged. Each other unit is indexed on its own (`index_unit`), on `workers` processes when
+    there are many."""
     ev = spec.process.evidence
     rules = Convention.of(spec)
     ids = [ind.id for ind in spec.indicators]
@@ -424,7 +467,10 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
     # What each unit handed in, looked at once (two lstat calls: most units hand in nothing).
     handed = [_handed_in(folder, f.path, f.code) for f in chosen]
     # The stamps kept of what the units that hand something in handed in last time: what need not be hashed again.
-    kept = {k: _stamps_of(chosen[k], known) for k in range(len(chosen)) if handed[k]}
+    stamps_kept = {k: _stamps_of(chosen[k], known) for k in range(len(chosen)) if handed[k]}
+    dictionary = entry_dictionary(rules)
+    form = hashlib.sha256(dictionary).hexdigest()[:16]
+    keys = [None if handed[k] else entry_key(f, form) for k, f in enumerate(chosen)]
 
     def described(k: int) -> UnitEvidence:
         """chosen[k] as the stage sees it — made when it is indexed, not all at once (20 000 units × two tables
@@ -434,15 +480,14 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
             f.code, f.path, {name: f.unit.get(name) for name in ("unit_name", "unit_region", "unit_level")},
             _listed_texts(f.inputs, names),
             {ind: None if scores[ind] != scores[ind] else float(scores[ind]) for ind, _ in rules.indicators},
-            kept.get(k, {}), handed[k])
-    to_hash = sum(1 for stamps_kept in kept.values() if not stamps_kept)
-    pooled = workers >= 2 and (len(chosen) >= PARALLEL_FROM or to_hash >= HASHING_PARALLEL_FROM)
+            stamps_kept.get(k, {}), handed[k])
+    to_hash = sum(1 for stamps in stamps_kept.values() if not stamps)
     # Each entry is counted and packed as soon as it is made: the tables of all units are never held together.
     units: list[PackedEntry | None] = [None] * len(chosen)
     stamps: Stamps = {}
     listings: dict[str, bytes] = {}
     totals = {"units": len(chosen), "with_evidence": 0, "files": 0, "bytes": 0, "findings": dict.fromkeys(KINDS, 0)}
-    dictionary = entry_dictionary(rules)
+    kept_now: dict[str, KeptEntry] = {}
 
     def hold(k: int, done: Indexed) -> None:
         # an entry from a worker brings its own copies of the dictionary and the code: held with the run's ones
@@ -455,25 +500,36 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
             totals["findings"][kind] += n
         stamps.update(done.stamps)
         listings.update(done.listings)
+        if keys[k] is not None:
+            kept_now[chosen[k].path] = KeptEntry(keys[k], done.entry.text, done.entry.row, done.findings)
+
+    to_index = []
+    for k, key in enumerate(keys):
+        old = kept.get(chosen[k].path) if key is not None else None
+        if old is not None and old.key == key:
+            hold(k, Indexed(PackedEntry(old.text, dictionary, chosen[k].code, old.row), 0, 0, 0, old.findings, {}, {}))
+        else:
+            to_index.append(k)
+    pooled = workers >= 2 and (len(to_index) >= PARALLEL_FROM or to_hash >= HASHING_PARALLEL_FROM)
     if pooled:
         # Each chunk is sent as soon as it is described and collected a few chunks later: the workers start at
         # once, and the units described (their lists and all) wait in the pool a few chunks at a time.
         with ProcessPoolExecutor(workers) as pool:
             sent: deque[Future] = deque()
-            for start in range(0, len(chosen), CHUNK_UNITS):
-                chunk = [(k, described(k)) for k in range(start, min(start + CHUNK_UNITS, len(chosen)))]
+            for start in range(0, len(to_index), CHUNK_UNITS):
+                chunk = [(k, described(k)) for k in to_index[start:start + CHUNK_UNITS]]
                 sent.append(pool.submit(_index_chunk, chunk, folder, rules, dictionary))
-                last = start + CHUNK_UNITS >= len(chosen)
+                last = start + CHUNK_UNITS >= len(to_index)
                 while sent and (last or len(sent) > CHUNKS_AHEAD * workers):
                     for k, done in sent.popleft().result():
                         hold(k, done)
     else:
-        for k in range(len(chosen)):
+        for k in to_index:
             hold(k, indexed(described(k), folder, rules, dictionary))
-    return {"folder": evidence_stem("<统一社会信用代码>"), "allowed_types": sorted(ev.allowed_types),
-            "refused_types": sorted(ev.refused_types), "max_file_bytes": ev.max_file_bytes,
-            "max_zip_bytes": ev.max_zip_bytes, "kinds": dict(KINDS), "totals": totals,
-            "units": units}, stamps, listings
+    return Indexing({"folder": evidence_stem("<统一社会信用代码>"), "allowed_types": sorted(ev.allowed_types),
+                     "refused_types": sorted(ev.refused_types), "max_file_bytes": ev.max_file_bytes,
+                     "max_zip_bytes": ev.max_zip_bytes, "kinds": dict(KINDS), "totals": totals,
+                     "units": units}, stamps, listings, kept_now)
 
 
 def linkable(entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -502,5 +558,5 @@ def scorecard_evidence(held: PackedEntry | None, folder: str | Path, pack_dir: s
     return listed, tuple(files)
 
 
-__all__ = ["index_evidence", "index_unit", "linkable", "scorecard_evidence", "PackedEntry", "entry_dictionary",
+__all__ = ["index_evidence", "index_unit", "entry_key", "Indexing", "KeptEntry", "linkable", "scorecard_evidence", "PackedEntry", "entry_dictionary",
            "packed_entry", "unpacked"]

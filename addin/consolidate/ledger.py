@@ -19,12 +19,20 @@ someone who rewrites a row with valid but different figures for an unchanged fil
 summary, with the same protection as the summary's folder (`--no-ledger` reads everything; `--verify` hashes
 every file instead of trusting size and modification time).
 
+Checking every row costs a re-run more than reading the few files that changed (~0.2 ms a row). So each row is
+sealed when stored: an HMAC over the whole row with this machine's secret (`addin.keys.ledger_secret`, never in the
+ledger). A row whose seal is right is one this program wrote here and is taken as written (`decoded_row`); one
+without a seal or with a wrong one (written elsewhere, edited, a seal copied from another row) is checked as above.
+
 Beside the files, the ledger keeps the stamps of the 佐证材料 hashed last time (`evidence.Stamps`, table
-`evidence_files`), so a re-run hashes only new or changed evidence files.
+`evidence_files`), so a re-run hashes only new or changed evidence files; and, sealed, the entries of the units that
+handed nothing in (`evidence.KeptEntry`, table `evidence_entries`), taken again while their returns are unchanged.
+Unsealed entries (no secret, or a seal that is not right) are never used: the stage makes them again.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -43,11 +51,12 @@ from workbook_templates.contract import KNOWN_REVIEW_VERSIONS, KNOWN_TEMPLATE_VE
 from . import sheetxml
 from .columns import figure_columns, style_indices
 from .model import CONSOLIDATED, REJECTED, RETURN, REVIEW, SKIPPED, FileOutcome, Rendered, StoredFigures
+from .evidence import KeptEntry
 from .packed import BadPacked, pack, unpack
 from .read.preflight import read_regular
 from .read.xmlscan import UNSAFE
 
-FORMAT = 9
+FORMAT = 10
 """Bumped when a row's layout or meaning changes: a ledger of another format is emptied, every file read again.
 6: the reader's differential checks (F121–F128) and bounds (E220) — rows made without them are not reused.
 7: the key figures carry the unit's self scores as counted (`Rendered.counted`) and its 佐证材料 lists, the last
@@ -55,7 +64,8 @@ FORMAT = 9
 8: the outcome, the key figures and the rendered figures are stored deflated (`packed`), as the run holds
    them.
 9: the key figures no longer carry the 佐证材料 lists (held decoded for every unit, ~4 KB each that lists its
-   files): the evidence stage reads them from the inputs (`key_names`)."""
+   files): the evidence stage reads them from the inputs (`key_names`).
+10: each row is sealed (`seal`)."""
 LISTED = 5
 """Paths named in a notice about invalid rows; the rest are counted."""
 
@@ -133,6 +143,7 @@ class LedgerChanges:
     rows: StagedRows = field(default_factory=StagedRows)  # files read (or only re-stamped) in this run
     gone: list[str] = field(default_factory=list)         # files the ledger knew that are not there any more
     evidence: dict[str, dict[str, tuple[int, int, str]]] = field(default_factory=dict)   # every evidence stamp now
+    entries: dict[str, KeptEntry] = field(default_factory=dict)  # every unit's entry kept now, by its return's path
     last_run: LastRun | None = None                       # the run's fingerprint and what it wrote (`outputs`)
 
 
@@ -248,8 +259,10 @@ class Ledger:
 
     def __init__(self, path: Path, key: str, known: dict[str, tuple], paths: set[str], spec: Spec,
                  verify: bool = False, corrupt: str = "",
-                 evidence: dict[str, dict[str, tuple[int, int, str]]] | None = None):
+                 evidence: dict[str, dict[str, tuple[int, int, str]]] | None = None, secret: bytes | None = None,
+                 entries: dict[str, KeptEntry] | None = None):
         self.path, self.key, self.covered = path, key, key_names(spec)
+        self.secret = secret                # seals the rows stored, trusts the rows sealed with it (`seal`)
         self.known = known                  # path → row, for rows made with this spec and reader
         self.paths = paths                  # every path the ledger holds, whatever spec made its row
         self.pending = LedgerChanges()      # what the run read, stored by `commit` once the outputs are written
@@ -264,24 +277,30 @@ class Ledger:
         self.stored_evidence = evidence or {}   # the evidence stamps as stored (what `commit` compares with)
         # what a run may trust: nothing with --verify (every evidence file hashed again)
         self.evidence = {} if verify else self.stored_evidence
+        self.stored_entries = entries or {}     # the evidence entries sealed with `secret` (what `commit` compares with)
+        self.entries = {} if verify else self.stored_entries
 
     @classmethod
-    def load(cls, path: str | Path, spec: Spec, verify: bool = False) -> "Ledger":
+    def load(cls, path: str | Path, spec: Spec, verify: bool = False, secret: bytes | None = None) -> "Ledger":
         """The ledger at `path` (none yet: empty); rows made with another spec or reader are not used. A ledger
-        SQLite cannot read is treated as empty here and set aside by `commit` (`notices` says so)."""
+        SQLite cannot read is treated as empty here and set aside by `commit` (`notices` says so). With this
+        machine's `secret`, the rows it sealed are taken as written and the rows stored are sealed; without one
+        every row is checked (`valid_row`)."""
         path = Path(path)
         key = ledger_key(spec)
         known: dict[str, tuple] = {}
         paths: set[str] = set()
         evidence: dict[str, dict[str, tuple[int, int, str]]] = {}
+        entries: dict[str, KeptEntry] = {}
         corrupt = ""
         if path.exists():
             try:
                 known, paths = _read_rows(path, key)
                 evidence = _read_evidence(path)
+                entries = _read_entries(path, key, secret) if secret else {}
             except sqlite3.DatabaseError as e:           # not a database, malformed, truncated, wrong tables
-                known, paths, evidence, corrupt = {}, set(), {}, f"{type(e).__name__}: {e}"
-        return cls(path, key, known, paths, spec, verify, corrupt, evidence)
+                known, paths, evidence, entries, corrupt = {}, set(), {}, {}, f"{type(e).__name__}: {e}"
+        return cls(path, key, known, paths, spec, verify, corrupt, evidence, secret, entries)
 
     @property
     def notices(self) -> list[str]:
@@ -316,7 +335,7 @@ class Ledger:
             return None, None
         if digest != row[3]:
             return None, None
-        return outcome, (None if row[2] == stat.st_mtime_ns else LedgerRow(row[0], row[1], stat.st_mtime_ns, *row[3:]))
+        return outcome, (None if row[2] == stat.st_mtime_ns else LedgerRow(row[0], row[1], stat.st_mtime_ns, *row[3:-1]))
 
     def gone(self, seen: set[str]) -> list[str]:
         """Files the ledger knew (with any spec) that are not in the folders any more."""
@@ -366,17 +385,20 @@ class Ledger:
                 db.execute("""CREATE TABLE IF NOT EXISTS files (
                     path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT, unit_code TEXT,
                     template_version TEXT, status TEXT, findings INTEGER, run_key TEXT, outcome BLOB,
-                    inputs BLOB, results BLOB, summary_cells BLOB, key_figures BLOB,
+                    inputs BLOB, results BLOB, summary_cells BLOB, key_figures BLOB, seal BLOB,
                     checked_at TEXT DEFAULT CURRENT_TIMESTAMP)""")
                 db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in changes.gone])
                 db.executemany(
                     "INSERT OR REPLACE INTO files (path, size, mtime_ns, sha256, unit_code, template_version, status,"
-                    " findings, run_key, outcome, inputs, results, summary_cells, key_figures)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " findings, run_key, outcome, inputs, results, summary_cells, key_figures, seal)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     ((r.path, r.size, r.mtime_ns, r.sha256, r.unit_code, r.template_version, r.status, r.findings,
-                      self.key, r.outcome, r.inputs, r.results, r.summary_cells, r.key_figures)
+                      self.key, r.outcome, r.inputs, r.results, r.summary_cells, r.key_figures,
+                      seal(self.secret, self.key, _stored(r)) if self.secret else None)
                      for r in changes.rows))              # one row at a time: 20 000 tuples add up
                 _store_evidence(db, self.stored_evidence if self.aside is None else {}, changes.evidence)
+                _store_entries(db, self.stored_entries if self.aside is None else {}, changes.entries, self.key,
+                               self.secret)
                 db.execute("DROP TABLE IF EXISTS last_run")   # emptied: made again below, once the rows are in
                 db.execute("CREATE TABLE last_run (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT,"
                            " outputs TEXT, outcome TEXT, counter INTEGER)")
@@ -385,8 +407,13 @@ class Ledger:
             db.close()
 
     def _outcome(self, row: tuple) -> FileOutcome | None:
-        """The stored outcome as a FileOutcome, or None when the row is not valid data (`valid_row`)."""
-        valid = valid_row(row, self.codes, self.grammar, self.cell_count, self.indicator_count)
+        """The stored outcome as a FileOutcome, or None when the row is not valid data (`valid_row`); a row this
+        machine sealed is taken as written (`decoded_row`)."""
+        stored, sealed = row[:-1], row[-1]
+        if self.secret and isinstance(sealed, bytes) and hmac.compare_digest(sealed, seal(self.secret, self.key, stored)):
+            valid = decoded_row(stored)
+        else:
+            valid = valid_row(stored, self.codes, self.grammar, self.cell_count, self.indicator_count)
         if valid is None:
             return None
         d, figures = valid
@@ -413,7 +440,7 @@ def _read_rows(path: Path, key: str) -> tuple[dict[str, tuple], set[str]]:
         # One query for all rows: a re-run over thousands of files looks each one up in memory.
         known = {row[0]: row for row in db.execute(
             "SELECT path, size, mtime_ns, sha256, unit_code, template_version, status, findings,"
-            " outcome, inputs, results, summary_cells, key_figures FROM files WHERE run_key=?", (key,))}
+            " outcome, inputs, results, summary_cells, key_figures, seal FROM files WHERE run_key=?", (key,))}
         paths = {p for (p,) in db.execute("SELECT path FROM files")}
         return known, paths
     finally:
@@ -453,6 +480,48 @@ def _store_evidence(db: sqlite3.Connection, stored: dict[str, dict[str, tuple[in
                     if stored.get(loc, {}).get(p) != stamp])
 
 
+_ENTRY_TABLE = "evidence_entries"
+
+
+def _entry_stored(path: str, e: KeptEntry) -> tuple:
+    return (_ENTRY_TABLE, path, e.key, json.dumps(e.findings, sort_keys=True), e.text, e.row)
+
+
+def _read_entries(path: Path, key: str, secret: bytes) -> dict[str, KeptEntry]:
+    """The evidence entries the ledger at `path` keeps for `key`, those sealed with `secret` only (the others are
+    made again: an entry is spliced into the report and the summary as it is)."""
+    db = sqlite3.connect(str(path))
+    try:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (_ENTRY_TABLE,)).fetchone():
+            return {}
+        out: dict[str, KeptEntry] = {}
+        for unit_path, entry_key, findings, text, row, sealed in db.execute(
+                f"SELECT path, entry_key, findings, entry, row, seal FROM {_ENTRY_TABLE} WHERE run_key=?", (key,)):
+            stored = (_ENTRY_TABLE, unit_path, entry_key, findings, text, row)
+            if isinstance(sealed, bytes) and hmac.compare_digest(sealed, seal(secret, key, stored)):
+                out[unit_path] = KeptEntry(entry_key, text, row, json.loads(findings))
+        return out
+    finally:
+        db.close()
+
+
+def _store_entries(db: sqlite3.Connection, stored: dict[str, KeptEntry], now: dict[str, KeptEntry], key: str,
+                   secret: bytes | None) -> None:
+    """The entries table made to hold exactly `now`, sealed, writing only what differs from what it held (`stored`);
+    without a secret it is emptied (an unsealed entry is never used)."""
+    db.execute(f"""CREATE TABLE IF NOT EXISTS {_ENTRY_TABLE} (
+        path TEXT PRIMARY KEY, run_key TEXT, entry_key TEXT, findings TEXT, entry BLOB, row BLOB, seal BLOB)""")
+    if secret is None:
+        db.execute(f"DELETE FROM {_ENTRY_TABLE}")
+        return
+    db.executemany(f"DELETE FROM {_ENTRY_TABLE} WHERE path=?",
+                   [(p,) for (p,) in db.execute(f"SELECT path FROM {_ENTRY_TABLE}").fetchall() if p not in now])
+    db.executemany(f"INSERT OR REPLACE INTO {_ENTRY_TABLE} (path, run_key, entry_key, findings, entry, row, seal)"
+                   " VALUES (?,?,?,?,?,?,?)",
+                   ((p, key, *_entry_stored(p, e)[2:], seal(secret, key, _entry_stored(p, e)))
+                    for p, e in now.items() if stored.get(p) != e))
+
+
 def _store_last_run(path: Path, db: sqlite3.Connection, last: LastRun | None) -> None:
     """The `last_run` table made to hold this run, in a transaction of its own after the rows' (the rows' emptied
     it: killed in between, no run is recorded), with the change counter this transaction leaves (`LastRun`)."""
@@ -489,6 +558,38 @@ def _drop_journal(path: Path) -> None:
     journal = path.with_name(path.name + "-journal")
     if journal.exists():
         os.replace(journal, _aside_path(journal))
+
+
+# ---------------------------------------------------------------- a row sealed
+
+def seal(secret: bytes, run_key: str, stored: tuple) -> bytes:
+    """The HMAC-SHA256 of a row as stored (`_stored`: its columns from path to key_figures) under `run_key`, each
+    value with its type and length, so no two rows give the same message."""
+    mac = hmac.new(secret, f"jieyue-ledger-{FORMAT}".encode(), hashlib.sha256)
+    for value in (run_key, *stored):
+        data = (b"N" if value is None else b"I%d" % value if type(value) is int else
+                b"B" + value if isinstance(value, bytes) else b"S" + str(value).encode("utf-8", "surrogatepass"))
+        mac.update(len(data).to_bytes(8, "big") + data)
+    return mac.digest()
+
+
+def _stored(r: LedgerRow) -> tuple:
+    """`r` as `_read_rows` gives it back, without its seal."""
+    return tuple(getattr(r, name) for name in LedgerRow.__dataclass_fields__)
+
+
+def decoded_row(row: tuple) -> tuple[dict[str, Any], tuple[bytes, bytes, bytes, dict | None] | None] | None:
+    """What `valid_row` gives of a row this program wrote (its seal is right), without checking it again: only the
+    outcome and the key figures are decoded (the figures and cells stay packed until the outputs use them)."""
+    path, size, _, sha256, _, _, status, _, text, inputs, results, cells, key_figures = row
+    try:
+        d = _DECODER.decode(unpack(text))
+        preview = _DECODER.decode(unpack(key_figures)) if key_figures is not None else None
+    except (ValueError, TypeError):
+        return None
+    if inputs is None or results is None or cells is None:
+        return d, None
+    return d, (inputs, results, cells, preview)
 
 
 # ---------------------------------------------------------------- a row as data

@@ -129,12 +129,15 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     run.as_of = as_of                                    # the stages' overdue is judged at this date (`stages`)
     score_reviews(run, spec, {outcomes[p].path: stats[p].st_mtime_ns for p in paths}, run.scope)
     # 佐证材料 beside each return (`evidence`); files hashed last time and unchanged are not hashed again
-    run.evidence, stamps, listings = index_evidence(run, folder, spec, ledger.evidence if ledger else {}, workers)
+    # and the entries of units that hand nothing in taken as they were when their returns are unchanged
+    indexing = index_evidence(run, folder, spec, ledger.evidence if ledger else {},
+                              kept=ledger.entries if ledger else {}, workers=workers)
+    run.evidence = indexing.section
     if ledger:
         # what the outputs are made of, for the next run to tell whether anything changed (the evidence stage has
         # listed the 佐证材料 folders of the units already)
-        run.fingerprint = fingerprint(found, own, options, spec, ledger.key, listings)
-        changes.evidence = stamps
+        run.fingerprint = fingerprint(found, own, options, spec, ledger.key, indexing.listings)
+        changes.evidence, changes.entries = indexing.stamps, indexing.kept
         changes.gone = [g for g in ledger.gone({f.path for f in run.files}) if not found.unread(g)]
         run.disappeared = changes.gone
         run.notices += ledger.notices                    # set aside, or rows not used
