@@ -421,8 +421,12 @@ def notice_bytes(entry: Mapping[str, Any], report: Report) -> bytes:
 
 # ---------------------------------------------------------------- lists
 
-LIST_COLUMNS = (("序号", 5), ("所属地区", 14), ("单位名称", 30), ("统一社会信用代码", 21), ("单位层级", 10),
-                ("综合得分", 9), ("排名", 6), ("说明", 34))
+CODE_WIDTH = 24
+"""The 统一社会信用代码 column: 18 characters on one line, also in the wider digits of the fonts that stand in for
+宋体 where it is not installed (LibreOffice, WPS on Linux: ~8 px a character); a code split over two lines is
+misread on a posted list."""
+LIST_COLUMNS = (("序号", 5), ("所属地区", 14), ("单位名称", 30), ("统一社会信用代码", CODE_WIDTH), ("单位层级", 10),
+                ("综合得分", 9), ("排名", 6), ("说明", 31))
 RULES_WIDTH, RULES_COLUMNS = 90, 3
 """The 说明 sheet's text width, within a portrait A4 page, merged across a few columns (LibreOffice prints one
 column that wide beyond the page)."""
@@ -501,7 +505,7 @@ def lists_bytes(report: Report) -> tuple[bytes, dict[str, list[dict[str, Any]]]]
                     ws.write_number(row, c, v, f["score" if c == scored else "number"])
                 else:
                     ws.write_string(row, c, "" if v is None else str(v), f["cell"])
-            texts = {2: values[2], 7: values[7], 1: values[1]}
+            texts = {c: values[c] for c in (1, 2, 3, 7)}
             lines = max(line_count(str(t), widths[c]) if t else 1 for c, t in texts.items())
             ws.set_row(row, round(lines * line_height() + 4, 1))
         if not lists[result]:
@@ -522,7 +526,7 @@ def lists_bytes(report: Report) -> tuple[bytes, dict[str, list[dict[str, Any]]]]
     return buffer.getvalue(), lists
 
 
-PREFECTURE_COLUMNS = (("序号", 5), ("单位名称", 26), ("统一社会信用代码", 21), ("单位层级", 9), ("自评分", 7))
+PREFECTURE_COLUMNS = (("序号", 5), ("单位名称", 26), ("统一社会信用代码", CODE_WIDTH), ("单位层级", 9), ("自评分", 7))
 
 
 def prefecture_bytes(region: str, entries: list[dict[str, Any]], report: Report) -> bytes:
@@ -556,7 +560,7 @@ def prefecture_bytes(region: str, entries: list[dict[str, Any]], report: Report)
                 ws.write_number(i + 1, c, v, f["score" if c in scored else "number"])
             else:
                 ws.write_string(i + 1, c, "—" if v is None else str(v), f["cell"])
-        lines = max(line_count(str(values[c]), columns[c][1]) if values[c] else 1 for c in (1, last))
+        lines = max(line_count(str(values[c]), columns[c][1]) if values[c] else 1 for c in (1, 2, last))
         ws.set_row(i + 1, round(lines * line_height() + 4, 1))
     ws.repeat_rows(1, 1)
     ws.merge_range(len(entries) + 3, 0, len(entries) + 3, last, "「—」表示该项评分尚无（未收到、未评完或不适用于该单位层级），"

@@ -590,8 +590,9 @@ def _guide_sheet(spec: Spec, reviewer: Reviewer, units: Sequence[ReviewUnit], ye
     deducting = [i for i in spec.indicators if i.rule.type in DEDUCTING]
     awarded = "、".join(i.id for i in deducting if i.rule.type == "per_item_with_deduction")
     lines = [
-        ("title", f"节约型机关复验评审包（{year}年复验）：{reviewer.label}"),
+        ("title", f"节约型机关复验评审包（{year}年复验）"),   # the reviewer below: a long title runs off the page
         ("section", "本评审包"),
+        ("wrap", f"评审部门：{reviewer.label}"),
         ("wrap", f"评审范围：{'、'.join(reviewer.covers)}单位" + (f"，限所属地区为「{region}」的单位" if region else "")
                  + f"；共 {len(units)} 个单位，每个单位一张评分表。「{OVERVIEW}」列出全部单位、自评总分、评审总分和进度。"),
         ("wrap", "单位信息、自评分和第一单元的下降率都按单位交回的工作簿重新计算，已锁定；只有蓝色单元格可填写。"),

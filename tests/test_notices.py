@@ -303,6 +303,24 @@ def test_a_file_that_is_not_a_report_is_refused(tmp_path):
 
 
 @pytest.mark.libreoffice
+def test_a_posted_list_prints_every_code_whole(demo, tmp_path):
+    """公示名单 and a 地州市's results are printed and posted: every 统一社会信用代码 on them prints on one line, whole
+    (LibreOffice stands in for 宋体 with a font of wider digits: a narrower column split codes over two lines)."""
+    libreoffice.needs_poppler()
+    out = demo / NOTICES
+    lists = out / LISTS_FILE
+    region = sorted((out / PREFECTURE_DIR).iterdir())[0]
+    for path in (lists, region):
+        pdf = libreoffice.convert([path], tmp_path / "pdf", "pdf")[0]
+        lines = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                               check=True).stdout
+        codes = {c.value for ws in book(path.read_bytes()).worksheets for row in ws.iter_rows(min_row=3)
+                 for c in row if isinstance(c.value, str) and re.fullmatch(r"[0-9A-Z]{18}", c.value)}
+        assert codes, path.name
+        assert all(code in lines for code in codes), (path.name, [c for c in codes if c not in lines])
+
+
+@pytest.mark.libreoffice
 def test_a_full_notice_prints_on_one_a4_page(data, tmp_path):
     libreoffice.needs_poppler()
     d = copy.deepcopy(data)
