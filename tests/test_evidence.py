@@ -364,13 +364,15 @@ def test_a_rerun_takes_the_entries_of_units_that_handed_nothing_in_from_the_ledg
         return sorted(made), {**evidence, "units": [unpacked(u) for u in evidence["units"]]}
 
     everyone, handing = sorted([FOLDER, ZIPPED, HOSTILE, BOMB]), sorted([FOLDER, ZIPPED])
+    hostile = next(u for u in sample_roster(SPEC) if u.code == HOSTILE)
+    path = folder / safe_file_name(hostile.code, hostile.name)           # its return
     made_first, first = section(secret=secret)
     assert made_first == everyone
     assert section(secret=secret) == (handing, first)                  # HOSTILE's and BOMB's taken as they were
     db = sqlite3.connect(ledger_file)
     with db:                                          # an entry with a key of its own smuggled in, the seal kept
-        db.execute("UPDATE evidence_entries SET entry = ? WHERE entry_key LIKE ?",
-                   (pack('{"unit_code": "x", "偷带": 1}', entry_dictionary(Convention.of(SPEC))), f'%"{HOSTILE}"%'))
+        db.execute("UPDATE evidence_entries SET entry = ? WHERE path = ?",
+                   (pack('{"unit_code": "x", "偷带": 1}', entry_dictionary(Convention.of(SPEC))), path.name))
     db.close()
     assert section(secret=secret) == (sorted([*handing, HOSTILE]), first)   # not right: made again
     assert section(secret=bytes(32)) == (everyone, first)             # another machine's secret: all made again
@@ -379,8 +381,6 @@ def test_a_rerun_takes_the_entries_of_units_that_handed_nothing_in_from_the_ledg
     assert db.execute("SELECT count(*) FROM evidence_entries").fetchone() == (0,)   # … and none kept unsealed
     db.close()
     assert section(secret=secret)[0] == everyone and section(secret=secret)[0] == handing
-    hostile = next(u for u in sample_roster(SPEC) if u.code == HOSTILE)
-    path = folder / safe_file_name(hostile.code, hostile.name)
     inputs = plausible_inputs(hostile.code, SPEC)
     return_one(hostile, path, {**inputs, evidence_name(EMPTIED): "另一份.pdf"},
                Personaliser(SPEC, SPEC.default_year, SPEC.default_preset))

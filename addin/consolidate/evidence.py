@@ -408,7 +408,7 @@ def indexed(u: UnitEvidence, folder: Path, rules: Convention, dictionary: bytes)
                    sum(x["size"] for x in entry["files"]), entry["counts"], stamps, listings)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)   # a run keeps one per unit (20 000 of them)
 class KeptEntry:
     """The entry of a unit that handed nothing in, as a run made it and the ledger keeps it for the next run: taken
     again, as it is, by a unit whose `entry_key` is still `key`."""
@@ -416,7 +416,7 @@ class KeptEntry:
     key: str                                           # `entry_key` of the unit it was made for
     text: bytes                                        # the entry and its sheet row, packed (`PackedEntry`)
     row: bytes
-    findings: dict[str, int]                           # kind → count, for the section's totals
+    findings: tuple[int, ...]                          # the count of each kind (`KINDS`' order), for the totals
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -429,9 +429,10 @@ def entry_key(f: FileOutcome, form: str) -> str | None:
     a SHA-256 (made by hand): never kept."""
     if not isinstance(f.sha256, str) or not _SHA256.fullmatch(f.sha256):
         return None
-    return json.dumps([form, f.path, f.sha256, f.code,
-                       *(f.unit.get(name) for name in ("unit_name", "unit_region", "unit_level"))],
-                      ensure_ascii=False, default=str)
+    made_of = json.dumps([form, f.path, f.sha256, f.code,
+                          *(f.unit.get(name) for name in ("unit_name", "unit_region", "unit_level"))],
+                         ensure_ascii=False, default=str)
+    return hashlib.sha256(made_of.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Indexing(NamedTuple):
@@ -501,13 +502,15 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
         stamps.update(done.stamps)
         listings.update(done.listings)
         if keys[k] is not None:
-            kept_now[chosen[k].path] = KeptEntry(keys[k], done.entry.text, done.entry.row, done.findings)
+            kept_now[chosen[k].path] = KeptEntry(keys[k], done.entry.text, done.entry.row,
+                                                 tuple(done.findings[kind] for kind in KINDS))
 
     to_index = []
     for k, key in enumerate(keys):
         old = kept.get(chosen[k].path) if key is not None else None
         if old is not None and old.key == key:
-            hold(k, Indexed(PackedEntry(old.text, dictionary, chosen[k].code, old.row), 0, 0, 0, old.findings, {}, {}))
+            hold(k, Indexed(PackedEntry(old.text, dictionary, chosen[k].code, old.row), 0, 0, 0,
+                            dict(zip(KINDS, old.findings)), {}, {}))
         else:
             to_index.append(k)
     pooled = workers >= 2 and (len(to_index) >= PARALLEL_FROM or to_hash >= HASHING_PARALLEL_FROM)

@@ -56,7 +56,7 @@ from .packed import BadPacked, pack, unpack
 from .read.preflight import read_regular
 from .read.xmlscan import UNSAFE
 
-FORMAT = 10
+FORMAT = 11
 """Bumped when a row's layout or meaning changes: a ledger of another format is emptied, every file read again.
 6: the reader's differential checks (F121–F128) and bounds (E220) — rows made without them are not reused.
 7: the key figures carry the unit's self scores as counted (`Rendered.counted`) and its 佐证材料 lists, the last
@@ -65,7 +65,8 @@ FORMAT = 10
    them.
 9: the key figures no longer carry the 佐证材料 lists (held decoded for every unit, ~4 KB each that lists its
    files): the evidence stage reads them from the inputs (`key_names`).
-10: each row is sealed (`seal`)."""
+10: each row is sealed (`seal`).
+11: an evidence entry's key is a digest, its findings the counts in `KINDS`' order (`evidence.KeptEntry`)."""
 LISTED = 5
 """Paths named in a notice about invalid rows; the rest are counted."""
 
@@ -484,7 +485,7 @@ _ENTRY_TABLE = "evidence_entries"
 
 
 def _entry_stored(path: str, e: KeptEntry) -> tuple:
-    return (_ENTRY_TABLE, path, e.key, json.dumps(e.findings, sort_keys=True), e.text, e.row)
+    return (_ENTRY_TABLE, path, e.key, json.dumps(e.findings), e.text, e.row)
 
 
 def _read_entries(path: Path, key: str, secret: bytes) -> dict[str, KeptEntry]:
@@ -499,7 +500,7 @@ def _read_entries(path: Path, key: str, secret: bytes) -> dict[str, KeptEntry]:
                 f"SELECT path, entry_key, findings, entry, row, seal FROM {_ENTRY_TABLE} WHERE run_key=?", (key,)):
             stored = (_ENTRY_TABLE, unit_path, entry_key, findings, text, row)
             if isinstance(sealed, bytes) and hmac.compare_digest(sealed, seal(secret, key, stored)):
-                out[unit_path] = KeptEntry(entry_key, text, row, json.loads(findings))
+                out[unit_path] = KeptEntry(entry_key, text, row, tuple(json.loads(findings)))
         return out
     finally:
         db.close()
