@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.print_layout import PORTRAIT_WIDTH, page_height
+from generator.print_layout import page_height
 
 SHEET = "进度"
 COLUMNS = (("item", "阶段与负责方", 24, "wrap"), ("label", "工作内容", 34, "wrap"), ("due", "截止日期", 12, "wrap"),
@@ -66,7 +66,7 @@ def render_stages(b: Any, data: dict[str, Any]) -> None:
         b.width(ws, c, width)
     b.wrapped(ws, 1, 0, note(section), "note", span=len(COLUMNS))
     rows = stage_rows(section)
-    landscape = b.printed_width(ws, last) > PORTRAIT_WIDTH          # as `print_setup` would choose
+    landscape = b.landscape(ws, last)                   # chosen before the chart: it decides the page's height
     end = b.table(ws, TABLE_ROW, [c[1] for c in COLUMNS], None, rows, "规格（process.toml）中没有本年度的阶段",
                   [c[3] for c in COLUMNS])
     if rows:

@@ -149,6 +149,10 @@ class _Book:
         folded = self.folded.get(ws.name, set())
         return sum(self.col_width(ws, c) for c in range(last_col + 1) if c not in folded)
 
+    def landscape(self, ws, last_col: int) -> bool:
+        """Whether columns 0…`last_col` print landscape: wider than a portrait page (`print_setup`'s choice)."""
+        return self.printed_width(ws, last_col) > PORTRAIT_WIDTH
+
     def row_points(self, ws, first: int, last: int) -> float:
         """Points rows `first`…`last` take (15 for a row of the default height)."""
         heights = self.heights.get(ws.name, {})
@@ -162,7 +166,7 @@ class _Book:
         (`title_col`) repeated on every page, pages numbered left to right first when `across`, and the running
         head."""
         ws.set_paper(9)
-        if self.printed_width(ws, last_col) > PORTRAIT_WIDTH if landscape is None else landscape:
+        if self.landscape(ws, last_col) if landscape is None else landscape:
             ws.set_landscape()
         else:
             ws.set_portrait()
