@@ -426,8 +426,8 @@ class Ledger:
             preview = preview or {"inputs": {}, "results": {}, "counted": []}
             f.inputs = StoredFigures(inputs, preview["inputs"], shown)
             f.results = StoredFigures(results, preview["results"], shown)
-            f.rendered = Rendered(inputs, results, cells, array("d", (math.nan if x is None else float(x)
-                                                                     for x in preview["counted"])))
+            f.rendered = Rendered(inputs, results, cells, array("d", [math.nan if x is None else float(x)
+                                                                     for x in preview["counted"]]))
         return f
 
 
@@ -565,13 +565,19 @@ def _drop_journal(path: Path) -> None:
 
 def seal(secret: bytes, run_key: str, stored: tuple) -> bytes:
     """The HMAC-SHA256 of a row as stored (`_stored`: its columns from path to key_figures) under `run_key`, each
-    value with its type and length, so no two rows give the same message."""
-    mac = hmac.new(secret, f"jieyue-ledger-{FORMAT}".encode(), hashlib.sha256)
+    value after its type and length, so no two rows give the same message."""
+    parts = [f"jieyue-ledger-{FORMAT}".encode()]
     for value in (run_key, *stored):
-        data = (b"N" if value is None else b"I%d" % value if type(value) is int else
-                b"B" + value if isinstance(value, bytes) else b"S" + str(value).encode("utf-8", "surrogatepass"))
-        mac.update(len(data).to_bytes(8, "big") + data)
-    return mac.digest()
+        if isinstance(value, bytes):
+            data, tag = value, b"B"
+        elif value is None:
+            data, tag = b"", b"N"
+        elif type(value) is int:
+            data, tag = b"%d" % value, b"I"
+        else:
+            data, tag = str(value).encode("utf-8", "surrogatepass"), b"S"
+        parts += (tag + len(data).to_bytes(8, "big"), data)
+    return hmac.digest(secret, b"".join(parts), "sha256")
 
 
 def _stored(r: LedgerRow) -> tuple:
