@@ -41,6 +41,10 @@ GUIDE, OVERVIEW, PARAMS, META_SHEET = (REVIEW_SHEETS[k] for k in ("guide", "over
 GUIDE_WIDTH = 72
 """The 说明's one column: within a portrait A4 page (see `layout.GUIDE_WIDTH`)."""
 
+WHOLE_LIST = 15
+"""A scorecard's 佐证材料 list of at most this many files prints whole on one page (a file is a row of one or two
+lines: 15 of them, ~500 pt, fit a page of the scorecard's ~640 pt); a longer one breaks where a page is full."""
+
 REVIEW_SIGNATURE = ("评审人（签字）：" + "_" * 20 + "　　　　日期：" + "_" * 8 + "年" + "_" * 4 + "月" + "_" * 4 + "日",)
 """The line a reviewer signs at the foot of each printed scorecard."""
 
@@ -335,7 +339,11 @@ def _scorecard(spec: Spec, reviewer: Reviewer, unit: ReviewUnit, title: str, yea
     end = _decline_block(sheet, r + 1, spec, unit, year)
     headings += range(r + 1, end)                      # the decline table whole, with the note under it
     start, end = end + 1, _evidence_block(sheet, end + 1, unit)
-    headings += (start, start + 1) if unit.evidence_files else (start,)   # the list's heading and header
+    if len(unit.evidence_files) <= WHOLE_LIST:
+        headings += range(start, end)     # a short list whole on a page: never continued under the scorecard's header
+    else:
+        headings += (start, start + 1)    # a long one breaks where the page is full, its heading and header kept
+    headings += (end, end + 1)            # the signature below never alone: its page holds the list's last row
     for k, line in enumerate(REVIEW_SIGNATURE, start=end + 2):
         sheet.put(f"A{k}", _fixed(line, style="sign"))
         sheet.merges.append(f"A{k}:{C_COMMENT}{k}")

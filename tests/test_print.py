@@ -28,7 +28,8 @@ from generator.personalise import Personaliser
 from generator.print_layout import (DEFAULT_WIDTH, MIN_ONE_PAGE_SCALE, PAGE_NUMBER, PORTRAIT_PAGE_HEIGHT,
                                     PORTRAIT_WIDTH, Pagination, fits_lines, line_count, paginate)
 from generator.review_layout import GUIDE as PACK_GUIDE
-from generator.review_layout import REVIEW_SIGNATURE
+from generator.review_layout import REVIEW_SIGNATURE, WHOLE_LIST
+from generator.render import pagination, printed_heights, printed_width, row_font_sizes, row_heights
 from workbook_templates import load_spec
 from workbook_templates.contract import sheet_names
 
@@ -274,6 +275,32 @@ def test_a_long_table_breaks_where_the_page_is_full_and_carries_its_headings_ove
     # A 说明 (whole sections) breaks alike: its page ends before the last heading on it (row 5), and the heading
     # right above that (row 4) goes with it.
     assert paginate(rows(12), (1, 4, 5), page=100) == Pagination(breaks=(4, 9))
+
+
+@pytest.mark.parametrize("files", [0, 1, WHOLE_LIST, 40])
+def test_a_scorecard_breaks_where_full_never_under_a_heading_and_a_short_evidence_list_whole(pack, files):
+    """A scorecard's pages (as `render_workbook` and the streamed writer both compute them): no unit, subarea or
+    7.1-choice heading at the foot of a page, the decline table whole, and a 佐证材料 list of up to `WHOLE_LIST`
+    files whole on one page (continued, it would sit under the scorecard's own repeated header); a longer list
+    breaks where the page is full, every page holding more than its repeated header."""
+    import copy
+    from dataclasses import replace
+    layout = copy.copy(pack.parts[0].layout)
+    layout.units = [replace(layout.units[0], evidence_files=tuple(
+        (f"佐证/{k:02d} 节能制度和会议记录.pdf", f"%E4%BD%90/{k:02d}.pdf", "2.1.1、2.1.2") for k in range(files)))]
+    card = layout.scorecard(0)
+    heights = printed_heights(row_font_sizes(card), row_heights(card, {}))
+    pages = pagination(card, heights, printed_width(card))
+    starts = [1, *pages.breaks, max(heights) + 1]
+    assert pages.breaks and all(b - a >= 3 for a, b in zip(starts, starts[1:])), pages.breaks
+    text = {int(ref[1:]): c.value for ref, c in card.cells.items() if ref[0] == "A" and ref[1:].isdigit()}
+    headings = {r for r, v in text.items() if isinstance(v, str) and re.match(r"第\d+单元 |\d+\.\d+ ", v)}
+    assert not {b - 1 for b in pages.breaks} & headings
+    decline = next(r for r, v in text.items() if isinstance(v, str) and v.startswith("第一单元 强度指标下降率"))
+    assert not any(decline < b <= decline + 6 for b in pages.breaks)           # heading, header, 4 rows and the note
+    listed = next(r for r, v in text.items() if isinstance(v, str) and v.startswith("单位交回的佐证材料"))
+    inside = [b for b in pages.breaks if listed < b <= listed + 1 + files]
+    assert not inside if files <= WHOLE_LIST else inside, pages.breaks
 
 
 def test_a_long_review_pack_guide_breaks_before_a_section(pack):
