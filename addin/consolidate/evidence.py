@@ -23,8 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import posixpath
+import re
 import stat
 import zipfile
 from collections import deque

@@ -19,7 +19,7 @@ someone who rewrites a row with valid but different figures for an unchanged fil
 summary, with the same protection as the summary's folder (`--no-ledger` reads everything; `--verify` hashes
 every file instead of trusting size and modification time).
 
-Checking every row costs a re-run more than reading the few files that changed (~0.2 ms a row). So each row is
+Checking every row costs a re-run more than reading the few files that changed (~0.3 ms a row). So each row is
 sealed when stored: an HMAC over the whole row with this machine's secret (`addin.keys.ledger_secret`, never in the
 ledger). A row whose seal is right is one this program wrote here and is taken as written (`decoded_row`); one
 without a seal or with a wrong one (written elsewhere, edited, a seal copied from another row) is checked as above.
