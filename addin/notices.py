@@ -94,6 +94,7 @@ class Report:
         ui = data["unit_indicators"]
         self.reviewers = [r["key"] for r in ui["reviewers"]]
         self.labels = {r["key"]: r["label"] for r in ui["reviewers"]}
+        self.shorts = {r["key"]: r["short"] for r in ui["reviewers"]}    # 县市区, 地州市, 自治区: column headers
         self.covers = {r["key"]: list(r["levels"]) for r in ui["reviewers"]}
         self.scores: dict[str, dict[str, list]] = ui["scores"]
         self.indicators = {a["indicator"]: a for a in data.get("indicator_averages") or ()}
@@ -534,7 +535,7 @@ def prefecture_bytes(region: str, entries: list[dict[str, Any]], report: Report)
     buffer = io.BytesIO()
     wb = _new_book(buffer, f"{report.year}年节约型机关复验结果 {region}")
     f = _formats(wb, report.digits)
-    columns = [*PREFECTURE_COLUMNS, *((report.authority(k), 11) for k in report.reviewers),
+    columns = [*PREFECTURE_COLUMNS, *((f"{report.shorts[k]}评分", 12) for k in report.reviewers),   # one line
                ("综合得分", 8), ("复验结果", 9), ("排名", 6), ("说明、尚待完成", 40)]
     first_score = len(PREFECTURE_COLUMNS) - 1                     # 自评分, each authority's, 综合得分
     scored = range(first_score, first_score + len(report.reviewers) + 2)

@@ -273,6 +273,8 @@ def test_each_prefecture_gets_its_units_only(demo, data):
     for path in sorted(folder.glob("*.xlsx")):
         region = path.name.split("_")[0]
         ws = openpyxl.load_workbook(path)["复验结果"]
+        header = [c.value for c in ws[2]]
+        assert [h for h in header if h and h.endswith("评分") and h != "自评分"] == ["县市区评分", "地州市评分", "自治区评分"]
         codes = [r[2] for r in ws.iter_rows(min_row=3, values_only=True) if isinstance(r[0], int)]
         assert codes == [e["unit_code"] for e in sorted(data["review_results"],
                                                          key=lambda e: (e["unit_name"], e["unit_code"]))
