@@ -175,7 +175,7 @@ def _sheet(wb: Workbook, plan: SheetPlan, unit: Mapping[str, Any], styles: Mappi
     ws.page_setup.orientation = "landscape" if plan.landscape else "portrait"
     pages = pagination(plan, heights, printed_width(plan))
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 1 if pages.one_page or plan.one_page else 0   # 0: as many pages as needed
+    ws.page_setup.fitToHeight = 1 if pages.one_page else 0   # 0: as many pages as needed, manual breaks kept
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     for row in pages.breaks:
         ws.row_breaks.append(Break(id=row - 1))
@@ -276,7 +276,10 @@ def fitted_heights(plan: SheetPlan, wrapped: Mapping[int, Mapping[str, tuple[str
 
 def pagination(plan: SheetPlan, heights: Mapping[int, float], width: float) -> Pagination:
     """How the sheet of `plan` prints, its rows `heights` (every printed row: `printed_heights`) and `width` units
-    wide (`printed_width`): by its sections (`print_layout.paginate`), or as the page setup says without any."""
+    wide (`printed_width`): on one page when the plan says so (a form signed at its foot), by its sections
+    (`print_layout.paginate`), or as the page setup says without any."""
+    if plan.one_page:
+        return Pagination(one_page=True)
     if not plan.sections:
         return Pagination()
     return paginate(heights, plan.sections, page_height(width, plan.landscape), title_points(plan, heights),

@@ -246,7 +246,7 @@ class SheetWriter:
                     out.append(f'<hyperlink xmlns:r="{_R_NS}" ref="{ref}" r:id="rId{len(rels)}" />')
             out.append("</hyperlinks>")
         before, after = self._tail
-        out.append(_FIT_TO_HEIGHT.sub(f'fitToHeight="{1 if pages.one_page or plan.one_page else 0}"', before))
+        out.append(_FIT_TO_HEIGHT.sub(f'fitToHeight="{1 if pages.one_page else 0}"', before))
         if pages.breaks:
             out.append(f'<rowBreaks count="{len(pages.breaks)}" manualBreakCount="{len(pages.breaks)}">')
             out.extend(f'<brk id="{row - 1}" min="0" max="16383" man="1" />' for row in pages.breaks)

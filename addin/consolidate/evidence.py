@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import posixpath
-import re
 import stat
 import zipfile
 from collections import deque
@@ -41,7 +40,7 @@ from workbook_templates import Spec
 from workbook_templates.process import Evidence
 
 from .evidence_sheet import evidence_row
-from .model import ConsolidationRun, FileOutcome, StoredFigures
+from .model import SHA256_HEX, ConsolidationRun, FileOutcome, StoredFigures
 from .packed import pack, unpack
 from .read.preflight import OPEN_FLAGS, Limits, check_entry_names, check_zip_entries, open_regular
 from .read.rejected import Rejected
@@ -419,15 +418,12 @@ class KeptEntry:
     findings: tuple[int, ...]                          # the count of each kind (`KINDS`' order), for the totals
 
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
 def entry_key(f: FileOutcome, form: str) -> str | None:
     """What the entry of a unit that hands nothing in is made from: its return (path and SHA-256: what it listed,
     how it scored itself), its code and identity, and the form of entries (`form`: a digest of the entries'
     `entry_dictionary`, which changes with the spec's indicators and the entry's keys). None for a return without
     a SHA-256 (made by hand): never kept."""
-    if not isinstance(f.sha256, str) or not _SHA256.fullmatch(f.sha256):
+    if not isinstance(f.sha256, str) or not SHA256_HEX.fullmatch(f.sha256):
         return None
     made_of = json.dumps([form, f.path, f.sha256, f.code,
                           *(f.unit.get(name) for name in ("unit_name", "unit_region", "unit_level"))],

@@ -50,7 +50,8 @@ from workbook_templates.contract import KNOWN_REVIEW_VERSIONS, KNOWN_TEMPLATE_VE
 
 from . import sheetxml
 from .columns import figure_columns, style_indices
-from .model import CONSOLIDATED, REJECTED, RETURN, REVIEW, SKIPPED, FileOutcome, Rendered, StoredFigures
+from .model import (CONSOLIDATED, REJECTED, RETURN, REVIEW, SHA256_HEX, SKIPPED, FileOutcome, Rendered,
+                    StoredFigures)
 from .evidence import KeptEntry
 from .packed import BadPacked, pack, unpack
 from .read.preflight import read_regular
@@ -225,7 +226,7 @@ def read_last_run(path: str | Path) -> LastRun | None:
         stamps = json.loads(outputs) if isinstance(outputs, str) else None
     except ValueError:
         return None
-    if not (isinstance(fingerprint, str) and re.fullmatch("[0-9a-f]{64}", fingerprint) and isinstance(stamps, dict)
+    if not (isinstance(fingerprint, str) and SHA256_HEX.fullmatch(fingerprint) and isinstance(stamps, dict)
             and isinstance(outcome, str) and len(outcome) < 2000 and not UNSAFE.search(outcome)
             and all(isinstance(k, str) and isinstance(v, list) and len(v) == 2
                     and all(type(x) is int for x in v) for k, v in stamps.items())):
@@ -448,9 +449,6 @@ def _read_rows(path: Path, key: str) -> tuple[dict[str, tuple], set[str]]:
         db.close()
 
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
 def _read_evidence(path: Path) -> dict[str, dict[str, tuple[int, int, str]]]:
     """The evidence stamps the ledger at `path` keeps (none before the table exists). Like a file's row, a stamp is
     data that must have the right types; one that has not is dropped (that file is hashed again)."""
@@ -462,7 +460,7 @@ def _read_evidence(path: Path) -> dict[str, dict[str, tuple[int, int, str]]]:
         for location, inside, size, mtime_ns, sha256 in db.execute(
                 "SELECT location, path, size, mtime_ns, sha256 FROM evidence_files"):
             if (isinstance(location, str) and isinstance(inside, str) and type(size) is int and type(mtime_ns) is int
-                    and isinstance(sha256, str) and _SHA256.fullmatch(sha256)):
+                    and isinstance(sha256, str) and SHA256_HEX.fullmatch(sha256)):
                 out.setdefault(location, {})[inside] = (size, mtime_ns, sha256)
         return out
     finally:
@@ -517,10 +515,10 @@ def _store_entries(db: sqlite3.Connection, stored: dict[str, KeptEntry], now: di
         return
     db.executemany(f"DELETE FROM {_ENTRY_TABLE} WHERE path=?",
                    [(p,) for (p,) in db.execute(f"SELECT path FROM {_ENTRY_TABLE}").fetchall() if p not in now])
+    changed = ((p, _entry_stored(p, e)) for p, e in now.items() if stored.get(p) != e)
     db.executemany(f"INSERT OR REPLACE INTO {_ENTRY_TABLE} (path, run_key, entry_key, findings, entry, row, seal)"
                    " VALUES (?,?,?,?,?,?,?)",
-                   ((p, key, *_entry_stored(p, e)[2:], seal(secret, key, _entry_stored(p, e)))
-                    for p, e in now.items() if stored.get(p) != e))
+                   ((p, key, *row[2:], seal(secret, key, row)) for p, row in changed))
 
 
 def _store_last_run(path: Path, db: sqlite3.Connection, last: LastRun | None) -> None:

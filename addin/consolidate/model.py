@@ -6,6 +6,7 @@ seen = consolidated + rejected + skipped always holds.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
@@ -13,6 +14,9 @@ from typing import Any, Iterator, Mapping, Sequence
 from udfs.intake import Finding
 
 from .packed import pack, unpack
+
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+"""A SHA-256 as this program writes it (`FileOutcome.sha256`, the ledger's stamps): 64 lowercase hex digits."""
 
 CONSOLIDATED, REJECTED, SKIPPED = "consolidated", "rejected", "skipped"
 STATUS_LABEL = {CONSOLIDATED: "已汇总", REJECTED: "已拒收", SKIPPED: "已跳过"}
