@@ -278,6 +278,43 @@ def test_a_row_this_machine_sealed_is_taken_as_written_any_other_is_checked(tmp_
     assert rerun(here) == ([paths[1]], [CONSOLIDATED] * 3) and reads == []
 
 
+def test_files_the_ledger_cannot_know_are_read_while_it_looks_up_the_others(tmp_path, monkeypatch):
+    """A re-run gives the workers the files the ledger has no row of this size for (a new return) before it looks
+    up any other, so they are read meanwhile; a file whose row turns out to be no use (here: damaged) is read
+    after the lookups. Every file ends up consolidated, each exactly once."""
+    import addin.consolidate.run as run_module
+    folder, ledger_file = returns(tmp_path / "回收目录", 4), tmp_path / "汇总.jieyue-ledger.sqlite"
+    ledger = Ledger.load(ledger_file, SPEC)
+    consolidate(folder, spec=SPEC, ledger=ledger)
+    ledger.commit()
+    returns(folder, 1, first=5)                                   # new since the last run
+    db = sqlite3.connect(ledger_file)
+    with db:
+        db.execute("UPDATE files SET outcome = X'00' WHERE path = '单位002.xlsx'")
+    db.close()
+
+    events: list[tuple[str, object]] = []
+    real_read_all, real_lookup = run_module.read_all, Ledger.lookup
+
+    def read_all(jobs, *more):
+        events.append(("read", [j.rel for j in jobs]))
+        return real_read_all(jobs, *more)
+
+    def lookup(self, path, *more):
+        events.append(("lookup", path))
+        return real_lookup(self, path, *more)
+    monkeypatch.setattr(run_module, "read_all", read_all)
+    monkeypatch.setattr(Ledger, "lookup", lookup)
+    monkeypatch.setattr(workers_module, "PARALLEL_FROM", 1)      # on worker processes, however few
+    again = consolidate(folder, spec=SPEC, ledger=Ledger.load(ledger_file, SPEC), workers=2)
+
+    assert events[0] == ("read", ["单位005.xlsx"])                # given to the workers before any lookup
+    assert [e for e in events[1:-1]] == [("lookup", f"单位00{i}.xlsx") for i in range(1, 5)]
+    assert events[-1] == ("read", ["单位002.xlsx"])               # its row no use: read after the lookups
+    assert [f.status for f in again.files] == [CONSOLIDATED] * 5
+    assert [f.path for f in again.files] == [f"单位00{i}.xlsx" for i in range(1, 6)]
+
+
 def test_verify_rereads_a_file_changed_with_its_size_and_time_kept(tmp_path):
     """Stored entries: the same length of content gives the same file size, so only the hash tells."""
     folder, out = tmp_path / "回收目录", tmp_path / "输出"

@@ -329,6 +329,20 @@ def test_text_cells_are_escaped_as_xlsxwriter_escapes_them():
     assert sheetxml.cell(None, 5, 3, 4) == '<c s="5"/>' and sheetxml.cell(True, 5, 3, 4).count("是") == 1
 
 
+_CELL_VALUES = st.one_of(st.none(), st.just(""), st.booleans(), st.integers(-10**6, 10**6),
+                         st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=50),
+                         st.sampled_from(["已汇总", "是", "否", " 甲 ", "a<b", "_x0041_", "\x01", "\ud800"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_CELL_VALUES, max_size=30), st.booleans())
+def test_a_columns_cell_writer_writes_what_cell_writes_however_often_a_value_repeats(values, yes_no):
+    # The writer renders a short text once and gives the same markup again: the rows must not tell the difference
+    write = sheetxml.column_cell(5, 3, 4, yes_no)
+    for v in values + values:
+        assert write(v) == sheetxml.cell(v, 5, 3, 4, yes_no)
+
+
 def test_text_from_files_is_never_a_formula(tmp_path):
     run = make_run()
     run.files[0].unit["unit_name"] = '=HYPERLINK("http://example.com","点我")'

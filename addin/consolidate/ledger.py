@@ -316,6 +316,15 @@ class Ledger:
             out.append(f"台账中 {len(self.invalid)} 条记录无效（可能被改动或损坏），没有采用，这些文件已重新读取：{listed}")
         return out
 
+    def may_know(self, path: str, stat: os.stat_result) -> bool:
+        """Whether `lookup` may find the file's outcome: a row made with this spec, of the file's size. A file it
+        cannot know is read without a lookup (and its row, of another size, forgotten)."""
+        row = self.known.get(path)
+        if row is not None and row[1] == stat.st_size:
+            return True
+        self.known.pop(path, None)
+        return False
+
     def lookup(self, path: str, stat: os.stat_result, file: Path) -> tuple[FileOutcome | None, LedgerRow | None]:
         """(the file's outcome last time, the row to store again when only its mtime moved), or (None, None)
         when the file must be read. The fast path assumes a file whose size and modification time are unchanged

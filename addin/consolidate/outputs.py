@@ -7,7 +7,8 @@ run left: it completes the renames its run marker lists and removes its temporar
 
 `write_outputs` builds `content(run)` once and writes the outputs so that they change together or not at all:
 
-1. the summary and the report are written completely to temporaries (`~$jieyue-<tag>-….tmp`) beside them;
+1. the summary and the report are written completely to temporaries (`~$jieyue-<tag>-….tmp`) beside them — the
+   report in a child process at the same time where that is safe (`alongside`);
 2. the run marker (`~$jieyue-<summary name>.run`) records which temporary becomes which output;
 3. the temporaries are renamed in a fixed order — summary, report — and the ledger is committed last (one
    SQLite transaction);
@@ -36,7 +37,7 @@ from workbook_templates.errors import OutputError
 
 from .content import content, outcome_line
 from .ledger import LastRun, Ledger, ledger_path, output_stamps
-from . import lock
+from . import alongside, lock
 from .model import ConsolidationRun
 from .pause import pause_at
 from .report_json import dump_report
@@ -146,12 +147,16 @@ def write_outputs(run: ConsolidationRun, summary: str | Path, report: str | Path
     data = content(run, spec)          # built once for both outputs (it also checks the accounting)
     paths = OutputPaths(Path(summary), Path(report) if report else None)
     temps: list[tuple[Path, Path]] = []
+    # the report written alongside the summary, in a child process where that is safe (`alongside`)
+    pending = (alongside.start(lambda: write_temporary(paths.report, lambda f: dump_report(data, f), paths.tag))
+               if paths.report else None)
     try:
         temps.append((write_temporary(paths.summary, lambda f: render_into(data, spec, f), paths.tag), paths.summary))
-        if paths.report:
-            temps.append((write_temporary(paths.report, lambda f: dump_report(data, f), paths.tag), paths.report))
+        if pending is not None and paths.report:
+            temps.append((pending.result(), paths.report))
     except BaseException:
-        for tmp, _ in temps:
+        made = pending.stop() if pending is not None else None
+        for tmp in {*(tmp for tmp, _ in temps), *([made] if made else [])}:
             with contextlib.suppress(OSError):
                 tmp.unlink()
         raise

@@ -162,19 +162,33 @@ def _stream(value: Any, write: Callable[[str], Any], depth: int) -> None:
 
 def dump_report(data: dict[str, Any], binary: BinaryIO) -> None:
     """The JSON report of `content(run)` streamed to a binary file (a 5 000-unit report is never one string in
-    memory)."""
-    text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+    memory): the pieces gathered and encoded about `ENCODED` characters at a time — a file write and an encoding
+    per piece cost more than making the piece."""
+    pieces: list[str] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal size
+        text = "".join(pieces)
+        try:
+            binary.write(text.encode("utf-8"))
+        except UnicodeEncodeError:          # a lone surrogate: the encoding is the check, text without one
+            binary.write(writable_json(text).encode("utf-8"))     # costs nothing more
+        pieces.clear()
+        size = 0
 
     def write(piece: str) -> None:
-        """A piece as UTF-8; one a UTF-8 encoder refuses (a lone surrogate) again through `writable_json` — the
-        encoding is the check, so text without one costs nothing more."""
-        try:
-            text.write(piece)
-        except UnicodeEncodeError:
-            text.write(writable_json(piece))
+        nonlocal size
+        pieces.append(piece)
+        size += len(piece)
+        if size >= ENCODED:
+            flush()
     _write(data, write)
-    text.flush()
-    text.detach()
+    flush()
+
+
+ENCODED = 1 << 20
+"""Characters of the report encoded and written at once by `dump_report`."""
 
 
 def write_report(data: dict[str, Any], path: str | Path) -> None:

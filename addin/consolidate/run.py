@@ -6,7 +6,9 @@ The stages, each in its own module:
    files and hidden folders are *skipped*, an unreadable folder is *rejected* (F123) — never the run's end;
 2. `ledger`: files unchanged since the last run take their outcome from the ledger (`Ledger.lookup`);
 3. `workers`: every other file is read (`read`), checked and recomputed with its own year and preset, on two
-   processes when there are many; the `prerender` stage renders its figures there;
+   processes when there are many; the `prerender` stage renders its figures there. Files the ledger cannot know
+   (new, or of another size) are given to the workers first, so they are read while this process looks up the
+   others;
 4. `rules`: the run's year and preset filter, the signatures (`signatures`, with a key), identity against the
    roster, duplicates, the roster — then `reviews` scores the review packs.
 
@@ -14,6 +16,7 @@ The stages, each in its own module:
 """
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -81,7 +84,8 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     outcomes: dict[Path, FileOutcome] = {}
     alike = Alike()
     changes = LedgerChanges()
-    to_read: list[Job] = []
+    to_read: list[Job] = []                               # files the ledger cannot know: read at once
+    to_look_up: list[Path] = []                          # files it may know: looked up while those are read
     for p in paths:
         rel, stat = rels[p], stats[p]
         reason = OWN_OUTPUT if p.name in own_names and p.resolve() in own else skip_reason(p, stat.st_mode)
@@ -90,28 +94,39 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
                                       kind=skipped_kind(reason))
             if ledger:
                 changes.rows.append(ledger.row_for(outcomes[p], stat.st_size, stat.st_mtime_ns))
-            continue
-        known, restamped = ledger.lookup(rel, stat, p) if ledger else (None, None)
-        if known is None:
+        elif ledger and ledger.may_know(rel, stat):
+            to_look_up.append(p)
+        else:
             to_read.append(Job(str(p), rel))
-            continue
-        outcomes[p] = alike.shared(known)
-        if restamped:
-            changes.rows.append(restamped)               # recorded again with its new mtime
 
-    done = len(paths) - len(to_read)
-    if progress:
-        progress(done, len(paths))
-    for job, outcome in read_all(to_read, spec, workers):
-        p = Path(job.path)
-        outcomes[p] = alike.shared(outcome)
-        if p in found.notes:
-            outcome.findings.append(found.notes[p])      # I124: the name is not UTF-8
-        if ledger:                                       # as read: the rules below are applied on every run
-            changes.rows.append(ledger.row_for(outcome, stats[p].st_size, stats[p].st_mtime_ns))
-        done += 1
-        if progress and (done % 32 == 0 or done == len(paths)):
+    readings = [read_all(to_read, spec, workers)]       # begun: the workers read while the ledger is looked up
+    try:
+        read_later: list[Job] = []                       # the ledger's row was no use after all
+        for p in to_look_up if ledger else ():
+            known, restamped = ledger.lookup(rels[p], stats[p], p)
+            if known is None:
+                read_later.append(Job(str(p), rels[p]))
+                continue
+            outcomes[p] = alike.shared(known)
+            if restamped:
+                changes.rows.append(restamped)           # recorded again with its new mtime
+        done = len(paths) - len(to_read) - len(read_later)
+        if progress:
             progress(done, len(paths))
+        readings.append(read_all(read_later, spec, workers))
+        for job, outcome in itertools.chain(*readings):
+            p = Path(job.path)
+            outcomes[p] = alike.shared(outcome)
+            if p in found.notes:
+                outcome.findings.append(found.notes[p])  # I124: the name is not UTF-8
+            if ledger:                                   # as read: the rules below are applied on every run
+                changes.rows.append(ledger.row_for(outcome, stats[p].st_size, stats[p].st_mtime_ns))
+            done += 1
+            if progress and (done % 32 == 0 or done == len(paths)):
+                progress(done, len(paths))
+    finally:
+        for reading in readings:
+            reading.close()
 
     files = sorted([*(outcomes[p] for p in paths), *found.folder_outcomes()], key=lambda f: f.path)
     the_year, source = run_year(files, year, spec)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator
@@ -211,10 +212,10 @@ class _Book:
         wrapping = {c: widths[c] for c, f in enumerate(fmts) if f == "wrap"}
 
         def render() -> Iterator[str]:
+            writers = [sheetxml.column_cell(wrap, wrap, yes_no) if f == "wrap" else
+                       sheetxml.column_cell(style.get(f, text), text, yes_no, f == "yesno") for f in fmts]
             for r, values in enumerate(rows, start=2):
-                cells = (sheetxml.cell(v, wrap, wrap, yes_no) if f == "wrap" else
-                         sheetxml.cell(v, style.get(f, text), text, yes_no, f == "yesno")
-                         for v, f in zip(values, fmts))
+                cells = [write(v) for write, v in zip(writers, values)]
                 height = wrapped_height({c: values[c] for c in wrapping}, wrapping) if wrapping else None
                 yield spliced_row(r, cells, height)
         self.splices[self.part(ws)] = (render(), count + 1, len(labels))
@@ -308,9 +309,10 @@ def _summary(b: _Book, data: dict[str, Any], spec: Spec) -> None:
         return (unit.get("meta") or {}).get(col.key) if col.source == "meta" else unit.get(col.key)
 
     def rows() -> Iterator[str]:
+        writers = [(c, sheetxml.column_cell(wrap, wrap, yes_no) if c.fmt == "wrap" else
+                    sheetxml.column_cell(style.get(c.fmt, text), text, yes_no)) for c in first]
         for r, unit in enumerate(data["units"], start=3):
-            head = "".join(sheetxml.cell(value(unit, c), wrap, wrap, yes_no) if c.fmt == "wrap" else
-                           sheetxml.cell(value(unit, c), style.get(c.fmt, text), text, yes_no) for c in first)
+            head = "".join([write(value(unit, c)) for c, write in writers])
             tail = sheetxml.cell(unit["file"], wrap, wrap, yes_no)
             height = wrapped_height({i: value(unit, where[i]) for i in wrapping}, wrapping)
             yield spliced_row(r, (head, _unit_figures(unit, spec), tail), height)
@@ -395,10 +397,9 @@ def finding_rows(findings: list[dict[str, Any]], labels: dict[str, str], packs: 
     return rows
 
 
-def _findings(b: _Book, data: dict[str, Any], spec: Spec) -> None:
+def _findings(b: _Book, data: dict[str, Any], spec: Spec, facts: FileFacts) -> None:
     ws = b.sheets["问题清单"]
-    packs = {f["path"] for f in data["files"] if f["kind"] == REVIEW}
-    rows = finding_rows(data["findings"], name_labels(spec, b.year), packs)
+    rows = finding_rows(data["findings"], name_labels(spec, b.year), facts.packs)
     empty = "未发现问题" + ("（文件无计算结果缓存的提示见「说明」）" if data["findings"] else "")
     b.big_table(ws, [c[1] for c in FINDING_COLUMNS], [c[2] for c in FINDING_COLUMNS],
                 [c[3] for c in FINDING_COLUMNS], rows, empty, len(rows))
@@ -444,16 +445,15 @@ def _mismatch_note(paths: list[str]) -> str:
     return (f"以该代码交回的文件与名单不符（D504）：{'、'.join(paths)}。请核实是否为该单位交回；确认前按未报送处理")
 
 
-def _duplicates(b: _Book, data: dict[str, Any], spec: Spec) -> None:
+def _duplicates(b: _Book, data: dict[str, Any], spec: Spec, facts: FileFacts) -> None:
     ws = b.sheets["重复报送"]
     rules = sorted({d["rule"] for d in data["duplicates"]})
     note = ("同一统一社会信用代码收到多份文件时，只采用其中一份（是否采用＝是），其余文件列出但不参与汇总和排名。"
             + (f"采用规则：{'；'.join(rules)}" if rules else ""))
-    files = {f["path"]: f for f in data["files"]}
     rows = []
     for d in data["duplicates"]:
         for path in d["files"]:
-            f = files.get(path, {})
+            f = facts.duplicated.get(path, {})
             used = "是" if path == d["chosen"] else "否"
             if d["conflict"]:
                 used = "暂列，须人工确认" if path == d["chosen"] else "否，须人工确认"
@@ -612,9 +612,9 @@ NO_REVIEWS = ("本次汇总没有读取到评审包，所有单位都在等待�
               "评审包、评分后交回，放入回收目录（或用 --reviews 指定目录）再次汇总即可。")
 
 
-def _no_reviews(b: _Book, ws, data: dict[str, Any]) -> bool:
+def _no_reviews(b: _Book, ws, data: dict[str, Any], facts: FileFacts) -> bool:
     """Before any review pack came back, one note instead of a row per unit that all say the same."""
-    if data["reviews"] or any(f["kind"] == REVIEW for f in data["files"]) or data["review_rules"]["final"]:
+    if data["reviews"] or facts.packs or data["review_rules"]["final"]:
         return False                    # (the final consolidation lists every unit's state, reviewed or not)
     b.width(ws, 0, 90)
     b.wrapped(ws, 0, 0, NO_REVIEWS, "note")
@@ -622,9 +622,9 @@ def _no_reviews(b: _Book, ws, data: dict[str, Any]) -> bool:
     return True
 
 
-def _results(b: _Book, data: dict[str, Any], spec: Spec) -> None:
+def _results(b: _Book, data: dict[str, Any], spec: Spec, facts: FileFacts) -> None:
     ws = b.sheets["评审结果"]
-    if _no_reviews(b, ws, data):
+    if _no_reviews(b, ws, data, facts):
         return
     reviewers = list(spec.assessment.reviewers)
     lab = _unit_labels(spec)
@@ -684,9 +684,9 @@ PROGRESS_COLUMNS = (("unit_name", "单位名称", 20, "wrap"), ("unit_code", "�
                     ("overdue", "逾期", 6, "text"))
 
 
-def _progress(b: _Book, data: dict[str, Any]) -> None:
+def _progress(b: _Book, data: dict[str, Any], facts: FileFacts) -> None:
     ws = b.sheets["评审进度"]
-    if _no_reviews(b, ws, data):
+    if _no_reviews(b, ws, data, facts):
         return
     rows = ([_yes(p.get(k)) if k in ("weighed", "overdue") else p[k] for k, _, _, _ in PROGRESS_COLUMNS]
             for p in data["review_progress"])
@@ -755,11 +755,11 @@ def _averages(b: _Book, data: dict[str, Any]) -> None:
     b.print_setup(ws, len(AVERAGE_COLUMNS) - 1, title_rows=(1, 1), landscape=False)
 
 
-def _review_notes(b: _Book, ws, r: int, data: dict[str, Any], spec: Spec) -> int:
+def _review_notes(b: _Book, ws, r: int, data: dict[str, Any], spec: Spec, facts: FileFacts) -> int:
     """The review counts and every rule (with its open question) that decided composites, ranks and 摘牌."""
     a, rules = spec.assessment, data["review_rules"]
     counts = data["review_summary"]
-    packs = _packs_read(data)
+    packs = _packs_read(data, facts.used_packs)
     b.put(ws, r, 0, "评审与排名", "bold_wrap")
     weights = "；".join(f"{lv.label} " + " + ".join(f"{w:g}×{'自评' if k == 'self' else a.reviewers[k]}"
                                                    for k, w in lv.weights.items()) for lv in a.levels.values())
@@ -783,10 +783,9 @@ def _review_notes(b: _Book, ws, r: int, data: dict[str, Any], spec: Spec) -> int
     return r + 1
 
 
-def _packs_read(data: dict[str, Any]) -> str:
+def _packs_read(data: dict[str, Any], used: frozenset[str]) -> str:
     """「3 份」, or with packs in parts (`review-pack --split`) each counted once: 「3 份（其中 1 份分为 4 个工作簿，
     收到 3 个，缺少第 2 部分，见「问题清单」R609）」."""
-    used = {f["path"] for f in data["files"] if f["kind"] == REVIEW and f["status"] == CONSOLIDATED}
     split = [p for p in data["review_packs"] if p["parts"] > 1 and any(q["file"] in used for q in p["received"])]
     in_parts = {q["file"] for p in split for q in p["received"]}
     count = len(used - in_parts) + len(split)
@@ -836,7 +835,7 @@ def presets_line(data: dict[str, Any]) -> str:
     return f"每个工作簿按其生成时的系数预设重算：{counts}{only}{mixed}"
 
 
-def _notes(b: _Book, data: dict[str, Any], spec: Spec) -> None:
+def _notes(b: _Book, data: dict[str, Any], spec: Spec, facts: FileFacts) -> None:
     ws = b.sheets["说明"]
     acc = data["accounting"]
     b.width(ws, 0, 16)
@@ -865,7 +864,7 @@ def _notes(b: _Book, data: dict[str, Any], spec: Spec) -> None:
     ws.write_string(r, 0, "共发现文件", b.f["total"])
     ws.write_number(r, 1, acc["seen"], b.f["total_count"])
     total = data["statistics"]["total"]
-    not_used = sum(1 for f in data["files"] if f["used"] is False)
+    not_used = facts.not_used
     r += 2
     for label, n in (("参与汇总的单位", total["returned"]), ("其中有效（无错误）", total["valid"]),
                      (f"{NOT_USED}的文件", not_used)):
@@ -880,7 +879,7 @@ def _notes(b: _Book, data: dict[str, Any], spec: Spec) -> None:
         b.put(ws, r, 1, path, "wrap")
         r += 1
     r += 2
-    r = _review_notes(b, ws, r, data, spec)
+    r = _review_notes(b, ws, r, data, spec, facts)
     b.put(ws, r, 0, "状态说明", "bold_wrap")
     for line in (f"{STATUS_LABEL[CONSOLIDATED]}：文件已读取并重算，单位列入「汇总」；有错误的单位列入但不参与排名。",
                  f"{STATUS_LABEL[REJECTED]}：文件无法使用（不是本程序生成的填报工作簿或评审包等），原因见「问题清单」。",
@@ -947,25 +946,54 @@ def render(data: dict[str, Any], spec: Spec) -> bytes:
     return out.getvalue()
 
 
+@dataclass(frozen=True)
+class FileFacts:
+    """What several sheets need from the report's file list, gathered in one pass over it: the list is made row by
+    row each time it is read (`report_json.Rows`), and five sheets reading it whole each was a fifth of writing
+    the summary of a 5 000-file re-run."""
+
+    packs: frozenset[str]               # review packs, whatever their status
+    used_packs: frozenset[str]          # review packs consolidated
+    not_used: int                       # files not used (a unit's other return)
+    duplicated: dict[str, dict[str, Any]]   # path → row, of the files of units that returned more than one
+
+
+def file_facts(data: dict[str, Any]) -> FileFacts:
+    """The `FileFacts` of `content(run)`."""
+    duplicated = {path for d in data["duplicates"] for path in d["files"]}
+    packs, used, rows, not_used = set(), set(), {}, 0
+    for f in data["files"]:
+        if f["kind"] == REVIEW:
+            packs.add(f["path"])
+            if f["status"] == CONSOLIDATED:
+                used.add(f["path"])
+        if f["used"] is False:
+            not_used += 1
+        if f["path"] in duplicated:
+            rows[f["path"]] = f
+    return FileFacts(frozenset(packs), frozenset(used), not_used, rows)
+
+
 def render_into(data: dict[str, Any], spec: Spec, out: BinaryIO) -> None:
     """The summary workbook for `content(run)` written to `out`: the sheets' structure laid out by XlsxWriter in
     memory, the rows that grow with the units streamed into it (`sheetxml.splice`) — a 20 000-unit summary is
     never held whole."""
     buffer = io.BytesIO()
     b = _Book(buffer, spec, f"{data['year']}年节约型机关复验 汇总表", data["year"])
+    facts = file_facts(data)
     _summary(b, data, spec)
-    _results(b, data, spec)
-    _progress(b, data)
+    _results(b, data, spec, facts)
+    _progress(b, data, facts)
     render_stages(b, data)                   # 进度: stages, due dates, overdue (`stages_sheet`)
     render_evidence(b, data)                 # 佐证材料: each unit's files and findings (`evidence_sheet`)
     _averages(b, data)
-    _findings(b, data, spec)
+    _findings(b, data, spec, facts)
     _not_returned(b, data, spec)
-    _duplicates(b, data, spec)
+    _duplicates(b, data, spec, facts)
     _outside(b, data, spec)
     _statistics(b, data)
     _files(b, data)
-    _notes(b, data, spec)
+    _notes(b, data, spec, facts)
     b.wb.close()
     if not b.splices:
         out.write(buffer.getvalue())

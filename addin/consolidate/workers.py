@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from udfs.checks import Choices, check_many
 from udfs.choices import parse_switches
@@ -59,20 +59,45 @@ class Job:
     rel: str
 
 
-def read_all(jobs: list[Job], spec: Spec, workers: int) -> Iterator[tuple[Job, FileOutcome]]:
-    """Every job's outcome, in job order, a chunk at a time (on `workers` processes when there are enough)."""
-    chunks = [(spec.directory, spec.digest, jobs[i:i + CHUNK]) for i in range(0, len(jobs), CHUNK)]
-    if workers > 1 and len(jobs) >= PARALLEL_FROM:
-        results: Iterable[list[FileOutcome]] = _pool_map(chunks, workers)
+def read_all(jobs: list[Job], spec: Spec, workers: int) -> "Reading":
+    """Every job's outcome, in job order, a chunk at a time (on `workers` processes when there are enough). On
+    worker processes the reading begins now, so the caller can do other work before it takes the outcomes; it
+    takes them all, or closes the reading (`Reading.close`)."""
+    parallel = workers > 1 and len(jobs) >= PARALLEL_FROM
+    # A few files (a re-run after late returns) shared evenly: 50 as 32 + 18 kept one process busy for longer
+    size = min(CHUNK, -(-len(jobs) // workers)) if parallel else CHUNK
+    chunks = [(spec.directory, spec.digest, jobs[i:i + size]) for i in range(0, len(jobs), size)]
+    if parallel:
+        results: Iterator[list[FileOutcome] | None] = _pool_map(chunks, workers)
+        next(results)                                    # runs to its first yield: every chunk is submitted
     else:
         results = map(read_chunk_safely, chunks)
-    pending = iter(results)
-    for _, _, chunk in chunks:
-        try:
-            outcomes = next(pending)
-        except Exception as e:   # noqa: BLE001 — say which files were in hand, then fail the run
-            raise ReadCrash(chunk, e) from e
-        yield from zip(chunk, outcomes)
+    return Reading(chunks, results)
+
+
+class Reading(Iterator[tuple[Job, FileOutcome]]):
+    """The outcomes of `read_all`, in job order; `close` ends the reading early (the workers' chunks not begun
+    are cancelled), as when the run fails before it takes them."""
+
+    def __init__(self, chunks: list, results: Iterator[list[FileOutcome] | None]) -> None:
+        self._chunks, self._results = iter(chunks), results
+        self._current: Iterator[tuple[Job, FileOutcome]] = iter(())
+
+    def __next__(self) -> tuple[Job, FileOutcome]:
+        while True:
+            for item in self._current:
+                return item
+            _, _, chunk = next(self._chunks)             # StopIteration: every chunk taken
+            try:
+                outcomes = next(self._results)
+            except Exception as e:   # noqa: BLE001 — say which files were in hand, then fail the run
+                raise ReadCrash(chunk, e) from e
+            self._current = zip(chunk, outcomes)
+
+    def close(self) -> None:
+        close = getattr(self._results, "close", None)
+        if close is not None:
+            close()
 
 
 class ReadCrash(RuntimeError):
@@ -85,13 +110,20 @@ class ReadCrash(RuntimeError):
         super().__init__(f"{type(error).__name__}: {error}")
 
 
-def _pool_map(chunks: list, workers: int) -> Iterator[list[FileOutcome]]:
-    """`read_chunk_safely` of every chunk on `workers` processes, in order. When a worker dies, the chunk whose
-    result was awaited is read one file per process (`_isolated`) and the rest go to a new pool."""
+def _pool_map(chunks: list, workers: int) -> Iterator[list[FileOutcome] | None]:
+    """`read_chunk_safely` of every chunk on `workers` processes, in order, after a first None once every chunk is
+    submitted (`read_all` takes it to begin the reading). When a worker dies, the chunk whose result was awaited is
+    read one file per process (`_isolated`) and the rest go to a new pool. Closed early, the chunks not begun are
+    cancelled."""
     done = 0
+    started = False
     while done < len(chunks):
-        with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),)) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),))
+        try:
             futures = [pool.submit(read_chunk_safely, c) for c in chunks[done:]]
+            if not started:
+                started = True
+                yield None
             for future in futures:
                 try:
                     outcomes = future.result()
@@ -103,6 +135,8 @@ def _pool_map(chunks: list, workers: int) -> Iterator[list[FileOutcome]]:
                 done += 1
                 if done == 1:
                     pause_at("reading")                   # JIEYUE_PAUSE_AT: the workers are alive here
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _isolated(item: tuple[str, str, list[Job]]) -> list[FileOutcome]:
