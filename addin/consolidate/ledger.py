@@ -491,8 +491,10 @@ def _store_evidence(db: sqlite3.Connection, stored: dict[str, dict[str, tuple[in
 _ENTRY_TABLE = "evidence_entries"
 
 
-def _entry_stored(path: str, e: KeptEntry) -> tuple:
-    return (_ENTRY_TABLE, path, e.key, json.dumps(e.findings), e.text, e.row)
+def _entry_stored(path: str, entry_key: Any, findings: Any, text: Any, row: Any) -> tuple:
+    """An entry as it is sealed: the table's name, the unit's path and the columns as stored (`findings` the JSON
+    text) — one layout for the entries written and the entries read back."""
+    return (_ENTRY_TABLE, path, entry_key, findings, text, row)
 
 
 def _read_entries(path: Path, key: str, secret: bytes) -> dict[str, KeptEntry]:
@@ -505,7 +507,7 @@ def _read_entries(path: Path, key: str, secret: bytes) -> dict[str, KeptEntry]:
         out: dict[str, KeptEntry] = {}
         for unit_path, entry_key, findings, text, row, sealed in db.execute(
                 f"SELECT path, entry_key, findings, entry, row, seal FROM {_ENTRY_TABLE} WHERE run_key=?", (key,)):
-            stored = (_ENTRY_TABLE, unit_path, entry_key, findings, text, row)
+            stored = _entry_stored(unit_path, entry_key, findings, text, row)
             if isinstance(sealed, bytes) and hmac.compare_digest(sealed, seal(secret, key, stored)):
                 out[unit_path] = KeptEntry(entry_key, text, row, tuple(json.loads(findings)))
         return out
@@ -524,7 +526,8 @@ def _store_entries(db: sqlite3.Connection, stored: dict[str, KeptEntry], now: di
         return
     db.executemany(f"DELETE FROM {_ENTRY_TABLE} WHERE path=?",
                    [(p,) for (p,) in db.execute(f"SELECT path FROM {_ENTRY_TABLE}").fetchall() if p not in now])
-    changed = ((p, _entry_stored(p, e)) for p, e in now.items() if stored.get(p) != e)
+    changed = ((p, _entry_stored(p, e.key, json.dumps(e.findings), e.text, e.row))
+               for p, e in now.items() if stored.get(p) != e)
     db.executemany(f"INSERT OR REPLACE INTO {_ENTRY_TABLE} (path, run_key, entry_key, findings, entry, row, seal)"
                    " VALUES (?,?,?,?,?,?,?)",
                    ((p, key, *row[2:], seal(secret, key, row)) for p, row in changed))

@@ -190,13 +190,6 @@ class SignatureCheck:
     status: dict[str, str] = field(default_factory=dict)   # path → valid | failed | missing (checked runs)
 
 
-def _unit_order(f: FileOutcome) -> tuple[str, str, str]:
-    """Region, unit code, path: the order of `ConsolidationRun.units` (sorted a dozen times a run, so spelled out
-    rather than through `FileOutcome.code`)."""
-    unit = f.unit
-    return str(unit.get("unit_region") or ""), str(unit.get("unit_code") or ""), f.path
-
-
 @dataclass
 class ConsolidationRun:
     folder: str
@@ -234,8 +227,7 @@ class ConsolidationRun:
     def units(self) -> list[FileOutcome]:
         """One consolidated file per unit (duplicates resolved), by region then code."""
         chosen = [f for f in self.files if f.status == CONSOLIDATED and f.used and f.kind == RETURN]
-        chosen.sort(key=_unit_order)
-        return chosen
+        return sorted(chosen, key=lambda f: (str(f.unit.get("unit_region") or ""), f.code, f.path))
 
     @property
     def packs(self) -> list[FileOutcome]:
