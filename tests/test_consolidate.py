@@ -621,6 +621,31 @@ def test_averages_from_each_units_contribution_equal_a_full_recount(result):
     assert indicator_averages(run, SPEC) == averages
 
 
+def test_the_units_follow_every_rule_that_changes_a_files_status():
+    """`run.units` is sorted once and asked for by every table: a file a rule rejects or sets aside afterwards
+    (a failed signature, a duplicate not chosen) leaves it at once, one put back returns in its place, and what a
+    caller does with the list it was given changes nothing."""
+    from addin.consolidate.model import ConsolidationRun, FileOutcome
+
+    def unit(path: str, code: str, region: str) -> FileOutcome:
+        return FileOutcome(path=path, size=1, sha256="", status=CONSOLIDATED,
+                           unit={"unit_code": code, "unit_region": region})
+
+    b, a2, a1 = unit("b.xlsx", "2", "乙地区"), unit("a2.xlsx", "9", "甲地区"), unit("a1.xlsx", "1", "甲地区")
+    run = ConsolidationRun(folder=".", year=2023, preset=None, files=[a1, a2, b])     # by path
+    by_region_then_code = [b, a1, a2]                   # 乙 (U+4E59) before 甲 (U+7532); then 1 before 9
+    assert run.units == by_region_then_code
+    given = run.units
+    given.clear()                                        # the caller's own list
+    assert run.units == by_region_then_code
+    a2.status = REJECTED                                 # as `signatures` does after the first tables
+    assert run.units == [b, a1]
+    b.used = False                                       # as `resolve_duplicates` does
+    assert run.units == [a1]
+    a2.status, b.used = CONSOLIDATED, True
+    assert run.units == by_region_then_code and all(x is y for x, y in zip(run.units, by_region_then_code))
+
+
 _SCORES = st.one_of(st.none(), st.floats(-2, 12, allow_nan=False).map(lambda x: round(x * 2) / 2),
                     st.text("0123456789.是否AB", max_size=4))
 
