@@ -45,7 +45,9 @@ class Pending(Generic[T]):
 
     def stop(self) -> T | None:
         """End the work (the caller failed meanwhile) — interrupted as by Ctrl-C, its own cleanup runs — and
-        return its value if it had finished, for the caller to undo; None otherwise."""
+        return its value if it had finished, for the caller to undo; None otherwise. Interrupted between two of its
+        own steps (a temporary whole, not yet handed over), the work may leave what it made: the caller, who knows
+        what that can be, removes it (`outputs.write_outputs` removes every temporary of its run)."""
         if self._pid:
             try:
                 os.kill(self._pid, signal.SIGTERM)

@@ -155,10 +155,14 @@ def write_outputs(run: ConsolidationRun, summary: str | Path, report: str | Path
         if pending is not None and paths.report:
             temps.append((pending.result(), paths.report))
     except BaseException:
-        made = pending.stop() if pending is not None else None
-        for tmp in {*(tmp for tmp, _ in temps), *([made] if made else [])}:
+        if pending is not None:
+            pending.stop()
+        # Every temporary of this run goes — the summary's, and the report's however far the child got: stopped
+        # between making its temporary and handing it over (or its own cleanup), it cannot remove it itself.
+        # Marked with this summary's tag: while a run holds the outputs' lock (`claim_outputs`), none is another's.
+        for folder in paths.folders():
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                remove_stale_temporaries(folder, paths.tag)
         raise
     pause_at("written")
     renamed = 0
