@@ -15,6 +15,7 @@
     summary     汇总.xlsx (`columns`, `sheetxml`);  report_json  the JSON report
     outputs     all outputs written to temporaries, renamed in order, the ledger committed last, under the
                 lock beside the summary (`lock`); `pause` lets the fault tests stop a run at a named stage
+    collector   the garbage collector's passes deferred while a run holds its data
 
 Nothing here imports openpyxl (the roster reader does, only when a roster is given).
 """

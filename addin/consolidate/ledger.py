@@ -52,6 +52,7 @@ from . import sheetxml
 from .columns import figure_columns, style_indices
 from .model import (CONSOLIDATED, REJECTED, RETURN, REVIEW, SHA256_HEX, SKIPPED, FileOutcome, Rendered,
                     StoredFigures)
+from .collector import deferred
 from .evidence import KeptEntry
 from .packed import BadPacked, pack, unpack
 from .read.preflight import read_regular
@@ -283,6 +284,7 @@ class Ledger:
         self.entries = {} if verify else self.stored_entries
 
     @classmethod
+    @deferred()
     def load(cls, path: str | Path, spec: Spec, verify: bool = False, secret: bytes | None = None) -> "Ledger":
         """The ledger at `path` (none yet: empty); rows made with another spec or reader are not used. A ledger
         SQLite cannot read is treated as empty here and set aside by `commit` (`notices` says so). With this

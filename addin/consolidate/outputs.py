@@ -38,6 +38,7 @@ from workbook_templates.errors import OutputError
 from .content import content, outcome_line
 from .ledger import LastRun, Ledger, ledger_path, output_stamps
 from . import alongside, lock
+from .collector import deferred
 from .model import ConsolidationRun
 from .pause import pause_at
 from .report_json import dump_report
@@ -141,6 +142,7 @@ def finish_interrupted(paths: OutputPaths) -> list[str]:
     return [f"上次汇总在写出输出文件时中断（{what}；台账没有更新，相关文件本次重新读取），本次汇总已全部重新生成"]
 
 
+@deferred()
 def write_outputs(run: ConsolidationRun, summary: str | Path, report: str | Path | None, spec: Spec,
                   ledger: Ledger | None = None) -> None:
     """The summary workbook, the JSON report and the ledger's pending rows, changed together (module doc)."""

@@ -25,6 +25,7 @@ from udfs.intake import Finding
 from udfs.ranking import SCOPE_TEXT
 from workbook_templates import InputError, Spec
 
+from .collector import deferred
 from .evidence import index_evidence
 from .fingerprint import fingerprint, own_outputs, run_options
 from .ledger import Ledger, LedgerChanges
@@ -38,6 +39,7 @@ from .workers import Job, read_all
 OWN_OUTPUT = "本次汇总的输出文件"
 
 
+@deferred()
 def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | None = None,
                 year: int | None = None, preset: str | None = None, ledger: Ledger | None = None,
                 workers: int = 2, progress: Callable[[int, int], None] | None = None,
