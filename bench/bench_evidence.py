@@ -81,13 +81,15 @@ def main() -> None:
 
     from addin.consolidate import consolidate
     from addin.consolidate.evidence import index_evidence
+    from addin.consolidate.walk import survey
     spec = load_spec()
     run = consolidate(folder, spec=spec)
     t = time.perf_counter()
-    section, stamps, _, _ = index_evidence(run, folder, spec, {}, kept={})
+    found = survey(folder).evidence()
+    section, stamps, _, _ = index_evidence(run, folder, spec, {}, kept={}, found=found)
     alone = time.perf_counter() - t
     t = time.perf_counter()
-    index_evidence(run, folder, spec, stamps, kept={})
+    index_evidence(run, folder, spec, stamps, kept={}, found=found)
     alone_kept = time.perf_counter() - t
     added = with_evidence - without
     added_rerun = rerun_with - rerun_without

@@ -28,6 +28,7 @@ from addin.consolidate.evidence import Convention, entry_dictionary, linkable, p
 from addin.consolidate.evidence_sheet import evidence_row, evidence_rows
 from addin.consolidate.report_json import dumps
 from addin.consolidate.summary import render
+from addin.consolidate.walk import survey
 from addin.demo import PHOTO, plausible_evidence, plausible_inputs, return_one, sample_roster, write_evidence
 from generator import template_bytes
 from generator.personalise import Personaliser
@@ -169,6 +170,26 @@ def test_the_walk_never_reads_evidence_as_returns(data):
     assert not any("工具.exe" in f["path"] for f in data["files"])
 
 
+def test_what_the_walk_lists_as_handed_in_is_a_real_folder_or_a_regular_zip(tmp_path):
+    """The evidence stage takes what each unit handed in from the walk's listing: a folder or a regular .zip with
+    the convention's name; a link of either name or one in a hidden folder is not handed in, and a folder named like
+    the zip is a folder (which the unit's folder name does not match), never a zip."""
+    code = "91650000000000000A"
+    (tmp_path / f"{code}_佐证材料").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / f"{code}_佐证材料.zip").write_bytes(b"PK")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / f"{code}_佐证材料.zip").mkdir()                   # a folder named like the zip
+    (tmp_path / "d").mkdir()
+    os.symlink(tmp_path / f"{code}_佐证材料", tmp_path / "d" / f"{code}_佐证材料")
+    os.symlink(tmp_path / "b" / f"{code}_佐证材料.zip", tmp_path / "d" / f"{code}_佐证材料.zip")
+    (tmp_path / ".e").mkdir()
+    (tmp_path / ".e" / f"{code}_佐证材料").mkdir()                      # in a hidden folder: never walked
+    assert survey(tmp_path).evidence() == {str(tmp_path / f"{code}_佐证材料"): "folder",
+                                           str(tmp_path / "b" / f"{code}_佐证材料.zip"): "zip",
+                                           str(tmp_path / "c" / f"{code}_佐证材料.zip"): "folder"}
+
+
 def test_a_folder_with_every_finding(data, returns):
     _, handed = returns
     u = entry(data, FOLDER)
@@ -249,7 +270,8 @@ def test_indexing_on_workers_gives_what_this_process_gives(returns, monkeypatch)
     import addin.consolidate.evidence as evidence_module
     folder, _ = returns
     run = consolidate(folder, spec=SPEC, workers=1)
-    here = evidence_module.index_evidence(run, folder, SPEC, {}, kept={}, workers=1)
+    here = evidence_module.index_evidence(run, folder, SPEC, {}, kept={}, found=survey(folder).evidence(),
+                                                workers=1)
     monkeypatch.setattr(evidence_module, "PARALLEL_FROM", 1)
     monkeypatch.setattr(evidence_module, "CHUNK_UNITS", 1)
     monkeypatch.setattr(evidence_module, "CHUNKS_AHEAD", 1)
@@ -260,7 +282,8 @@ def test_indexing_on_workers_gives_what_this_process_gives(returns, monkeypatch)
         here_calls.append(args)
         return real(*args)
     monkeypatch.setattr(evidence_module, "indexed", counted)
-    pooled = evidence_module.index_evidence(run, folder, SPEC, {}, kept={}, workers=2)
+    pooled = evidence_module.index_evidence(run, folder, SPEC, {}, kept={}, found=survey(folder).evidence(),
+                                                  workers=2)
     assert here_calls == []
     assert [unpacked(u) for u in pooled[0]["units"]] == [unpacked(u) for u in here[0]["units"]]
     assert [u.row for u in pooled[0]["units"]] == [u.row for u in here[0]["units"]]

@@ -259,16 +259,6 @@ def _listed_texts(inputs: Mapping[str, Any], names: list[str]) -> dict[str, Any]
     return {name: text for name in names if (text := inputs.get(name))}
 
 
-def _kind_at(path: str) -> str:
-    """"folder" or "zip" (a regular file) for what is at `path` itself, links never followed; "" for nothing there
-    or anything else. One lstat: most units hand in nothing, and thousands of them are looked at each run."""
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return ""
-    return "folder" if stat.S_ISDIR(mode) else "zip" if stat.S_ISREG(mode) else ""
-
-
 def _stamps_of(f: FileOutcome, known: Stamps) -> Stamps:
     """The stamps kept of the evidence beside `f` (its folder's or its zip's, by location as the report shows it)."""
     stem = posixpath.join(posixpath.dirname(f.path), evidence_stem(f.code))
@@ -277,14 +267,15 @@ def _stamps_of(f: FileOutcome, known: Stamps) -> Stamps:
 
 def _evidence_paths(folder: Path, path: str, code: str) -> tuple[str, str]:
     """(the path of the evidence folder beside the return at `path`, of its zip), as the walk names them."""
-    directory = str(folder / posixpath.dirname(path) / evidence_stem(code))
+    directory = os.path.join(folder, posixpath.dirname(path), evidence_stem(code))
     return directory, directory + ".zip"
 
 
-def _handed_in(folder: Path, path: str, code: str) -> str:
-    """Which of the evidence folder and zip beside the return at `path` is handed in: "folder", "zip" or ""."""
+def _handed_in(folder: Path, path: str, code: str, found: Mapping[str, str]) -> str:
+    """Which of the evidence folder and zip beside the return at `path` is handed in — "folder", "zip" or "" —
+    among what the walk found (`walk.Survey.evidence`: a real folder, a regular file; links never followed)."""
     directory, archive = _evidence_paths(folder, path, code)
-    return "folder" if _kind_at(directory) == "folder" else "zip" if _kind_at(archive) == "zip" else ""
+    return "folder" if found.get(directory) == "folder" else "zip" if found.get(archive) == "zip" else ""
 
 
 def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[str, Any], Stamps, dict[str, bytes]]:
@@ -448,11 +439,12 @@ def _index_chunk(units: list[tuple[int, UnitEvidence]], folder: Path, rules: Con
 
 
 def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamps, *, kept: Mapping[str, KeptEntry],
-                   workers: int = 2) -> Indexing:
+                   found: Mapping[str, str], workers: int = 2) -> Indexing:
     """The report's `evidence` section — the convention and limits, and one entry per unit of the run — and what the
     ledger keeps of it (`Indexing`). `known`: the stamps the ledger kept ({} to hash everything); `kept`: the
     entries it kept of units that handed nothing in ({} to make every entry), taken again where their
-    `entry_key` is unchanged. Each other unit is indexed on its own (`index_unit`), on `workers` processes when
+    `entry_key` is unchanged; `found`: the 佐证材料 folders and zips the run's walk found (`walk.Survey.evidence`).
+    Each other unit is indexed on its own (`index_unit`), on `workers` processes when
     there are many."""
     ev = spec.process.evidence
     rules = Convention.of(spec)
@@ -461,8 +453,8 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
     counted = self_counted(chosen, spec)                 # row k: chosen[k]'s self scores as counted
 
     names = [name for _, name in rules.indicators]
-    # What each unit handed in, looked at once (two lstat calls: most units hand in nothing).
-    handed = [_handed_in(folder, f.path, f.code) for f in chosen]
+    # What each unit handed in, as the walk found it (most units hand in nothing).
+    handed = [_handed_in(folder, f.path, f.code, found) for f in chosen]
     # The stamps kept of what the units that hand something in handed in last time: what need not be hashed again.
     stamps_kept = {k: _stamps_of(chosen[k], known) for k in range(len(chosen)) if handed[k]}
     dictionary = entry_dictionary(rules)

@@ -148,7 +148,7 @@ def consolidate(folder: str | Path, *, spec: Spec, roster: list[RosterEntry] | N
     # 佐证材料 beside each return (`evidence`); files hashed last time and unchanged are not hashed again
     # and the entries of units that hand nothing in taken as they were when their returns are unchanged
     indexing = index_evidence(run, folder, spec, ledger.evidence if ledger else {},
-                              kept=ledger.entries if ledger else {}, workers=workers)
+                              kept=ledger.entries if ledger else {}, found=found.evidence(), workers=workers)
     run.evidence = indexing.section
     if ledger:
         # what the outputs are made of, for the next run to tell whether anything changed (the evidence stage has
