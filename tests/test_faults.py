@@ -14,10 +14,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import time
@@ -236,6 +238,36 @@ def test_a_tampered_ledger_row_is_never_spliced_into_the_summary(tmp_path):
     assert rc == 0 and "台账" not in err, err
 
 
+def test_the_counted_scores_a_ledger_keeps_are_doubles_and_damaged_ones_are_not_used(tmp_path):
+    """A unit's counted self scores are stored as little-endian doubles, NaN for a blank (a worked example);
+    a row whose scores are infinite, of the wrong length or not bytes is not used: its file is read again, and the
+    report's averages are those of a run without the ledger."""
+    from addin.consolidate.ledger import counted_array, counted_bytes
+    stored = counted_bytes([1.5, math.nan, -0.0, 8.0])
+    assert stored == struct.pack("<4d", 1.5, math.nan, -0.0, 8.0) and len(stored) == 4 * 8
+    back = counted_array(stored)
+    assert back[0] == 1.5 and math.isnan(back[1]) and math.copysign(1.0, back[2]) == -1.0 and back[3] == 8.0
+
+    folder, out = returns(tmp_path / "回收目录", 3), tmp_path / "输出"
+    out.mkdir()
+    assert run(folder, out)[0] == 0
+    clean = json.loads((out / "报告.json").read_text("utf-8"))["unit_indicators"]
+    db = sqlite3.connect(ledger_path(out / "汇总.xlsx"))
+    paths = [p for (p,) in db.execute("SELECT path FROM files ORDER BY path")]
+    (counted,) = db.execute("SELECT counted FROM files WHERE path = ?", (paths[0],)).fetchone()
+    scores = len(counted) // 8
+    db.execute("UPDATE files SET counted = ? WHERE path = ?", (struct.pack(f"<{scores}d", *[math.inf] * scores),
+                                                                 paths[0]))
+    db.execute("UPDATE files SET counted = ? WHERE path = ?", (counted[:-8], paths[1]))
+    db.execute("UPDATE files SET counted = ? WHERE path = ?", ("1.5", paths[2]))
+    db.commit()
+    db.close()
+    rc, err = run(folder, out)
+    assert rc == 0, err
+    assert "台账中 3 条记录无效" in err and all(p in err for p in paths), err
+    assert json.loads((out / "报告.json").read_text("utf-8"))["unit_indicators"] == clean
+
+
 def test_a_row_this_machine_sealed_is_taken_as_written_any_other_is_checked(tmp_path, monkeypatch):
     """A re-run takes the rows it sealed with this machine's secret without checking them again (checking is what
     costs a re-run most); a ledger written on another machine (another secret), a row whose seal was copied from
@@ -276,6 +308,24 @@ def test_a_row_this_machine_sealed_is_taken_as_written_any_other_is_checked(tmp_
         db.execute("UPDATE files SET seal = (SELECT seal FROM files WHERE path = ?) WHERE path = ?", paths[:2])
     db.close()
     assert rerun(here) == ([paths[1]], [CONSOLIDATED] * 3) and reads == []
+
+
+def test_a_seal_tells_rows_apart_by_their_values_alone():
+    """Equal rows have one seal whatever objects hold their values (a row as written, the same read back from
+    SQLite); a value of another type, or one split differently between two columns, gives another seal."""
+    from addin.consolidate.ledger import seal
+    secret = bytes(range(32))
+    name = "单位" + "001.xlsx"                        # made at run time: not the literal below
+    as_written = seal(secret, "键", (name, 10, name, None, b"\x00"))
+    as_read = seal(secret, "键", ("单位001.xlsx", 10, "".join(["单位", "001.xlsx"]), None, b"\x00"))
+    assert as_written == as_read
+    others = {seal(secret, "键", ("单位001.xlsx", "10", name, None, b"\x00")),          # 10 as text
+              seal(secret, "键", ("单位001.xlsx", 10, name, "", b"\x00")),             # "" for None
+              seal(secret, "键", ("单位001.xlsx", 10, name, None, "\x00")),            # text for bytes
+              seal(secret, "键", ("单位001.xls", 10, "x" + name, None, b"\x00")),       # a letter moved over
+              seal(secret, "另一键", ("单位001.xlsx", 10, name, None, b"\x00")),
+              seal(bytes(32), "键", ("单位001.xlsx", 10, name, None, b"\x00"))}
+    assert as_written not in others and len(others) == 6
 
 
 def test_files_the_ledger_cannot_know_are_read_while_it_looks_up_the_others(tmp_path, monkeypatch):
