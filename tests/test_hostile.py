@@ -514,3 +514,27 @@ def test_a_reviewer_name_that_no_writer_can_carry(tmp_path):
     write_outputs(run, tmp_path / "汇总.xlsx", tmp_path / "r.json", SPEC)
     scan_summary(tmp_path / "汇总.xlsx")
     json.loads((tmp_path / "r.json").read_text("utf-8"))
+
+
+def test_the_walk_shows_each_path_relative_to_its_folder_and_unique(tmp_path):
+    """The paths the outputs show are each file's and skipped folder's path relative to the returns folder with `/`
+    (as pathlib's relative_to().as_posix() gives it), the reviews folder's under its name; a name shown like
+    another one (a review folder named like a returns sub-folder) gets 「 #2」 in path order."""
+    returns, reviews = tmp_path / "回收", tmp_path / "外部" / "评审包"
+    for rel in ("a.xlsx", "a-b/c.xlsx", "a/b/c.xlsx", "评审包/x.xlsx", "sp ace/. x.xlsx"):
+        (returns / rel).parent.mkdir(parents=True, exist_ok=True)
+        (returns / rel).write_bytes(b"x")
+    odd = os.fsencode(returns) + b"/" + "天池县".encode("gbk") + b".xlsx"     # not UTF-8: shown as \xCC…
+    with open(odd, "wb") as f:
+        f.write(b"x")
+    (returns / ".git").mkdir()
+    reviews.mkdir(parents=True)
+    (reviews / "x.xlsx").write_bytes(b"x")
+    found = walk_module.survey(returns, reviews)
+    expected = {p: (p.relative_to(returns).as_posix() if p.is_relative_to(returns)
+                    else "评审包/" + p.relative_to(reviews).as_posix()) for p in found.files}
+    expected[returns / ".git"] = ".git/"
+    expected = {p: walk_module.shown_path(rel) for p, rel in expected.items()}
+    expected[reviews / "x.xlsx"] = "评审包/x.xlsx #2"        # after 回收/评审包/x.xlsx in path order
+    assert found.rels == expected
+    assert "\\xCC\\xEC\\xB3\\xD8\\xCF\\xD8.xlsx" in found.rels.values()

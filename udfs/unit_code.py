@@ -1,11 +1,12 @@
-"""统一社会信用代码 (GB 32100-2015) validation, by python-stdnum's `stdnum.cn.uscc`."""
+"""统一社会信用代码 (GB 32100-2015) validation, by python-stdnum's `stdnum.cn.uscc`.
+
+python-stdnum is imported when a code is first checked, not with `udfs`: the package pulls in ssl, socket and pydoc
+(for its online lookups), ~15 ms that every start of the consolidation paid in a process that checks no code.
+"""
 from __future__ import annotations
 
 import unicodedata
 from typing import Any
-
-from stdnum.cn import uscc
-from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
 
 def normalize_unit_code(code: Any) -> str | None:
@@ -14,11 +15,14 @@ def normalize_unit_code(code: Any) -> str | None:
     Full-width characters, spaces, hyphens and lower case are normalised: they are unambiguous typing
     variants of the same code.
     """
+    from stdnum.cn import uscc
     return None if check_unit_code(code) else uscc.compact(unicodedata.normalize("NFKC", str(code)))
 
 
 def check_unit_code(code: Any) -> str | None:
     """None if valid; otherwise a Chinese message naming the problem and what to do."""
+    from stdnum.cn import uscc
+    from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
     if code is None or not str(code).strip():
         return "统一社会信用代码未填写：请填写18位代码"
     text = unicodedata.normalize("NFKC", str(code))

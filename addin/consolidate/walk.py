@@ -19,6 +19,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from generator.ooxml import TEMP_PREFIX
 from udfs.evidence import is_evidence_name
@@ -159,17 +160,24 @@ def survey(folder: Path, reviews: Path | None = None) -> Survey:
     """`walk` of the returns folder — and of the reviews folder unless it lies inside, its paths shown as
     「<its name>/…」 — with every path as the outputs show it."""
     files, folders = walk(folder)
-    raw = {p: p.relative_to(folder).as_posix() for p in files}
-    raw.update({f.path: f.path.relative_to(folder).as_posix() + "/" for f in folders})
+    raw = _relative(files, folder)
+    raw.update({path: rel + "/" for path, rel in _relative([f.path for f in folders], folder).items()})
     if reviews is not None and not inside(reviews, folder):
         more, more_folders = walk(reviews)
         files.update(more)
         folders += more_folders
         name = reviews.resolve().name
-        raw.update({p: f"{name}/{p.relative_to(reviews).as_posix()}" for p in more})
-        raw.update({f.path: f"{name}/{f.path.relative_to(reviews).as_posix()}/" for f in more_folders})
+        raw.update({p: f"{name}/{rel}" for p, rel in _relative(more, reviews).items()})
+        raw.update({p: f"{name}/{rel}/" for p, rel in _relative([f.path for f in more_folders], reviews).items()})
     notes = {p: note for p, rel in raw.items() if p in files and (note := name_note(rel)) is not None}
     return Survey(files, unique_names({p: shown_path(rel) for p, rel in raw.items()}), folders, notes)
+
+
+def _relative(paths: Iterable[Path], folder: Path) -> dict[Path, str]:
+    """Each of `paths` (found by `walk(folder)`, so below it) relative to `folder`, with `/` separators — as
+    `relative_to(folder).as_posix()` gives it, from the text (pathlib took a tenth of a second for 10 000)."""
+    prefix = os.path.join(str(folder), "")
+    return {p: str(p)[len(prefix):].replace(os.sep, "/") for p in paths}
 
 
 def inside(path: Path, folder: Path) -> bool:
@@ -212,7 +220,7 @@ def unique_names(shown: dict[Path, str]) -> dict[Path, str]:
     in path order, gets 「 #2」."""
     out: dict[Path, str] = {}
     taken: set[str] = set()
-    for path in sorted(shown):
+    for path in sorted(shown, key=lambda p: p.parts):     # path order, as pathlib compares (without its cost)
         name, n = shown[path], 1
         while name in taken:
             n += 1
