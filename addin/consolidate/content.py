@@ -9,7 +9,7 @@ Keys are contract names wherever a contract name exists (unit_name, unit_code, p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from workbook_templates import InputError, Spec
 from workbook_templates.contract import UNIT_NAMES
@@ -111,18 +111,30 @@ def _roster(e: RosterEntry) -> dict[str, str]:
 
 # ---------------------------------------------------------------- statistics
 
-def _all_targets_met(f: FileOutcome, spec: Spec) -> bool:
-    return all(f.results.get(f"ok_{i.key}") is True for i in spec.decline_intensities)
+class _Counted(NamedTuple):
+    """What the 统计 figures count of one unit, read from its results once for all the groupings."""
+
+    unit: Mapping[str, Any]
+    valid: bool                          # without a 错误
+    self_total: float | None
+    self_pass: bool
+    targets_all_met: bool                # every decline target met
 
 
-def _tally(units: list[FileOutcome], spec: Spec) -> dict[str, Any]:
-    valid = [f for f in units if not f.blocking]
-    scored = [f.results["self_total"] for f in valid if f.results.get("self_total") is not None]
-    passed = sum(1 for f in valid if f.results.get("self_pass") is True)
+def _counted(f: FileOutcome, spec: Spec) -> _Counted:
+    r = f.results
+    return _Counted(f.unit, not f.blocking, r.get("self_total"), r.get("self_pass") is True,
+                    all(r.get(f"ok_{i.key}") is True for i in spec.decline_intensities))
+
+
+def _tally(units: list[_Counted], spec: Spec) -> dict[str, Any]:
+    valid = [u for u in units if u.valid]
+    scored = [u.self_total for u in valid if u.self_total is not None]
+    passed = sum(1 for u in valid if u.self_pass)
     return {
         "returned": len(units),
         "valid": len(valid),
-        "targets_all_met": sum(1 for f in valid if _all_targets_met(f, spec)),
+        "targets_all_met": sum(1 for u in valid if u.targets_all_met),
         "scored": len(scored),
         "average_self_total": round(sum(scored) / len(scored), spec.precision.score) if scored else None,
         "self_pass": passed,
@@ -130,10 +142,10 @@ def _tally(units: list[FileOutcome], spec: Spec) -> dict[str, Any]:
     }
 
 
-def _grouped(units: list[FileOutcome], field: str, order: Iterable[str], spec: Spec) -> list[dict[str, Any]]:
-    groups: dict[str, list[FileOutcome]] = {}
-    for f in units:
-        groups.setdefault(str(f.unit.get(field) or "").strip() or UNFILLED, []).append(f)
+def _grouped(units: list[_Counted], field: str, order: Iterable[str], spec: Spec) -> list[dict[str, Any]]:
+    groups: dict[str, list[_Counted]] = {}
+    for u in units:
+        groups.setdefault(str(u.unit.get(field) or "").strip() or UNFILLED, []).append(u)
     rank = {label: i for i, label in enumerate(order)}
     keys = sorted(groups, key=lambda g: (g == UNFILLED, rank.get(g, len(rank)), g))
     return [{"group": g, **_tally(groups[g], spec)} for g in keys]
@@ -147,9 +159,8 @@ def statistics(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
     self_pass (self total ≥ the pass line), pass_rate = self_pass ÷ valid. Regions are in text order, levels in
     the spec's order, a blank region or level last as 「（未填）」. Score buckets include their low end.
     """
-    units = run.units
-    valid_totals = [f.results["self_total"] for f in units
-                    if not f.blocking and f.results.get("self_total") is not None]
+    units = [_counted(f, spec) for f in run.units]
+    valid_totals = [u.self_total for u in units if u.valid and u.self_total is not None]
     buckets = []
     for low, high, label in SCORE_BUCKETS:
         n = sum(1 for t in valid_totals if (low is None or t >= low) and (high is None or t < high))

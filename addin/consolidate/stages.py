@@ -47,6 +47,7 @@ def stages(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
     as_of: date | None = getattr(run, "as_of", None)
     units = run.units
     valid = [f for f in units if not f.blocking]
+    leveled = [(f, _level_key(f, spec)) for f in valid]   # each unit's level looked up once, not once a check
     cards = {(c.unit_code, c.level): c for c in run.review_cards if c.chosen}
     touched = {(c.unit_code, c.level) for c in run.review_cards if c.matched}    # blank cards too: the pack came
     rows = []
@@ -71,7 +72,7 @@ def stages(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
                 missing = [_unit(c, n, r, run.results[c].state, alike) for (c, n, r), d in zip(expected, done) if not d]
             else:
                 levels = set(check.levels) or set(spec.assessment.levels)
-                population = [f for f in valid if _level_key(f, spec) in levels]
+                population = [f for f, level in leveled if level in levels]
                 complete = [(f.code, check.by) in cards and cards[(f.code, check.by)].missing == 0 for f in population]
                 if check.spot_check:
                     ratio = getattr(spec.assessment.spot_check, check.spot_check)

@@ -14,6 +14,7 @@ its blank items are null.
 from __future__ import annotations
 
 import math
+from array import array
 from typing import Any, Mapping
 
 import numpy as np
@@ -44,7 +45,12 @@ def self_counted(units: list[FileOutcome], spec: Spec) -> np.ndarray:
     if missing:
         counted = iter(counted_rows([f.inputs for f in missing], [f.results for f in missing], spec).tolist())
         rows = [row if row is not None else next(counted) for row in rows]
-    return np.array(rows, dtype=float).reshape(len(units), width)
+    # The rows joined as doubles, then seen as a matrix: np.array over thousands of array('d') rows took each
+    # number one by one (27 ms for 5 000 units, and every run asks three times).
+    joined = array("d")
+    for row in rows:
+        joined.extend(row if isinstance(row, array) and row.typecode == "d" else array("d", row))
+    return np.frombuffer(joined, dtype=np.float64).reshape(len(units), width)
 
 
 def counted_rows(inputs: list[Mapping[str, Any]], results: list[Mapping[str, Any]], spec: Spec) -> np.ndarray:
