@@ -52,3 +52,29 @@ def _deflated(raw: bytes) -> bytes:
 def test_anything_else_is_refused(data, why):
     with pytest.raises(BadPacked):
         unpack(data)
+
+
+def test_the_report_copies_pre_rendered_figures_as_utf8_and_replaces_a_lone_surrogate():
+    """The report writer copies a unit's pre-rendered figures as the UTF-8 they are kept as; the text is what
+    `dumps` gives (and json.dumps of the same data), a lone surrogate — kept as it came — written as U+FFFD, and
+    a Korean syllable (whose UTF-8 also starts with 0xED) kept."""
+    import io
+    import json
+
+    from addin.consolidate.model import Rendered
+    from addin.consolidate.packed import unpack_utf8
+    from addin.consolidate.report_json import JSON_OPTIONS, RENDERED, dump_report, dumps
+
+    inputs, results = {"name": "天池\ud800县", "n": 1.5}, {"word": "한", "ok": True}
+    rendered = Rendered.of(json.dumps(inputs, **JSON_OPTIONS), json.dumps(results, **JSON_OPTIONS), "")
+    assert unpack_utf8(rendered.packed_inputs) == json.dumps(inputs, **JSON_OPTIONS).encode("utf-8", "surrogatepass")
+    unit = {"file": "a.xlsx", "inputs": inputs, "meta": {"v": "1.0"}, "results": results, "state": "有效",
+            RENDERED: rendered}
+    data = {"units": [unit, {**unit, RENDERED: None}], "year": 2026}
+    out = io.BytesIO()
+    dump_report(data, out)
+    written = out.getvalue().decode("utf-8")                     # valid UTF-8
+    assert written == dumps(data)
+    entry = {"file": "a.xlsx", "inputs": {"name": "天池\ufffd县", "n": 1.5}, "meta": {"v": "1.0"},
+             "results": results, "state": "有效"}
+    assert json.loads(written) == {"units": [entry, entry], "year": 2026}

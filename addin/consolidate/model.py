@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from udfs.intake import Finding
 
-from .packed import pack, unpack
+from .packed import pack, unpack, unpack_utf8
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 """A SHA-256 as this program writes it (`FileOutcome.sha256`, the ledger's stamps): 64 lowercase hex digits."""
@@ -52,6 +52,16 @@ class Rendered:
     @property
     def results_json(self) -> str:
         return unpack(self.packed_results)
+
+    @property
+    def inputs_utf8(self) -> bytes:
+        """`inputs_json` as UTF-8, for the report's writer to copy (`packed.unpack_utf8`)."""
+        return unpack_utf8(self.packed_inputs)
+
+    @property
+    def results_utf8(self) -> bytes:
+        """`results_json` as UTF-8, likewise."""
+        return unpack_utf8(self.packed_results)
 
     @property
     def summary_cells(self) -> str:

@@ -43,6 +43,17 @@ def _primed(dictionary: bytes) -> "zlib._Compress":
 def unpack(data: bytes, dictionary: bytes = b"") -> str:
     """The text `pack` deflated into `data` (with `dictionary`, when it was); `BadPacked` when `data` is anything
     else."""
+    raw = unpack_utf8(data, dictionary)
+    try:
+        return raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError as e:
+        raise BadPacked(str(e)) from None
+
+
+def unpack_utf8(data: bytes, dictionary: bytes = b"") -> bytes:
+    """The UTF-8 that `pack` deflated into `data`, not decoded — for a writer of UTF-8 to copy as it is (a lone
+    surrogate stays as `pack` encoded it: the writer's to replace); `BadPacked` when `data` is not what `pack`
+    made (its UTF-8 is checked only by `unpack`)."""
     if not isinstance(data, bytes):
         raise BadPacked("not bytes")
     inflater = (zlib.decompressobj(-zlib.MAX_WBITS, zdict=dictionary) if dictionary else
@@ -53,10 +64,7 @@ def unpack(data: bytes, dictionary: bytes = b"") -> str:
         raise BadPacked(str(e)) from None
     if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
         raise BadPacked("over the limit, cut short or followed by more")
-    try:
-        return raw.decode("utf-8", "surrogatepass")
-    except UnicodeDecodeError as e:
-        raise BadPacked(str(e)) from None
+    return raw
 
 
-__all__ = ["pack", "unpack", "BadPacked", "LIMIT"]
+__all__ = ["pack", "unpack", "unpack_utf8", "BadPacked", "LIMIT"]

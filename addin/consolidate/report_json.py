@@ -18,7 +18,6 @@ from typing import Any, BinaryIO, Callable, Iterator, Mapping, Sequence
 
 from generator.ooxml import write_atomically
 
-from .model import Rendered
 from .packed import unpack
 
 
@@ -70,11 +69,8 @@ class Rows(Sequence[dict[str, Any]]):
         return f"Rows({len(self)} rows)"
 
 
-def figures_json(inputs: Mapping[str, Any], meta: Mapping[str, Any], results: Mapping[str, Any],
-                 rendered: Rendered | None = None) -> str:
+def figures_json(inputs: Mapping[str, Any], meta: Mapping[str, Any], results: Mapping[str, Any]) -> str:
     """'"inputs":{…},"meta":{…},"results":{…}' exactly as `dumps` writes them inside a unit's entry."""
-    if rendered is not None:
-        return f'"inputs":{rendered.inputs_json},"meta":{to_json(meta)},"results":{rendered.results_json}'
     return to_json({"inputs": dict(inputs), "meta": dict(meta), "results": dict(results)})[1:-1]
 
 
@@ -85,7 +81,8 @@ RENDERED = "rendered"
 def dumps(data: dict[str, Any]) -> str:
     """The report's text for `content(run)` (what `write_report` writes)."""
     out = io.StringIO()
-    _write(data, lambda piece: out.write(writable_json(piece)))
+    _write(data, lambda piece: out.write(writable_json(piece)),
+           lambda utf8: out.write(writable_json(utf8.decode("utf-8", "surrogatepass"))))
     return out.getvalue()
 
 
@@ -97,10 +94,11 @@ def writable_json(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
-def _write(data: dict[str, Any], write: Callable[[str], Any]) -> None:
+def _write(data: dict[str, Any], write: Callable[[str], Any], write_utf8: Callable[[bytes], Any]) -> None:
     """`json.dumps(data, **JSON_OPTIONS)` + newline (without each unit's `rendered`), written piecewise: each
-    unit's figures from its pre-rendered text where there is one. The text is the same either way (tests
-    hold it to that)."""
+    unit's figures from its pre-rendered text where there is one, given to `write_utf8` as the UTF-8 it is kept
+    as (a 5 000-unit report is ~50 MB of figures: decoded and encoded again, they were a third of writing it).
+    The text is the same either way (tests hold it to that)."""
     write("{")
     for i, key in enumerate(sorted(data)):
         write(("," if i else "") + json.dumps(key, ensure_ascii=False) + ":")
@@ -109,13 +107,21 @@ def _write(data: dict[str, Any], write: Callable[[str], Any]) -> None:
             continue
         write("[")
         for j, unit in enumerate(data["units"]):
-            fragment = figures_json(unit["inputs"], unit["meta"], unit["results"], unit.get(RENDERED))
             before = {k: v for k, v in unit.items() if k < FIGURE_KEYS[0]}
             after = {k: v for k, v in unit.items() if k > FIGURE_KEYS[-1] and k != RENDERED}
             if len(before) + len(after) + len(FIGURE_KEYS) + (RENDERED in unit) != len(unit):
                 raise AssertionError(f"报告中单位条目的键与数据片段重叠：{sorted(unit)}")
-            parts = [to_json(before)[1:-1], fragment, to_json(after)[1:-1]]
-            write(("," if j else "") + "{" + ",".join(p for p in parts if p) + "}")
+            head, tail = to_json(before)[1:-1], to_json(after)[1:-1]
+            write(("," if j else "") + "{" + (head + "," if head else ""))
+            rendered = unit.get(RENDERED)
+            if rendered is None:
+                write(figures_json(unit["inputs"], unit["meta"], unit["results"]))
+            else:
+                write('"inputs":')
+                write_utf8(rendered.inputs_utf8)
+                write(f',"meta":{to_json(unit["meta"])},"results":')
+                write_utf8(rendered.results_utf8)
+            write(("," + tail if tail else "") + "}")
         write("]")
     write("}\n")
 
@@ -162,19 +168,25 @@ def _stream(value: Any, write: Callable[[str], Any], depth: int) -> None:
 
 def dump_report(data: dict[str, Any], binary: BinaryIO) -> None:
     """The JSON report of `content(run)` streamed to a binary file (a 5 000-unit report is never one string in
-    memory): the pieces gathered and encoded about `ENCODED` characters at a time — a file write and an encoding
-    per piece cost more than making the piece."""
+    memory): the pieces of text gathered and encoded together, the figures' UTF-8 added as it is, written about
+    `ENCODED` bytes at a time — a file write and an encoding per piece cost more than making the piece."""
     pieces: list[str] = []
+    encoded: list[bytes] = []
     size = 0
+
+    def encode() -> None:
+        text = "".join(pieces)
+        try:
+            encoded.append(text.encode("utf-8"))
+        except UnicodeEncodeError:          # a lone surrogate: the encoding is the check, text without one
+            encoded.append(writable_json(text).encode("utf-8"))   # costs nothing more
+        pieces.clear()
 
     def flush() -> None:
         nonlocal size
-        text = "".join(pieces)
-        try:
-            binary.write(text.encode("utf-8"))
-        except UnicodeEncodeError:          # a lone surrogate: the encoding is the check, text without one
-            binary.write(writable_json(text).encode("utf-8"))     # costs nothing more
-        pieces.clear()
+        encode()
+        binary.write(b"".join(encoded))
+        encoded.clear()
         size = 0
 
     def write(piece: str) -> None:
@@ -183,12 +195,22 @@ def dump_report(data: dict[str, Any], binary: BinaryIO) -> None:
         size += len(piece)
         if size >= ENCODED:
             flush()
-    _write(data, write)
+
+    def write_utf8(utf8: bytes) -> None:
+        nonlocal size
+        if b"\xed" in utf8:                # perhaps a lone surrogate as `pack` keeps it (0xED starts its UTF-8)
+            utf8 = writable_json(utf8.decode("utf-8", "surrogatepass")).encode("utf-8")
+        encode()
+        encoded.append(utf8)
+        size += len(utf8)
+        if size >= ENCODED:
+            flush()
+    _write(data, write, write_utf8)
     flush()
 
 
 ENCODED = 1 << 20
-"""Characters of the report encoded and written at once by `dump_report`."""
+"""About how many characters and bytes of the report `dump_report` writes at once."""
 
 
 def write_report(data: dict[str, Any], path: str | Path) -> None:
