@@ -111,7 +111,7 @@ def _roster(e: RosterEntry) -> dict[str, str]:
 
 # ---------------------------------------------------------------- statistics
 
-class _Counted(NamedTuple):
+class _Tallied(NamedTuple):
     """What the 统计 figures count of one unit, read from its results once for all the groupings."""
 
     unit: Mapping[str, Any]
@@ -121,13 +121,13 @@ class _Counted(NamedTuple):
     targets_all_met: bool                # every decline target met
 
 
-def _counted(f: FileOutcome, spec: Spec) -> _Counted:
+def _tallied(f: FileOutcome, spec: Spec) -> _Tallied:
     r = f.results
-    return _Counted(f.unit, not f.blocking, r.get("self_total"), r.get("self_pass") is True,
+    return _Tallied(f.unit, not f.blocking, r.get("self_total"), r.get("self_pass") is True,
                     all(r.get(f"ok_{i.key}") is True for i in spec.decline_intensities))
 
 
-def _tally(units: list[_Counted], spec: Spec) -> dict[str, Any]:
+def _tally(units: list[_Tallied], spec: Spec) -> dict[str, Any]:
     valid = [u for u in units if u.valid]
     scored = [u.self_total for u in valid if u.self_total is not None]
     passed = sum(1 for u in valid if u.self_pass)
@@ -142,8 +142,8 @@ def _tally(units: list[_Counted], spec: Spec) -> dict[str, Any]:
     }
 
 
-def _grouped(units: list[_Counted], field: str, order: Iterable[str], spec: Spec) -> list[dict[str, Any]]:
-    groups: dict[str, list[_Counted]] = {}
+def _grouped(units: list[_Tallied], field: str, order: Iterable[str], spec: Spec) -> list[dict[str, Any]]:
+    groups: dict[str, list[_Tallied]] = {}
     for u in units:
         groups.setdefault(str(u.unit.get(field) or "").strip() or UNFILLED, []).append(u)
     rank = {label: i for i, label in enumerate(order)}
@@ -159,7 +159,7 @@ def statistics(run: ConsolidationRun, spec: Spec) -> dict[str, Any]:
     self_pass (self total ≥ the pass line), pass_rate = self_pass ÷ valid. Regions are in text order, levels in
     the spec's order, a blank region or level last as 「（未填）」. Score buckets include their low end.
     """
-    units = [_counted(f, spec) for f in run.units]
+    units = [_tallied(f, spec) for f in run.units]
     valid_totals = [u.self_total for u in units if u.valid and u.self_total is not None]
     buckets = []
     for low, high, label in SCORE_BUCKETS:

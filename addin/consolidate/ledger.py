@@ -660,9 +660,10 @@ def valid_row(row: tuple, codes: frozenset[str], grammar: re.Pattern[str], cell_
     if preview is not None and not (isinstance(preview, dict) and set(preview) == {"inputs", "results"}
                                     and _flat(preview["inputs"]) and _flat(preview["results"])):
         return None
-    if not _counted(counted, indicator_count):
+    scores = _counted(counted, indicator_count)
+    if scores is None:
         return None
-    return d, (inputs, results, cells, preview, counted_array(counted))
+    return d, (inputs, results, cells, preview, scores)
 
 
 def _refuse_constant(name: str) -> None:
@@ -687,10 +688,13 @@ def _one_object(text: Any) -> bool:
     return end == len(text) and isinstance(value, dict)
 
 
-def _counted(x: Any, count: int) -> bool:
-    """A unit's counted self scores as `row_for` stores them (`counted_bytes`): `count` numbers, each finite or
-    NaN (blank)."""
-    return isinstance(x, bytes) and len(x) == 8 * count and not any(map(math.isinf, counted_array(x)))
+def _counted(x: Any, count: int) -> array | None:
+    """A unit's counted self scores (`counted_array`) when `x` is as `row_for` stores them (`counted_bytes`):
+    `count` numbers, each finite or NaN (blank); None otherwise."""
+    if not (isinstance(x, bytes) and len(x) == 8 * count):
+        return None
+    scores = counted_array(x)
+    return None if any(map(math.isinf, scores)) else scores
 
 
 def counted_bytes(counted: Sequence[float]) -> bytes:
