@@ -46,21 +46,13 @@ class Rendered:
         return cls(pack(inputs_json), pack(results_json), pack(summary_cells), counted)
 
     @property
-    def inputs_json(self) -> str:
-        return unpack(self.packed_inputs)
-
-    @property
-    def results_json(self) -> str:
-        return unpack(self.packed_results)
-
-    @property
     def inputs_utf8(self) -> bytes:
-        """`inputs_json` as UTF-8, for the report's writer to copy (`packed.unpack_utf8`)."""
+        """The inputs' JSON text as UTF-8, for the report's writer to copy (`packed.unpack_utf8`)."""
         return unpack_utf8(self.packed_inputs)
 
     @property
     def results_utf8(self) -> bytes:
-        """`results_json` as UTF-8, likewise."""
+        """The results' JSON text as UTF-8, likewise."""
         return unpack_utf8(self.packed_results)
 
     @property
