@@ -21,13 +21,18 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from addin.consolidate import consolidate
 from addin.consolidate.content import content
-from addin.consolidate.evidence import Convention, entry_dictionary, linkable, packed_entry, unpacked
+from addin.consolidate import evidence as evidence_module
+from addin.consolidate.evidence import (Convention, UnitEvidence, Unlisted, entry_dictionary, index_unit, indexed,
+                                        indexed_unlisted, linkable, packed_entry, unpacked)
 from addin.consolidate.evidence_sheet import evidence_row, evidence_rows
 from addin.consolidate.report_json import dumps
 from addin.consolidate.summary import render
+from addin.consolidate.unit_indicators import self_counted
 from addin.consolidate.walk import survey
 from addin.demo import PHOTO, plausible_evidence, plausible_inputs, return_one, sample_roster, write_evidence
 from generator import template_bytes
@@ -262,6 +267,87 @@ def test_an_entry_is_held_packed_and_given_back_as_made():
     assert dumps({"evidence": {"units": [held, held]}}) == dumps({"evidence": {"units": [entry, entry]}})
     assert list(evidence_rows({"units": [held]})) == [evidence_row(entry)]
     assert evidence_row(entry)[-1] == "列出的文件未找到：指标 2.1.1、「缺.pdf」"
+
+
+# ---------------------------------------------------------------- units that hand nothing in and list nothing
+
+RULES = Convention.of(SPEC)
+DICTIONARY = entry_dictionary(RULES)
+SELF_SCORED = [ind for ind, _ in RULES.indicators]
+
+
+def by_index_unit(identity: dict, scores: dict) -> evidence_module.Indexed:
+    """The unit `identity` (nothing handed in, nothing listed, self scores `scores`) indexed as every other unit is."""
+    unit = {k: identity[k] for k in ("unit_name", "unit_region", "unit_level")}
+    return indexed(UnitEvidence(identity["unit_code"], identity["file"], unit, {}, scores, {}, ""), Path(), RULES,
+                   DICTIONARY)
+
+
+def test_a_unit_that_hands_nothing_in_gets_the_entry_index_unit_makes():
+    """Worked example: the first self-scored indicator scored 1, the second 0, the rest blank — one finding (scored
+    above 0, nothing listed: 0 and blank ask for nothing). The entry made from the one of units alike (`Unlisted`,
+    by the indicators scored above 0) is index_unit's byte for byte, and so is its row — even for a name that spells
+    the key the findings are spliced in at."""
+    scores = {**dict.fromkeys(SELF_SCORED), SELF_SCORED[0]: 1.0, SELF_SCORED[1]: 0.0}
+    identity = {"unit_code": FOLDER, "unit_name": '甲局,"findings":[],\\"', "unit_region": "哈密市", "unit_level": None,
+                "file": "哈密市/甲局.xlsx"}
+    fast = indexed_unlisted(Unlisted.of((SELF_SCORED[0],), RULES), identity, DICTIONARY)
+    assert fast == by_index_unit(identity, scores)
+    got = unpacked(fast.entry)
+    assert kinds(got) == [(NO_EVIDENCE, SELF_SCORED[0], None)] and got["scored"] == 1 and got["source"] is None
+    assert got["unit_name"] == identity["unit_name"]
+    assert json.loads(evidence_module.unpack(fast.entry.row, DICTIONARY))[0] == identity["unit_name"]
+
+
+NAMES = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(['"', "\\", ',"findings":[],', "甲\ud800局", "\x00"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(scores=st.lists(st.one_of(st.none(), st.floats(allow_nan=False), st.sampled_from([0.0, -0.0, -1.0, 0.5])),
+                       min_size=len(SELF_SCORED), max_size=len(SELF_SCORED)),
+       name=NAMES, region=NAMES, level=NAMES, code=st.text(max_size=20), path=st.text(min_size=1, max_size=20))
+def test_the_entry_of_units_alike_is_index_units_whatever_the_scores_and_names(scores, name, region, level, code,
+                                                                                path):
+    """Any self scores (blank, zero, negative, above zero) and any names: the same `Indexed` as index_unit's."""
+    by_indicator = dict(zip(SELF_SCORED, scores))
+    positive = tuple(ind for ind, s in by_indicator.items() if s is not None and s > 0)
+    identity = {"unit_code": code, "unit_name": name, "unit_region": region, "unit_level": level, "file": path}
+    assert indexed_unlisted(Unlisted.of(positive, RULES), identity, DICTIONARY) == by_index_unit(identity, by_indicator)
+
+
+def test_a_run_indexes_units_that_hand_nothing_in_from_units_alike(tmp_path, monkeypatch):
+    """Three returns and nothing handed in beside them: A filled as usual, B with every self score blank, C listing a
+    file. A and B are made from the entry of units alike (C's list has to be judged: index_unit), and every entry of
+    the run is the one index_unit makes for its unit."""
+    folder = tmp_path / "回收"
+    folder.mkdir()
+    personaliser = Personaliser(SPEC, SPEC.default_year, SPEC.default_preset)
+    a, b, c = sample_roster(SPEC)[:3]
+    for unit in (a, b, c):
+        inputs = plausible_inputs(unit.code, SPEC)
+        if unit is b:
+            inputs.update({SPEC.indicator(ind).score_name: None for ind in SELF_SCORED})
+        listed = {evidence_name(SELF_SCORED[0]): "制度.pdf"} if unit is c else {}
+        return_one(unit, folder / safe_file_name(unit.code, unit.name), {**inputs, **listed}, personaliser)
+    made_alike = []
+    real = evidence_module.indexed_unlisted
+
+    def counted(unlisted, identity, dictionary):
+        made_alike.append(identity["unit_code"])
+        return real(unlisted, identity, dictionary)
+    monkeypatch.setattr(evidence_module, "indexed_unlisted", counted)
+    run = consolidate(folder, spec=SPEC, workers=1)
+    assert sorted(made_alike) == sorted([a.code, b.code])
+    scores = self_counted(run.units, SPEC)
+    ids = [ind.id for ind in SPEC.indicators]
+    for k, f in enumerate(run.units):
+        by_id = dict(zip(ids, scores[k].tolist()))
+        lists = {evidence_name(SELF_SCORED[0]): "制度.pdf"} if f.code == c.code else {}
+        unit = UnitEvidence(f.code, f.path, {n: f.unit.get(n) for n in ("unit_name", "unit_region", "unit_level")},
+                            lists, {ind: None if by_id[ind] != by_id[ind] else by_id[ind] for ind in SELF_SCORED},
+                            {}, "")
+        assert unpacked(run.evidence["units"][k]) == index_unit(unit, folder, RULES)[0]
+    assert unpacked(run.evidence["units"][[f.code for f in run.units].index(b.code)])["findings"] == []
 
 
 def test_indexing_on_workers_gives_what_this_process_gives(returns, monkeypatch):

@@ -39,7 +39,7 @@ from udfs.evidence import (BAD_ZIP, EVIDENCE_PREFIX, KINDS, MISSING, NO_EVIDENCE
 from workbook_templates import Spec
 from workbook_templates.process import Evidence
 
-from .evidence_sheet import evidence_row
+from .evidence_sheet import evidence_row, explained_row, finding_details
 from .model import SHA256_HEX, ConsolidationRun, FileOutcome, StoredFigures
 from .packed import pack, unpack
 from .read.preflight import OPEN_FLAGS, Limits, check_entry_names, check_zip_entries, open_regular
@@ -259,6 +259,14 @@ def _listed_texts(inputs: Mapping[str, Any], names: list[str]) -> dict[str, Any]
     return {name: text for name in names if (text := inputs.get(name))}
 
 
+def identity_of(f: FileOutcome) -> dict[str, Any]:
+    """What the entry of the unit whose chosen return is `f` holds of who it is, as `index_unit` has it: all that
+    differs between the entries of units that hand nothing in and list nothing and score the same indicators above
+    zero (`Unlisted`)."""
+    return {"unit_code": f.code, "unit_name": f.unit.get("unit_name"), "unit_region": f.unit.get("unit_region"),
+            "unit_level": f.unit.get("unit_level"), "file": f.path}
+
+
 def _stamps_of(f: FileOutcome, known: Stamps) -> Stamps:
     """The stamps kept of the evidence beside `f` (its folder's or its zip's, by location as the report shows it)."""
     stem = posixpath.join(posixpath.dirname(f.path), evidence_stem(f.code))
@@ -338,7 +346,7 @@ class PackedEntry(Packed):
     it (`text`) and its row of the 佐证材料 sheet (`row`, as JSON), both packed against the run's `dictionary`
     (`entry_dictionary`), and its unit's code. A unit that lists its files has ~30 KB of tables in its entry (a
     finding per file not found, the names per indicator): 20 000 of them would not fit in the run's memory; packed
-    they are ~1.2 KB."""
+    they are ~1.4 KB."""
 
     unit_code: str
     row: bytes
@@ -348,8 +356,8 @@ def entry_dictionary(rules: Convention) -> bytes:
     """What every unit's entry and sheet row spell out alike — the keys, each scored indicator's id in an entry's
     tables, the findings' wording —, from the spec alone (an entry made up: each indicator scored, one file listed
     and missing, one handed in; and its row with nothing handed in): the preset dictionary of `packed_entry`. With
-    it a unit's entry and row pack to ~1.2 KB when it lists its files (1.8 KB without it), ~0.4 KB when it does not
-    (0.8 KB)."""
+    it a unit's entry and row pack to ~1.4 KB when it lists its files (1.9 KB without it), ~0.4 KB when it does not
+    (0.75 KB)."""
     ids = [ind for ind, _ in rules.indicators]
     made_up = {"unit_code": "", "unit_name": "", "unit_region": "", "unit_level": "", "file": "", "source": "folder",
                "location": evidence_stem("") + "/", "zip_problem": None,
@@ -396,6 +404,47 @@ def indexed(u: UnitEvidence, folder: Path, rules: Convention, dictionary: bytes)
     entry, stamps, listings = index_unit(u, folder, rules)
     return Indexed(packed_entry(entry, dictionary), 1 if entry["source"] else 0, len(entry["files"]),
                    sum(x["size"] for x in entry["files"]), entry["counts"], stamps, listings)
+
+
+_NO_FINDINGS = ',"findings":[],'
+
+
+@dataclass(frozen=True)
+class Unlisted:
+    """The entry of a unit that hands nothing in and lists nothing, but for who the unit is (`identity_of`): made by
+    `index_unit` for a unit made up with the same indicators scored above zero — the only thing of its scores such an
+    entry depends on — and taken by every unit alike (most units of a run before the 佐证材料 come in). Its findings'
+    JSON, the bulk of the entry, is encoded once (`entry_text`)."""
+
+    entry: dict[str, Any]                               # the entry, the made-up unit's identity in it
+    findings_json: str                                  # to_json(entry["findings"])
+    details: str | None                                 # its row's 问题说明 (`evidence_sheet.finding_details`)
+
+    @classmethod
+    def of(cls, positive: tuple[str, ...], rules: "Convention") -> "Unlisted":
+        """For units whose self scores are above zero on the indicators `positive` (ids, in the spec's order)."""
+        made_up = UnitEvidence("", "", {}, {}, {ind: 1.0 if ind in positive else None for ind, _ in rules.indicators},
+                               {}, "")
+        entry, _, _ = index_unit(made_up, Path(), rules)
+        return cls(entry, to_json(entry["findings"]), finding_details(entry))
+
+    def entry_text(self, identity: dict[str, Any]) -> str:
+        """to_json of the entry of the unit `identity`, the findings' JSON spliced in: `,"findings":[],` can only be
+        the key itself (inside a JSON string every quote is escaped)."""
+        text = to_json({**self.entry, **identity, "findings": []})
+        at = text.find(_NO_FINDINGS)
+        if at < 0 or text.find(_NO_FINDINGS, at + 1) >= 0:       # not the entry's shape: encoded whole
+            return to_json({**self.entry, **identity})
+        return f'{text[:at]},"findings":{self.findings_json},{text[at + len(_NO_FINDINGS):]}'
+
+
+def indexed_unlisted(unlisted: Unlisted, identity: dict[str, Any], dictionary: bytes) -> Indexed:
+    """`indexed` for a unit that hands nothing in and lists nothing, from the entry of units alike (`Unlisted`): the
+    same entry, packed the same, without judging its lists and scores again. `identity`: who it is (`identity_of`)."""
+    row = explained_row({**unlisted.entry, **identity}, unlisted.details)
+    held = PackedEntry(text=pack(unlisted.entry_text(identity), dictionary), dictionary=dictionary,
+                       unit_code=identity["unit_code"], row=pack(to_json(row), dictionary))
+    return Indexed(held, 0, 0, 0, unlisted.entry["counts"], {}, {})
 
 
 @dataclass(frozen=True, slots=True)   # a run keeps one per unit (20 000 of them)
@@ -493,14 +542,26 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
             kept_now[chosen[k].path] = KeptEntry(keys[k], done.entry.text, done.entry.row,
                                                  tuple(done.findings[kind] for kind in KINDS))
 
+    # A unit that hands nothing in and lists nothing: its entry made here from the one of units alike (`Unlisted`),
+    # by the indicators it scored above zero (a NaN score is not above zero).
+    self_scored = [ids.index(ind) for ind, _ in rules.indicators]
+    above_zero = counted[:, self_scored] > 0 if len(chosen) else None
+    alike: dict[bytes, Unlisted] = {}
     to_index = []
     for k, key in enumerate(keys):
         old = kept.get(chosen[k].path) if key is not None else None
         if old is not None and old.key == key:
             hold(k, Indexed(PackedEntry(old.text, dictionary, chosen[k].code, old.row), 0, 0, 0,
                             dict(zip(KINDS, old.findings)), {}, {}))
-        else:
+        elif handed[k] or _listed_texts(chosen[k].inputs, names):
             to_index.append(k)
+        else:
+            scored = above_zero[k]
+            unlisted = alike.get(scored.tobytes())
+            if unlisted is None:
+                positive = tuple(ind for (ind, _), above in zip(rules.indicators, scored.tolist()) if above)
+                unlisted = alike[scored.tobytes()] = Unlisted.of(positive, rules)
+            hold(k, indexed_unlisted(unlisted, identity_of(chosen[k]), dictionary))
     pooled = workers >= 2 and (len(to_index) >= PARALLEL_FROM or to_hash >= HASHING_PARALLEL_FROM)
     if pooled:
         # Each chunk is sent as soon as it is described and collected a few chunks later: the workers start at

@@ -23,7 +23,9 @@ DETAILS_SHOWN = 8
 """Findings spelled out in one cell; the JSON report lists them all."""
 
 
-def _details(u: dict[str, Any]) -> str | None:
+def finding_details(u: dict[str, Any]) -> str | None:
+    """The 问题说明 of a unit's entry: where its files should be if none were found, a zip's problem, the first
+    `DETAILS_SHOWN` findings in words and how many more the JSON report lists."""
     parts = []
     if u["source"] is None:
         parts.append("没有找到佐证材料文件夹或压缩包（应放在工作簿旁，名为「统一社会信用代码_佐证材料」）")
@@ -41,9 +43,15 @@ def _details(u: dict[str, Any]) -> str | None:
 def evidence_row(u: dict[str, Any]) -> list[Any]:
     """The sheet's row of one unit's entry (`evidence.index_unit`): made when the unit is indexed and held packed
     with it (`evidence.PackedEntry`), as the entry itself is."""
+    return explained_row(u, finding_details(u))
+
+
+def explained_row(u: dict[str, Any], details: str | None) -> list[Any]:
+    """`evidence_row` with the 问题说明 of `u` already written (`finding_details`): units whose findings are alike share it
+    (`evidence.Unlisted`)."""
     c = u["counts"]
     values = {**u, "files": len(u["files"]), "refused_or_type": c[REFUSED] + c[OTHER_TYPE] + c[NOT_FILE],
-              "location": u["location"] or "未交回", "details": _details(u), **c}
+              "location": u["location"] or "未交回", "details": details, **c}
     return [values[k] if values[k] != 0 or k in ("scored", "with_evidence", "files") else None
             for k, _, _, _ in COLUMNS]
 
@@ -68,4 +76,4 @@ def render_evidence(b: Any, data: dict[str, Any]) -> None:
     b.print_setup(ws, len(COLUMNS) - 1, title_rows=(0, 0))
 
 
-__all__ = ["render_evidence", "evidence_row", "evidence_rows", "SHEET", "COLUMNS"]
+__all__ = ["render_evidence", "evidence_row", "explained_row", "finding_details", "evidence_rows", "SHEET", "COLUMNS"]
