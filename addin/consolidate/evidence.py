@@ -259,12 +259,14 @@ def _listed_texts(inputs: Mapping[str, Any], names: list[str]) -> dict[str, Any]
     return {name: text for name in names if (text := inputs.get(name))}
 
 
-def identity_of(f: FileOutcome) -> dict[str, Any]:
-    """What the entry of the unit whose chosen return is `f` holds of who it is, as `index_unit` has it: all that
-    differs between the entries of units that hand nothing in and list nothing and score the same indicators above
-    zero (`Unlisted`)."""
-    return {"unit_code": f.code, "unit_name": f.unit.get("unit_name"), "unit_region": f.unit.get("unit_region"),
-            "unit_level": f.unit.get("unit_level"), "file": f.path}
+UNIT_FIELDS = ("unit_name", "unit_region", "unit_level")
+"""What a unit's entry says of it besides its code and its return (as the return's 单位信息 has them)."""
+
+
+def identity(code: str, path: str, unit: Mapping[str, Any]) -> dict[str, Any]:
+    """Who a unit's entry is of — its code, `UNIT_FIELDS` and its return's path (`file`): all that differs between
+    the entries of units that hand nothing in, list nothing and score the same indicators above zero (`Unlisted`)."""
+    return {"unit_code": code, **{name: unit.get(name) for name in UNIT_FIELDS}, "file": path}
 
 
 def _stamps_of(f: FileOutcome, known: Stamps) -> Stamps:
@@ -330,8 +332,7 @@ def index_unit(u: UnitEvidence, folder: Path, rules: Convention) -> tuple[dict[s
     for x in judged:
         counts[x.kind] += 1
     positive = [k for k, s in scored.items() if s is not None and s > 0]
-    return {"unit_code": u.code, "unit_name": u.unit.get("unit_name"), "unit_region": u.unit.get("unit_region"),
-            "unit_level": u.unit.get("unit_level"), "file": u.path, "source": source, "location": location,
+    return {**identity(u.code, u.path, u.unit), "source": source, "location": location,
             "zip_problem": bad_zip or None, "files": files, "indicators": indicators,
             "scored": len(positive), "with_evidence": sum(1 for k in positive if k in listed),
             "listed": sum(len(v) for v in listed.values()), "counts": counts,
@@ -411,7 +412,7 @@ _NO_FINDINGS = ',"findings":[],'
 
 @dataclass(frozen=True)
 class Unlisted:
-    """The entry of a unit that hands nothing in and lists nothing, but for who the unit is (`identity_of`): made by
+    """The entry of a unit that hands nothing in and lists nothing, but for who the unit is (`identity`): made by
     `index_unit` for a unit made up with the same indicators scored above zero — the only thing of its scores such an
     entry depends on — and taken by every unit alike (most units of a run before the 佐证材料 come in). Its findings'
     JSON, the bulk of the entry, is encoded once (`entry_text`)."""
@@ -428,22 +429,22 @@ class Unlisted:
         entry, _, _ = index_unit(made_up, Path(), rules)
         return cls(entry, to_json(entry["findings"]), finding_details(entry))
 
-    def entry_text(self, identity: dict[str, Any]) -> str:
-        """to_json of the entry of the unit `identity`, the findings' JSON spliced in: `,"findings":[],` can only be
-        the key itself (inside a JSON string every quote is escaped)."""
-        text = to_json({**self.entry, **identity, "findings": []})
+    def entry_text(self, who: dict[str, Any]) -> str:
+        """to_json of the entry of the unit `who` (`identity`), the findings' JSON spliced in: `,"findings":[],` can
+        only be the key itself (inside a JSON string every quote is escaped)."""
+        text = to_json({**self.entry, **who, "findings": []})
         at = text.find(_NO_FINDINGS)
         if at < 0 or text.find(_NO_FINDINGS, at + 1) >= 0:       # not the entry's shape: encoded whole
-            return to_json({**self.entry, **identity})
+            return to_json({**self.entry, **who})
         return f'{text[:at]},"findings":{self.findings_json},{text[at + len(_NO_FINDINGS):]}'
 
 
-def indexed_unlisted(unlisted: Unlisted, identity: dict[str, Any], dictionary: bytes) -> Indexed:
+def indexed_unlisted(unlisted: Unlisted, who: dict[str, Any], dictionary: bytes) -> Indexed:
     """`indexed` for a unit that hands nothing in and lists nothing, from the entry of units alike (`Unlisted`): the
-    same entry, packed the same, without judging its lists and scores again. `identity`: who it is (`identity_of`)."""
-    row = explained_row({**unlisted.entry, **identity}, unlisted.details)
-    held = PackedEntry(text=pack(unlisted.entry_text(identity), dictionary), dictionary=dictionary,
-                       unit_code=identity["unit_code"], row=pack(to_json(row), dictionary))
+    same entry, packed the same, without judging its lists and scores again. `who`: who it is (`identity`)."""
+    row = explained_row({**unlisted.entry, **who}, unlisted.details)
+    held = PackedEntry(text=pack(unlisted.entry_text(who), dictionary), dictionary=dictionary,
+                       unit_code=who["unit_code"], row=pack(to_json(row), dictionary))
     return Indexed(held, 0, 0, 0, unlisted.entry["counts"], {}, {})
 
 
@@ -466,7 +467,7 @@ def entry_key(f: FileOutcome, form: str) -> str | None:
     if not isinstance(f.sha256, str) or not SHA256_HEX.fullmatch(f.sha256):
         return None
     made_of = json.dumps([form, f.path, f.sha256, f.code,
-                          *(f.unit.get(name) for name in ("unit_name", "unit_region", "unit_level"))],
+                          *(f.unit.get(name) for name in UNIT_FIELDS)],
                          ensure_ascii=False, default=str)
     return hashlib.sha256(made_of.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -515,7 +516,7 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
         of 43 entries would be held together for nothing)."""
         f, scores = chosen[k], dict(zip(ids, counted[k].tolist()))
         return UnitEvidence(
-            f.code, f.path, {name: f.unit.get(name) for name in ("unit_name", "unit_region", "unit_level")},
+            f.code, f.path, {name: f.unit.get(name) for name in UNIT_FIELDS},
             _listed_texts(f.inputs, names),
             {ind: None if scores[ind] != scores[ind] else float(scores[ind]) for ind, _ in rules.indicators},
             stamps_kept.get(k, {}), handed[k])
@@ -545,7 +546,7 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
     # A unit that hands nothing in and lists nothing: its entry made here from the one of units alike (`Unlisted`),
     # by the indicators it scored above zero (a NaN score is not above zero).
     self_scored = [ids.index(ind) for ind, _ in rules.indicators]
-    above_zero = counted[:, self_scored] > 0 if len(chosen) else None
+    above_zero = counted[:, self_scored] > 0
     alike: dict[bytes, Unlisted] = {}
     to_index = []
     for k, key in enumerate(keys):
@@ -557,11 +558,12 @@ def index_evidence(run: ConsolidationRun, folder: Path, spec: Spec, known: Stamp
             to_index.append(k)
         else:
             scored = above_zero[k]
-            unlisted = alike.get(scored.tobytes())
-            if unlisted is None:
+            shape = scored.tobytes()
+            if shape not in alike:
                 positive = tuple(ind for (ind, _), above in zip(rules.indicators, scored.tolist()) if above)
-                unlisted = alike[scored.tobytes()] = Unlisted.of(positive, rules)
-            hold(k, indexed_unlisted(unlisted, identity_of(chosen[k]), dictionary))
+                alike[shape] = Unlisted.of(positive, rules)
+            f = chosen[k]
+            hold(k, indexed_unlisted(alike[shape], identity(f.code, f.path, f.unit), dictionary))
     pooled = workers >= 2 and (len(to_index) >= PARALLEL_FROM or to_hash >= HASHING_PARALLEL_FROM)
     if pooled:
         # Each chunk is sent as soon as it is described and collected a few chunks later: the workers start at
