@@ -4,9 +4,13 @@ Every expected set below is written out with its arithmetic, from the indicator'
 """
 from __future__ import annotations
 
-import pytest
+import math
 
-from udfs.scoring import counted_score, decline_score, legal_values, passes, unit_totals, validate_score
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from udfs.scoring import counted_array, counted_score, decline_score, legal_values, passes, unit_totals, validate_score
 from workbook_templates import load_spec
 
 SELECTOR = "canteen_evaluation_implemented"    # unit 7's 是/否 input
@@ -249,3 +253,32 @@ def test_a_score_between_legal_values_is_not_rounded_onto_one(spec):
     assert counted_score(ind, 1.004, spec=spec) is None
     assert validate_score(ind, 1.004, spec=spec) is not None
     assert unit_totals({"self_2_1_1": 1.004}, spec)["self_unit_2"] is None
+
+
+def test_a_column_of_scores_counts_as_each_score_does(spec):
+    """`counted_array` (thousands of units at once) counts what `counted_score` counts, a worked example for 3.2.2
+    (legal 0, 0.5, 1, 1.5): 1 and 1.5 count, 0.75 (between two legal values), 2 (above the last), −0.5, inf and a
+    blank (NaN) do not, −0 counts as 0."""
+    ind = spec.indicator("3.2.2")
+    got = counted_array(ind, np.array([1, 1.5, 0.75, 2, -0.5, math.inf, math.nan, -0.0]), spec=spec)
+    assert got[:2].tolist() == [1, 1.5] and np.isnan(got[2:7]).all() and got[7] == 0
+
+
+SCORES = st.one_of(st.none(), st.floats(allow_nan=True), st.sampled_from([0.0, -0.0, 0.5, 1.0, 1.5, 2.5, 3.0, 4.5]),
+                   st.integers(-3, 12).map(lambda n: n / 2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(scores=st.lists(SCORES, min_size=1, max_size=12), selectors=st.lists(st.sampled_from(["是", "否", None, 7]),
+                                                                          min_size=12, max_size=12),
+       which=st.integers(0, 53))
+def test_counted_array_agrees_with_counted_score(spec, scores, selectors, which):
+    """For any indicator, blank (None → NaN), zero, −0, negative, infinite, between-the-steps and legal scores, with
+    unit 7's 是/否 per row or none: the array path keeps exactly the scores `counted_score` keeps."""
+    ind = spec.indicators[which]
+    chosen = selectors[:len(scores)] if ind.rule.selector else None
+    values = np.array([math.nan if s is None else s for s in scores], dtype=float)
+    got = counted_array(ind, values, chosen, spec=spec)
+    for i, score in enumerate(scores):
+        expected = counted_score(ind, score, chosen[i] if chosen else None, spec=spec)
+        assert (expected is None and np.isnan(got[i])) or got[i] == expected, (ind.id, score, got[i], expected)
