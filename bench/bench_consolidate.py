@@ -11,6 +11,9 @@ its own checksum-valid 统一社会信用代码 patched into the saved file). Th
 4. peak RSS of the run, measured in a child process (≥ workers included)            (target ≤ 300 MB);
 5. a re-run with nothing changed (target ≤ 5 % of the full run, the outputs not rewritten) and a re-run after
    1 % of the files changed (target ≤ 10 %), with the ledger.
+Each run also prints the CPU it used over the same span as its wall time — its own process from the call of the
+CLI's `main` on, and its children (the worker processes, the report's writer) — and the least wall time two cores could finish that work in (CPU ÷ 2): what no overlap of the stages can beat
+on this 2-core machine, so what a target below it would need cut from the work itself.
 The full run and each re-run are tried `--repeat` times and the median reported (a run moves by a tenth from one try
 to the next on a shared machine): each full try without a ledger, each 1 % try from the full run's outputs and
 ledger.
@@ -123,10 +126,10 @@ def walls(tries: list[tuple]) -> str:
     return ", ".join(f"{t[0]:.2f}" for t in sorted(tries))
 
 
-def run_cli(folder: Path, out: Path) -> tuple[float, float, float]:
+def run_cli(folder: Path, out: Path) -> tuple[float, float, float, float, float]:
     """Wall time, the part of it spent writing the outputs (summary, JSON, ledger commit; 0 when nothing changed
-    and nothing was written), and peak RSS (MiB, the largest of the process and its workers) of one `jieyue
-    consolidate` run."""
+    and nothing was written), peak RSS (MiB, the largest of the process and its workers), and the CPU seconds of
+    its own process and of its children (workers, the report's writer) of one `jieyue consolidate` run."""
     # The CLI takes write_outputs from the package `addin.consolidate` when it runs: timed there.
     # The main process's peak is VmHWM, its own address space's: Linux keeps ru_maxrss across exec, so that would
     # also count this benchmark process (grown by the calamine and pandas loops) that started it.
@@ -136,19 +139,29 @@ def run_cli(folder: Path, out: Path) -> tuple[float, float, float]:
             "def peak():\n    try:\n        return int(next(line for line in open('/proc/self/status') "
             "if line.startswith('VmHWM')).split()[1])\n"
             "    except (OSError, StopIteration):\n        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-            "from addin.cli import main; t = time.perf_counter(); "
+            "from addin.cli import main; start = resource.getrusage(resource.RUSAGE_SELF); t = time.perf_counter(); "
             f"rc = main(['consolidate', {str(folder)!r}, '-o', {str(out)!r}, '--json', {str(out.with_suffix('.json'))!r}]); "
             "print('WALL', time.perf_counter() - t); "
             "print('RSS', max(peak(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
-            "print('MAINRSS', peak()); sys.exit(rc)")
+            "print('MAINRSS', peak()); own = resource.getrusage(resource.RUSAGE_SELF); "
+            "kids = resource.getrusage(resource.RUSAGE_CHILDREN); "
+            "print('CPU', own.ru_utime + own.ru_stime - start.ru_utime - start.ru_stime, kids.ru_utime + kids.ru_stime); sys.exit(rc)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=installed_env())
     if done.returncode != 0:
         raise SystemExit(done.stdout + done.stderr)
     values = dict(line.split(" ", 1) for line in done.stdout.splitlines()
-                  if line.startswith(("WALL", "RSS", "OUTPUTS", "MAINRSS")))
+                  if line.startswith(("WALL", "RSS", "OUTPUTS", "MAINRSS", "CPU")))
+    own, kids = (float(x) for x in values["CPU"].split())
     print(f"  (run took {float(values['WALL']):.2f} s; peak RSS of its main process "
-          f"{int(values['MAINRSS']) / 1024:.0f} MiB)")
-    return float(values["WALL"]), float(values.get("OUTPUTS", 0)), int(values["RSS"]) / 1024   # no OUTPUTS: unchanged
+          f"{int(values['MAINRSS']) / 1024:.0f} MiB; {cpu_text(own, kids)})")
+    return (float(values["WALL"]), float(values.get("OUTPUTS", 0)), int(values["RSS"]) / 1024,   # no OUTPUTS: unchanged
+            own, kids)
+
+
+def cpu_text(own: float, kids: float) -> str:
+    """A run's CPU and the least wall time two cores could do it in."""
+    return (f"CPU {own + kids:.2f} s = main process {own:.2f} + children {kids:.2f}, "
+            f"on 2 cores at least {(own + kids) / 2:.2f} s")
 
 
 def read_sheets(folder: Path) -> list[str]:
@@ -214,14 +227,14 @@ def main() -> None:
         for p in (out, out.with_suffix(".json"), ledger_path(out)):   # no ledger: every file read
             p.unlink(missing_ok=True)
         full_tries.append(run_cli(folder, out))
-    wall, outputs, _ = median_try(full_tries)
-    rss = max(rss for _, _, rss in full_tries)
+    wall, outputs, _, own, kids = median_try(full_tries)
+    rss = max(t[2] for t in full_tries)
     report = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     a = report["accounting"]
     rate = args.files / wall
     tried = f" (median of {len(full_tries)}: {walls(full_tries)} s)" if len(full_tries) > 1 else ""
     print(f"full run{tried}: {wall:.2f} s → {rate:.0f} files/s (target ≥ 500), of which writing the summary, the "
-          f"JSON and the ledger {outputs:.2f} s; peak RSS {rss:.0f} MiB (target ≤ 300); "
+          f"JSON and the ledger {outputs:.2f} s; {cpu_text(own, kids)}; peak RSS {rss:.0f} MiB (target ≤ 300); "
           f"accounting seen {a['seen']} = consolidated {a['consolidated']} + rejected {a['rejected']} + "
           f"skipped {a['skipped']}")
     if args.rss_only:
@@ -232,7 +245,9 @@ def main() -> None:
     sheets = read_sheets(folder)
     cal = calamine_loop(files, sheets)
     print(f"python-calamine loop ({len(sheets)} sheets: {'、'.join(sheets)}; one process, no checks): {cal:.2f} s "
-          f"for {len(files)} → ratio {cal / wall:.2f}× (calamine time / jieyue time, target ≥ 2×)")
+          f"for {len(files)} → ratio {cal / wall:.2f}× (calamine time / jieyue time, target ≥ 2×); per file calamine "
+          f"{1000 * cal / len(files):.2f} ms, jieyue {1000 * (own + kids) / len(files):.2f} ms of CPU: with that CPU on "
+          f"2 cores at most {cal / ((own + kids) / 2):.2f}×")
     sample = files[: args.naive_sample]
     for engine, target in (("openpyxl", " (target ≥ 10×)"), ("calamine", "")):
         naive = pandas_loop(sample, sheets, engine) / len(sample) * args.files
@@ -265,15 +280,15 @@ def main() -> None:
     for _ in range(args.repeat):
         for p in kept:
             shutil.copy2(full_outputs / p.name, p)
-        wall_1, outputs_1, _ = run_cli(folder, out)
+        wall_1, outputs_1, _, own_1, kids_1 = run_cli(folder, out)
         report = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
         if report["accounting"]["consolidated"] != args.files:
             raise SystemExit(f"re-run did not consolidate every file: {report['accounting']}")
-        tries.append((wall_1, outputs_1))
-    rerun, rerun_outputs = median_try(tries)
+        tries.append((wall_1, outputs_1, own_1, kids_1))
+    rerun, rerun_outputs, own_1, kids_1 = median_try(tries)
     print(f"re-run after {changed} files (1 %) changed (median of {args.repeat}: {walls(tries)} s): {rerun:.2f} s = "
           f"{100 * rerun / wall:.1f} % of the full run (target ≤ 10 %); of which writing the outputs "
-          f"{rerun_outputs:.2f} s")
+          f"{rerun_outputs:.2f} s; {cpu_text(own_1, kids_1)} = {50 * (own_1 + kids_1) / wall:.1f} % of the full run")
     shutil.rmtree(tmp)
 
 
