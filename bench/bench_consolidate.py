@@ -12,8 +12,9 @@ its own checksum-valid 统一社会信用代码 patched into the saved file). Th
 5. a re-run with nothing changed (target ≤ 5 % of the full run, the outputs not rewritten) and a re-run after
    1 % of the files changed (target ≤ 10 %), with the ledger.
 Each run also prints the CPU it used over the same span as its wall time — its own process from the call of the
-CLI's `main` on, and its children (the worker processes, the report's writer) — and the least wall time two cores could finish that work in (CPU ÷ 2): what no overlap of the stages can beat
-on this 2-core machine, so what a target below it would need cut from the work itself.
+CLI's `main` on, and its children (the worker processes, the report's writer) — and the least wall time two cores
+could finish that work in (CPU ÷ 2): what no overlap of the stages can beat on this 2-core machine, so what a target
+below it would need cut from the work itself.
 The full run and each re-run are tried `--repeat` times and the median reported (a run moves by a tenth from one try
 to the next on a shared machine): each full try without a ledger, each 1 % try from the full run's outputs and
 ledger.
@@ -145,7 +146,8 @@ def run_cli(folder: Path, out: Path) -> tuple[float, float, float, float, float]
             "print('RSS', max(peak(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
             "print('MAINRSS', peak()); own = resource.getrusage(resource.RUSAGE_SELF); "
             "kids = resource.getrusage(resource.RUSAGE_CHILDREN); "
-            "print('CPU', own.ru_utime + own.ru_stime - start.ru_utime - start.ru_stime, kids.ru_utime + kids.ru_stime); sys.exit(rc)")
+            "print('CPU', own.ru_utime + own.ru_stime - start.ru_utime - start.ru_stime, "
+            "kids.ru_utime + kids.ru_stime); sys.exit(rc)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=installed_env())
     if done.returncode != 0:
         raise SystemExit(done.stdout + done.stderr)
